@@ -1,0 +1,106 @@
+# preforkd — build, test, bench, install. `make` builds everything into bin/.
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icommon -Iserver $(CPPFLAGS)
+LDLIBS := -lm
+
+# SANITIZE=1 builds everything with AddressSanitizer and UBSan (CI runs the suites so).
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILD := build/san
+else
+BUILD := build/rel
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+# The test build of the server compiles in fault injection; the installed one never does.
+TEST_SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/test/%.o) $(BUILD)/test/server/main.o
+UNIT_SRC := $(wildcard test/unit/*.c)
+TOOL_SRC := $(wildcard test/tools/*.c)
+
+CLIENTS := $(patsubst client/%.c,bin/%,$(wildcard client/*.c))
+BINS := bin/preforkd $(CLIENTS)
+TEST_BINS := bin/test/preforkd $(patsubst test/unit/%.c,bin/test/unit-%,$(UNIT_SRC)) \
+	$(patsubst test/tools/%.c,bin/test/%,$(TOOL_SRC))
+
+# A stamp of the flags: switching SANITIZE on or off rebuilds the binaries in bin/.
+FLAGS_STAMP := $(BUILD)/.flags
+
+all: $(BINS)
+
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+	@for f in build/*/.flags; do [ "$$f" = "$@" ] || rm -f "$$f"; done
+
+$(BUILD)/%.o: %.c | $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/test/%.o: %.c | $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -DPREFORKD_TEST_FAULTS $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+bin/preforkd: $(BUILD)/server/main.o $(SERVER_OBJ) $(COMMON_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+bin/test/preforkd: $(TEST_SERVER_OBJ) $(COMMON_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+bin/%: $(BUILD)/client/%.o $(COMMON_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+bin/test/unit-%: $(BUILD)/test/unit/%.o $(SERVER_OBJ) $(COMMON_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+bin/test/%: $(BUILD)/test/tools/%.o $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+test-bins: $(BINS) $(TEST_BINS)
+
+# The README's test command: unit tests and every BATS suite, one closing line.
+test: test-bins
+	@scripts/run-tests.sh
+
+run: bin/preforkd
+	bin/preforkd
+
+bench:
+	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
+	@scripts/bench.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 -D_GNU_SOURCE -Icommon -Iserver common server client
+	shellcheck scripts/*.sh test/*.bash .ci/run
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/preforkd $(DESTDIR)$(PREFIX)/sbin/preforkd
+	for b in $(CLIENTS); do install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/; done
+	if ls docs/*.[18] >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8; \
+		for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; \
+		for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; \
+	fi; true
+
+clean:
+	rm -rf build bin
+
+FORCE:
+.SECONDARY:
+.PHONY: all test test-bins run bench lint install clean FORCE
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,172 @@
+/* Socket helpers. The listener carries the per-connection options (timeouts,
+ * TCP_NODELAY) because Linux copies them to every accepted socket: the worker's
+ * hot path then needs no setsockopt() per connection. */
+#include "net.h"
+
+#include "clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int fail(int fd, const char *what, char *err, size_t errlen)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return -1;
+}
+
+static int set_io_timeouts(int fd, double seconds)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o,
+	       char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(-1, "socket", err, errlen);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+		return fail(fd, "setsockopt SO_REUSEADDR", err, errlen);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+		return fail(fd, "setsockopt TCP_NODELAY", err, errlen);
+	if (o->io_timeout > 0 && set_io_timeouts(fd, o->io_timeout) < 0)
+		return fail(fd, "setsockopt SO_RCVTIMEO", err, errlen);
+	if (o->defer_accept > 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &o->defer_accept,
+		       sizeof o->defer_accept) < 0)
+		return fail(fd, "setsockopt TCP_DEFER_ACCEPT", err, errlen);
+	if (bind(fd, sa, len) < 0)
+		return fail(fd, "bind", err, errlen);
+	if (listen(fd, o->backlog) < 0)
+		return fail(fd, "listen", err, errlen);
+	return fd;
+}
+
+int set_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int remaining_ms(uint64_t deadline_ns)
+{
+	uint64_t now = clock_now_ns();
+
+	if (deadline_ns == 0)
+		return -1;
+	if (now >= deadline_ns)
+		return 0;
+	return (int)((deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+/* Waits until fd is ready for events; 0 ready, -1 with errno ETIMEDOUT or other. */
+int wait_fd(int fd, short events, uint64_t deadline_ns)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		int ms = remaining_ms(deadline_ns);
+		int rc;
+
+		if (ms == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		rc = poll(&p, 1, ms);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+int connect_tcp(const struct sockaddr *sa, socklen_t len, uint64_t deadline_ns)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int soerr = 0;
+	socklen_t slen = sizeof soerr;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, sa, len) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	if (wait_fd(fd, POLLOUT, deadline_ns) < 0)
+		goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) < 0)
+		goto fail;
+	if (soerr != 0) {
+		errno = soerr;
+		goto fail;
+	}
+	return fd;
+fail:
+	soerr = errno;
+	close(fd);
+	errno = soerr;
+	return -1;
+}
+
+/* fd is non-blocking; writes everything or fails (ETIMEDOUT at the deadline). */
+ssize_t write_full(int fd, const void *buf, size_t len, uint64_t deadline_ns)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = send(fd, p + done, len - done, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		if (wait_fd(fd, POLLOUT, deadline_ns) < 0)
+			return -1;
+	}
+	return (ssize_t)done;
+}
+
+/* fd is non-blocking; returns bytes read, 0 at EOF, -1 on error or deadline. */
+ssize_t read_some(int fd, void *buf, size_t len, uint64_t deadline_ns)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		if (wait_fd(fd, POLLIN, deadline_ns) < 0)
+			return -1;
+	}
+}

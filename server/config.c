@@ -1,0 +1,211 @@
+/* Option parsing for preforkd. Every bad value is reported as one line naming the
+ * option and the value; the caller exits 2. Nothing here touches the system beyond
+ * sysconf(), so the unit tests can drive it with argument vectors. */
+#include "config.h"
+
+#include "addr.h"
+#include "parse.h"
+#include "service.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	OPT_LISTEN = 256,
+	OPT_WORKERS,
+	OPT_BACKLOG,
+	OPT_SERVICE,
+	OPT_IDLE_TIMEOUT,
+	OPT_GRACE,
+	OPT_PIDFILE,
+	OPT_LOG,
+	OPT_ADMIN,
+	OPT_WORKER_TIMEOUT,
+	OPT_MAX_REQUESTS,
+	OPT_MAX_REQUESTS_JITTER,
+	OPT_MIN_UPTIME,
+	OPT_DEFER_ACCEPT,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG },
+	{ "service", required_argument, NULL, OPT_SERVICE },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "admin", required_argument, NULL, OPT_ADMIN },
+	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
+	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
+	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
+	{ "defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void config_defaults(struct config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->listen = "127.0.0.1:7777";
+	cfg->workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : cpus;
+	cfg->backlog = 511;
+	cfg->service = &service_echo;
+	cfg->idle_timeout = 30;
+	cfg->grace = 10;
+	cfg->worker_timeout = 60;
+	cfg->min_uptime = 1;
+	cfg->defer_accept = 5;
+}
+
+void config_usage(void)
+{
+	printf("Usage: preforkd [OPTION]...\n"
+	       "A prefork TCP server: a master process listens, forks workers that compete on\n"
+	       "accept(), supervises them and reports stats on a Unix admin socket.\n"
+	       "\n"
+	       "  --listen HOST:PORT      address to listen on: IPv4, [IPv6]:PORT or a hostname;\n"
+	       "                          port 0 picks a free port (default 127.0.0.1:7777)\n"
+	       "  --workers N             worker processes, 1..%d (default: online CPUs)\n"
+	       "  --backlog N             listen backlog, 1..65535 (default 511)\n"
+	       "  --service NAME          protocol served: %s (default echo)\n"
+	       "  --idle-timeout SECONDS  cut a client off when a read or a write blocks this\n"
+	       "                          long (default 30)\n"
+	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
+	       "                          connection before they are killed (default 10)\n"
+	       "  --pidfile PATH          write the master's pid here; removed at exit\n"
+	       "  --log PATH              append log lines to PATH (default stderr);\n"
+	       "                          SIGUSR1 reopens it\n"
+	       "  --admin PATH            admin Unix socket (default preforkd.sock beside the\n"
+	       "                          pidfile, else in the working directory)\n"
+	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
+	       "                          long; 0 = never (default 60)\n"
+	       "  --max-requests N        a worker retires after N connections; 0 = never\n"
+	       "                          (default 0)\n"
+	       "  --max-requests-jitter N add 0..N to each worker's --max-requests (default 0)\n"
+	       "  --min-uptime SECONDS    a worker that dies younger than this is a failed start;\n"
+	       "                          failed starts back off 100 ms doubling to 30 s\n"
+	       "                          (default 1)\n"
+	       "  --defer-accept SECONDS  TCP_DEFER_ACCEPT: wake a worker only once the client\n"
+	       "                          has sent data, for up to SECONDS; 0 = off (default 5)\n"
+	       "  -q, --quiet             log warnings and errors only\n"
+	       "  -v, --verbose           log debug detail too\n"
+	       "  -h, --help              show this help and exit\n"
+	       "      --version           show the version and exit\n"
+	       "\n"
+	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP rolling\n"
+	       "restart of every worker, TTIN/TTOU one worker more/fewer, USR1 reopen the log.\n",
+	       WORKERS_MAX, service_names());
+}
+
+static int parse_option(struct config *cfg, int opt, const char *name, const char *arg,
+			char *err, size_t errlen)
+{
+	struct host_port hp;
+	char why[256];
+
+	switch (opt) {
+	case OPT_LISTEN:
+		if (addr_split(arg, &hp, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", name, why);
+			return -1;
+		}
+		cfg->listen = arg;
+		return 0;
+	case OPT_WORKERS:
+		return parse_long(name, arg, 1, WORKERS_MAX, &cfg->workers, err, errlen);
+	case OPT_BACKLOG:
+		return parse_long(name, arg, 1, 65535, &cfg->backlog, err, errlen);
+	case OPT_SERVICE:
+		cfg->service = service_find(arg);
+		if (!cfg->service) {
+			snprintf(err, errlen, "%s: expected one of: %s, got '%s'", name,
+				 service_names(), arg);
+			return -1;
+		}
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		return parse_seconds(name, arg, 0.001, 86400, &cfg->idle_timeout, err, errlen);
+	case OPT_GRACE:
+		return parse_seconds(name, arg, 0, 86400, &cfg->grace, err, errlen);
+	case OPT_WORKER_TIMEOUT:
+		return parse_seconds(name, arg, 0, 86400, &cfg->worker_timeout, err, errlen);
+	case OPT_MIN_UPTIME:
+		return parse_seconds(name, arg, 0, 3600, &cfg->min_uptime, err, errlen);
+	case OPT_MAX_REQUESTS:
+		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests, err, errlen);
+	case OPT_MAX_REQUESTS_JITTER:
+		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests_jitter, err,
+				  errlen);
+	case OPT_DEFER_ACCEPT:
+		return parse_long(name, arg, 0, 3600, &cfg->defer_accept, err, errlen);
+	}
+	return 0;
+}
+
+static int require_path(const char *name, const char *arg, char *err, size_t errlen)
+{
+	if (*arg == '\0') {
+		snprintf(err, errlen, "%s: expected a path, got ''", name);
+		return -1;
+	}
+	return 0;
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
+				size_t errlen)
+{
+	int opt, idx;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qvh", long_options, &idx)) != -1) {
+		char name[64];
+
+		if (opt == '?' || opt == ':') {
+			const char *bad = argv[optind - 1];
+
+			snprintf(err, errlen, "%s: %s", bad,
+				 opt == '?' ? "unknown option" : "missing value");
+			return CONFIG_ERROR;
+		}
+		if (opt == 'h') {
+			config_usage();
+			return CONFIG_EXIT;
+		}
+		if (opt == OPT_VERSION) {
+			printf("preforkd %s\n", PREFORKD_VERSION);
+			return CONFIG_EXIT;
+		}
+		if (opt == 'q' || opt == 'v') {
+			cfg->verbosity = opt == 'q' ? -1 : 1;
+			continue;
+		}
+		snprintf(name, sizeof name, "--%s", long_options[idx].name);
+		if (opt == OPT_PIDFILE || opt == OPT_LOG || opt == OPT_ADMIN) {
+			if (require_path(name, optarg, err, errlen) < 0)
+				return CONFIG_ERROR;
+			*(opt == OPT_PIDFILE ? &cfg->pidfile :
+			  opt == OPT_LOG     ? &cfg->log_path :
+					       &cfg->admin_path) = optarg;
+			continue;
+		}
+		if (parse_option(cfg, opt, name, optarg, err, errlen) < 0)
+			return CONFIG_ERROR;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}

@@ -1,0 +1,640 @@
+/* The supervisor. The loop reads as a checklist: wait for a signal, an admin
+ * request or a timer; take pending signals; reap the dead; kill the hung; bring the
+ * pool to its target; move a shutdown along. Nothing here blocks except poll(). */
+#include "master.h"
+
+#include "clock.h"
+#include "log.h"
+#include "net.h"
+#include "pidfile.h"
+#include "service.h"
+#include "signals.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BACKOFF_FIRST_NS (100 * NS_PER_MS)
+#define BACKOFF_MAX_NS (30 * NS_PER_SEC)
+#define RESIGNAL_NS (100 * NS_PER_MS)
+
+static const char *const cause_names[] = {
+	[EXIT_CAUSE_CODE] = "exit", [EXIT_CAUSE_SIGNAL] = "signal",
+	[EXIT_CAUSE_TIMEOUT] = "timeout", [EXIT_CAUSE_RECYCLED] = "recycled",
+	[EXIT_CAUSE_STOPPED] = "stopped",
+};
+
+const char *exit_cause_name(enum exit_cause c)
+{
+	return cause_names[c];
+}
+
+void exit_record_describe(const struct exit_record *r, char *buf, size_t len)
+{
+	switch (r->cause) {
+	case EXIT_CAUSE_SIGNAL:
+		snprintf(buf, len, "signal %d (%s)%s", r->status, strsignal(r->status),
+			 r->core ? ", core dumped" : "");
+		break;
+	case EXIT_CAUSE_CODE:
+		snprintf(buf, len, "exit code %d", r->status);
+		break;
+	default:
+		snprintf(buf, len, "%s", cause_names[r->cause]);
+	}
+}
+
+static int is_live(const struct worker *w)
+{
+	return w->pid > 0;
+}
+
+int master_live_count(const struct master *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < SLOTS_MAX; i++)
+		n += is_live(&m->workers[i]);
+	return n;
+}
+
+/* ---- spawning ---- */
+
+static long worker_request_limit(const struct config *cfg)
+{
+	if (cfg->max_requests == 0)
+		return 0;
+	if (cfg->max_requests_jitter == 0)
+		return cfg->max_requests;
+	return cfg->max_requests + random() % (cfg->max_requests_jitter + 1);
+}
+
+static void run_child(struct master *m, int slot)
+{
+	struct worker_args a = {
+		.cfg = m->cfg,
+		.listen_fd = m->listen_fd,
+		.slot = &m->sb[slot],
+		.master_pid = getppid(),
+		.max_requests = worker_request_limit(m->cfg),
+	};
+
+	signals_close_in_child();
+	if (m->pidfile_fd >= 0)
+		close(m->pidfile_fd);
+	worker_run(&a);
+}
+
+static int find_free_slot(const struct master *m)
+{
+	for (int i = 0; i < SLOTS_MAX; i++)
+		if (!is_live(&m->workers[i]))
+			return i;
+	return -1;
+}
+
+static void note_fork_failure(struct master *m, uint64_t now, int err)
+{
+	uint64_t delay = BACKOFF_FIRST_NS << (m->fork_failures < 8 ? m->fork_failures : 8);
+
+	if (delay > BACKOFF_MAX_NS)
+		delay = BACKOFF_MAX_NS;
+	m->fork_failures++;
+	m->fork_failures_total++;
+	m->next_spawn_ns = now + delay;
+	log_error("fork: %s; serving with %d workers, next try in %.1f s", strerror(err),
+		  master_live_count(m), (double)delay / NS_PER_SEC);
+}
+
+static int spawn_worker(struct master *m, uint64_t now)
+{
+	int slot = find_free_slot(m);
+	struct worker *w;
+	sigset_t saved;
+	pid_t pid;
+
+	if (slot < 0)
+		return -1;
+	scoreboard_reset_slot(&m->sb[slot]);
+	sb_set_state(&m->sb[slot], WS_STARTING);
+	signals_block_all(&saved);
+	pid = fork();
+	if (pid == 0)
+		run_child(m, slot);
+	signals_restore(&saved);
+	if (pid < 0) {
+		sb_set_state(&m->sb[slot], WS_EMPTY);
+		note_fork_failure(m, now, errno);
+		return -1;
+	}
+	m->fork_failures = 0;
+	w = &m->workers[slot];
+	w->pid = pid;
+	w->generation = m->generation;
+	w->started_ns = now;
+	w->started_wall = time(NULL);
+	w->stopping = 0;
+	w->killed_for_timeout = 0;
+	w->progress_mark = 0;
+	w->progress_ns = now;
+	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
+		 m->generation);
+	return 0;
+}
+
+/* ---- reaping ---- */
+
+static int find_slot_by_pid(const struct master *m, pid_t pid)
+{
+	for (int i = 0; i < SLOTS_MAX; i++)
+		if (m->workers[i].pid == pid)
+			return i;
+	return -1;
+}
+
+static enum exit_cause classify_exit(const struct worker *w, int status)
+{
+	if (w->killed_for_timeout)
+		return EXIT_CAUSE_TIMEOUT;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RECYCLED)
+		return EXIT_CAUSE_RECYCLED;
+	if (w->stopping && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_STOPPED)
+		return EXIT_CAUSE_STOPPED;
+	if (w->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return EXIT_CAUSE_STOPPED; /* grace period over, or fast stop */
+	return WIFSIGNALED(status) ? EXIT_CAUSE_SIGNAL : EXIT_CAUSE_CODE;
+}
+
+/* A worker that died mid-connection leaves that connection accepted but neither
+ * completed nor failed: count it as an error so the totals still add up. */
+static void fold_retired_counters(struct master *m, int slot)
+{
+	struct sb_slot *s = &m->sb[slot];
+	uint64_t ended = sb_get(&s->counters[C_COMPLETED]) + sb_get(&s->counters[C_ERR_TIMEOUT]) +
+			 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]);
+	uint64_t accepted = sb_get(&s->counters[C_ACCEPTED]);
+
+	if (accepted > ended)
+		sb_add(&s->counters[C_ERR_OTHER], accepted - ended);
+	scoreboard_fold(&m->retired, s);
+	scoreboard_reset_slot(s);
+}
+
+static void note_failed_start(struct master *m, uint64_t now, int slot)
+{
+	m->failed_starts++;
+	m->backoff_ns = m->backoff_ns ? m->backoff_ns * 2 : BACKOFF_FIRST_NS;
+	if (m->backoff_ns > BACKOFF_MAX_NS)
+		m->backoff_ns = BACKOFF_MAX_NS;
+	m->next_spawn_ns = now + m->backoff_ns;
+	log_warn("crash loop: slot %d died within --min-uptime; %u failed starts in a row, "
+		 "next start in %.1f s",
+		 slot, m->failed_starts, (double)m->backoff_ns / NS_PER_SEC);
+}
+
+static void record_exit(struct master *m, int slot, int status, uint64_t now)
+{
+	struct worker *w = &m->workers[slot];
+	struct exit_record *r = &w->last_exit;
+	char cause[96];
+
+	r->valid = 1;
+	r->when = time(NULL);
+	r->pid = w->pid;
+	r->cause = classify_exit(w, status);
+	r->status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	r->core = WIFSIGNALED(status) && WCOREDUMP(status);
+	r->lifetime_ns = now - w->started_ns;
+	r->connections = sb_get(&m->sb[slot].counters[C_ACCEPTED]);
+	m->exits[r->cause]++;
+	m->recent[m->recent_next++ % RECENT_EXITS] = *r;
+	exit_record_describe(r, cause, sizeof cause);
+	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ? LOG_INFO :
+										     LOG_WARN,
+		"worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
+		(long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
+		(unsigned long long)r->connections);
+	if ((r->cause == EXIT_CAUSE_SIGNAL || r->cause == EXIT_CAUSE_CODE) && !m->stopping) {
+		if (r->lifetime_ns < seconds_to_ns(m->cfg->min_uptime))
+			note_failed_start(m, now, slot);
+	}
+}
+
+static void reap_children(struct master *m, uint64_t now)
+{
+	for (;;) {
+		int status, slot;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid == 0 || (pid < 0 && errno == ECHILD))
+			return;
+		if (pid < 0) {
+			if (errno != EINTR)
+				log_error("waitpid: %s", strerror(errno));
+			if (errno != EINTR)
+				return;
+			continue;
+		}
+		slot = find_slot_by_pid(m, pid);
+		if (slot < 0) {
+			log_warn("reaped unknown child pid %ld", (long)pid);
+			continue;
+		}
+		record_exit(m, slot, status, now);
+		fold_retired_counters(m, slot);
+		m->workers[slot].pid = 0;
+		m->workers[slot].stopping = 0;
+	}
+}
+
+/* ---- supervision ---- */
+
+static void signal_worker(struct worker *w, int sig, uint64_t now)
+{
+	if (kill(w->pid, sig) < 0 && errno != ESRCH)
+		log_error("kill %ld: %s", (long)w->pid, strerror(errno));
+	w->signalled_ns = now;
+}
+
+static void stop_worker(struct master *m, int slot, uint64_t now)
+{
+	m->workers[slot].stopping = 1;
+	signal_worker(&m->workers[slot], SIGTERM, now);
+}
+
+/* A busy worker whose counters have not moved for --worker-timeout is stuck. */
+static void kill_hung_workers(struct master *m, uint64_t now)
+{
+	uint64_t limit = seconds_to_ns(m->cfg->worker_timeout);
+
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		struct worker *w = &m->workers[i];
+		struct sb_slot *s = &m->sb[i];
+		uint64_t mark;
+
+		if (!is_live(w) || w->killed_for_timeout)
+			continue;
+		mark = sb_get(&s->counters[C_ACCEPTED]) + sb_get(&s->counters[C_BYTES_IN]) +
+		       sb_get(&s->counters[C_BYTES_OUT]);
+		if (sb_state(s) != WS_BUSY || mark != w->progress_mark) {
+			w->progress_mark = mark;
+			w->progress_ns = now;
+			continue;
+		}
+		if (limit == 0 || now - w->progress_ns < limit)
+			continue;
+		log_warn("worker slot %d pid %ld made no progress for %.1f s: killing it", i,
+			 (long)w->pid, (double)(now - w->progress_ns) / NS_PER_SEC);
+		w->killed_for_timeout = 1;
+		signal_worker(w, SIGKILL, now);
+	}
+}
+
+/* The back-off ends once a worker of the current generation has stayed up past
+ * --min-uptime: the fault that killed its predecessors is gone. */
+static void reset_backoff_when_stable(struct master *m, uint64_t now)
+{
+	uint64_t min_up = seconds_to_ns(m->cfg->min_uptime);
+
+	if (m->failed_starts == 0)
+		return;
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct worker *w = &m->workers[i];
+
+		if (is_live(w) && !w->stopping && w->generation == m->generation &&
+		    now - w->started_ns >= min_up) {
+			log_info("workers start cleanly again after %u failed starts: back-off reset",
+				 m->failed_starts);
+			m->failed_starts = 0;
+			m->backoff_ns = 0;
+			return;
+		}
+	}
+}
+
+struct pool_count {
+	int current;       /* current generation, not stopping */
+	int current_ready; /* of those, reached accept() */
+	int old;           /* older generation, not yet told to stop */
+};
+
+static struct pool_count count_pool(const struct master *m)
+{
+	struct pool_count c = { 0, 0, 0 };
+
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct worker *w = &m->workers[i];
+
+		if (!is_live(w) || w->stopping)
+			continue;
+		if (w->generation != m->generation) {
+			c.old++;
+			continue;
+		}
+		c.current++;
+		if (sb_state(&m->sb[i]) != WS_STARTING)
+			c.current_ready++;
+	}
+	return c;
+}
+
+/* Stop n workers: older generations first, then the highest slots, so a scaled-down
+ * pool keeps the low slots. */
+static void stop_surplus(struct master *m, int n, int old_only, uint64_t now)
+{
+	for (int pass = 0; pass < 2 && n > 0; pass++) {
+		for (int i = SLOTS_MAX - 1; i >= 0 && n > 0; i--) {
+			struct worker *w = &m->workers[i];
+			int old = w->generation != m->generation;
+
+			if (!is_live(w) || w->stopping || (pass == 0) != old)
+				continue;
+			stop_worker(m, i, now);
+			n--;
+		}
+		if (old_only)
+			return;
+	}
+}
+
+static void maintain_pool(struct master *m, uint64_t now)
+{
+	struct pool_count c = count_pool(m);
+	int ready = c.current_ready < m->target ? c.current_ready : (int)m->target;
+
+	/* Rolling restart: one old worker leaves for each new one that accepts. */
+	if (c.old > 0 && c.old + ready > m->target)
+		stop_surplus(m, c.old + ready - (int)m->target, 1, now);
+	if (c.current > m->target)
+		stop_surplus(m, c.current - (int)m->target, 0, now);
+	while (c.current < m->target && now >= m->next_spawn_ns) {
+		if (spawn_worker(m, now) < 0)
+			break;
+		c.current++;
+		/* In a crash loop, probe with one worker at a time. */
+		if (m->failed_starts > 0) {
+			m->next_spawn_ns = now + m->backoff_ns;
+			break;
+		}
+	}
+}
+
+/* SIGTERM may land just before a worker blocks in accept4(): its flag is set but
+ * nothing wakes it. Idle workers told to stop are signalled again until they go. */
+static void resignal_stopping(struct master *m, uint64_t now)
+{
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		struct worker *w = &m->workers[i];
+		enum worker_state st;
+
+		if (!is_live(w) || !w->stopping || now - w->signalled_ns < RESIGNAL_NS)
+			continue;
+		st = sb_state(&m->sb[i]);
+		if (st == WS_IDLE || st == WS_STARTING)
+			signal_worker(w, SIGTERM, now);
+	}
+}
+
+static void kill_all(struct master *m, uint64_t now)
+{
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		if (!is_live(&m->workers[i]))
+			continue;
+		m->workers[i].stopping = 1;
+		signal_worker(&m->workers[i], SIGKILL, now);
+	}
+	m->killed_all = 1;
+}
+
+static void advance_shutdown(struct master *m, uint64_t now)
+{
+	if (m->killed_all || now < m->stop_deadline_ns)
+		return;
+	log_warn("grace period over: killing %d workers still serving", master_live_count(m));
+	kill_all(m, now);
+}
+
+/* ---- requests ---- */
+
+int master_scale(struct master *m, long workers, char *err, size_t errlen)
+{
+	if (workers < 1 || workers > WORKERS_MAX) {
+		snprintf(err, errlen, "worker count must be 1..%d, got %ld", WORKERS_MAX, workers);
+		return -1;
+	}
+	if (m->stopping) {
+		snprintf(err, errlen, "server is stopping");
+		return -1;
+	}
+	log_info("scaling from %ld to %ld workers", m->target, workers);
+	m->target = workers;
+	return 0;
+}
+
+void master_reload(struct master *m, const char *why)
+{
+	if (m->stopping)
+		return;
+	m->generation++;
+	log_info("reloading (%s): rolling restart to generation %u", why, m->generation);
+}
+
+void master_stop(struct master *m, int fast, const char *why)
+{
+	uint64_t now = clock_now_ns();
+
+	if (m->stopping && !fast)
+		return;
+	log_info("stopping (%s)%s", why, fast ? ": killing workers now" : "");
+	if (!m->stopping) {
+		m->stopping = 1;
+		m->stop_deadline_ns = now + seconds_to_ns(m->cfg->grace);
+		for (int i = 0; i < SLOTS_MAX; i++)
+			if (is_live(&m->workers[i]))
+				stop_worker(m, i, now);
+	}
+	if (fast)
+		kill_all(m, now);
+}
+
+static void handle_signals(struct master *m, unsigned long long sigs)
+{
+	char err[128];
+
+#define HAS(sig) (sigs & (1ULL << (sig)))
+	if (HAS(SIGQUIT))
+		master_stop(m, 1, "SIGQUIT");
+	if (HAS(SIGTERM))
+		master_stop(m, 0, "SIGTERM");
+	if (HAS(SIGINT))
+		master_stop(m, 0, "SIGINT");
+	if (HAS(SIGHUP))
+		master_reload(m, "SIGHUP");
+	if (HAS(SIGTTIN) && m->target < WORKERS_MAX)
+		master_scale(m, m->target + 1, err, sizeof err);
+	if (HAS(SIGTTOU) && m->target > 1)
+		master_scale(m, m->target - 1, err, sizeof err);
+	if (HAS(SIGUSR1)) {
+		if (log_reopen() == 0)
+			log_info("log file reopened (SIGUSR1)");
+	}
+	if (HAS(SIGUSR2))
+		log_warn("SIGUSR2 (binary upgrade) is not supported yet: ignored");
+#undef HAS
+}
+
+/* ---- the loop ---- */
+
+static int poll_timeout_ms(const struct master *m, uint64_t now)
+{
+	uint64_t wait = NS_PER_SEC;
+
+	/* Stopping workers are re-signalled; starting ones (a rolling restart waits for
+	 * them) are checked often so an old worker leaves as soon as its successor is
+	 * ready. */
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct worker *w = &m->workers[i];
+
+		if (is_live(w) && (w->stopping || w->generation != m->generation ||
+				   sb_state(&m->sb[i]) == WS_STARTING)) {
+			wait = RESIGNAL_NS / 4;
+			break;
+		}
+	}
+	if (m->stopping && !m->killed_all && m->stop_deadline_ns > now &&
+	    m->stop_deadline_ns - now < wait)
+		wait = m->stop_deadline_ns - now;
+	if (!m->stopping && m->next_spawn_ns > now && m->next_spawn_ns - now < wait)
+		wait = m->next_spawn_ns - now;
+	return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+static void run_loop(struct master *m)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = signals_fd(), .events = POLLIN };
+		uint64_t now = clock_now_ns();
+		int rc;
+
+		if (m->stopping && master_live_count(m) == 0)
+			return;
+		rc = poll(&pfd, 1, poll_timeout_ms(m, now));
+		if (rc < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			continue;
+		}
+		now = clock_now_ns();
+		handle_signals(m, signals_take());
+		reap_children(m, now);
+		kill_hung_workers(m, now);
+		if (m->stopping) {
+			resignal_stopping(m, now);
+			advance_shutdown(m, now);
+			continue;
+		}
+		reset_backoff_when_stable(m, now);
+		maintain_pool(m, now);
+		resignal_stopping(m, now);
+	}
+}
+
+/* ---- start-up ---- */
+
+static int open_listener(struct master *m)
+{
+	struct listen_opts o = {
+		.backlog = (int)m->cfg->backlog,
+		.io_timeout = m->cfg->idle_timeout,
+		.defer_accept = (int)m->cfg->defer_accept,
+	};
+	struct sockaddr_storage ss;
+	struct host_port hp;
+	socklen_t len = sizeof ss;
+	char err[512];
+
+	if (addr_split(m->cfg->listen, &hp, err, sizeof err) < 0 ||
+	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: --listen: %s\n", err);
+		return -1;
+	}
+	m->listen_fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
+	if (m->listen_fd < 0) {
+		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->cfg->listen,
+			strerror(errno));
+		log_error("cannot listen on %s: %s", m->cfg->listen, err);
+		return -1;
+	}
+	len = sizeof ss;
+	if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
+		log_error("getsockname: %s", strerror(errno));
+		return -1;
+	}
+	addr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+	return 0;
+}
+
+static int open_pidfile(struct master *m)
+{
+	char err[512];
+
+	m->pidfile_fd = -1;
+	if (!m->cfg->pidfile)
+		return 0;
+	m->pidfile_fd = pidfile_create(m->cfg->pidfile, err, sizeof err);
+	if (m->pidfile_fd < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return -1;
+	}
+	if (pidfile_write(m->pidfile_fd, getpid()) < 0) {
+		fprintf(stderr, "preforkd: cannot write pidfile %s: %s\n", m->cfg->pidfile,
+			strerror(errno));
+		pidfile_remove(m->cfg->pidfile, m->pidfile_fd);
+		m->pidfile_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int start_master(struct master *m)
+{
+	m->started_ns = clock_now_ns();
+	m->started_wall = time(NULL);
+	m->target = m->cfg->workers;
+	m->generation = 1;
+	srandom((unsigned)getpid() ^ (unsigned)m->started_ns);
+	if (open_pidfile(m) < 0)
+		return -1;
+	if (signals_install() < 0 || open_listener(m) < 0)
+		return -1;
+	m->sb = scoreboard_create();
+	if (!m->sb)
+		return -1;
+	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
+		 (long)getpid(), m->target, m->cfg->service->name);
+	log_info("listening on %s", m->listen_text);
+	return 0;
+}
+
+int master_run(struct config *cfg)
+{
+	static struct master m; /* large (the slot table): keep it off the stack */
+
+	m.cfg = cfg;
+	m.listen_fd = -1;
+	if (start_master(&m) < 0) {
+		if (m.cfg->pidfile)
+			pidfile_remove(m.cfg->pidfile, m.pidfile_fd);
+		return 1;
+	}
+	maintain_pool(&m, clock_now_ns());
+	run_loop(&m);
+	close(m.listen_fd);
+	pidfile_remove(cfg->pidfile, m.pidfile_fd);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* The master: owns the listener, the scoreboard and the worker table; its poll()
+ * loop reaps, respawns, scales, reloads and stops. The struct is shared with the
+ * stats and admin code, which read it; only master.c changes it. */
+#ifndef PREFORKD_MASTER_H
+#define PREFORKD_MASTER_H
+
+#include "addr.h"
+#include "config.h"
+#include "scoreboard.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum exit_cause {
+	EXIT_CAUSE_CODE,     /* exited with an unexpected code */
+	EXIT_CAUSE_SIGNAL,   /* killed by a signal it was not sent by the master */
+	EXIT_CAUSE_TIMEOUT,  /* killed by the master: busy with no progress */
+	EXIT_CAUSE_RECYCLED, /* served --max-requests and retired */
+	EXIT_CAUSE_STOPPED,  /* asked to stop: scale down, reload, shutdown */
+	EXIT_CAUSE_COUNT
+};
+
+struct exit_record {
+	int valid;
+	time_t when;
+	pid_t pid;
+	enum exit_cause cause;
+	int status;    /* exit code, or signal number */
+	int core;      /* dumped core */
+	uint64_t lifetime_ns;
+	uint64_t connections;
+};
+
+struct worker {
+	pid_t pid; /* 0 = slot free */
+	unsigned generation;
+	uint64_t started_ns;
+	time_t started_wall;
+	int stopping; /* told to stop; no longer counts toward the target */
+	int killed_for_timeout;
+	uint64_t progress_mark;
+	uint64_t progress_ns;
+	uint64_t signalled_ns;
+	struct exit_record last_exit;
+};
+
+#define RECENT_EXITS 16
+
+struct master {
+	struct config *cfg;
+	long target;
+	int listen_fd;
+	char listen_text[ADDR_TEXT_MAX];
+	struct sb_slot *sb;
+	struct worker workers[SLOTS_MAX];
+	struct sb_totals retired;
+	unsigned generation;
+	uint64_t started_ns;
+	time_t started_wall;
+	uint64_t exits[EXIT_CAUSE_COUNT];
+	struct exit_record recent[RECENT_EXITS];
+	unsigned recent_next;
+	/* crash-loop back-off */
+	unsigned failed_starts;
+	uint64_t backoff_ns;
+	uint64_t next_spawn_ns;
+	unsigned fork_failures;
+	uint64_t fork_failures_total;
+	/* shutdown */
+	int stopping;
+	int killed_all;
+	uint64_t stop_deadline_ns;
+	int pidfile_fd;
+};
+
+int master_run(struct config *cfg);
+
+/* Requests from signals and the admin socket; the loop carries them out. */
+int master_scale(struct master *m, long workers, char *err, size_t errlen);
+void master_reload(struct master *m, const char *why);
+void master_stop(struct master *m, int fast, const char *why);
+
+int master_live_count(const struct master *m);
+const char *exit_cause_name(enum exit_cause c);
+void exit_record_describe(const struct exit_record *r, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/* Scoreboard memory and the read-side arithmetic. The mapping is anonymous and
+ * shared, made before the first fork, so every worker inherits it; untouched slots
+ * cost no memory. */
+#include "scoreboard.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct sb_slot *scoreboard_create(void)
+{
+	void *p = mmap(NULL, sizeof(struct sb_slot) * SLOTS_MAX, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		log_error("mmap scoreboard: %s", strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+void scoreboard_reset_slot(struct sb_slot *s)
+{
+	atomic_store_explicit(&s->state, WS_EMPTY, memory_order_relaxed);
+	atomic_store_explicit(&s->busy_since_ns, 0, memory_order_relaxed);
+	for (int i = 0; i < C_COUNT; i++)
+		atomic_store_explicit(&s->counters[i], 0, memory_order_relaxed);
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		atomic_store_explicit(&s->hist[i], 0, memory_order_relaxed);
+	memset(&s->peer, 0, sizeof s->peer);
+}
+
+/* Called only after the slot's worker has been reaped: nothing writes it any more. */
+void scoreboard_fold(struct sb_totals *t, struct sb_slot *s)
+{
+	for (int i = 0; i < C_COUNT; i++)
+		t->counters[i] += sb_get(&s->counters[i]);
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		t->hist[i] += sb_get(&s->hist[i]);
+}
+
+void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired,
+		    struct sb_slot *slots, const int *live, int nslots)
+{
+	*out = *retired;
+	for (int i = 0; i < nslots; i++)
+		if (live[i])
+			scoreboard_fold(out, &slots[i]);
+}

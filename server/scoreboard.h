@@ -1,0 +1,77 @@
+/* The scoreboard: shared memory with one slot per possible worker. A worker writes
+ * only its own slot; the master reads every slot and folds a dead worker's counters
+ * into the retired totals before the slot is reused. */
+#ifndef PREFORKD_SCOREBOARD_H
+#define PREFORKD_SCOREBOARD_H
+
+#include "config.h"
+#include "hist.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Twice the worker limit: a rolling restart starts the new generation beside the
+ * old one before the old one is told to stop. */
+#define SLOTS_MAX (2 * WORKERS_MAX)
+
+enum worker_state { WS_EMPTY, WS_STARTING, WS_IDLE, WS_BUSY, WS_STOPPING };
+
+enum counter {
+	C_ACCEPTED,
+	C_COMPLETED,
+	C_BYTES_IN,
+	C_BYTES_OUT,
+	C_ERR_TIMEOUT,
+	C_ERR_RESET,
+	C_ERR_OTHER,
+	C_COUNT
+};
+
+struct sb_slot {
+	_Atomic int state;
+	_Atomic uint64_t busy_since_ns;
+	_Atomic uint64_t counters[C_COUNT];
+	/* accept4() writes the peer here directly; a reader may see it torn while a
+	 * connection starts, which is harmless for a status display. */
+	struct sockaddr_storage peer;
+	_Atomic uint64_t hist[HIST_BUCKETS];
+} __attribute__((aligned(64)));
+
+/* Plain counters folded from workers that are gone. */
+struct sb_totals {
+	uint64_t counters[C_COUNT];
+	uint64_t hist[HIST_BUCKETS];
+};
+
+struct sb_slot *scoreboard_create(void);
+
+/* One writer per slot, so an increment needs no locked instruction: load and store
+ * are each atomic, and nobody else stores. */
+static inline void sb_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t sb_get(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static inline void sb_set_state(struct sb_slot *s, enum worker_state st)
+{
+	atomic_store_explicit(&s->state, st, memory_order_relaxed);
+}
+
+static inline enum worker_state sb_state(struct sb_slot *s)
+{
+	return (enum worker_state)atomic_load_explicit(&s->state, memory_order_relaxed);
+}
+
+void scoreboard_reset_slot(struct sb_slot *s);
+void scoreboard_fold(struct sb_totals *t, struct sb_slot *s);
+void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired,
+		    struct sb_slot *slots, const int *live, int nslots);
+
+#endif

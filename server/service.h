@@ -1,0 +1,27 @@
+/* The service interface: a worker hands each accepted connection to serve(). Adding
+ * a protocol is a new service_NAME.c and one line in the table in service.c. */
+#ifndef PREFORKD_SERVICE_H
+#define PREFORKD_SERVICE_H
+
+struct sb_slot;
+
+/* How a connection ended, for the error counters. */
+enum serve_result { SERVE_OK, SERVE_TIMEOUT, SERVE_RESET, SERVE_OTHER };
+
+struct serve_ctx {
+	struct sb_slot *slot; /* this worker's scoreboard slot: byte counters */
+	volatile const int *quit_now; /* set by SIGQUIT: abandon the connection */
+};
+
+struct service {
+	const char *name;
+	const char *summary;
+	enum serve_result (*serve)(int fd, const struct serve_ctx *ctx);
+};
+
+const struct service *service_find(const char *name);
+const char *service_names(void);
+
+extern const struct service service_echo;
+
+#endif

@@ -1,0 +1,67 @@
+/* Echo (RFC 862 over TCP): every byte received is sent back until the client
+ * half-closes. Memory is bounded by one buffer: the worker reads only what it has
+ * just written back, so a client that sends but never reads fills its own socket
+ * buffers and is cut off when the write blocks past the idle timeout. */
+#include "scoreboard.h"
+#include "service.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ECHO_BUF 16384
+
+static char echo_buf[ECHO_BUF];
+
+static enum serve_result classify_errno(int e)
+{
+	if (e == EAGAIN || e == EWOULDBLOCK)
+		return SERVE_TIMEOUT; /* SO_RCVTIMEO/SO_SNDTIMEO from the listener */
+	if (e == ECONNRESET || e == EPIPE)
+		return SERVE_RESET;
+	return SERVE_OTHER;
+}
+
+static enum serve_result send_back(int fd, const char *p, size_t n,
+				   const struct serve_ctx *ctx)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR && !*ctx->quit_now)
+				continue;
+			return classify_errno(errno);
+		}
+		sb_add(&ctx->slot->counters[C_BYTES_OUT], (uint64_t)w);
+		p += w;
+		n -= (size_t)w;
+	}
+	return SERVE_OK;
+}
+
+static enum serve_result serve_echo(int fd, const struct serve_ctx *ctx)
+{
+	for (;;) {
+		ssize_t n = read(fd, echo_buf, sizeof echo_buf);
+		enum serve_result r;
+
+		if (n == 0)
+			return SERVE_OK;
+		if (n < 0) {
+			if (errno == EINTR && !*ctx->quit_now)
+				continue;
+			return classify_errno(errno);
+		}
+		sb_add(&ctx->slot->counters[C_BYTES_IN], (uint64_t)n);
+		r = send_back(fd, echo_buf, (size_t)n, ctx);
+		if (r != SERVE_OK)
+			return r;
+	}
+}
+
+const struct service service_echo = {
+	.name = "echo",
+	.summary = "RFC 862 echo: every byte received is sent back until the client half-closes",
+	.serve = serve_echo,
+};

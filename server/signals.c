@@ -1,0 +1,87 @@
+/* Self-pipe for the master. Both ends are non-blocking: a full pipe already means
+ * "look at the pipe", so a handler that cannot write loses nothing. */
+#include "signals.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+static int pipe_fds[2] = { -1, -1 };
+
+static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
+			       SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	(void)!write(pipe_fds[1], &b, 1);
+	errno = saved;
+}
+
+int signals_install(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_error("pipe2: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++) {
+		if (sigaction(handled[i], &sa, NULL) < 0) {
+			log_error("sigaction %d: %s", handled[i], strerror(errno));
+			return -1;
+		}
+	}
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+int signals_fd(void)
+{
+	return pipe_fds[0];
+}
+
+unsigned long long signals_take(void)
+{
+	unsigned long long pending = 0;
+	unsigned char buf[64];
+	ssize_t n;
+
+	while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] < 64)
+				pending |= 1ULL << buf[i];
+	return pending;
+}
+
+/* Workers never exec, so O_CLOEXEC does not close the pipe for them. */
+void signals_close_in_child(void)
+{
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+/* Around fork(): a signal meant for a new worker must not run the master's handler
+ * in the child, where it would write to the master's pipe. */
+void signals_block_all(sigset_t *saved)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, saved);
+}
+
+void signals_restore(const sigset_t *saved)
+{
+	sigprocmask(SIG_SETMASK, saved, NULL);
+}

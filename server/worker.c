@@ -1,0 +1,179 @@
+/* Worker process: the hot path of preforkd. accept4 -> serve -> close, with the
+ * scoreboard updated by plain relaxed stores, no allocation and no extra syscalls:
+ * timeouts and TCP_NODELAY come from the listener, which every accepted socket
+ * inherits. Linux wakes one blocked accept() waiter per connection (exclusive
+ * wait queue, FIFO), so no accept lock is needed and there is no thundering herd. */
+#include "worker.h"
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "scoreboard.h"
+#include "service.h"
+#include "worker_fault.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+static volatile int quit_now; /* written only by the SIGQUIT handler */
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void on_quit(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	quit_now = 1;
+}
+
+/* No SA_RESTART: a signal must interrupt a blocking accept4() so the loop sees it. */
+static void install_worker_signals(void)
+{
+	static const int ignored[] = { SIGINT, SIGHUP, SIGPIPE, SIGTTIN,
+				       SIGTTOU, SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+	sigset_t all;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	/* SIGINT from a terminal's Ctrl-C reaches the whole process group: the master
+	 * alone decides how to stop, so workers ignore it (and the job-control ones). */
+	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+		sigaction(ignored[i], &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_quit;
+	sigaction(SIGQUIT, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* PR_SET_PDEATHSIG fires when the parent dies; if it died before the call, the
+ * getppid() check catches it. Either way no orphan keeps the port bound. */
+static void bind_to_master(pid_t master_pid)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		log_error("prctl PR_SET_PDEATHSIG: %s", strerror(errno));
+		_exit(WORKER_EXIT_FATAL);
+	}
+	if (getppid() != master_pid)
+		_exit(WORKER_EXIT_FATAL);
+}
+
+/* Out of fds or memory: pause instead of spinning on an accept4() that fails at
+ * once; the connection stays queued for a worker that can take it. */
+static void pause_after_resource_error(int err)
+{
+	static uint64_t last_log_ns;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * (long)NS_PER_MS };
+	uint64_t now = clock_now_ns();
+
+	if (last_log_ns == 0 || now - last_log_ns >= 10 * NS_PER_SEC) {
+		log_warn("accept4: %s; pausing (logged at most every 10 s)", strerror(err));
+		last_log_ns = now;
+	}
+	nanosleep(&ts, NULL);
+}
+
+/* Returns the accepted fd, -1 to try again, or exits on an unrecoverable error. */
+static int accept_connection(const struct worker_args *a)
+{
+	socklen_t len = sizeof a->slot->peer;
+	int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len, SOCK_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case EINTR:
+	case EAGAIN:       /* SO_RCVTIMEO on the listener: a periodic wake-up when idle */
+	case ECONNABORTED: /* the client left before we took it */
+	case EPROTO:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+		return -1; /* accept(2): network errors on Linux are reported here; retry */
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		pause_after_resource_error(errno);
+		return -1;
+	default:
+		log_error("accept4: %s; worker exits", strerror(errno));
+		_exit(WORKER_EXIT_FATAL);
+	}
+}
+
+static void count_result(struct sb_slot *slot, enum serve_result r)
+{
+	static const enum counter which[] = {
+		[SERVE_OK] = C_COMPLETED,
+		[SERVE_TIMEOUT] = C_ERR_TIMEOUT,
+		[SERVE_RESET] = C_ERR_RESET,
+		[SERVE_OTHER] = C_ERR_OTHER,
+	};
+
+	sb_add(&slot->counters[which[r]], 1);
+}
+
+static void serve_connection(const struct worker_args *a, int fd)
+{
+	struct sb_slot *slot = a->slot;
+	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now };
+	uint64_t t0 = clock_now_ns(), us;
+	enum serve_result r;
+
+	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
+	sb_set_state(slot, WS_BUSY);
+	sb_add(&slot->counters[C_ACCEPTED], 1);
+	worker_fault_before_serve(sb_get(&slot->counters[C_ACCEPTED]));
+	r = a->cfg->service->serve(fd, &ctx);
+	/* close() of a TCP socket only fails with EINTR/EIO after the fd is released
+	 * on Linux; there is nothing to retry. */
+	close(fd);
+	us = (clock_now_ns() - t0) / 1000;
+	sb_add(&slot->hist[hist_bucket(us)], 1);
+	count_result(slot, r);
+}
+
+void worker_run(const struct worker_args *a)
+{
+	long served = 0;
+
+	install_worker_signals();
+	bind_to_master(a->master_pid);
+	worker_fault_at_start();
+	sb_set_state(a->slot, WS_IDLE);
+	while (!stop_requested) {
+		int fd = accept_connection(a);
+
+		if (fd < 0)
+			continue;
+		serve_connection(a, fd);
+		served++;
+		worker_fault_after_serve((unsigned long)served);
+		if (a->max_requests > 0 && served >= a->max_requests) {
+			sb_set_state(a->slot, WS_STOPPING);
+			_exit(WORKER_EXIT_RECYCLED);
+		}
+		sb_set_state(a->slot, WS_IDLE);
+	}
+	sb_set_state(a->slot, WS_STOPPING);
+	_exit(WORKER_EXIT_STOPPED);
+}

@@ -1,0 +1,26 @@
+/* A worker process: blocks in accept4() on the shared listener and serves one
+ * connection at a time through the configured service. */
+#ifndef PREFORKD_WORKER_H
+#define PREFORKD_WORKER_H
+
+#include <sys/types.h>
+
+struct config;
+struct sb_slot;
+
+/* Exit codes a worker uses so the master can tell why it left. */
+#define WORKER_EXIT_STOPPED 0  /* asked to stop (SIGTERM) */
+#define WORKER_EXIT_FATAL 1    /* a setup or accept error it cannot recover from */
+#define WORKER_EXIT_RECYCLED 3 /* served its --max-requests */
+
+struct worker_args {
+	const struct config *cfg;
+	int listen_fd;
+	struct sb_slot *slot;
+	pid_t master_pid;
+	long max_requests; /* this worker's limit with its jitter; 0 = none */
+};
+
+void worker_run(const struct worker_args *a) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,114 @@
+# Shared BATS helpers: start preforkd on 127.0.0.1:0 in the test's temp dir, learn
+# its port from the log, wait by polling (never a bare sleep), stop it by PID and
+# check that nothing is left behind.
+# shellcheck shell=bash
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+PREFORKD="${PREFORKD:-$ROOT/bin/preforkd}"
+CLIENT="$ROOT/bin/prefork-client"
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
+wait_until() {
+	local limit=$1
+	shift
+	local deadline=$((SECONDS + limit + 1))
+	local start
+	start=$(date +%s%N)
+	while ! "$@" 2>/dev/null; do
+		if (( ($(date +%s%N) - start) / 1000000 >= limit * 1000 )) || ((SECONDS > deadline)); then
+			echo "timed out after ${limit}s waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+worker_pids() {
+	ps -o pid= --ppid "${1:-$SERVER_PID}" 2>/dev/null | tr -d ' ' | sort -n
+}
+
+worker_count() {
+	worker_pids "$@" | grep -c . || true
+}
+
+has_workers() {
+	[ "$(worker_count)" -eq "$1" ]
+}
+
+log_has() {
+	grep -q -- "$1" "$SERVER_LOG"
+}
+
+# start_server [OPTIONS...]: starts preforkd in the background with a pidfile, log
+# and admin socket in $BATS_TEST_TMPDIR; sets SERVER_PID, SERVER_PORT, SERVER_ADDR.
+# --workers defaults to 2 unless given. Waits until every worker is running.
+start_server() {
+	local workers=2 arg
+	for arg in "$@"; do
+		case "$arg" in --workers=*) workers=${arg#--workers=} ;; esac
+	done
+	local prev=""
+	for arg in "$@"; do
+		[ "$prev" = "--workers" ] && workers=$arg
+		prev=$arg
+	done
+	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
+	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
+	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
+	: >"$SERVER_LOG"
+	"$PREFORKD" --listen 127.0.0.1:0 --workers "$workers" --pidfile "$SERVER_PIDFILE" \
+		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
+	SERVER_PID=$!
+	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
+	wait_until 5 log_has "listening on" || { cat "$SERVER_LOG" >&2; return 1; }
+	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
+	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
+	wait_until 5 has_workers "$workers"
+}
+
+# echo_once MESSAGE: one echo round trip through prefork-client.
+echo_once() {
+	"$CLIENT" --connect "$SERVER_ADDR" --timeout 5 "$@"
+}
+
+process_alive() {
+	kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
+}
+
+process_gone() {
+	! process_alive "$1"
+}
+
+# stop_server: SIGTERM by PID, wait for the master and every worker to go.
+stop_server() {
+	local pid=${1:-$SERVER_PID} workers
+	[ -n "$pid" ] || return 0
+	workers=$(worker_pids "$pid")
+	if process_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait_until 15 process_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	for w in $workers; do
+		wait_until 5 process_gone "$w" || kill -KILL "$w" 2>/dev/null || true
+	done
+}
+
+# Teardown for every suite: stop what was started, then prove nothing is left.
+teardown_servers() {
+	local pid leftover=""
+	[ -f "$BATS_TEST_TMPDIR/started.pids" ] || return 0
+	while read -r pid; do
+		local kids
+		kids=$(worker_pids "$pid")
+		stop_server "$pid"
+		for k in $kids; do process_alive "$k" && leftover="$leftover $k"; done
+		process_alive "$pid" && leftover="$leftover $pid"
+	done <"$BATS_TEST_TMPDIR/started.pids"
+	rm -f "$BATS_TEST_TMPDIR/started.pids"
+	if [ -n "$leftover" ]; then
+		echo "processes left behind:$leftover" >&2
+		for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
+		return 1
+	fi
+}

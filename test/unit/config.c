@@ -1,0 +1,101 @@
+/* Unit tests: preforkd's option parsing, valid and invalid. */
+#include "config.h"
+#include "service.h"
+#include "unit.h"
+
+#include <string.h>
+
+#define ARGV(...) ((char *[]){ "preforkd", __VA_ARGS__, NULL })
+#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
+
+static enum config_result parse(struct config *cfg, char **argv, char *err, size_t len)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	config_defaults(cfg);
+	err[0] = '\0';
+	return config_parse(cfg, argc, argv, err, len);
+}
+
+static void test_defaults(void)
+{
+	struct config cfg;
+	char err[256];
+	char *argv[] = { "preforkd", NULL };
+
+	CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_OK, "no options is valid");
+	CHECK(strcmp(cfg.listen, "127.0.0.1:7777") == 0, "default listen is 127.0.0.1:7777");
+	CHECK(cfg.workers >= 1 && cfg.workers <= WORKERS_MAX, "default workers is the CPU count");
+	CHECK(cfg.backlog == 511, "default backlog is 511");
+	CHECK(cfg.service == &service_echo, "default service is echo");
+	CHECK(cfg.idle_timeout == 30 && cfg.grace == 10, "default idle timeout 30, grace 10");
+}
+
+static void test_valid(void)
+{
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg,
+		    ARGV("--listen", "[::1]:0", "--workers", "8", "--backlog", "128", "--service",
+			 "echo", "--idle-timeout", "0.5", "--grace", "0", "--pidfile", "p",
+			 "--log", "l", "--admin", "a", "--max-requests", "5",
+			 "--max-requests-jitter", "2", "--worker-timeout", "0", "--min-uptime",
+			 "0.2", "--defer-accept", "0", "-q"),
+		    err, sizeof err) == CONFIG_OK,
+	      "every option with a valid value is accepted (%s)", err);
+	CHECK(cfg.workers == 8 && cfg.backlog == 128 && cfg.idle_timeout == 0.5 &&
+		      cfg.max_requests == 5 && cfg.max_requests_jitter == 2 && cfg.verbosity == -1,
+	      "values are stored");
+	CHECK(strcmp(cfg.pidfile, "p") == 0 && strcmp(cfg.log_path, "l") == 0 &&
+		      strcmp(cfg.admin_path, "a") == 0,
+	      "paths are stored");
+}
+
+static void test_invalid(void)
+{
+	static const struct {
+		const char *opt, *value, *expect;
+	} cases[] = {
+		{ "--workers", "abc", "--workers: expected an integer 1..1024, got 'abc'" },
+		{ "--workers", "0", "--workers: expected an integer 1..1024, got '0'" },
+		{ "--workers", "1025", "got '1025'" },
+		{ "--backlog", "-5", "--backlog: expected an integer 1..65535, got '-5'" },
+		{ "--listen", "nonsense", "--listen: expected HOST:PORT" },
+		{ "--listen", "127.0.0.1:99999", "--listen: expected HOST:PORT" },
+		{ "--service", "gopher", "--service: expected one of: echo, got 'gopher'" },
+		{ "--idle-timeout", "0", "--idle-timeout: expected seconds" },
+		{ "--grace", "soon", "--grace: expected seconds" },
+		{ "--pidfile", "", "--pidfile: expected a path, got ''" },
+		{ "--max-requests", "-1", "--max-requests: expected an integer" },
+	};
+	struct config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[] = { "preforkd", (char *)cases[i].opt, (char *)cases[i].value, NULL };
+
+		CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_ERROR &&
+			      strstr(err, cases[i].expect),
+		      "%s '%s' is rejected: %s", cases[i].opt, cases[i].value, err);
+	}
+	CHECK(parse(&cfg, ARGV("--frobnicate"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--frobnicate: unknown option"),
+	      "an unknown option is named");
+	CHECK(parse(&cfg, ARGV("--workers"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--workers: missing value"),
+	      "a missing value is named");
+	CHECK(parse(&cfg, ARGV("stray"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "unexpected argument 'stray'"),
+	      "a stray argument is rejected");
+}
+
+int main(void)
+{
+	test_defaults();
+	test_valid();
+	test_invalid();
+	return unit_done();
+}

@@ -1,0 +1,28 @@
+/* A minimal TAP producer for the C unit tests: CHECK prints "ok N - what" or
+ * "not ok N - what", and unit_done() returns the exit status. */
+#ifndef PREFORKD_UNIT_H
+#define PREFORKD_UNIT_H
+
+#include <stdio.h>
+
+static int unit_n, unit_failed;
+
+#define CHECK(cond, ...)                                                   \
+	do {                                                               \
+		int ok_ = (cond);                                          \
+		printf("%sok %d - ", ok_ ? "" : "not ", ++unit_n);         \
+		printf(__VA_ARGS__);                                       \
+		printf("\n");                                              \
+		if (!ok_) {                                                \
+			unit_failed++;                                     \
+			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+		}                                                          \
+	} while (0)
+
+static inline int unit_done(void)
+{
+	printf("1..%d\n", unit_n);
+	return unit_failed ? 1 : 0;
+}
+
+#endif
