@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# Start-up errors: bad options exit 2 with one line naming the option and value;
+# an address in use exits 1 with the reason; --help and --version tell the truth.
+
+load helpers
+
+teardown() {
+	teardown_servers
+}
+
+@test "an address already in use exits 1 with the reason" {
+	start_server --workers 1
+	run "$PREFORKD" --listen "$SERVER_ADDR" --workers 1 --admin "$BATS_TEST_TMPDIR/second.sock"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"preforkd: cannot listen on $SERVER_ADDR: Address already in use"* ]]
+	# The running server is untouched.
+	run echo_once "unharmed"
+	[ "$output" = "unharmed" ]
+}
+
+@test "bad option values exit 2 with one line naming option and value" {
+	run "$PREFORKD" --workers abc
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "preforkd: --workers: expected an integer 1..1024, got 'abc'" ]
+	run "$PREFORKD" --workers 0
+	[ "$status" -eq 2 ]
+	run "$PREFORKD" --backlog 70000
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--backlog"*"70000"* ]]
+	run "$PREFORKD" --listen 127.0.0.1
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--listen"*"127.0.0.1"* ]]
+	run "$PREFORKD" --service gopher
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--service"*"gopher"* ]]
+	run "$PREFORKD" --idle-timeout -3
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--idle-timeout"*"-3"* ]]
+	run "$PREFORKD" --no-such-option
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--no-such-option"* ]]
+	run "$PREFORKD" --workers
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--workers: missing value"* ]]
+}
+
+@test "an unresolvable host exits with a clear error" {
+	run "$PREFORKD" --listen no-such-host.invalid:0 --admin "$BATS_TEST_TMPDIR/x.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no-such-host.invalid"* ]]
+}
+
+@test "--help lists every option and --version prints the version" {
+	run "$PREFORKD" --help
+	[ "$status" -eq 0 ]
+	for opt in --listen --workers --backlog --service --idle-timeout --grace --pidfile \
+		--log --admin --quiet --verbose --help --version; do
+		[[ "$output" == *"$opt"* ]] || { echo "missing $opt"; return 1; }
+	done
+	run "$PREFORKD" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^preforkd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "port 0 picks a free port and the log names it" {
+	start_server --workers 1
+	[ "$SERVER_PORT" -gt 0 ]
+	log_has "listening on 127.0.0.1:$SERVER_PORT"
+	log_has "started preforkd"
+	log_has "worker spawned: slot 0 pid"
+}
