@@ -27,6 +27,7 @@ worker_pids() {
 	ps -o pid= --ppid "${1:-$SERVER_PID}" 2>/dev/null | tr -d ' ' | sort -n
 }
 
+# shellcheck disable=SC2120 # an optional master pid
 worker_count() {
 	worker_pids "$@" | grep -c . || true
 }
