@@ -119,6 +119,7 @@ teardown() {
 	# Hold the only worker so the next request waits in the accept queue.
 	({ printf y; sleep 3; } | "$CLIENT" --connect "$SERVER_ADDR" >/dev/null) 3>&- &
 	local holder=$!
+	wait_until 5 established_to_server 1
 	run "$CLIENT" --connect "$SERVER_ADDR" --timeout 0.5 "late"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$SERVER_ADDR"*"timed out"* ]]

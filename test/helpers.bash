@@ -36,6 +36,12 @@ has_workers() {
 	[ "$(worker_count)" -eq "$1" ]
 }
 
+# established_to_server N: at least N TCP connections to the server are established
+# (accepted, or complete and waiting in the accept queue).
+established_to_server() {
+	[ "$(ss -Htn state established "( sport = :$SERVER_PORT )" | grep -c .)" -ge "$1" ]
+}
+
 log_has() {
 	grep -q -- "$1" "$SERVER_LOG"
 }

@@ -8,10 +8,6 @@ teardown() {
 	teardown_servers
 }
 
-established_to_server() {
-	[ "$(ss -Htn state established "( sport = :$SERVER_PORT )" | grep -c .)" -ge "$1" ]
-}
-
 @test "a worker killed with SIGKILL is replaced and the server keeps serving" {
 	start_server --workers 2
 	local before victim after
