@@ -74,13 +74,13 @@ static long worker_request_limit(const struct config *cfg)
 	return cfg->max_requests + random() % (cfg->max_requests_jitter + 1);
 }
 
-static void run_child(struct master *m, int slot)
+static void run_child(struct master *m, int slot, pid_t master_pid)
 {
 	struct worker_args a = {
 		.cfg = m->cfg,
 		.listen_fd = m->listen_fd,
 		.slot = &m->sb[slot],
-		.master_pid = getppid(),
+		.master_pid = master_pid,
 		.max_requests = worker_request_limit(m->cfg),
 	};
 
@@ -116,7 +116,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	int slot = find_free_slot(m);
 	struct worker *w;
 	sigset_t saved;
-	pid_t pid;
+	pid_t pid, master_pid = getpid();
 
 	if (slot < 0)
 		return -1;
@@ -125,7 +125,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	signals_block_all(&saved);
 	pid = fork();
 	if (pid == 0)
-		run_child(m, slot);
+		run_child(m, slot, master_pid);
 	signals_restore(&saved);
 	if (pid < 0) {
 		sb_set_state(&m->sb[slot], WS_EMPTY);
