@@ -197,6 +197,17 @@ static void note_failed_start(struct master *m, uint64_t now, int slot)
 		 slot, m->failed_starts, (double)m->backoff_ns / NS_PER_SEC);
 }
 
+/* A failed start is a crash younger than --min-uptime by a worker that served
+ * nothing: it never proved it can work, so restarting it at once would only make a
+ * fork storm. A worker that did serve and then died (a fatal request, an operator's
+ * kill under load) is replaced at once: the pool itself is healthy. */
+static int is_failed_start(const struct master *m, const struct exit_record *r)
+{
+	if (m->stopping || (r->cause != EXIT_CAUSE_SIGNAL && r->cause != EXIT_CAUSE_CODE))
+		return 0;
+	return r->connections == 0 && r->lifetime_ns < seconds_to_ns(m->cfg->min_uptime);
+}
+
 static void record_exit(struct master *m, int slot, int status, uint64_t now)
 {
 	struct worker *w = &m->workers[slot];
@@ -219,10 +230,8 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 		"worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
 		(long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
 		(unsigned long long)r->connections);
-	if ((r->cause == EXIT_CAUSE_SIGNAL || r->cause == EXIT_CAUSE_CODE) && !m->stopping) {
-		if (r->lifetime_ns < seconds_to_ns(m->cfg->min_uptime))
-			note_failed_start(m, now, slot);
-	}
+	if (is_failed_start(m, r))
+		note_failed_start(m, now, slot);
 }
 
 static void reap_children(struct master *m, uint64_t now)
