@@ -85,6 +85,7 @@ static void run_child(struct master *m, int slot, pid_t master_pid)
 	};
 
 	signals_close_in_child();
+	admin_close_in_child(&m->admin);
 	if (m->pidfile_fd >= 0)
 		close(m->pidfile_fd);
 	worker_run(&a);
@@ -526,19 +527,22 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = signals_fd(), .events = POLLIN };
+		struct pollfd pfd[1 + ADMIN_POLLFDS] = { { .fd = signals_fd(), .events = POLLIN } };
 		uint64_t now = clock_now_ns();
 		int rc;
 
 		if (m->stopping && master_live_count(m) == 0)
 			return;
-		rc = poll(&pfd, 1, poll_timeout_ms(m, now));
+		admin_fill_pollfds(&m->admin, pfd + 1, now);
+		rc = poll(pfd, 1 + ADMIN_POLLFDS,
+			  admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now)));
 		if (rc < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			continue;
 		}
 		now = clock_now_ns();
 		handle_signals(m, signals_take());
+		admin_serve(&m->admin, m, pfd + 1, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
 		if (m->stopping) {
@@ -616,7 +620,7 @@ static int start_master(struct master *m)
 	m->target = m->cfg->workers;
 	m->generation = 1;
 	srandom((unsigned)getpid() ^ (unsigned)m->started_ns);
-	if (open_pidfile(m) < 0)
+	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->cfg) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m) < 0)
 		return -1;
@@ -636,12 +640,14 @@ int master_run(struct config *cfg)
 	m.cfg = cfg;
 	m.listen_fd = -1;
 	if (start_master(&m) < 0) {
+		admin_close(&m.admin);
 		if (m.cfg->pidfile)
 			pidfile_remove(m.cfg->pidfile, m.pidfile_fd);
 		return 1;
 	}
 	maintain_pool(&m, clock_now_ns());
 	run_loop(&m);
+	admin_close(&m.admin);
 	close(m.listen_fd);
 	pidfile_remove(cfg->pidfile, m.pidfile_fd);
 	log_info("stopped");

@@ -5,6 +5,7 @@
 #define PREFORKD_MASTER_H
 
 #include "addr.h"
+#include "admin.h"
 #include "config.h"
 #include "scoreboard.h"
 
@@ -72,6 +73,7 @@ struct master {
 	int killed_all;
 	uint64_t stop_deadline_ns;
 	int pidfile_fd;
+	struct admin admin; /* the admin socket and its clients (admin.c) */
 };
 
 int master_run(struct config *cfg);

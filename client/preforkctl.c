@@ -1,0 +1,508 @@
+/* preforkctl: the admin status command. Sends one command line to preforkd's admin
+ * socket and prints the reply; `top` repeats that every second. Exit codes follow
+ * the LSB status convention so scripts and init systems can use them. */
+#include "admin.h"
+#include "clock.h"
+#include "net.h"
+#include "parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_ERROR_REPLY = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOT_RUNNING = 3,
+	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not talk to the server */
+};
+
+#define REPLY_MAX (64u << 20) /* far above any real reply; guards a confused peer */
+
+enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_PROMETHEUS };
+
+struct ctl {
+	const char *socket_path;
+	const char *pidfile;
+	char path[ADMIN_PATH_MAX];
+	enum format format;
+	double timeout;
+	long count; /* top: refreshes, 0 = until interrupted */
+};
+
+struct reply {
+	char *data;
+	size_t len;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void usage(void)
+{
+	printf("Usage: preforkctl [OPTION]... [COMMAND [ARG]]\n"
+	       "Query and steer a running preforkd through its admin socket.\n"
+	       "\n"
+	       "Commands (default: status):\n"
+	       "  status                 header, totals and the per-worker table\n"
+	       "  stats [json|prometheus]  every statistic as 'key: value' lines, JSON or\n"
+	       "                         Prometheus text\n"
+	       "  workers                the per-worker table\n"
+	       "  scale N                run N workers (1..1024), as SIGTTIN/SIGTTOU do\n"
+	       "  reload                 rolling restart of every worker, as SIGHUP\n"
+	       "  stop                   graceful stop, as SIGTERM; returns once the server\n"
+	       "                         has acknowledged it\n"
+	       "  help                   the server's own list of commands\n"
+	       "  top                    refresh a compact table every second until\n"
+	       "                         interrupted; one plain line per second when standard\n"
+	       "                         output is not a terminal\n"
+	       "\n"
+	       "Options:\n"
+	       "  -s, --socket PATH      admin socket (default: preforkd.sock beside --pidfile,\n"
+	       "                         else in the working directory)\n"
+	       "  -p, --pidfile PATH     look for the socket beside this pidfile\n"
+	       "  -j, --json             status, stats, workers: print every statistic as JSON\n"
+	       "  -P, --prometheus       status, stats, workers: print Prometheus text\n"
+	       "  -t, --timeout SECONDS  give up on a reply after this long (default 5)\n"
+	       "  -n, --count N          top: stop after N refreshes (default: until interrupted)\n"
+	       "  -h, --help             show this help and exit\n"
+	       "\n"
+	       "Exit status (LSB): 0 ok; 1 the server replied with an error; 2 usage error;\n"
+	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
+	       "server could not be asked: permission denied, timeout).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "preforkctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'preforkctl --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+/* ---- talking to the server ---- */
+
+/* A full backlog makes a non-blocking AF_UNIX connect() fail with EAGAIN rather
+ * than wait: the server is busy, so retry until the deadline. */
+static int connect_admin(const char *path, uint64_t deadline_ns)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err;
+
+	if (fd < 0)
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1); /* length checked in resolve_socket */
+	for (;;) {
+		struct timespec pause = { 0, 10 * (long)NS_PER_MS };
+
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			return fd;
+		if (errno == EINTR && !interrupted)
+			continue;
+		if (errno != EAGAIN)
+			break;
+		if (clock_now_ns() >= deadline_ns) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int grow_reply(struct reply *r, size_t *cap)
+{
+	char *p;
+
+	if (r->len + 1 < *cap)
+		return 0;
+	if (*cap >= REPLY_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	*cap = *cap ? *cap * 2 : 65536;
+	p = realloc(r->data, *cap);
+	if (!p)
+		return -1;
+	r->data = p;
+	return 0;
+}
+
+/* Reads to EOF. ECONNRESET after the reply only means the server closed with our
+ * input unread; what it sent is complete. */
+static int read_reply(int fd, struct reply *r, uint64_t deadline_ns)
+{
+	size_t cap = 0;
+
+	r->data = NULL;
+	r->len = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (grow_reply(r, &cap) < 0)
+			return -1;
+		n = read_some(fd, r->data + r->len, cap - r->len - 1, deadline_ns);
+		if (n == 0 || (n < 0 && errno == ECONNRESET && r->len > 0))
+			break;
+		if (n < 0)
+			return -1;
+		r->len += (size_t)n;
+	}
+	r->data[r->len] = '\0';
+	return 0;
+}
+
+static int report_failure(const struct ctl *c, int err)
+{
+	if (err == ENOENT || err == ECONNREFUSED || err == ENOTDIR) {
+		fprintf(stderr, "preforkctl: preforkd is not running (%s: %s)\n", c->path,
+		        err == ECONNREFUSED ? "connection refused" : "no such socket");
+		return EXIT_NOT_RUNNING;
+	}
+	fprintf(stderr, "preforkctl: cannot talk to preforkd at %s: %s\n", c->path,
+	        err == ETIMEDOUT ? "timed out" : strerror(err));
+	return EXIT_UNKNOWN;
+}
+
+/* One exchange: connect, send the line, read the reply. Returns an exit code; the
+ * reply is in *r only when that code is EXIT_OK. */
+static int ask(const struct ctl *c, const char *command, struct reply *r)
+{
+	uint64_t deadline = clock_now_ns() + seconds_to_ns(c->timeout);
+	char line[ADMIN_COMMAND_MAX];
+	int fd, n, err;
+
+	n = snprintf(line, sizeof line, "%s\n", command);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return usage_error("command too long: %s", command);
+	fd = connect_admin(c->path, deadline);
+	if (fd < 0)
+		return report_failure(c, errno);
+	/* A server that refuses us replies and closes at once, maybe before our write:
+	 * its reply still counts. */
+	err = write_full(fd, line, (size_t)n, deadline) < 0 ? errno : 0;
+	if (read_reply(fd, r, deadline) < 0 || (err && r->len == 0)) {
+		err = err ? err : errno;
+		close(fd);
+		free(r->data);
+		r->data = NULL;
+		return report_failure(c, err);
+	}
+	close(fd);
+	if (r->len == 0) {
+		free(r->data);
+		r->data = NULL;
+		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
+		return EXIT_UNKNOWN;
+	}
+	return EXIT_OK;
+}
+
+static int write_stdout(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			fprintf(stderr, "preforkctl: writing standard output: %s\n",
+			        strerror(errno));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* An "error: ..." reply goes to stderr and exits 1; anything else is printed. */
+static int run_once(const struct ctl *c, const char *command)
+{
+	struct reply r;
+	int rc = ask(c, command, &r);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (strncmp(r.data, "error:", 6) == 0) {
+		fprintf(stderr, "preforkctl: %s", r.data);
+		rc = EXIT_ERROR_REPLY;
+	} else if (write_stdout(r.data, r.len) < 0) {
+		rc = EXIT_UNKNOWN;
+	}
+	free(r.data);
+	return rc;
+}
+
+/* ---- top ---- */
+
+struct top_sample {
+	uint64_t at_ns;
+	unsigned long long accepted;
+};
+
+/* The value of "key: value" in a `stats` text reply, or "-". */
+static void find_stat(const char *reply, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = reply;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
+			const char *v = p + klen + 2;
+
+			snprintf(out, len, "%.*s", (int)strcspn(v, "\n"), v);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	snprintf(out, len, "-");
+}
+
+static void format_summary(const char *stats, struct top_sample *prev, char *line, size_t len)
+{
+	static const char *const keys[] = { "pool.running",        "pool.busy",
+		                            "pool.idle",           "totals.accepted",
+		                            "totals.completed",    "totals.errors.timeout",
+		                            "totals.errors.reset", "totals.errors.other",
+		                            "service_time_us.p50", "service_time_us.p99",
+		                            "restarts.total" };
+	char v[sizeof keys / sizeof keys[0]][32], when[32], rate[32] = "-";
+	struct top_sample now = { clock_now_ns(), 0 };
+	time_t t = time(NULL);
+	struct tm tm;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		find_stat(stats, keys[i], v[i], sizeof v[i]);
+	now.accepted = strtoull(v[3], NULL, 10);
+	if (prev->at_ns && now.at_ns > prev->at_ns && now.accepted >= prev->accepted)
+		snprintf(rate, sizeof rate, "%.1f",
+		         (double)(now.accepted - prev->accepted) * 1e9 /
+		                 (double)(now.at_ns - prev->at_ns));
+	*prev = now;
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof when, "-");
+	snprintf(line, len,
+	         "%s running=%s busy=%s idle=%s accepted=%s completed=%s errors=%llu "
+	         "conn_per_s=%s p50_us=%s p99_us=%s restarts=%s\n",
+	         when, v[0], v[1], v[2], v[3], v[4],
+	         strtoull(v[5], NULL, 10) + strtoull(v[6], NULL, 10) + strtoull(v[7], NULL, 10),
+	         rate, v[8], v[9], v[10]);
+}
+
+/* One refresh: a summary line; on a terminal, the screen is cleared first and the
+ * status table follows. */
+static int refresh_top(const struct ctl *c, int tty, struct top_sample *prev)
+{
+	struct reply stats, status = { NULL, 0 };
+	char line[512];
+	int rc = ask(c, "stats", &stats);
+
+	if (rc != EXIT_OK)
+		return rc;
+	format_summary(stats.data, prev, line, sizeof line);
+	free(stats.data);
+	if (tty) {
+		rc = ask(c, "status", &status);
+		if (rc != EXIT_OK)
+			return rc;
+		rc = write_stdout("\033[H\033[2J", 7) < 0 || write_stdout(line, strlen(line)) < 0 ||
+		     write_stdout("\n", 1) < 0 || write_stdout(status.data, status.len) < 0;
+		free(status.data);
+		return rc ? EXIT_UNKNOWN : EXIT_OK;
+	}
+	return write_stdout(line, strlen(line)) < 0 ? EXIT_UNKNOWN : EXIT_OK;
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Ticks are absolute CLOCK_MONOTONIC times, so the period does not drift by the
+ * time each refresh takes. */
+static void sleep_until(struct timespec *tick)
+{
+	tick->tv_sec += 1;
+	while (!interrupted && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tick, NULL) == EINTR)
+		;
+}
+
+static int run_top(const struct ctl *c)
+{
+	struct sigaction sa;
+	struct top_sample prev = { 0, 0 };
+	struct timespec tick;
+	int tty = isatty(STDOUT_FILENO);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &tick);
+	for (long n = 0; !interrupted && (c->count == 0 || n < c->count); n++) {
+		int rc;
+
+		if (n > 0)
+			sleep_until(&tick);
+		if (interrupted)
+			break;
+		rc = refresh_top(c, tty, &prev);
+		if (rc != EXIT_OK)
+			return interrupted ? EXIT_OK : rc;
+	}
+	return EXIT_OK;
+}
+
+/* ---- arguments ---- */
+
+static int parse_options(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":s:p:jPt:n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			c->socket_path = optarg;
+			break;
+		case 'p':
+			c->pidfile = optarg;
+			break;
+		case 'j':
+		case 'P':
+			c->format = opt == 'j' ? FORMAT_JSON : FORMAT_PROMETHEUS;
+			break;
+		case 't':
+		case 'n':
+			if ((opt == 't' && parse_seconds("--timeout", optarg, 0.001, 3600,
+			                                 &c->timeout, err, sizeof err) < 0) ||
+			    (opt == 'n' && parse_long("--count", optarg, 1, 1000000000, &c->count,
+			                              err, sizeof err) < 0))
+				return usage_error("%s", err);
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "preforkctl: %s: %s\n", argv[optind - 1],
+			        opt == ':' ? "missing value" : "unknown option");
+			fprintf(stderr, "Try 'preforkctl --help' for more information.\n");
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+static int resolve_socket(struct ctl *c)
+{
+	const char *given = c->socket_path ? c->socket_path : c->pidfile;
+
+	if (c->socket_path && c->pidfile)
+		return usage_error("%s", "--socket and --pidfile exclude each other");
+	if (c->socket_path && strlen(c->socket_path) < sizeof c->path)
+		memcpy(c->path, c->socket_path, strlen(c->socket_path) + 1);
+	else if (c->socket_path || admin_default_path(c->pidfile, c->path, sizeof c->path) < 0)
+		return usage_error("admin socket path too long: %s", given);
+	return -1;
+}
+
+struct command {
+	const char *name;
+	int min_args, max_args;
+	int formats; /* accepts --json / --prometheus */
+};
+
+static const struct command commands[] = {
+	{ "status", 0, 0, 1 }, { "stats", 0, 1, 1 }, { "workers", 0, 0, 1 }, { "scale", 1, 1, 0 },
+	{ "reload", 0, 0, 0 }, { "stop", 0, 0, 0 },  { "help", 0, 0, 0 },    { "top", 0, 0, 0 },
+};
+
+/* A control character would end the command line early or smuggle in another. */
+static int has_control_char(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Checks the command's shape; the server judges the values (a scale count out of
+ * range is an error reply, exit 1, like any other refusal). */
+static int check_command(const struct ctl *c, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (has_control_char(argv[i]))
+			return usage_error("%s", "control characters are not allowed in a command");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		const struct command *cmd = &commands[i];
+
+		if (strcmp(argv[0], cmd->name) != 0)
+			continue;
+		if (argc - 1 < cmd->min_args)
+			return usage_error("%s: missing argument", cmd->name);
+		if (argc - 1 > cmd->max_args)
+			return usage_error("%s: too many arguments", cmd->name);
+		if (c->format != FORMAT_HUMAN && !cmd->formats)
+			return usage_error(
+				"%s: --json and --prometheus apply to status, stats and workers",
+				cmd->name);
+		if (c->format != FORMAT_HUMAN && argc > 1)
+			return usage_error(
+				"%s: give the format as an option or an argument, not both",
+				cmd->name);
+		return -1;
+	}
+	return usage_error("unknown command '%s'", argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .timeout = 5 };
+	char *dflt[] = { "status", NULL };
+	char line[ADMIN_COMMAND_MAX];
+	int rc = parse_options(&c, argc, argv);
+
+	if (rc >= 0 || (rc = resolve_socket(&c)) >= 0)
+		return rc;
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		argc = 1;
+		argv = dflt;
+	}
+	if ((rc = check_command(&c, argc, argv)) >= 0)
+		return rc;
+	if (c.count && strcmp(argv[0], "top") != 0)
+		return usage_error("%s", "--count applies to top only");
+	if (strcmp(argv[0], "top") == 0)
+		return run_top(&c);
+	if (c.format != FORMAT_HUMAN)
+		return run_once(&c, c.format == FORMAT_JSON ? "stats json" : "stats prometheus");
+	snprintf(line, sizeof line, "%s%s%s", argv[0], argc > 1 ? " " : "",
+	         argc > 1 ? argv[1] : "");
+	return run_once(&c, line);
+}

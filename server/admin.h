@@ -1,0 +1,83 @@
+/* The admin socket: a Unix stream socket served from the master's poll() loop. One
+ * command line per connection, one reply, then close. Every fd is non-blocking and
+ * every client has a deadline, so a stuck client never delays supervision. The
+ * protocol constants are shared with preforkctl. */
+#ifndef PREFORKD_ADMIN_H
+#define PREFORKD_ADMIN_H
+
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#define ADMIN_SOCKET_NAME "preforkd.sock"
+#define ADMIN_COMMAND_MAX 4096 /* one command line, its newline included */
+#define ADMIN_CLIENTS_MAX 16   /* served at once; the rest wait in the backlog */
+#define ADMIN_POLLFDS (1 + ADMIN_CLIENTS_MAX)
+#define ADMIN_DEADLINE_MS 1000
+#define ADMIN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+struct config;
+struct master;
+
+enum admin_then { ADMIN_THEN_NOTHING, ADMIN_THEN_STOP };
+
+struct admin_client {
+	int fd;    /* -1: free */
+	uid_t uid; /* the peer, from SO_PEERCRED */
+	pid_t pid;
+	uint64_t deadline_ns;
+	int writing;          /* the reply is built; sending it */
+	enum admin_then then; /* what to do once the reply is sent (or abandoned) */
+	size_t in_len;
+	char in[ADMIN_COMMAND_MAX];
+	char *out;
+	size_t out_len, out_off;
+};
+
+/* All zero means "not open": a master that fails before admin_open() closes nothing. */
+struct admin {
+	int open;
+	int listen_fd;
+	char path[ADMIN_PATH_MAX];
+	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
+	ino_t ino;
+	uint64_t paused_until_ns; /* accept4() ran out of fds: stop polling the listener */
+	uint64_t pause_logged_ns;
+	int nclients;
+	struct admin_client clients[ADMIN_CLIENTS_MAX];
+};
+
+/* The default path rule, shared with preforkctl: preforkd.sock in the pidfile's
+ * directory, or in the working directory when there is no pidfile. */
+static inline int admin_default_path(const char *pidfile, char *buf, size_t len)
+{
+	const char *slash = pidfile ? strrchr(pidfile, '/') : NULL;
+	int n;
+
+	if (!slash)
+		n = snprintf(buf, len, "%s", ADMIN_SOCKET_NAME);
+	else
+		n = snprintf(buf, len, "%.*s/%s", (int)(slash - pidfile), pidfile,
+		             ADMIN_SOCKET_NAME);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Start-up: replaces a stale socket file, refuses when a live instance answers.
+ * Reports on stderr and returns -1 on failure. */
+int admin_open(struct admin *a, const struct config *cfg);
+/* Fills ADMIN_POLLFDS entries (fd -1 where there is nothing to wait for). */
+void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns);
+/* The poll timeout, shortened to the nearest admin deadline. */
+int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
+/* Accepts, reads, answers and expires clients; never blocks. */
+void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns);
+/* In a new worker: close the master's admin fds (workers never exec, so O_CLOEXEC
+ * does not do it), leaving the socket file alone. */
+void admin_close_in_child(struct admin *a);
+/* At exit: close everything and remove the socket file if it is still ours. */
+void admin_close(struct admin *a);
+
+#endif
