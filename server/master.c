@@ -472,30 +472,32 @@ void master_stop(struct master *m, int fast, const char *why)
 		kill_all(m, now);
 }
 
-static void handle_signals(struct master *m, unsigned long long sigs)
+static void handle_signals(struct master *m, const struct signal_counts *sig)
 {
 	char err[128];
 
-#define HAS(sig) (sigs & (1ULL << (sig)))
-	if (HAS(SIGQUIT))
+	if (sig->n[SIGQUIT])
 		master_stop(m, 1, "SIGQUIT");
-	if (HAS(SIGTERM))
+	if (sig->n[SIGTERM])
 		master_stop(m, 0, "SIGTERM");
-	if (HAS(SIGINT))
+	if (sig->n[SIGINT])
 		master_stop(m, 0, "SIGINT");
-	if (HAS(SIGHUP))
+	if (sig->n[SIGHUP])
 		master_reload(m, "SIGHUP");
-	if (HAS(SIGTTIN) && m->target < WORKERS_MAX)
-		master_scale(m, m->target + 1, err, sizeof err);
-	if (HAS(SIGTTOU) && m->target > 1)
-		master_scale(m, m->target - 1, err, sizeof err);
-	if (HAS(SIGUSR1)) {
+	/* Each TTIN/TTOU is one step, clamped to 1..WORKERS_MAX. */
+	if (sig->n[SIGTTIN] || sig->n[SIGTTOU]) {
+		long want = m->target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];
+
+		want = want < 1 ? 1 : want > WORKERS_MAX ? WORKERS_MAX : want;
+		if (want != m->target)
+			master_scale(m, want, err, sizeof err);
+	}
+	if (sig->n[SIGUSR1]) {
 		if (log_reopen() == 0)
 			log_info("log file reopened (SIGUSR1)");
 	}
-	if (HAS(SIGUSR2))
+	if (sig->n[SIGUSR2])
 		log_warn("SIGUSR2 (binary upgrade) is not supported yet: ignored");
-#undef HAS
 }
 
 /* ---- the loop ---- */
@@ -529,6 +531,7 @@ static void run_loop(struct master *m)
 	for (;;) {
 		struct pollfd pfd[1 + ADMIN_POLLFDS] = { { .fd = signals_fd(), .events = POLLIN } };
 		uint64_t now = clock_now_ns();
+		struct signal_counts sigs;
 		int rc;
 
 		if (m->stopping && master_live_count(m) == 0)
@@ -541,7 +544,8 @@ static void run_loop(struct master *m)
 			continue;
 		}
 		now = clock_now_ns();
-		handle_signals(m, signals_take());
+		signals_take(&sigs);
+		handle_signals(m, &sigs);
 		admin_serve(&m->admin, m, pfd + 1, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);

@@ -51,17 +51,16 @@ int signals_fd(void)
 	return pipe_fds[0];
 }
 
-unsigned long long signals_take(void)
+void signals_take(struct signal_counts *out)
 {
-	unsigned long long pending = 0;
 	unsigned char buf[64];
 	ssize_t n;
 
+	memset(out, 0, sizeof *out);
 	while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
 		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] < 64)
-				pending |= 1ULL << buf[i];
-	return pending;
+			if (buf[i] < SIGNALS_MAX)
+				out->n[buf[i]]++;
 }
 
 /* Workers never exec, so O_CLOEXEC does not close the pipe for them. */

@@ -7,8 +7,15 @@
 
 int signals_install(void);
 int signals_fd(void);
-/* Drains the pipe; returns a bit set of pending signals (bit n = signal n). */
-unsigned long long signals_take(void);
+#define SIGNALS_MAX 32
+
+/* How many times each signal arrived since the last call (index = signal number).
+ * The kernel may still merge a burst of one signal into one delivery. */
+struct signal_counts {
+	unsigned n[SIGNALS_MAX];
+};
+
+void signals_take(struct signal_counts *out);
 void signals_close_in_child(void);
 void signals_block_all(sigset_t *saved);
 void signals_restore(const sigset_t *saved);

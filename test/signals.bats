@@ -83,8 +83,11 @@ teardown() {
 	wait_until 5 has_workers 3
 	kill -TTIN "$SERVER_PID"
 	wait_until 5 has_workers 4
+	# One signal at a time: the kernel merges a burst of the same pending signal.
 	kill -TTOU "$SERVER_PID"
+	wait_until 5 has_workers 3
 	kill -TTOU "$SERVER_PID"
+	wait_until 5 has_workers 2
 	kill -TTOU "$SERVER_PID"
 	wait_until 5 has_workers 1
 	# Never below one worker.
