@@ -12,6 +12,7 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
 passed=0
 failed=0
 log=$(mktemp)
