@@ -27,6 +27,9 @@ enum {
 	OPT_MAX_REQUESTS_JITTER,
 	OPT_MIN_UPTIME,
 	OPT_DEFER_ACCEPT,
+	OPT_DAEMON,
+	OPT_USER,
+	OPT_GROUP,
 	OPT_VERSION,
 };
 
@@ -45,6 +48,9 @@ static const struct option long_options[] = {
 	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
 	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
 	{ "defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT },
+	{ "daemon", no_argument, NULL, OPT_DAEMON },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -98,13 +104,22 @@ void config_usage(void)
 	       "                          100 ms doubling to 30 s (default 1)\n"
 	       "  --defer-accept SECONDS  TCP_DEFER_ACCEPT: wake a worker only once the client\n"
 	       "                          has sent data, for up to SECONDS; 0 = off (default 5)\n"
+	       "  --daemon                detach into the background; the command exits 0 once\n"
+	       "                          the daemon listens and has written its pidfile, else\n"
+	       "                          1 with the reason. Relative paths are made absolute\n"
+	       "  --user NAME             when started as root: workers drop to this user\n"
+	       "                          (setgroups, setgid, setuid). The master keeps root to\n"
+	       "                          respawn workers and remove its pidfile and socket\n"
+	       "  --group NAME            with --user: the workers' group (default: the user's)\n"
 	       "  -q, --quiet             log warnings and errors only\n"
 	       "  -v, --verbose           log debug detail too\n"
 	       "  -h, --help              show this help and exit\n"
 	       "      --version           show the version and exit\n"
 	       "\n"
 	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP rolling\n"
-	       "restart of every worker, TTIN/TTOU one worker more/fewer, USR1 reopen the log.\n",
+	       "restart of every worker, TTIN/TTOU one worker more/fewer, USR1 reopen the log.\n"
+	       "Under systemd (Type=notify), readiness, reloads, stopping and the worker count\n"
+	       "are reported to NOTIFY_SOCKET.\n",
 	       WORKERS_MAX, service_names());
 }
 
@@ -162,6 +177,21 @@ static int require_path(const char *name, const char *arg, char *err, size_t err
 	return 0;
 }
 
+/* A user or group name: the POSIX portable set ([A-Za-z0-9._-], no leading '-', at
+ * most 32 bytes as on Linux), which covers numeric ids. Whether it exists is checked
+ * at start-up; a malformed name is a usage error (exit 2). */
+static int require_name(const char *name, const char *arg, char *err, size_t errlen)
+{
+	size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-");
+
+	if (*arg == '\0' || *arg == '-' || arg[n] != '\0' || n > 32) {
+		snprintf(err, errlen, "%s: expected a user or group name, got '%s'", name, arg);
+		return -1;
+	}
+	return 0;
+}
+
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
 				size_t errlen)
 {
@@ -191,7 +221,17 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			cfg->verbosity = opt == 'q' ? -1 : 1;
 			continue;
 		}
+		if (opt == OPT_DAEMON) {
+			cfg->daemonize = 1;
+			continue;
+		}
 		snprintf(name, sizeof name, "--%s", long_options[idx].name);
+		if (opt == OPT_USER || opt == OPT_GROUP) {
+			if (require_name(name, optarg, err, errlen) < 0)
+				return CONFIG_ERROR;
+			*(opt == OPT_USER ? &cfg->user : &cfg->group) = optarg;
+			continue;
+		}
 		if (opt == OPT_PIDFILE || opt == OPT_LOG || opt == OPT_ADMIN) {
 			if (require_path(name, optarg, err, errlen) < 0)
 				return CONFIG_ERROR;
@@ -205,6 +245,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	if (cfg->group && !cfg->user) {
+		snprintf(err, errlen, "--group: needs --user");
 		return CONFIG_ERROR;
 	}
 	return CONFIG_OK;

@@ -1,7 +1,10 @@
-/* preforkd entry point: parse options, open the log, hand over to the master. */
+/* preforkd entry point: parse options, open the log, resolve --user, detach for
+ * --daemon, then hand over to the master. */
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "privdrop.h"
 
 #include <stdio.h>
 
@@ -22,7 +25,17 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_level(cfg.verbosity < 0 ? LOG_WARN : cfg.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
+	if (daemon_prepare(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return 1;
+	}
 	if (log_open(cfg.log_path) < 0)
+		return 1;
+	if (privdrop_prepare(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return 1;
+	}
+	if (daemon_start(&cfg) < 0)
 		return 1;
 	return master_run(&cfg);
 }

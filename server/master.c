@@ -4,8 +4,10 @@
 #include "master.h"
 
 #include "clock.h"
+#include "daemon.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "service.h"
 #include "signals.h"
@@ -74,14 +76,14 @@ static long worker_request_limit(const struct config *cfg)
 	return cfg->max_requests + random() % (cfg->max_requests_jitter + 1);
 }
 
-static void run_child(struct master *m, int slot, pid_t master_pid)
+static void run_child(struct master *m, int slot, pid_t master_pid, long max_requests)
 {
 	struct worker_args a = {
 		.cfg = m->cfg,
 		.listen_fd = m->listen_fd,
 		.slot = &m->sb[slot],
 		.master_pid = master_pid,
-		.max_requests = worker_request_limit(m->cfg),
+		.max_requests = max_requests,
 	};
 
 	signals_close_in_child();
@@ -118,6 +120,9 @@ static int spawn_worker(struct master *m, uint64_t now)
 	struct worker *w;
 	sigset_t saved;
 	pid_t pid, master_pid = getpid();
+	/* Drawn here, not in the child: random() in a child never advances the master's
+	 * state, so every worker would draw the same jitter and retire in step. */
+	long max_requests = worker_request_limit(m->cfg);
 
 	if (slot < 0)
 		return -1;
@@ -126,7 +131,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	signals_block_all(&saved);
 	pid = fork();
 	if (pid == 0)
-		run_child(m, slot, master_pid);
+		run_child(m, slot, master_pid, max_requests);
 	signals_restore(&saved);
 	if (pid < 0) {
 		sb_set_state(&m->sb[slot], WS_EMPTY);
@@ -322,6 +327,9 @@ static void reset_backoff_when_stable(struct master *m, uint64_t now)
 				 m->failed_starts);
 			m->failed_starts = 0;
 			m->backoff_ns = 0;
+			/* The probe's spawn set the next start a whole back-off away: fill the
+			 * pool now, not up to 30 s later. */
+			m->next_spawn_ns = now;
 			return;
 		}
 	}
@@ -452,6 +460,7 @@ void master_reload(struct master *m, const char *why)
 		return;
 	m->generation++;
 	log_info("reloading (%s): rolling restart to generation %u", why, m->generation);
+	notify_reloading();
 }
 
 void master_stop(struct master *m, int fast, const char *why)
@@ -463,6 +472,7 @@ void master_stop(struct master *m, int fast, const char *why)
 	log_info("stopping (%s)%s", why, fast ? ": killing workers now" : "");
 	if (!m->stopping) {
 		m->stopping = 1;
+		notify_stopping();
 		m->stop_deadline_ns = now + seconds_to_ns(m->cfg->grace);
 		for (int i = 0; i < SLOTS_MAX; i++)
 			if (is_live(&m->workers[i]))
@@ -536,6 +546,7 @@ static void run_loop(struct master *m)
 
 		if (m->stopping && master_live_count(m) == 0)
 			return;
+		notify_tick(m);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		rc = poll(pfd, 1 + ADMIN_POLLFDS,
 			  admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now)));
@@ -649,6 +660,8 @@ int master_run(struct config *cfg)
 			pidfile_remove(m.cfg->pidfile, m.pidfile_fd);
 		return 1;
 	}
+	/* Before the first fork: workers must not inherit the pipe to the waiting parent. */
+	daemon_ready();
 	maintain_pool(&m, clock_now_ns());
 	run_loop(&m);
 	admin_close(&m.admin);

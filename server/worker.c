@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "scoreboard.h"
 #include "service.h"
 #include "worker_fault.h"
@@ -157,6 +158,9 @@ void worker_run(const struct worker_args *a)
 	long served = 0;
 
 	install_worker_signals();
+	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
+	if (privdrop_apply() < 0)
+		_exit(WORKER_EXIT_FATAL);
 	bind_to_master(a->master_pid);
 	worker_fault_at_start();
 	sb_set_state(a->slot, WS_IDLE);

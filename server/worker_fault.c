@@ -1,22 +1,34 @@
 /* Test-only faults, read from the environment when a worker starts:
- *   PREFORKD_TEST_FAULT=crash-on-start | crash-after:N | hang-after:N
+ *   PREFORKD_TEST_FAULT=crash-on-start | crash-after:N | hang-after:N | hold-fds:SECONDS
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
  * A crash is SIGSEGV with core dumps disabled; a hang blocks a busy worker forever,
- * ignoring SIGTERM, as a stuck request handler would. */
+ * ignoring SIGTERM, as a stuck request handler would. hold-fds fills the worker's fd
+ * table at start (accept4 then fails with EMFILE) and frees it SECONDS later. */
 #ifdef PREFORKD_TEST_FAULTS
 #include "worker_fault.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-enum fault { FAULT_NONE, FAULT_CRASH_ON_START, FAULT_CRASH_AFTER, FAULT_HANG_AFTER };
+enum fault {
+	FAULT_NONE,
+	FAULT_CRASH_ON_START,
+	FAULT_CRASH_AFTER,
+	FAULT_HANG_AFTER,
+	FAULT_HOLD_FDS
+};
 
 static enum fault fault;
 static unsigned long fault_n;
+static double fault_seconds;
+static int *held_fds;
+static volatile sig_atomic_t held_count;
 
 static void load_fault(void)
 {
@@ -31,6 +43,38 @@ static void load_fault(void)
 		fault = FAULT_CRASH_AFTER, fault_n = strtoul(spec + 12, NULL, 10);
 	else if (strncmp(spec, "hang-after:", 11) == 0)
 		fault = FAULT_HANG_AFTER, fault_n = strtoul(spec + 11, NULL, 10);
+	else if (strncmp(spec, "hold-fds:", 9) == 0)
+		fault = FAULT_HOLD_FDS, fault_seconds = strtod(spec + 9, NULL);
+}
+
+/* SIGALRM handler: close() is async-signal-safe, and the accept loop just sees
+ * EINTR. */
+static void release_fds(int sig)
+{
+	(void)sig;
+	while (held_count > 0)
+		close(held_fds[--held_count]);
+}
+
+/* dup() until EMFILE, remembering each fd: the free slots may lie between fds the
+ * worker uses (the listener), which must stay open. */
+static void hold_fds(void)
+{
+	struct rlimit rl;
+	struct sigaction sa = { .sa_handler = release_fds };
+	struct itimerval it = { .it_value = { .tv_sec = (time_t)fault_seconds } };
+	int fd;
+
+	it.it_value.tv_usec = (suseconds_t)((fault_seconds - (double)(time_t)fault_seconds) * 1e6);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (1 << 20))
+		return;
+	held_fds = malloc(rl.rlim_cur * sizeof *held_fds);
+	if (!held_fds)
+		return;
+	while ((fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0)) >= 0)
+		held_fds[held_count++] = fd;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void crash(void)
@@ -48,6 +92,8 @@ void worker_fault_at_start(void)
 	load_fault();
 	if (fault == FAULT_CRASH_ON_START)
 		crash();
+	if (fault == FAULT_HOLD_FDS)
+		hold_fds();
 }
 
 void worker_fault_before_serve(unsigned long accepted)

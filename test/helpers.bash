@@ -78,8 +78,13 @@ echo_once() {
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 5 "$@"
 }
 
+# One ps call: a zombie that is reaped between two checks (a daemon's, reaped by
+# init at any moment) must read as gone, not as an empty state that is "not Z".
 process_alive() {
-	kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	st=${st//[[:space:]]/}
+	[ -n "$st" ] && [ "${st:0:1}" != Z ]
 }
 
 process_gone() {

@@ -92,10 +92,50 @@ static void test_invalid(void)
 	      "a stray argument is rejected");
 }
 
+static void test_daemon_and_user(void)
+{
+	static const char *const bad_names[] = { "", "-x", "a b", "root:root", "../x",
+						 "abcdefghijklmnopqrstuvwxyz0123456" };
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:0"), err, sizeof err) == CONFIG_OK &&
+		      !cfg.daemonize && !cfg.user && !cfg.group,
+	      "no --daemon, --user or --group by default");
+	CHECK(parse(&cfg, ARGV("--daemon", "--user", "nobody", "--group", "nogroup"), err,
+		    sizeof err) == CONFIG_OK &&
+		      cfg.daemonize && strcmp(cfg.user, "nobody") == 0 &&
+		      strcmp(cfg.group, "nogroup") == 0,
+	      "--daemon, --user and --group are stored (%s)", err);
+	CHECK(parse(&cfg, ARGV("--user", "65534"), err, sizeof err) == CONFIG_OK,
+	      "a numeric --user is accepted");
+	CHECK(parse(&cfg, ARGV("--daemon", "yes"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "unexpected argument 'yes'"),
+	      "--daemon takes no value");
+	CHECK(parse(&cfg, ARGV("--group", "nogroup"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--group: needs --user"),
+	      "--group without --user is rejected: %s", err);
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		char *argv[] = { "preforkd", "--user", (char *)bad_names[i], NULL };
+
+		CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_ERROR &&
+			      strstr(err, "--user: expected a user or group name, got '"),
+		      "--user '%s' is rejected: %s", bad_names[i], err);
+	}
+	CHECK(parse(&cfg, ARGV("--user", "nobody", "--group", "a/b"), err, sizeof err) ==
+			      CONFIG_ERROR &&
+		      strstr(err, "--group: expected a user or group name, got 'a/b'"),
+	      "a malformed --group is rejected: %s", err);
+	CHECK(parse(&cfg, ARGV("--user"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--user: missing value"),
+	      "--user needs a value");
+}
+
 int main(void)
 {
 	test_defaults();
 	test_valid();
 	test_invalid();
+	test_daemon_and_user();
 	return unit_done();
 }

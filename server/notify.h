@@ -1,0 +1,16 @@
+/* systemd readiness and state over the NOTIFY_SOCKET datagram protocol, written
+ * directly (no libsystemd). Every call is a no-op when NOTIFY_SOCKET is unset. */
+#ifndef PREFORKD_NOTIFY_H
+#define PREFORKD_NOTIFY_H
+
+struct master;
+
+/* Called at the top of every master loop turn: READY=1 the first time, READY=1 again
+ * once a reload has replaced every old worker, STATUS= whenever the pool changes. */
+void notify_tick(const struct master *m);
+/* A reload (SIGHUP or admin) began: RELOADING=1. */
+void notify_reloading(void);
+/* A stop began: STOPPING=1. */
+void notify_stopping(void);
+
+#endif
