@@ -71,6 +71,13 @@ start_server() {
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
 	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
 	wait_until 5 has_workers "$workers"
+	wait_until 5 workers_ready "$workers"
+}
+
+# workers_ready N: N workers have reached accept4(), as the admin socket reports.
+workers_ready() {
+	"$ROOT/bin/preforkctl" -s "$SERVER_ADMIN" stats json |
+		jq -e ".pool.idle + .pool.busy == $1" >/dev/null
 }
 
 # echo_once MESSAGE: one echo round trip through prefork-client.

@@ -17,7 +17,7 @@ teardown() {
 	wait_until 5 log_has "pid $victim cause signal 9"
 	wait_until 5 has_workers 2
 	after=$(worker_pids)
-	! echo "$after" | grep -qx "$victim"
+	[[ $'\n'"$after"$'\n' != *$'\n'"$victim"$'\n'* ]]
 	run echo_once "still here"
 	[ "$output" = "still here" ]
 }
@@ -131,7 +131,7 @@ client_loop() {
 	touch "$BATS_TEST_TMPDIR/stop"
 	wait "$l1" "$l2"
 	after=$(worker_pids)
-	for w in $before; do ! echo "$after" | grep -qx "$w"; done
+	for w in $before; do [[ $'\n'"$after"$'\n' != *$'\n'"$w"$'\n'* ]]; done
 	read -r n1 f1 <"$BATS_TEST_TMPDIR/loop.1"
 	read -r n2 f2 <"$BATS_TEST_TMPDIR/loop.2"
 	echo "transactions: $n1 + $n2, failures: $f1 + $f2"
