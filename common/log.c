@@ -1,13 +1,17 @@
 /* Logging to stderr or to a file opened O_APPEND. log_reopen() serves SIGUSR1:
- * logrotate moves the file, then the master reopens the path. Workers inherit the
- * fd across fork, so a rotated log is picked up by workers spawned afterwards. */
+ * logrotate moves the file, then the master reopens the path. Workers have their
+ * own copy of the fd, so the master also bumps a generation number in shared
+ * memory; a worker compares it before each line it writes (rare: workers log only
+ * trouble) and reopens the file too. */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +20,8 @@ static int log_out = STDERR_FILENO;
 static const char *log_path;
 static enum log_level log_max = LOG_INFO;
 static const char *log_ident = "preforkd";
+static _Atomic unsigned *shared_generation;
+static unsigned seen_generation;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -45,13 +51,10 @@ int log_open(const char *path)
 
 /* Open the new file before closing the old one: if the open fails, logging goes on
  * to the old file rather than nowhere. */
-int log_reopen(void)
+static int reopen_file(void)
 {
-	int fd;
+	int fd = open_log_file(log_path);
 
-	if (!log_path)
-		return 0;
-	fd = open_log_file(log_path);
 	if (fd < 0)
 		return -1;
 	if (dup3(fd, log_out, O_CLOEXEC) < 0) {
@@ -60,6 +63,43 @@ int log_reopen(void)
 	}
 	close(fd);
 	return 0;
+}
+
+int log_reopen(void)
+{
+	if (!log_path)
+		return 0;
+	if (reopen_file() < 0)
+		return -1;
+	if (shared_generation)
+		seen_generation = atomic_fetch_add(shared_generation, 1) + 1;
+	return 0;
+}
+
+/* Called once before the first fork, when logging to a file. */
+int log_share(void)
+{
+	void *p;
+
+	if (!log_path)
+		return 0;
+	p = mmap(NULL, sizeof *shared_generation, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	shared_generation = p;
+	return 0;
+}
+
+static void follow_reopen(void)
+{
+	unsigned g;
+
+	if (!shared_generation)
+		return;
+	g = atomic_load_explicit(shared_generation, memory_order_relaxed);
+	if (g != seen_generation && reopen_file() == 0)
+		seen_generation = g;
 }
 
 void log_set_level(enum log_level level)
@@ -88,6 +128,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
+	follow_reopen();
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);

@@ -7,6 +7,7 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 int log_open(const char *path);
 int log_reopen(void);
+int log_share(void);
 void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
 int log_fd(void);

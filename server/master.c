@@ -642,6 +642,9 @@ static int start_master(struct master *m)
 	m->sb = scoreboard_create();
 	if (!m->sb)
 		return -1;
+	if (log_share() < 0)
+		log_warn("mmap for log reopening: %s; workers keep a rotated log file open",
+			 strerror(errno));
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
 		 (long)getpid(), m->target, m->cfg->service->name);
 	log_info("listening on %s", m->listen_text);

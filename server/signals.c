@@ -43,7 +43,12 @@ int signals_install(void)
 	}
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
-	return sigaction(SIGPIPE, &sa, NULL);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -1;
+	/* A mask inherited from whoever started us (a shell, a supervisor) would keep
+	 * these signals from ever arriving. */
+	sigemptyset(&sa.sa_mask);
+	return sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
 }
 
 int signals_fd(void)

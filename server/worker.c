@@ -179,5 +179,6 @@ void worker_run(const struct worker_args *a)
 		sb_set_state(a->slot, WS_IDLE);
 	}
 	sb_set_state(a->slot, WS_STOPPING);
+	log_debug("worker stops: told to by %s", quit_now ? "SIGQUIT" : "SIGTERM");
 	_exit(WORKER_EXIT_STOPPED);
 }

@@ -149,11 +149,19 @@ client_loop() {
 	python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()' "$SERVER_PORT"
 }
 
-@test "SIGUSR1 reopens the log file after logrotate moves it" {
-	start_server --workers 1
+@test "SIGUSR1 reopens the log file after logrotate moves it, in workers too" {
+	start_server --workers 2 --verbose
+	local old_worker
+	old_worker=$(worker_pids | tail -1)
 	mv "$SERVER_LOG" "$SERVER_LOG.1"
 	kill -USR1 "$SERVER_PID"
 	wait_until 5 test -s "$SERVER_LOG"
 	grep -q "log file reopened" "$SERVER_LOG"
 	grep -q "listening on" "$SERVER_LOG.1"
+	# A worker forked before the rotation writes its next line to the new file.
+	kill -TTOU "$SERVER_PID"
+	wait_until 5 has_workers 1
+	wait_until 5 grep -q "preforkd\[[0-9]*\] debug: worker stops" "$SERVER_LOG"
+	run grep -c "debug: worker stops" "$SERVER_LOG.1"
+	[ "$output" -eq 0 ]
 }
