@@ -1,0 +1,507 @@
+#!/usr/bin/env bash
+# Benchmarks preforkd with prefork-bench, side by side with the reference servers in
+# ../shared/bench when present: a matrix of rates and latencies, then the targets
+# (rate and server CPU per transaction against ref_prefork_echo, one worker's PSS,
+# evenness of the spread, prefork-bench against echobench). What `make bench` runs.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: scripts/bench.sh [OPTION]...
+Prints performance figures for preforkd (what `make bench` runs after an -O2 build).
+Benchmarks are not tests: nothing here fails because of a figure.
+
+  --workers "LIST"       worker counts of the matrix (default "1 2 4 8")
+  --concurrency "LIST"   client concurrency (default "1 16 64")
+  --sizes "LIST"         payload bytes (default "64 16384")
+  --modes "LIST"         short and/or keepalive (default "short keepalive")
+  --duration SECONDS     length of one cell (default 2.5)
+  --repeat N             runs of each target measurement, medians kept (default 3)
+  --sources N            client source addresses 127.0.0.1..N (default 16)
+  --no-ref               skip the reference servers even when present
+  --no-matrix            only the targets section
+  --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
+                         one repeat (also BENCH_QUICK=1)
+  -h, --help             show this help
+
+Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
+BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_REPEAT as the options
+(so `make bench BENCH_QUICK=1` works).
+
+Measures, per cell: transactions/s, p50 and p99 latency (us), failed transactions,
+and server CPU per transaction: machine busy time (/proc/stat) minus the load
+generator's own CPU (its rusage), divided by the transactions. The server and the
+load generator share this machine's cores: compare ratios from one run, not
+absolute figures across machines or sessions.
+EOF
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REF_SRC="$ROOT/../shared/bench"
+PREFORKD=${PREFORKD:-$ROOT/bin/preforkd}
+BENCH=${PREFORK_BENCH:-$ROOT/bin/prefork-bench}
+CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
+
+workers_list=${BENCH_WORKERS:-1 2 4 8}
+conc_list=${BENCH_CONCURRENCY:-1 16 64}
+sizes_list=${BENCH_SIZES:-64 16384}
+modes_list=${BENCH_MODES:-short keepalive}
+duration=${BENCH_DURATION:-2.5}
+repeat=${BENCH_REPEAT:-3}
+sources=16
+use_ref=1
+matrix=1
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=1
+fi
+
+die_usage() {
+	echo "bench.sh: $*" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--workers) workers_list=${2:?}; shift ;;
+	--concurrency) conc_list=${2:?}; shift ;;
+	--sizes) sizes_list=${2:?}; shift ;;
+	--modes) modes_list=${2:?}; shift ;;
+	--duration) duration=${2:?}; shift ;;
+	--repeat) repeat=${2:?}; shift ;;
+	--sources) sources=${2:?}; shift ;;
+	--no-ref) use_ref=0 ;;
+	--no-matrix) matrix=0 ;;
+	--quick) workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) die_usage "unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+
+[[ $duration =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--duration: expected seconds, got '$duration'"
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die_usage "--repeat: expected N >= 1, got '$repeat'"
+for m in $modes_list; do
+	case "$m" in short | keepalive) ;; *) die_usage "--modes: short or keepalive, got '$m'" ;; esac
+done
+for v in $workers_list $conc_list $sizes_list $sources; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || die_usage "expected a positive integer, got '$v'"
+done
+[ -x "$PREFORKD" ] || die_usage "no preforkd at $PREFORKD: run make first"
+[ -x "$BENCH" ] || die_usage "no prefork-bench at $BENCH: run make first"
+command -v jq >/dev/null || die_usage "jq is needed (apt-get install jq)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/preforkd-bench.XXXXXX")
+servers=() # pids of every server started, stopped by pid at exit
+HZ=$(getconf CLK_TCK)
+# A transaction that waits past this is counted as a timeout. Keep-alive with more
+# clients than workers leaves the extra connections queued (a prefork worker
+# serves one connection at a time): they time out and reconnect, and the run
+# ends once the last of them has timed out, which lowers those rows' rates alike
+# for every server.
+load_timeout=1
+
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
+wait_for() { # wait_for SECONDS COMMAND...
+	local deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+stop_server() { # stop_server PID: SIGTERM, SIGKILL after 10 s, reap.
+	local pid=$1 p rest=()
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait_for 10 not_alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	for p in "${servers[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
+	servers=("${rest[@]}")
+}
+not_alive() { ! alive "$1"; }
+
+cleanup() {
+	local pid
+	for pid in "${servers[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
+child_count() { children "$1" | grep -c . || true; }
+has_children() { [ "$(child_count "$1")" -eq "$2" ]; }
+listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
+log_listening() { grep -q 'listening on' "$1" 2>/dev/null; }
+
+# start_preforkd WORKERS: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
+start_preforkd() {
+	SRV_LOG=$tmp/preforkd.$1.log
+	SRV_ADMIN=$tmp/preforkd.$1.sock
+	: >"$SRV_LOG"
+	"$PREFORKD" --listen 127.0.0.1:0 --workers "$1" --log "$SRV_LOG" --admin "$SRV_ADMIN" \
+		--grace 2 </dev/null >/dev/null 2>&1 &
+	SRV_PID=$!
+	servers+=("$SRV_PID")
+	wait_for 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
+	SRV_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SRV_LOG" | head -1)
+	wait_for 10 has_children "$SRV_PID" "$1" || { echo "preforkd: workers did not start" >&2; exit 1; }
+}
+
+# start_ref PROGRAM WORKERS...: a reference server on a free port (they take no port
+# 0, so try a few random ones). Sets SRV_PID, SRV_PORT, SRV_ERR.
+start_ref() {
+	local prog=$1 try
+	shift
+	SRV_ERR=$tmp/$(basename "$prog").err
+	for try in 1 2 3 4 5 6 7 8; do
+		SRV_PORT=$((20000 + RANDOM % 12000))
+		listening "$SRV_PORT" && continue
+		"$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
+		SRV_PID=$!
+		servers+=("$SRV_PID")
+		if wait_for 5 listening "$SRV_PORT" && alive "$SRV_PID"; then
+			[ $# -eq 0 ] || wait_for 5 has_children "$SRV_PID" "$1" || exit 1
+			return 0
+		fi
+		stop_server "$SRV_PID"
+		: "$try"
+	done
+	echo "bench.sh: could not start $prog" >&2
+	exit 1
+}
+
+# busy_ticks: machine busy time so far (all CPUs, clock ticks), from /proc/stat.
+busy_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# tree_ticks PID: CPU time of a process and its live children (clock ticks).
+tree_ticks() {
+	local p sum=0 t
+	for p in "$1" $(children "$1"); do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || t=0
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+
+# to_seconds 1m2.345s -> 62.345
+to_seconds() {
+	awk -v t="$1" 'BEGIN { split(t, a, "m"); sub("s", "", a[2]); printf "%.3f", a[1] * 60 + a[2] }'
+}
+
+# load TOOL PORT SERVER_PID CONC MODE SIZE: one measured run. TOOL is
+# prefork-bench or echobench. Prints:
+#   ok tps p50_us p99_us failed server_us_per_tx process_us_per_tx generator_cpu_pct
+load() {
+	local tool=$1 port=$2 spid=$3 conc=$4 mode=$5 size=$6
+	local b0 b1 p0 p1 cpu rc out=$tmp/load.out err=$tmp/load.err
+	local cmd=()
+	if [ "$tool" = prefork-bench ]; then
+		cmd=("$BENCH" --connect "127.0.0.1:$port" -c "$conc" -d "$duration" -s "$size"
+			--timeout "$load_timeout" --sources "$sources" --json -q)
+		[ "$mode" = short ] || cmd+=(--keepalive)
+	else
+		cmd=("$REF_SRC/echobench" -p "$port" -c "$conc" -d "$duration" -s "$size"
+			-t "$((load_timeout * 1000))" -B "$sources" -q)
+		[ "$mode" = short ] || cmd+=(-k)
+	fi
+	b0=$(busy_ticks)
+	p0=$(tree_ticks "$spid")
+	# `times` in the subshell reports the CPU of the load generator it waited for.
+	(
+		rc=0
+		"${cmd[@]}" </dev/null >"$out" 2>"$err" || rc=$?
+		echo "$rc"
+		times
+	) >"$tmp/times"
+	b1=$(busy_ticks)
+	p1=$(tree_ticks "$spid")
+	rc=$(sed -n 1p "$tmp/times")
+	read -r u s < <(sed -n 3p "$tmp/times")
+	cpu=$(awk -v u="$(to_seconds "$u")" -v s="$(to_seconds "$s")" 'BEGIN { print u + s }')
+	local ok tps p50 p99 failed secs
+	if [ "$tool" = prefork-bench ]; then
+		if ! read -r ok tps p50 p99 failed secs < <(jq -r '[.ok, .tps, .latency_us.p50,
+			.latency_us.p99, ([.errors[]] | add), .duration_s] | map(tostring) | join(" ")' "$out" 2>/dev/null); then
+			echo "bench.sh: prefork-bench exited $rc without a summary:" >&2
+			cat "$err" >&2
+			echo "0 0 0 0 0 0 0 0"
+			return
+		fi
+	else
+		local line
+		line=$(grep '^RESULT' "$out" || echo "RESULT tps=0 ok=0")
+		# echobench exits 1 on any error; its figures are still valid.
+		ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
+		tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' <<<"$line")
+		p50=$(sed -n 's/.* p50_us=\([0-9]*\).*/\1/p' <<<"$line")
+		p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+		failed=$(awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^err_/) { split($i, a, "="); n += a[2] } print n }' <<<"$line")
+		secs=$(sed -n 's/.* elapsed=\([0-9.]*\).*/\1/p' <<<"$line")
+	fi
+	awk -v ok="${ok:-0}" -v tps="${tps:-0}" -v p50="${p50:-0}" -v p99="${p99:-0}" \
+		-v failed="${failed:-0}" -v secs="${secs:-0}" -v busy=$((b1 - b0)) \
+		-v proc=$((p1 - p0)) -v hz="$HZ" -v gen="$cpu" 'BEGIN {
+		srv = ok > 0 ? (busy / hz - gen) / ok * 1e6 : 0
+		own = ok > 0 ? proc / hz / ok * 1e6 : 0
+		pct = secs > 0 ? gen / secs * 100 : 0
+		printf "%d %.0f %d %d %d %.1f %.1f %.0f\n", ok, tps, p50, p99, failed, srv, own, pct
+	}'
+}
+
+median() { # median NUMBERS...
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { # ratio A B -> A/B with 2 decimals, or "-"
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
+heading() {
+	printf '\n== %s ==\n' "$*"
+}
+
+ref_ok=0
+if [ "$use_ref" -eq 1 ] && [ -d "$REF_SRC" ]; then
+	# The reference directory may be read-only: build there when it can, else into
+	# the temp dir.
+	if make -s -C "$REF_SRC" >/dev/null 2>&1; then
+		ref_ok=1
+	else
+		mkdir -p "$tmp/ref"
+		if cc -O2 -o "$tmp/ref/echobench" "$REF_SRC/echobench.c" &&
+			cc -O2 -o "$tmp/ref/ref_epoll_echo" "$REF_SRC/ref_epoll_echo.c" &&
+			cc -O2 -o "$tmp/ref/ref_prefork_echo" "$REF_SRC/ref_prefork_echo.c" -lm; then
+			REF_SRC=$tmp/ref
+			ref_ok=1
+		fi
+	fi
+fi
+REF_PREFORK=$REF_SRC/ref_prefork_echo
+REF_EPOLL=$REF_SRC/ref_epoll_echo
+
+# machine_busy_pct: how busy the machine is over one second before we start
+# (percent of all CPUs), to warn that other work will blur the figures.
+machine_busy_pct() {
+	local b0 t0 b1 t1
+	read -r b0 t0 < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
+	sleep 1
+	read -r b1 t1 < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
+	awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", (t > 0 ? 100 * b / t : 0) }'
+}
+
+heading "preforkd benchmark"
+echo "machine:  $(nproc) CPUs, $(uname -sr), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "load:     prefork-bench on the same machine, ${duration} s per cell, ${sources} source addresses, loopback"
+if [ "$ref_ok" -eq 1 ]; then
+	echo "refs:     ref_prefork_echo, ref_epoll_echo, echobench from ../shared/bench"
+else
+	echo "refs:     none (../shared/bench not present or --no-ref): preforkd alone"
+fi
+idle_busy=$(machine_busy_pct)
+echo "before:   machine ${idle_busy}% busy with other work (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$idle_busy" -lt 10 ] || echo "WARNING:  the machine is not idle: other work will blur these figures"
+echo "columns:  tx/s = transactions per second; p50/p99 = latency in us; fail = failed"
+echo "          transactions; cpu = server CPU per transaction in us (machine busy"
+echo "          time minus the load generator's CPU); rate and cpu ratios are preforkd/ref"
+
+# ---- 1. the matrix ----
+
+if [ "$matrix" -eq 1 ]; then
+	heading "1. matrix: preforkd$([ "$ref_ok" -eq 1 ] && echo " vs ref_prefork_echo (same workers, same load)")"
+	if [ "$ref_ok" -eq 1 ]; then
+		printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5s | %8s %6s %6s %5s | %5s %5s\n' \
+			wrk conc mode size "tx/s" p50 p99 fail cpu "ref tx/s" p50 p99 cpu rate cpu
+	else
+		printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5s\n' wrk conc mode size "tx/s" p50 p99 fail cpu
+	fi
+	for w in $workers_list; do
+		start_preforkd "$w"
+		pf_pid=$SRV_PID pf_port=$SRV_PORT
+		if [ "$ref_ok" -eq 1 ]; then
+			start_ref "$REF_PREFORK" "$w"
+			ref_pid=$SRV_PID ref_port=$SRV_PORT
+		fi
+		for mode in $modes_list; do
+			for size in $sizes_list; do
+				for c in $conc_list; do
+					read -r _ tps p50 p99 failed cpu _ _ < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" "$size")
+					if [ "$ref_ok" -eq 1 ]; then
+						read -r _ rtps rp50 rp99 _ rcpu _ _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" "$size")
+						printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5.1f | %8s %6s %6s %5.1f | %5s %5s\n' \
+							"$w" "$c" "$mode" "$size" "$tps" "$p50" "$p99" "$failed" "$cpu" \
+							"$rtps" "$rp50" "$rp99" "$rcpu" "$(ratio "$tps" "$rtps")" "$(ratio "$cpu" "$rcpu")"
+					else
+						printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5.1f\n' \
+							"$w" "$c" "$mode" "$size" "$tps" "$p50" "$p99" "$failed" "$cpu"
+					fi
+				done
+			done
+		done
+		stop_server "$pf_pid"
+		[ "$ref_ok" -eq 0 ] || stop_server "$ref_pid"
+	done
+fi
+
+# ---- 2. rate and CPU per transaction against ref_prefork_echo ----
+
+# compare LABEL WORKERS CONC MODE: medians of $repeat alternating runs.
+compare() {
+	local label=$1 w=$2 c=$3 mode=$4 i
+	local pt=() pc=() po=() rt=() rc=() ro=() gp=()
+	start_preforkd "$w"
+	local pf_pid=$SRV_PID pf_port=$SRV_PORT
+	start_ref "$REF_PREFORK" "$w"
+	local ref_pid=$SRV_PID ref_port=$SRV_PORT
+	# Alternate which server goes first (ABBA…), so a drift in the machine's
+	# state favours neither.
+	local order
+	for ((i = 0; i < repeat; i++)); do
+		order="pf ref"
+		[ $((i % 2)) -eq 0 ] || order="ref pf"
+		for who in $order; do
+			if [ "$who" = pf ]; then
+				read -r _ tps _ _ _ cpu own gen < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" 64)
+				pt+=("$tps") pc+=("$cpu") po+=("$own") gp+=("$gen")
+			else
+				read -r _ tps _ _ _ cpu own _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" 64)
+				rt+=("$tps") rc+=("$cpu") ro+=("$own")
+			fi
+		done
+	done
+	stop_server "$pf_pid"
+	stop_server "$ref_pid"
+	local mpt mrt mpc mrc mpo mro
+	mpt=$(median "${pt[@]}") mrt=$(median "${rt[@]}")
+	mpc=$(median "${pc[@]}") mrc=$(median "${rc[@]}")
+	mpo=$(median "${po[@]}") mro=$(median "${ro[@]}")
+	printf '%-28s %9.0f %9.0f %6s   %7.1f %7.1f %6s   %7.1f %7.1f %6s  %4.0f%%\n' "$label" \
+		"$mpt" "$mrt" "$(ratio "$mpt" "$mrt")" "$mpc" "$mrc" "$(ratio "$mpc" "$mrc")" \
+		"$mpo" "$mro" "$(ratio "$mpo" "$mro")" "$(median "${gp[@]}")"
+}
+
+if [ "$ref_ok" -eq 1 ]; then
+	heading "2. targets: preforkd vs ref_prefork_echo (medians of $repeat alternating runs, 64 B)"
+	echo "rate target >= 0.97; server CPU per transaction target <= 1.05 x ref"
+	echo "(proc = CPU of the server's own processes from /proc/PID/stat, a cross-check"
+	echo " that other load on the machine cannot inflate; gen = load generator's CPU)"
+	printf '%-28s %9s %9s %6s   %7s %7s %6s   %7s %7s %6s  %5s\n' "" "tx/s" "ref tx/s" rate \
+		"cpu us" "ref" ratio "proc us" "ref" ratio gen
+	compare "short, 2 workers, c16" 2 16 short
+	compare "short, 4 workers, c64" 4 64 short
+	compare "keep-alive, 16 workers, c16" 16 16 keepalive
+fi
+
+# ---- 3. memory and evenness ----
+
+heading "3. memory of one worker and evenness of the spread (4 workers, short, c16, 64 B)"
+
+# cv NUMBERS...: coefficient of variation (population stddev / mean).
+cv() {
+	printf '%s\n' "$@" | awk '{ s += $1; q += $1 * $1; n++ } END {
+		m = s / n; v = q / n - m * m; if (v < 0) v = 0; printf "%.3f", (m > 0 ? sqrt(v) / m : 0) }'
+}
+
+pss_of() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
+rss_of() { awk '/^Rss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
+# USS: the pages only this process holds (Private_Clean + Private_Dirty). Unlike
+# PSS it does not depend on how many other processes on the machine share libc.
+uss_of() { awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
+
+# Per-worker connection counts of a running preforkd from preforkctl, if it can.
+ctl_worker_counts() {
+	[ -x "$CTL" ] || return 1
+	"$CTL" -s "$SRV_ADMIN" stats --json 2>/dev/null |
+		jq -er '[.workers[] | (.connections // .accepted // .counters.accepted)] | select(length > 0) | map(tostring) | join(" ")'
+}
+
+start_preforkd 4
+pf_pid=$SRV_PID
+load prefork-bench "$SRV_PORT" "$pf_pid" 16 short 64 >/dev/null
+first_worker=$(children "$pf_pid" | head -1)
+pf_pss=$(pss_of "$first_worker") pf_rss=$(rss_of "$first_worker") pf_uss=$(uss_of "$first_worker")
+pf_master_pss=$(pss_of "$pf_pid")
+if counts=$(ctl_worker_counts); then
+	count_src="preforkctl stats --json"
+else
+	counts=""
+	count_src="the workers' exit log lines (preforkctl not available)"
+fi
+stop_server "$pf_pid"
+if [ -z "$counts" ]; then
+	counts=$(sed -n 's/.*worker exited: .* \([0-9][0-9]*\) connections$/\1/p' "$SRV_LOG" | tr "\n" " " | sed "s/ $//")
+fi
+# shellcheck disable=SC2086 # a list of numbers
+pf_cv=$(cv $counts)
+
+printf 'preforkd worker:           PSS %s kB (USS %s kB, RSS %s kB; master PSS %s kB)   target PSS <= 150 kB\n' \
+	"$pf_pss" "$pf_uss" "$pf_rss" "$pf_master_pss"
+printf 'preforkd spread:           connections per worker %s -> CV %s (from %s)\n' "$counts" "$pf_cv" "$count_src"
+if [ "$ref_ok" -eq 1 ]; then
+	start_ref "$REF_PREFORK" 4
+	ref_pid=$SRV_PID
+	load prefork-bench "$SRV_PORT" "$ref_pid" 16 short 64 >/dev/null
+	first_worker=$(children "$ref_pid" | head -1)
+	ref_pss=$(pss_of "$first_worker") ref_rss=$(rss_of "$first_worker") ref_uss=$(uss_of "$first_worker")
+	stop_server "$ref_pid"
+	ref_counts=$(sed -n 's/^accepts: *//p' "$SRV_ERR")
+	ref_cv=$(sed -n 's/.* cv \([0-9.]*\).*/\1/p' "$SRV_ERR")
+	printf 'ref_prefork_echo worker:   PSS %s kB (USS %s kB, RSS %s kB)\n' "$ref_pss" "$ref_uss" "$ref_rss"
+	printf 'ref_prefork_echo spread:   connections per worker %s -> CV %s\n' "$ref_counts" "$ref_cv"
+fi
+
+# ---- 4. the load generator against echobench ----
+
+if [ "$ref_ok" -eq 1 ]; then
+	heading "4. prefork-bench vs echobench against the same server (medians of $repeat, 64 B)"
+	echo "target: prefork-bench reaches >= 1.0 x echobench's rate"
+	printf '%-36s %10s %10s %6s %8s %8s\n' "" "prefork-bench" "echobench" ratio "gen cpu" "eb cpu"
+	# tools LABEL CONC MODE: the current server (SRV_PID, SRV_PORT).
+	tools() {
+		local label=$1 c=$2 mode=$3 i a=() b=() ga=() gb=()
+		local order tool
+		for ((i = 0; i < repeat; i++)); do
+			order="prefork-bench echobench"
+			[ $((i % 2)) -eq 0 ] || order="echobench prefork-bench"
+			for tool in $order; do
+				read -r _ tps _ _ _ _ _ gen < <(load "$tool" "$SRV_PORT" "$SRV_PID" "$c" "$mode" 64)
+				if [ "$tool" = prefork-bench ]; then
+					a+=("$tps") ga+=("$gen")
+				else
+					b+=("$tps") gb+=("$gen")
+				fi
+			done
+		done
+		local ma mb
+		ma=$(median "${a[@]}") mb=$(median "${b[@]}")
+		printf '%-36s %13.0f %10.0f %6s %7.0f%% %7.0f%%\n' "$label" "$ma" "$mb" "$(ratio "$ma" "$mb")" \
+			"$(median "${ga[@]}")" "$(median "${gb[@]}")"
+	}
+	start_ref "$REF_EPOLL"
+	tools "ref_epoll_echo, short, c16" 16 short
+	tools "ref_epoll_echo, keep-alive, c16" 16 keepalive
+	stop_server "$SRV_PID"
+	start_preforkd 2
+	tools "preforkd 2 workers, short, c16" 16 short
+	stop_server "$SRV_PID"
+fi
+
+heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,0 +1,626 @@
+#!/usr/bin/env bash
+# Stress and chaos run: drives preforkd with prefork-bench while, optionally, killing
+# workers, reloading and scaling the pool, then checks that nothing was lost and
+# nothing was left behind. Exit 0 only when every check of the verdict holds.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: scripts/stress.sh [OPTION]... [-- PREFORKD_OPTION...]
+Runs prefork-bench against preforkd for --duration seconds, optionally injecting
+faults at the same time, then prints a verdict. Exit 0 when every check holds,
+1 when one fails, 2 on bad usage.
+
+Target (default: start a private preforkd on 127.0.0.1:0 in a temp dir):
+  --workers N            workers of the preforkd this script starts (default 4)
+  --server PATH          preforkd binary to start (default bin/preforkd)
+  -- PREFORKD_OPTION...  more options for the preforkd this script starts
+  --connect HOST:PORT    target a running preforkd instead (loopback only)
+  --pid PID              that server's master pid: needed for faults and for the
+                         worker, zombie and orphan checks
+  --admin PATH           that server's admin socket, for the totals check
+
+Load (prefork-bench):
+  --duration SECONDS     how long the load runs (default 10)
+  --concurrency N        concurrent clients (default 16)
+  --size BYTES           payload per transaction (default 64)
+  --keepalive            keep-alive connections (default: one connection per
+                         transaction). A keep-alive client holds its worker for
+                         the whole run: keep --concurrency <= workers, or the
+                         clients left in the accept queue time out and fail
+  --timeout SECONDS      per-transaction timeout (default 10)
+  --sources N            spread client addresses over 127.0.0.1..N (default 16)
+  --bench PATH           prefork-bench binary (default bin/prefork-bench)
+  --ctl PATH             preforkctl binary (default bin/preforkctl)
+
+Faults, during the load:
+  --kill-every MS        SIGKILL a random worker every MS milliseconds
+  --reload-every SECONDS SIGHUP the master (rolling restart) every SECONDS
+  --scale-flap           SIGTTIN and SIGTTOU the master alternately (ends even)
+  --flap-every SECONDS   interval of --scale-flap (default 1)
+
+Output:
+  --json                 print the verdict as one JSON object on stdout
+  --keep                 keep the temp dir (server log, client output)
+  -q, --quiet            print only the verdict
+  -h, --help             show this help
+
+Verdict checks:
+  mismatches   prefork-bench saw no reply that differs from what it sent
+  failures     failed transactions <= workers killed (a worker holds one
+               connection; queued ones wait in the shared accept queue), and
+               zero when only reloads or scaling were done
+  workers      the live worker count is back to its target
+  zombies      no worker is left in state Z
+  orphans      no worker outlives its master or is re-parented
+  totals       server counters (preforkctl stats json) agree with the client:
+               the server's accepted = completed + errors (a connection lost
+               with a killed worker is an error); errors <= the client's
+               failed + workers killed; and the server's completed lies
+               between the client's completed minus workers killed (a worker
+               killed after its last byte went out counts an error while its
+               client got the whole echo) and the client's completed plus its
+               failed (a client that timed out may still be served); exact
+               when nothing failed and nothing was killed. With --keepalive
+               the server counts connections, so echoed bytes are compared
+  server exit  (started server only) SIGTERM stops it with exit 0
+EOF
+}
+
+# ---- options ----
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+duration=10
+concurrency=16
+size=64
+keepalive=0
+timeout=10
+sources=16
+workers=4
+kill_every_ms=0
+reload_every=0
+scale_flap=0
+flap_every=1
+connect=""
+master_pid=""
+admin=""
+server_bin=${PREFORKD:-$ROOT/bin/preforkd}
+bench_bin=${PREFORK_BENCH:-$ROOT/bin/prefork-bench}
+ctl_bin=${PREFORKCTL:-$ROOT/bin/preforkctl}
+json=0
+keep=0
+quiet=0
+server_args=()
+
+die_usage() {
+	echo "stress.sh: $*" >&2
+	echo "Try 'scripts/stress.sh --help'." >&2
+	exit 2
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+
+need_arg() {
+	[ $# -ge 2 ] || die_usage "$1 needs a value"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--duration) need_arg "$@"; duration=$2; shift ;;
+	--concurrency | -c) need_arg "$@"; concurrency=$2; shift ;;
+	--size | -s) need_arg "$@"; size=$2; shift ;;
+	--keepalive) keepalive=1 ;;
+	--timeout) need_arg "$@"; timeout=$2; shift ;;
+	--sources) need_arg "$@"; sources=$2; shift ;;
+	--workers) need_arg "$@"; workers=$2; shift ;;
+	--kill-every) need_arg "$@"; kill_every_ms=$2; shift ;;
+	--reload-every) need_arg "$@"; reload_every=$2; shift ;;
+	--scale-flap) scale_flap=1 ;;
+	--flap-every) need_arg "$@"; flap_every=$2; shift ;;
+	--connect) need_arg "$@"; connect=$2; shift ;;
+	--pid) need_arg "$@"; master_pid=$2; shift ;;
+	--admin) need_arg "$@"; admin=$2; shift ;;
+	--server) need_arg "$@"; server_bin=$2; shift ;;
+	--bench) need_arg "$@"; bench_bin=$2; shift ;;
+	--ctl) need_arg "$@"; ctl_bin=$2; shift ;;
+	--json) json=1 ;;
+	--keep) keep=1 ;;
+	-q | --quiet) quiet=1 ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; server_args=("$@"); break ;;
+	*) die_usage "unknown option '$1'" ;;
+	esac
+	shift
+done
+
+# uint_in VALUE MIN MAX / positive VALUE: option value checks.
+uint_in() { is_uint "$1" && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+positive() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+
+positive "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
+uint_in "$concurrency" 1 100000 || die_usage "--concurrency: expected 1..100000, got '$concurrency'"
+uint_in "$size" 1 1073741824 || die_usage "--size: expected 1..1073741824 bytes, got '$size'"
+positive "$timeout" || die_usage "--timeout: expected seconds > 0, got '$timeout'"
+uint_in "$sources" 1 254 || die_usage "--sources: expected 1..254, got '$sources'"
+uint_in "$workers" 1 1024 || die_usage "--workers: expected 1..1024, got '$workers'"
+is_uint "$kill_every_ms" || die_usage "--kill-every: expected milliseconds, got '$kill_every_ms'"
+is_num "$reload_every" || die_usage "--reload-every: expected seconds, got '$reload_every'"
+positive "$flap_every" || die_usage "--flap-every: expected seconds > 0, got '$flap_every'"
+[ -z "$master_pid" ] || is_uint "$master_pid" || die_usage "--pid: expected a pid, got '$master_pid'"
+
+faults=0
+[ "$kill_every_ms" -eq 0 ] && [ "$reload_every" = 0 ] && [ "$scale_flap" -eq 0 ] || faults=1
+if [ -n "$connect" ]; then
+	[[ $connect =~ :[0-9]+$ ]] || die_usage "--connect: expected HOST:PORT, got '$connect'"
+	case "$connect" in
+	127.*:* | localhost:* | "[::1]:"*) ;;
+	*) die_usage "--connect: loopback addresses only (127.x, localhost, [::1]), got '$connect'" ;;
+	esac
+	[ "$faults" -eq 0 ] || [ -n "$master_pid" ] || die_usage "faults on a running server need its master --pid"
+	[ ${#server_args[@]} -eq 0 ] || die_usage "options after -- are for a preforkd this script starts"
+else
+	[ -z "$master_pid" ] || die_usage "--pid goes with --connect"
+	[ -x "$server_bin" ] || die_usage "no preforkd at $server_bin (run make, or give --server)"
+fi
+[ -x "$bench_bin" ] || die_usage "no prefork-bench at $bench_bin (run make, or give --bench)"
+command -v jq >/dev/null || die_usage "jq is needed (apt-get install jq)"
+
+# ---- state and clean-up ----
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/preforkd-stress.XXXXXX")
+started_server=""
+bench_pid=""
+loop_pids=()
+
+say() {
+	[ "$quiet" -eq 1 ] || echo "stress: $*" >&2
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# pid_alive PID: running and not a zombie.
+pid_alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
+# wait_gone PID SECONDS: polls until PID is gone (or a zombie of someone else).
+wait_gone() {
+	local deadline=$(($(now_ms) + $2 * 1000))
+	while pid_alive "$1"; do
+		[ "$(now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS.
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_gone "$pid" "$2" || kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local pid
+	touch "$tmp/stop" 2>/dev/null || true
+	for pid in "${loop_pids[@]}"; do
+		stop_pid "$pid" 2
+		wait "$pid" 2>/dev/null || true
+	done
+	loop_pids=()
+	if [ -n "$bench_pid" ]; then
+		stop_pid "$bench_pid" 2
+		wait "$bench_pid" 2>/dev/null || true
+		bench_pid=""
+	fi
+	if [ -n "$started_server" ]; then
+		stop_pid "$started_server" 5
+		wait "$started_server" 2>/dev/null || true
+		started_server=""
+	fi
+	if [ "$keep" -eq 1 ]; then
+		echo "stress: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- the server ----
+
+worker_pids() {
+	ps -o pid= --ppid "$master_pid" 2>/dev/null | tr -d ' ' || true
+}
+
+worker_count() {
+	# Live workers: children of the master that are not zombies.
+	ps -o stat= --ppid "$master_pid" 2>/dev/null | awk '!/^Z/ { n++ } END { print n + 0 }'
+}
+
+zombie_count() {
+	ps -o stat= --ppid "$master_pid" 2>/dev/null | awk '/^Z/ { n++ } END { print n + 0 }'
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 50 ms.
+wait_for() {
+	local deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+count_is() { [ "$(worker_count)" -eq "$1" ]; }
+no_zombies() { [ "$(zombie_count)" -eq 0 ]; }
+log_listening() { grep -q 'listening on' "$tmp/preforkd.log" 2>/dev/null; }
+
+start_server() {
+	admin=$tmp/preforkd.sock
+	: >"$tmp/preforkd.log"
+	"$server_bin" --listen 127.0.0.1:0 --workers "$workers" --pidfile "$tmp/preforkd.pid" \
+		--log "$tmp/preforkd.log" --admin "$admin" --grace 2 "${server_args[@]}" </dev/null >/dev/null 2>"$tmp/preforkd.err" &
+	started_server=$!
+	master_pid=$started_server
+	if ! wait_for 10 log_listening; then
+		cat "$tmp/preforkd.err" "$tmp/preforkd.log" >&2
+		echo "stress: preforkd did not start" >&2
+		exit 1
+	fi
+	local port
+	port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/preforkd.log" | head -1)
+	connect=127.0.0.1:$port
+	wait_for 10 count_is "$workers" || {
+		echo "stress: preforkd did not reach $workers workers" >&2
+		exit 1
+	}
+	say "started preforkd pid $master_pid on $connect with $workers workers"
+}
+
+# ---- server totals through preforkctl ----
+
+ctl_available() {
+	[ -x "$ctl_bin" ] && [ -n "$admin" ] && [ -S "$admin" ]
+}
+
+# server_totals: prints "accepted completed errors bytes_in bytes_out busy" from
+# `preforkctl stats --json` (keys .totals.* and .pool.busy), or fails.
+server_totals() {
+	local out
+	out=$("$ctl_bin" -s "$admin" stats --json 2>/dev/null) || return 1
+	jq -er '[.totals.accepted, .totals.completed, ([.totals.errors[]] | add),
+		.totals.bytes_in, .totals.bytes_out, .pool.busy] | map(tostring) | join(" ")' <<<"$out"
+}
+
+# ---- fault loops (each runs in the background until $tmp/stop appears) ----
+
+# nap MS: sleeps up to MS, in steps, returning early once the run is over.
+nap() {
+	local until=$(($(now_ms) + $1)) left
+	while [ ! -e "$tmp/stop" ]; do
+		left=$((until - $(now_ms)))
+		[ "$left" -gt 0 ] || return 0
+		[ "$left" -le 100 ] || left=100
+		sleep "$(printf '0.%03d' "$left")"
+	done
+	return 1
+}
+
+# Picks a live worker at random and SIGKILLs it; records its pid.
+kill_loop() {
+	local victims victim
+	while nap "$kill_every_ms"; do
+		mapfile -t victims < <(ps -o pid=,stat= --ppid "$master_pid" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }')
+		[ "${#victims[@]}" -gt 0 ] || continue
+		victim=${victims[RANDOM % ${#victims[@]}]}
+		if kill -KILL "$victim" 2>/dev/null; then
+			echo "$victim" >>"$tmp/killed"
+		fi
+	done
+}
+
+reload_loop() {
+	local ms
+	ms=$(awk -v s="$reload_every" 'BEGIN { printf "%d", s * 1000 }')
+	while nap "$ms"; do
+		kill -HUP "$master_pid" 2>/dev/null && echo hup >>"$tmp/reloads"
+	done
+}
+
+# TTIN, then TTOU, and so on; a TTIN not yet matched is matched on the way out, so
+# the target ends where it began.
+flap_loop() {
+	local ms up=0
+	ms=$(awk -v s="$flap_every" 'BEGIN { printf "%d", s * 1000 }')
+	while nap "$ms"; do
+		if [ "$up" -eq 0 ]; then
+			kill -TTIN "$master_pid" 2>/dev/null && up=1 && echo ttin >>"$tmp/flaps"
+		else
+			kill -TTOU "$master_pid" 2>/dev/null && up=0 && echo ttou >>"$tmp/flaps"
+		fi
+	done
+	if [ "$up" -eq 1 ]; then
+		kill -TTOU "$master_pid" 2>/dev/null && echo ttou >>"$tmp/flaps"
+	fi
+	return 0
+}
+
+# Records every worker pid seen, for the orphan check at the end.
+watch_loop() {
+	while nap 200; do
+		worker_pids >>"$tmp/seen"
+	done
+}
+
+start_loop() {
+	("$@") </dev/null &
+	loop_pids+=($!)
+}
+
+stop_loops() {
+	local pid
+	touch "$tmp/stop"
+	for pid in "${loop_pids[@]}"; do
+		# Each loop ends within one nap step (100 ms); the bound is a safety net.
+		wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	loop_pids=()
+}
+
+lines() {
+	if [ -f "$1" ]; then grep -c . "$1" || true; else echo 0; fi
+}
+
+# ---- run ----
+
+if [ -z "$connect" ]; then
+	start_server
+elif [ -n "$master_pid" ]; then
+	pid_alive "$master_pid" || die_usage "--pid $master_pid is not running"
+	# Its children get SIGKILLed: make sure it is a preforkd.
+	case "$(ps -o comm= -p "$master_pid")" in
+	*preforkd*) ;;
+	*) die_usage "--pid $master_pid is not a preforkd ($(ps -o comm= -p "$master_pid"))" ;;
+	esac
+	workers=$(worker_count)
+	say "targeting $connect, master pid $master_pid with $workers workers"
+else
+	say "targeting $connect (no --pid: worker, zombie and orphan checks skipped)"
+fi
+
+totals_before=""
+if ctl_available; then
+	totals_before=$(server_totals) || totals_before=""
+fi
+server_comm=""
+if [ -n "$master_pid" ]; then
+	worker_pids >"$tmp/seen"
+	server_comm=$(ps -o comm= -p "$master_pid")
+fi
+
+bench_args=(--connect "$connect" -c "$concurrency" -d "$duration" -s "$size" --timeout "$timeout" --json -q)
+[ "$keepalive" -eq 0 ] || bench_args+=(--keepalive)
+case "$connect" in 127.*) bench_args+=(--sources "$sources") ;; esac
+
+say "load: ${duration}s at concurrency $concurrency, ${size} B, $([ "$keepalive" -eq 1 ] && echo keep-alive || echo short connections)"
+"$bench_bin" "${bench_args[@]}" </dev/null >"$tmp/bench.json" 2>"$tmp/bench.err" &
+bench_pid=$!
+
+if [ -n "$master_pid" ]; then
+	start_loop watch_loop
+	[ "$kill_every_ms" -eq 0 ] || start_loop kill_loop
+	[ "$reload_every" = 0 ] || start_loop reload_loop
+	[ "$scale_flap" -eq 0 ] || start_loop flap_loop
+fi
+
+# prefork-bench bounds itself; this deadline only guards against it hanging.
+bench_limit=$(awk -v d="$duration" -v t="$timeout" 'BEGIN { printf "%d", d + t + 15 }')
+bench_rc=0
+if ! wait_gone "$bench_pid" "$bench_limit"; then
+	echo "stress: prefork-bench still running after ${bench_limit}s: killing it" >&2
+	kill -KILL "$bench_pid" 2>/dev/null || true
+fi
+wait "$bench_pid" || bench_rc=$?
+bench_pid=""
+stop_loops
+
+kills=$(lines "$tmp/killed")
+reloads=$(lines "$tmp/reloads")
+flaps=$(lines "$tmp/flaps")
+[ "$kills" -eq 0 ] || say "killed $kills workers"
+[ "$reloads" -eq 0 ] || say "sent $reloads SIGHUP"
+[ "$flaps" -eq 0 ] || say "sent $flaps SIGTTIN/SIGTTOU"
+
+# ---- client figures ----
+
+if ! [ -s "$tmp/bench.json" ] || ! jq -e 'has("ok") and has("errors")' "$tmp/bench.json" >/dev/null 2>&1; then
+	echo "stress: prefork-bench exited $bench_rc without a JSON summary:" >&2
+	head -c 4000 "$tmp/bench.err" >&2
+	exit 1
+fi
+read -r c_ok c_mismatch c_failed c_tps c_p99 < <(jq -r '
+	[.ok, .errors.mismatch, ([.errors[]] | add), .tps, .latency_us.p99]
+	| map(tostring) | join(" ")' "$tmp/bench.json")
+say "client: $c_ok ok, $c_failed failed ($(jq -c .errors "$tmp/bench.json")), $(printf '%.0f' "$c_tps")/s, p99 ${c_p99} us"
+
+# ---- verdict ----
+
+checks=()
+all_ok=1
+# check NAME PASS|FAIL|SKIP DETAIL
+check() {
+	checks+=("$1"$'\t'"$2"$'\t'"$3")
+	[ "$2" != FAIL ] || all_ok=0
+}
+
+if [ "$c_mismatch" -eq 0 ]; then
+	check mismatches PASS "0 mismatched replies"
+else
+	check mismatches FAIL "$c_mismatch mismatched replies"
+fi
+# prefork-bench exits 1 exactly when it saw a mismatch; anything else is its own
+# failure (a sanitizer report, a crash) and voids the run.
+if [ "$bench_rc" -ne "$([ "$c_mismatch" -eq 0 ] && echo 0 || echo 1)" ]; then
+	check client FAIL "prefork-bench exited $bench_rc: $(grep -m1 -v '^[=[:space:]]*$' "$tmp/bench.err" || true)"
+fi
+
+if [ "$kills" -gt 0 ]; then
+	if [ "$c_failed" -le "$kills" ]; then
+		check failures PASS "$c_failed failed <= $kills workers killed"
+	else
+		check failures FAIL "$c_failed failed > $kills workers killed"
+	fi
+elif [ "$c_failed" -eq 0 ]; then
+	check failures PASS "0 failed ($reloads reloads, $flaps scaling signals)"
+else
+	check failures FAIL "$c_failed failed with no worker killed ($reloads reloads, $flaps scaling signals)"
+fi
+[ "$c_ok" -gt 0 ] || check progress FAIL "no transaction completed"
+
+final_workers=-1
+if [ -n "$master_pid" ]; then
+	# Replacements, rolling restarts and scale-downs settle within a few seconds
+	# (a worker killed before serving anything may be restarted after a back-off).
+	if wait_for 15 count_is "$workers"; then
+		final_workers=$workers
+		check workers PASS "$workers workers, the target"
+	else
+		final_workers=$(worker_count)
+		check workers FAIL "$final_workers workers, target $workers"
+	fi
+	if wait_for 5 no_zombies; then
+		check zombies PASS "no zombie worker"
+	else
+		check zombies FAIL "$(zombie_count) zombie workers"
+	fi
+else
+	check workers SKIP "no --pid"
+	check zombies SKIP "no --pid"
+fi
+
+# A connection the client abandoned at the end may still be in the server's
+# hands for a moment: wait until no worker is busy and the books balance.
+totals_after=""
+balanced() {
+	local a d e
+	totals_after=$(server_totals) || return 1
+	read -r a d e _ _ busy <<<"$totals_after"
+	[ "$busy" -eq 0 ] && [ "$a" -eq $((d + e)) ]
+}
+s_accepted=-1 s_completed=-1 s_errors=-1
+if [ -z "$admin" ] || ! [ -x "$ctl_bin" ]; then
+	check totals SKIP "skipped: preforkctl not available"
+elif ! ctl_available || ! server_totals >/dev/null; then
+	check totals FAIL "preforkctl -s $admin stats --json did not answer"
+else
+	wait_for 10 balanced || true
+	read -r a1 d1 e1 _ bo1 _ <<<"$totals_after"
+	read -r a0 d0 e0 _ bo0 _ <<<"${totals_before:-0 0 0 0 0 0}"
+	s_accepted=$((a1 - a0)) s_completed=$((d1 - d0)) s_errors=$((e1 - e0))
+	s_bytes_out=$((bo1 - bo0))
+	detail="server accepted $s_accepted = completed $s_completed + errors $s_errors"
+	if [ "$s_accepted" -ne $((s_completed + s_errors)) ]; then
+		check totals FAIL "server books do not balance: accepted $s_accepted != completed $s_completed + errors $s_errors"
+	elif [ "$s_errors" -gt $((c_failed + kills)) ]; then
+		# Each server error is a connection lost with a killed worker or one the
+		# client broke off (then it counted a failure).
+		check totals FAIL "$detail; server errors $s_errors > client failed $c_failed + killed $kills"
+	elif [ "$keepalive" -eq 1 ]; then
+		# Keep-alive: the server counts connections; compare echoed bytes instead.
+		lo=$(((c_ok - kills) * size)) hi=$(((c_ok + c_failed) * size))
+		if [ "$s_bytes_out" -ge "$lo" ] && [ "$s_bytes_out" -le "$hi" ]; then
+			check totals PASS "$detail; bytes echoed $s_bytes_out within [$lo, $hi] from client's $c_ok x $size B"
+		else
+			check totals FAIL "$detail; bytes echoed $s_bytes_out outside [$lo, $hi] from client's $c_ok x $size B"
+		fi
+	else
+		# prefork-bench finishes what is in flight before it stops, so nothing is
+		# abandoned; a transaction it gave up on (a timeout) may still complete on
+		# the server: failures widen the upper bound.
+		lo=$((c_ok - kills)) hi=$((c_ok + c_failed))
+		if [ "$s_completed" -ge "$lo" ] && [ "$s_completed" -le "$hi" ]; then
+			check totals PASS "$detail; client completed $c_ok, server completed within [$lo, $hi]"
+		else
+			check totals FAIL "$detail; client completed $c_ok, server completed outside [$lo, $hi]"
+		fi
+	fi
+fi
+
+server_stopped=0
+if [ -n "$started_server" ]; then
+	server_stopped=1
+	seen_workers=$(worker_pids)
+	kill -TERM "$started_server"
+	if wait_gone "$started_server" 15; then
+		local_rc=0
+		wait "$started_server" || local_rc=$?
+		started_server=""
+		if [ "$local_rc" -eq 0 ]; then
+			check "server exit" PASS "SIGTERM: exit 0"
+		else
+			check "server exit" FAIL "SIGTERM: exit $local_rc"
+			tail -5 "$tmp/preforkd.err" >&2 || true
+		fi
+	else
+		check "server exit" FAIL "still running 15 s after SIGTERM"
+	fi
+	for w in $seen_workers; do wait_gone "$w" 2 || true; done
+fi
+
+if [ -n "$master_pid" ]; then
+	orphans=""
+	while read -r w; do
+		info=$(ps -o ppid=,comm= -p "$w" 2>/dev/null || true)
+		[ -n "$info" ] || continue
+		read -r ppid wcomm <<<"$info"
+		# A pid reused by another program is not ours.
+		[ "$wcomm" = "$server_comm" ] || continue
+		if [ "$server_stopped" -eq 1 ] || [ "$ppid" != "$master_pid" ]; then
+			orphans="$orphans $w"
+		fi
+	done < <(sort -un "$tmp/seen")
+	if [ -z "$orphans" ]; then
+		check orphans PASS "all $(sort -u "$tmp/seen" | grep -c .) workers seen are gone or children of the master"
+	else
+		check orphans FAIL "workers outlived or left their master:$orphans"
+	fi
+fi
+
+# ---- report ----
+
+if [ "$json" -eq 1 ]; then
+	printf '%s\n' "${checks[@]}" | jq -R -s \
+		--argjson pass "$([ "$all_ok" -eq 1 ] && echo true || echo false)" \
+		--slurpfile client "$tmp/bench.json" \
+		--arg target "$connect" \
+		--argjson duration "$duration" --argjson concurrency "$concurrency" --argjson size "$size" \
+		--argjson keepalive "$keepalive" \
+		--argjson kills "$kills" --argjson reloads "$reloads" --argjson flaps "$flaps" \
+		--argjson target_workers "$workers" --argjson final_workers "$final_workers" \
+		--argjson accepted "$s_accepted" --argjson completed "$s_completed" --argjson errors "$s_errors" '
+		{
+			pass: $pass,
+			target: $target,
+			load: { duration_s: $duration, concurrency: $concurrency, size: $size,
+				keepalive: ($keepalive == 1) },
+			faults: { workers_killed: $kills, reloads: $reloads, scale_signals: $flaps },
+			client: ($client[0] | { ok, failed: ([.errors[]] | add), errors, tps, latency_us }),
+			server: (if $accepted < 0 then null
+				 else { accepted: $accepted, completed: $completed, errors: $errors } end),
+			workers: { target: $target_workers, final: $final_workers },
+			checks: [split("\n")[] | select(length > 0) | split("\t")
+				 | { name: .[0], result: .[1], detail: .[2] }]
+		}'
+else
+	printf '%s\n' "${checks[@]}" | awk -F '\t' '{ printf "%-5s %-12s %s\n", $2, $1, $3 }'
+	if [ "$all_ok" -eq 1 ]; then echo "verdict: PASS"; else echo "verdict: FAIL"; fi
+fi
+[ "$all_ok" -eq 1 ]

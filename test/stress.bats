@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# Short chaos runs through scripts/stress.sh: under load, workers SIGKILLed every
+# 200 ms and a rolling restart lose at most one transaction per kill, never a byte;
+# reloads and scaling alone lose nothing; the verdict catches a server that loses
+# transactions or corrupts replies.
+
+load helpers
+
+STRESS="$ROOT/scripts/stress.sh"
+
+setup() {
+	# stress.sh makes its temp dir here: the test can see that it is removed.
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir -p "$TMPDIR"
+	VERDICT="$BATS_TEST_TMPDIR/verdict.json"
+}
+
+teardown() {
+	if [ -n "${FLIP_PID:-}" ]; then
+		kill -TERM "$FLIP_PID" 2>/dev/null || true
+		wait "$FLIP_PID" 2>/dev/null || true
+	fi
+}
+
+# check_result NAME: the result (PASS/FAIL/SKIP) of one check of the verdict.
+check_result() {
+	jq -r --arg n "$1" '.checks[] | select(.name == $n) | .result' "$VERDICT"
+}
+
+# The totals check needs preforkctl; where it is built, it must pass.
+assert_totals_pass() {
+	if [ -x "$ROOT/bin/preforkctl" ]; then
+		[ "$(check_result totals)" = PASS ]
+	else
+		[ "$(check_result totals)" = SKIP ]
+	fi
+}
+
+assert_nothing_left() {
+	[ "$(check_result "server exit")" = PASS ]
+	[ "$(check_result orphans)" = PASS ]
+	[ "$(check_result zombies)" = PASS ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "workers killed every 200 ms and a reload under load: no mismatch, failures <= kills" {
+	local rc=0
+	"$STRESS" --workers 4 --concurrency 16 --duration 5 --kill-every 200 --reload-every 3 \
+		--timeout 10 --json -q >"$VERDICT" 3>&- || rc=$?
+	cat "$VERDICT"
+	[ "$rc" -eq 0 ]
+	[ "$(jq -r .pass "$VERDICT")" = true ]
+	[ "$(jq -r .client.errors.mismatch "$VERDICT")" -eq 0 ]
+	local kills failed
+	kills=$(jq -r .faults.workers_killed "$VERDICT")
+	failed=$(jq -r .client.failed "$VERDICT")
+	[ "$kills" -ge 10 ]
+	[ "$failed" -le "$kills" ]
+	[ "$(jq -r .faults.reloads "$VERDICT")" -eq 1 ]
+	[ "$(jq -r .client.ok "$VERDICT")" -gt 100 ]
+	[ "$(jq -r .workers.final "$VERDICT")" -eq 4 ]
+	assert_totals_pass
+	assert_nothing_left
+}
+
+@test "reloads and scale flapping alone fail no transaction" {
+	local rc=0
+	"$STRESS" --workers 2 --concurrency 8 --duration 3 --reload-every 1 --scale-flap \
+		--flap-every 0.25 --json -q >"$VERDICT" 3>&- || rc=$?
+	cat "$VERDICT"
+	[ "$rc" -eq 0 ]
+	[ "$(jq -r .client.failed "$VERDICT")" -eq 0 ]
+	[ "$(jq -r .faults.reloads "$VERDICT")" -ge 2 ]
+	[ "$(jq -r .faults.scale_signals "$VERDICT")" -ge 8 ]
+	[ "$(jq -r .workers.final "$VERDICT")" -eq 2 ]
+	assert_totals_pass
+	assert_nothing_left
+}
+
+@test "the verdict fails when transactions fail with no worker killed" {
+	# Test-build workers hang after 100 connections; their clients time out.
+	local rc=0
+	PREFORKD_TEST_FAULT=hang-after:100 "$STRESS" --server "$ROOT/bin/test/preforkd" \
+		--workers 2 --concurrency 4 --duration 2 --timeout 0.5 --json -q \
+		-- --worker-timeout 1 >"$VERDICT" 3>&- || rc=$?
+	cat "$VERDICT"
+	[ "$rc" -eq 1 ]
+	[ "$(jq -r .pass "$VERDICT")" = false ]
+	[ "$(check_result failures)" = FAIL ]
+	[ "$(check_result mismatches)" = PASS ]
+	assert_nothing_left
+}
+
+@test "a server that corrupts replies fails the verdict on mismatches" {
+	"$ROOT/bin/test/flip_echo" "$BATS_TEST_TMPDIR/port" --flip 3>&- &
+	FLIP_PID=$!
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/port"
+	local rc=0
+	"$STRESS" --connect "127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")" --duration 1 \
+		--concurrency 2 --json -q >"$VERDICT" 3>&- || rc=$?
+	cat "$VERDICT"
+	[ "$rc" -eq 1 ]
+	[ "$(check_result mismatches)" = FAIL ]
+	[ "$(jq -r .client.errors.mismatch "$VERDICT")" -gt 0 ]
+	[ "$(jq -r .client.ok "$VERDICT")" -eq 0 ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "stress.sh --help names every option; a bad option exits 2" {
+	run "$STRESS" --help
+	[ "$status" -eq 0 ]
+	for opt in --duration --concurrency --kill-every --reload-every --scale-flap --connect \
+		--admin --pid --json; do
+		[[ "$output" == *"$opt"* ]]
+	done
+	run "$STRESS" --kill-every soon
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--kill-every"* ]]
+	run "$STRESS" --connect 192.0.2.1:7 --duration 1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"loopback"* ]]
+}
