@@ -42,6 +42,11 @@
  * probability 2^-20, so a server that replays an old reply is caught. */
 #define POOL_SPREAD (1u << 20)
 #define RBUF_LEN (256u << 10)
+/* The kernel copies the echo from skb data that starts at or near a page boundary. When the
+ * destination sits at nearly the same page offset (as a fresh malloc'd mmap chunk does, at 16),
+ * rep movsb runs several times slower on AMD Zen: measured, 33 % of all CPU went to the copy at
+ * 16 KiB. Starting mid-page keeps the two apart. */
+#define RBUF_PAGE_OFFSET 2048
 #define CONNECT_PAUSE_NS (10 * NS_PER_MS)
 #define MAX_EVENTS 512
 /* Histogram: exact below 256 us, then 128 buckets per power of two: at most 0.8 % wide, and
@@ -104,7 +109,7 @@ struct worker {
 	/* open loop: this thread takes slots id, id + T, id + 2T... of the global schedule */
 	uint64_t next_slot, next_due;
 	uint64_t finished_ns;
-	unsigned char *rbuf;
+	unsigned char *rbuf, *rbuf_block;
 	struct stats stats;
 };
 
@@ -1107,12 +1112,13 @@ static struct worker *make_worker(int id, long first_conn_index)
 	w->id = id;
 	w->nconns = (long)(opt.concurrency / opt.threads + (id < opt.concurrency % opt.threads));
 	w->conns = calloc((size_t)w->nconns, sizeof *w->conns);
-	w->rbuf = malloc(RBUF_LEN);
+	w->rbuf_block = aligned_alloc(4096, RBUF_LEN + 4096);
+	w->rbuf = w->rbuf_block ? w->rbuf_block + RBUF_PAGE_OFFSET : NULL;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!w->conns || !w->rbuf || w->epfd < 0 ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0) {
 		free(w->conns);
-		free(w->rbuf);
+		free(w->rbuf_block);
 		free(w);
 		return NULL; /* start-up fails: the epoll fd goes with the process */
 	}
@@ -1317,7 +1323,7 @@ static void free_workers(struct worker **ws)
 			continue;
 		close(ws[i]->epfd);
 		free(ws[i]->conns);
-		free(ws[i]->rbuf);
+		free(ws[i]->rbuf_block);
 		free(ws[i]);
 	}
 	free(ws);
