@@ -633,15 +633,17 @@ void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, ui
 
 /* ---- closing ---- */
 
-void admin_close_in_child(struct admin *a)
+int admin_fds(const struct admin *a, int *fds)
 {
+	int n = 0;
+
 	if (!a->open)
-		return;
-	close(a->listen_fd);
+		return 0;
+	fds[n++] = a->listen_fd;
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
 		if (a->clients[i].fd >= 0)
-			close(a->clients[i].fd);
-	a->open = 0;
+			fds[n++] = a->clients[i].fd;
+	return n;
 }
 
 /* Another instance may have replaced the file since (after deciding ours was

@@ -74,9 +74,9 @@ void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
 /* Accepts, reads, answers and expires clients; never blocks. */
 void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns);
-/* In a new worker: close the master's admin fds (workers never exec, so O_CLOEXEC
- * does not do it), leaving the socket file alone. */
-void admin_close_in_child(struct admin *a);
+/* The master's admin fds, for a new worker to close (workers never exec, so
+ * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 1; returns how many. */
+int admin_fds(const struct admin *a, int *fds);
 /* At exit: close everything and remove the socket file if it is still ours. */
 void admin_close(struct admin *a);
 

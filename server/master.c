@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,21 +77,35 @@ static long worker_request_limit(const struct config *cfg)
 	return cfg->max_requests + random() % (cfg->max_requests_jitter + 1);
 }
 
-static void run_child(struct master *m, int slot, pid_t master_pid, long max_requests)
+/* Everything a new worker needs, gathered before fork(): the master's own state
+ * lives in a mapping that workers do not inherit (see master_run). */
+struct child_plan {
+	struct worker_args args;
+	int close_fds[ADMIN_CLIENTS_MAX + 2]; /* the admin fds, the pidfile */
+	int nclose;
+};
+
+static void plan_child(const struct master *m, int slot, long max_requests,
+		       struct child_plan *p)
 {
-	struct worker_args a = {
+	p->args = (struct worker_args){
 		.cfg = m->cfg,
 		.listen_fd = m->listen_fd,
 		.slot = &m->sb[slot],
-		.master_pid = master_pid,
+		.master_pid = getpid(),
 		.max_requests = max_requests,
 	};
-
-	signals_close_in_child();
-	admin_close_in_child(&m->admin);
+	p->nclose = admin_fds(&m->admin, p->close_fds);
 	if (m->pidfile_fd >= 0)
-		close(m->pidfile_fd);
-	worker_run(&a);
+		p->close_fds[p->nclose++] = m->pidfile_fd;
+}
+
+static void run_child(const struct child_plan *p)
+{
+	signals_close_in_child();
+	for (int i = 0; i < p->nclose; i++)
+		close(p->close_fds[i]);
+	worker_run(&p->args);
 }
 
 static int find_free_slot(const struct master *m)
@@ -118,20 +133,21 @@ static int spawn_worker(struct master *m, uint64_t now)
 {
 	int slot = find_free_slot(m);
 	struct worker *w;
+	struct child_plan plan;
 	sigset_t saved;
-	pid_t pid, master_pid = getpid();
-	/* Drawn here, not in the child: random() in a child never advances the master's
-	 * state, so every worker would draw the same jitter and retire in step. */
-	long max_requests = worker_request_limit(m->cfg);
+	pid_t pid;
 
 	if (slot < 0)
 		return -1;
+	/* The jitter is drawn here, not in the child: random() in a child never advances
+	 * the master's state, so every worker would draw the same one and retire in step. */
+	plan_child(m, slot, worker_request_limit(m->cfg), &plan);
 	scoreboard_reset_slot(&m->sb[slot]);
 	sb_set_state(&m->sb[slot], WS_STARTING);
 	signals_block_all(&saved);
 	pid = fork();
 	if (pid == 0)
-		run_child(m, slot, master_pid, max_requests);
+		run_child(&plan);
 	signals_restore(&saved);
 	if (pid < 0) {
 		sb_set_state(&m->sb[slot], WS_EMPTY);
@@ -651,25 +667,50 @@ static int start_master(struct master *m)
 	return 0;
 }
 
+/* The master's state (the slot table, the admin buffers: about 280 kB) lives in a
+ * mapping that fork() leaves out of workers. A worker neither holds nor shares the
+ * pages the master writes, which keeps its PSS small, and a worker that touched
+ * master state by mistake would fault at once instead of reading a stale copy. */
+static struct master *master_alloc(void)
+{
+	struct master *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "preforkd: mmap for the master's state: %s\n", strerror(errno));
+		return NULL;
+	}
+	if (madvise(m, sizeof *m, MADV_DONTFORK) < 0)
+		log_warn("madvise MADV_DONTFORK: %s; workers share the master's pages",
+			 strerror(errno));
+	return m;
+}
+
 int master_run(struct config *cfg)
 {
-	static struct master m; /* large (the slot table): keep it off the stack */
+	struct master *m = master_alloc();
+	int rc = 0;
 
-	m.cfg = cfg;
-	m.listen_fd = -1;
-	if (start_master(&m) < 0) {
-		admin_close(&m.admin);
-		if (m.cfg->pidfile)
-			pidfile_remove(m.cfg->pidfile, m.pidfile_fd);
+	if (!m)
 		return 1;
+	m->cfg = cfg;
+	m->listen_fd = -1;
+	if (start_master(m) < 0) {
+		admin_close(&m->admin);
+		if (m->cfg->pidfile)
+			pidfile_remove(m->cfg->pidfile, m->pidfile_fd);
+		rc = 1;
+	} else {
+		/* Before the first fork: workers must not inherit the pipe to the waiting
+		 * parent. */
+		daemon_ready();
+		maintain_pool(m, clock_now_ns());
+		run_loop(m);
+		admin_close(&m->admin);
+		close(m->listen_fd);
+		pidfile_remove(cfg->pidfile, m->pidfile_fd);
+		log_info("stopped");
 	}
-	/* Before the first fork: workers must not inherit the pipe to the waiting parent. */
-	daemon_ready();
-	maintain_pool(&m, clock_now_ns());
-	run_loop(&m);
-	admin_close(&m.admin);
-	close(m.listen_fd);
-	pidfile_remove(cfg->pidfile, m.pidfile_fd);
-	log_info("stopped");
-	return 0;
+	munmap(m, sizeof *m);
+	return rc;
 }
