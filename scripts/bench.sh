@@ -16,12 +16,14 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --sizes "LIST"         payload bytes (default "64 16384")
   --modes "LIST"         short and/or keepalive (default "short keepalive")
   --duration SECONDS     length of one cell (default 2.5)
-  --repeat N             runs of each target measurement, medians kept (default 3)
+  --repeat N             paired rounds of each target measurement (default 7):
+                         each round runs preforkd and the reference back to
+                         back, and the median of the rounds' ratios is kept
   --sources N            client source addresses 127.0.0.1..N (default 16)
   --no-ref               skip the reference servers even when present
   --no-matrix            only the targets section
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
-                         one repeat (also BENCH_QUICK=1)
+                         3 rounds (also BENCH_QUICK=1); later options override
   -h, --help             show this help
 
 Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
@@ -42,18 +44,18 @@ PREFORKD=${PREFORKD:-$ROOT/bin/preforkd}
 BENCH=${PREFORK_BENCH:-$ROOT/bin/prefork-bench}
 CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 
-workers_list=${BENCH_WORKERS:-1 2 4 8}
-conc_list=${BENCH_CONCURRENCY:-1 16 64}
-sizes_list=${BENCH_SIZES:-64 16384}
+quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=3; }
+workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 repeat=7
+[ "${BENCH_QUICK:-0}" != 1 ] || quick
+workers_list=${BENCH_WORKERS:-$workers_list}
+conc_list=${BENCH_CONCURRENCY:-$conc_list}
+sizes_list=${BENCH_SIZES:-$sizes_list}
 modes_list=${BENCH_MODES:-short keepalive}
-duration=${BENCH_DURATION:-2.5}
-repeat=${BENCH_REPEAT:-3}
+duration=${BENCH_DURATION:-$duration}
+repeat=${BENCH_REPEAT:-$repeat}
 sources=16
 use_ref=1
 matrix=1
-if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=1
-fi
 
 die_usage() {
 	echo "bench.sh: $*" >&2
@@ -71,7 +73,7 @@ while [ $# -gt 0 ]; do
 	--sources) sources=${2:?}; shift ;;
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
-	--quick) workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=1 ;;
+	--quick) quick ;;
 	-h | --help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1' (see --help)" ;;
 	esac
@@ -363,48 +365,69 @@ fi
 
 # ---- 2. rate and CPU per transaction against ref_prefork_echo ----
 
-# compare LABEL WORKERS CONC MODE: medians of $repeat alternating runs.
+# pair_stats RATIOS...: "median low high" of per-round ratios, where low and high
+# drop the best and the worst round when there are five or more.
+pair_stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		lo = NR >= 5 ? a[2] : a[1]; hi = NR >= 5 ? a[NR - 1] : a[NR]
+		printf "%.2f %.2f %.2f\n", m, lo, hi }'
+}
+
+# verdict VALUE TARGET ge|le: "met" or "MISSED".
+verdict() {
+	awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
+		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
+}
+
+# compare LABEL WORKERS CONC MODE: $repeat rounds; each round runs preforkd and
+# ref_prefork_echo back to back (the order alternating) and gives one ratio, so a
+# drift in the machine's speed between rounds cancels out. Prints the medians.
 compare() {
-	local label=$1 w=$2 c=$3 mode=$4 i
-	local pt=() pc=() po=() rt=() rc=() ro=() gp=()
+	local label=$1 w=$2 c=$3 mode=$4 i who
+	local pt=() rt=() rr=() cr=() orr=() gp=()
+	local a_tps a_cpu a_own b_tps b_cpu b_own gen
 	start_preforkd "$w"
 	local pf_pid=$SRV_PID pf_port=$SRV_PORT
 	start_ref "$REF_PREFORK" "$w"
 	local ref_pid=$SRV_PID ref_port=$SRV_PORT
-	# Alternate which server goes first (ABBA…), so a drift in the machine's
-	# state favours neither.
-	local order
 	for ((i = 0; i < repeat; i++)); do
-		order="pf ref"
+		local order="pf ref"
 		[ $((i % 2)) -eq 0 ] || order="ref pf"
 		for who in $order; do
 			if [ "$who" = pf ]; then
-				read -r _ tps _ _ _ cpu own gen < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" 64)
-				pt+=("$tps") pc+=("$cpu") po+=("$own") gp+=("$gen")
+				read -r _ a_tps _ _ _ a_cpu a_own gen < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" 64)
 			else
-				read -r _ tps _ _ _ cpu own _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" 64)
-				rt+=("$tps") rc+=("$cpu") ro+=("$own")
+				read -r _ b_tps _ _ _ b_cpu b_own _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" 64)
 			fi
 		done
+		pt+=("$a_tps") rt+=("$b_tps") gp+=("$gen")
+		rr+=("$(ratio "$a_tps" "$b_tps")") cr+=("$(ratio "$a_cpu" "$b_cpu")")
+		orr+=("$(ratio "$a_own" "$b_own")")
 	done
 	stop_server "$pf_pid"
 	stop_server "$ref_pid"
-	local mpt mrt mpc mrc mpo mro
-	mpt=$(median "${pt[@]}") mrt=$(median "${rt[@]}")
-	mpc=$(median "${pc[@]}") mrc=$(median "${rc[@]}")
-	mpo=$(median "${po[@]}") mro=$(median "${ro[@]}")
-	printf '%-28s %9.0f %9.0f %6s   %7.1f %7.1f %6s   %7.1f %7.1f %6s  %4.0f%%\n' "$label" \
-		"$mpt" "$mrt" "$(ratio "$mpt" "$mrt")" "$mpc" "$mrc" "$(ratio "$mpc" "$mrc")" \
-		"$mpo" "$mro" "$(ratio "$mpo" "$mro")" "$(median "${gp[@]}")"
+	local r rlo rhi cm clo chi om olo ohi
+	read -r r rlo rhi < <(pair_stats "${rr[@]}")
+	read -r cm clo chi < <(pair_stats "${cr[@]}")
+	read -r om olo ohi < <(pair_stats "${orr[@]}")
+	printf '%-28s %8.0f %8.0f  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %3.0f%%\n' "$label" \
+		"$(median "${pt[@]}")" "$(median "${rt[@]}")" \
+		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge)" \
+		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le)" \
+		"$om" "($olo-$ohi)" "$(median "${gp[@]}")"
 }
 
 if [ "$ref_ok" -eq 1 ]; then
-	heading "2. targets: preforkd vs ref_prefork_echo (medians of $repeat alternating runs, 64 B)"
-	echo "rate target >= 0.97; server CPU per transaction target <= 1.05 x ref"
-	echo "(proc = CPU of the server's own processes from /proc/PID/stat, a cross-check"
-	echo " that other load on the machine cannot inflate; gen = load generator's CPU)"
-	printf '%-28s %9s %9s %6s   %7s %7s %6s   %7s %7s %6s  %5s\n' "" "tx/s" "ref tx/s" rate \
-		"cpu us" "ref" ratio "proc us" "ref" ratio gen
+	heading "2. targets: preforkd vs ref_prefork_echo ($repeat paired rounds of ${duration} s, 64 B)"
+	echo "Each round runs both servers back to back and gives one preforkd/ref ratio;"
+	echo "shown: the median ratio and, in brackets, the range of the rounds (without the"
+	echo "best and the worst from 5 rounds on). Targets: rate >= 0.97, cpu <= 1.05."
+	echo "cpu = machine busy time minus the load generator's CPU, per transaction;"
+	echo "proc = CPU of the servers' own processes (/proc/PID/stat), a cross-check that"
+	echo "other load on the machine cannot inflate; gen = the load generator's CPU."
+	printf '%-28s %8s %8s  %-21s  %-21s  %-14s %4s\n' "" "tx/s" "ref tx/s" "rate ratio" \
+		"cpu ratio" "proc ratio" gen
 	compare "short, 2 workers, c16" 2 16 short
 	compare "short, 4 workers, c64" 4 64 short
 	compare "keep-alive, 16 workers, c16" 16 16 keepalive
@@ -471,28 +494,32 @@ fi
 # ---- 4. the load generator against echobench ----
 
 if [ "$ref_ok" -eq 1 ]; then
-	heading "4. prefork-bench vs echobench against the same server (medians of $repeat, 64 B)"
-	echo "target: prefork-bench reaches >= 1.0 x echobench's rate"
-	printf '%-36s %10s %10s %6s %8s %8s\n' "" "prefork-bench" "echobench" ratio "gen cpu" "eb cpu"
+	heading "4. prefork-bench vs echobench against the same server ($repeat paired rounds, 64 B)"
+	echo "target: prefork-bench reaches >= 1.0 x echobench's rate (median of the rounds' ratios)"
+	printf '%-34s %13s %10s  %-21s %8s %7s\n' "" "prefork-bench" "echobench" "ratio" "gen cpu" "eb cpu"
 	# tools LABEL CONC MODE: the current server (SRV_PID, SRV_PORT).
 	tools() {
-		local label=$1 c=$2 mode=$3 i a=() b=() ga=() gb=()
-		local order tool
+		local label=$1 c=$2 mode=$3 i a=() b=() ga=() gb=() rr=()
+		local order tool tps gen a_tps b_tps
 		for ((i = 0; i < repeat; i++)); do
 			order="prefork-bench echobench"
 			[ $((i % 2)) -eq 0 ] || order="echobench prefork-bench"
 			for tool in $order; do
 				read -r _ tps _ _ _ _ _ gen < <(load "$tool" "$SRV_PORT" "$SRV_PID" "$c" "$mode" 64)
 				if [ "$tool" = prefork-bench ]; then
-					a+=("$tps") ga+=("$gen")
+					a_tps=$tps
+					ga+=("$gen")
 				else
-					b+=("$tps") gb+=("$gen")
+					b_tps=$tps
+					gb+=("$gen")
 				fi
 			done
+			a+=("$a_tps") b+=("$b_tps") rr+=("$(ratio "$a_tps" "$b_tps")")
 		done
-		local ma mb
-		ma=$(median "${a[@]}") mb=$(median "${b[@]}")
-		printf '%-36s %13.0f %10.0f %6s %7.0f%% %7.0f%%\n' "$label" "$ma" "$mb" "$(ratio "$ma" "$mb")" \
+		local r lo hi
+		read -r r lo hi < <(pair_stats "${rr[@]}")
+		printf '%-34s %13.0f %10.0f  %4s %-9s %-6s %7.0f%% %6.0f%%\n' "$label" "$(median "${a[@]}")" \
+			"$(median "${b[@]}")" "$r" "($lo-$hi)" "$(verdict "$r" 1.0 ge)" \
 			"$(median "${ga[@]}")" "$(median "${gb[@]}")"
 	}
 	start_ref "$REF_EPOLL"
