@@ -16,18 +16,19 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --sizes "LIST"         payload bytes (default "64 16384")
   --modes "LIST"         short and/or keepalive (default "short keepalive")
   --duration SECONDS     length of one cell (default 2.5)
-  --repeat N             paired rounds of each target measurement (default 7):
+  --rounds N             paired rounds of each target measurement (default 15):
                          each round runs preforkd and the reference back to
                          back, and the median of the rounds' ratios is kept
+  --round-duration SECONDS  length of each run in a round (default 1)
   --sources N            client source addresses 127.0.0.1..N (default 16)
   --no-ref               skip the reference servers even when present
   --no-matrix            only the targets section
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
-                         3 rounds (also BENCH_QUICK=1); later options override
+                         5 rounds (also BENCH_QUICK=1); later options override
   -h, --help             show this help
 
 Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
-BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_REPEAT as the options
+BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_ROUNDS as the options
 (so `make bench BENCH_QUICK=1` works).
 
 Measures, per cell: transactions/s, p50 and p99 latency (us), failed transactions,
@@ -44,15 +45,16 @@ PREFORKD=${PREFORKD:-$ROOT/bin/preforkd}
 BENCH=${PREFORK_BENCH:-$ROOT/bin/prefork-bench}
 CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 
-quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 repeat=3; }
-workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 repeat=7
+quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5; }
+workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
+round_duration=1
 [ "${BENCH_QUICK:-0}" != 1 ] || quick
 workers_list=${BENCH_WORKERS:-$workers_list}
 conc_list=${BENCH_CONCURRENCY:-$conc_list}
 sizes_list=${BENCH_SIZES:-$sizes_list}
 modes_list=${BENCH_MODES:-short keepalive}
 duration=${BENCH_DURATION:-$duration}
-repeat=${BENCH_REPEAT:-$repeat}
+rounds=${BENCH_ROUNDS:-$rounds}
 sources=16
 use_ref=1
 matrix=1
@@ -69,7 +71,8 @@ while [ $# -gt 0 ]; do
 	--sizes) sizes_list=${2:?}; shift ;;
 	--modes) modes_list=${2:?}; shift ;;
 	--duration) duration=${2:?}; shift ;;
-	--repeat) repeat=${2:?}; shift ;;
+	--rounds) rounds=${2:?}; shift ;;
+	--round-duration) round_duration=${2:?}; shift ;;
 	--sources) sources=${2:?}; shift ;;
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
@@ -81,7 +84,8 @@ while [ $# -gt 0 ]; do
 done
 
 [[ $duration =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--duration: expected seconds, got '$duration'"
-[[ $repeat =~ ^[1-9][0-9]*$ ]] || die_usage "--repeat: expected N >= 1, got '$repeat'"
+[[ $round_duration =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--round-duration: expected seconds, got '$round_duration'"
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die_usage "--rounds: expected N >= 1, got '$rounds'"
 for m in $modes_list; do
 	case "$m" in short | keepalive) ;; *) die_usage "--modes: short or keepalive, got '$m'" ;; esac
 done
@@ -217,11 +221,11 @@ load() {
 	local b0 b1 p0 p1 cpu rc out=$tmp/load.out err=$tmp/load.err
 	local cmd=()
 	if [ "$tool" = prefork-bench ]; then
-		cmd=("$BENCH" --connect "127.0.0.1:$port" -c "$conc" -d "$duration" -s "$size"
+		cmd=("$BENCH" --connect "127.0.0.1:$port" -c "$conc" -d "${cell:-$duration}" -s "$size"
 			--timeout "$load_timeout" --sources "$sources" --json -q)
 		[ "$mode" = short ] || cmd+=(--keepalive)
 	else
-		cmd=("$REF_SRC/echobench" -p "$port" -c "$conc" -d "$duration" -s "$size"
+		cmd=("$REF_SRC/echobench" -p "$port" -c "$conc" -d "${cell:-$duration}" -s "$size"
 			-t "$((load_timeout * 1000))" -B "$sources" -q)
 		[ "$mode" = short ] || cmd+=(-k)
 	fi
@@ -365,33 +369,41 @@ fi
 
 # ---- 2. rate and CPU per transaction against ref_prefork_echo ----
 
-# pair_stats RATIOS...: "median low high" of per-round ratios, where low and high
-# drop the best and the worst round when there are five or more.
+# pair_stats RATIOS...: "median low high" of per-round ratios: low and high are the
+# quartiles from 5 rounds on (half the rounds lie between them), else the extremes.
 pair_stats() {
 	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
 		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		lo = NR >= 5 ? a[2] : a[1]; hi = NR >= 5 ? a[NR - 1] : a[NR]
+		lo = a[1]; hi = a[NR]
+		if (NR >= 5) { lo = a[int((NR + 3) / 4)]; hi = a[NR + 1 - int((NR + 3) / 4)] }
 		printf "%.2f %.2f %.2f\n", m, lo, hi }'
 }
 
-# verdict VALUE TARGET ge|le: "met" or "MISSED".
+# verdict VALUE TARGET ge|le [control]: "met" or "MISSED" ("-" for a control row).
 verdict() {
+	[ "${4:-}" != control ] || { echo "-"; return; }
 	awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
 		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
 }
 
-# compare LABEL WORKERS CONC MODE: $repeat rounds; each round runs preforkd and
-# ref_prefork_echo back to back (the order alternating) and gives one ratio, so a
-# drift in the machine's speed between rounds cancels out. Prints the medians.
+# compare LABEL WORKERS CONC MODE [control]: $rounds rounds; each round runs preforkd
+# and ref_prefork_echo back to back (the order alternating) and gives one ratio, so
+# a drift in the machine's speed between rounds cancels out. Prints the medians.
+# With "control", a second ref_prefork_echo stands in for preforkd: an A/A run
+# that shows how far the ratios stray when nothing differs.
 compare() {
-	local label=$1 w=$2 c=$3 mode=$4 i who
+	local label=$1 w=$2 c=$3 mode=$4 control=${5:-} i who
 	local pt=() rt=() rr=() cr=() orr=() gp=()
-	local a_tps a_cpu a_own b_tps b_cpu b_own gen
-	start_preforkd "$w"
+	local a_tps a_cpu a_own b_tps b_cpu b_own gen cell=$round_duration
+	if [ "$control" = control ]; then
+		start_ref "$REF_PREFORK" "$w"
+	else
+		start_preforkd "$w"
+	fi
 	local pf_pid=$SRV_PID pf_port=$SRV_PORT
 	start_ref "$REF_PREFORK" "$w"
 	local ref_pid=$SRV_PID ref_port=$SRV_PORT
-	for ((i = 0; i < repeat; i++)); do
+	for ((i = 0; i < rounds; i++)); do
 		local order="pf ref"
 		[ $((i % 2)) -eq 0 ] || order="ref pf"
 		for who in $order; do
@@ -413,16 +425,17 @@ compare() {
 	read -r om olo ohi < <(pair_stats "${orr[@]}")
 	printf '%-28s %8.0f %8.0f  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %3.0f%%\n' "$label" \
 		"$(median "${pt[@]}")" "$(median "${rt[@]}")" \
-		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge)" \
-		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le)" \
+		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge "$control")" \
+		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le "$control")" \
 		"$om" "($olo-$ohi)" "$(median "${gp[@]}")"
 }
 
 if [ "$ref_ok" -eq 1 ]; then
-	heading "2. targets: preforkd vs ref_prefork_echo ($repeat paired rounds of ${duration} s, 64 B)"
+	heading "2. targets: preforkd vs ref_prefork_echo ($rounds paired rounds of ${round_duration} s, 64 B)"
 	echo "Each round runs both servers back to back and gives one preforkd/ref ratio;"
-	echo "shown: the median ratio and, in brackets, the range of the rounds (without the"
-	echo "best and the worst from 5 rounds on). Targets: rate >= 0.97, cpu <= 1.05."
+	echo "shown: the median ratio and, in brackets, the quartiles of the rounds' ratios"
+	echo "(half the rounds lie between them). Targets: rate >= 0.97, cpu <= 1.05."
+	echo "The control row runs ref_prefork_echo against itself: the noise floor."
 	echo "cpu = machine busy time minus the load generator's CPU, per transaction;"
 	echo "proc = CPU of the servers' own processes (/proc/PID/stat), a cross-check that"
 	echo "other load on the machine cannot inflate; gen = the load generator's CPU."
@@ -431,6 +444,7 @@ if [ "$ref_ok" -eq 1 ]; then
 	compare "short, 2 workers, c16" 2 16 short
 	compare "short, 4 workers, c64" 4 64 short
 	compare "keep-alive, 16 workers, c16" 16 16 keepalive
+	compare "control: ref vs ref, as above" 16 16 keepalive control
 fi
 
 # ---- 3. memory and evenness ----
@@ -494,14 +508,14 @@ fi
 # ---- 4. the load generator against echobench ----
 
 if [ "$ref_ok" -eq 1 ]; then
-	heading "4. prefork-bench vs echobench against the same server ($repeat paired rounds, 64 B)"
+	heading "4. prefork-bench vs echobench against the same server ($rounds paired rounds of ${round_duration} s, 64 B)"
 	echo "target: prefork-bench reaches >= 1.0 x echobench's rate (median of the rounds' ratios)"
 	printf '%-34s %13s %10s  %-21s %8s %7s\n' "" "prefork-bench" "echobench" "ratio" "gen cpu" "eb cpu"
 	# tools LABEL CONC MODE: the current server (SRV_PID, SRV_PORT).
 	tools() {
 		local label=$1 c=$2 mode=$3 i a=() b=() ga=() gb=() rr=()
-		local order tool tps gen a_tps b_tps
-		for ((i = 0; i < repeat; i++)); do
+		local order tool tps gen a_tps b_tps cell=$round_duration
+		for ((i = 0; i < rounds; i++)); do
 			order="prefork-bench echobench"
 			[ $((i % 2)) -eq 0 ] || order="echobench prefork-bench"
 			for tool in $order; do
