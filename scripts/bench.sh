@@ -48,6 +48,7 @@ CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5; }
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
 round_duration=1
+cell= # the run length of load(), set by the paired sections; never from the environment
 [ "${BENCH_QUICK:-0}" != 1 ] || quick
 workers_list=${BENCH_WORKERS:-$workers_list}
 conc_list=${BENCH_CONCURRENCY:-$conc_list}
@@ -281,6 +282,12 @@ ratio() { # ratio A B -> A/B with 2 decimals, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
 }
 
+# pos_ratio A B -> A/B, or "-" unless both are positive: a run that completed
+# nothing (or a CPU figure that came out at or below zero) gives no ratio.
+pos_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
 heading() {
 	printf '\n== %s ==\n' "$*"
 }
@@ -371,17 +378,26 @@ fi
 
 # pair_stats RATIOS...: "median low high" of per-round ratios: low and high are the
 # quartiles from 5 rounds on (half the rounds lie between them), else the extremes.
+# Rounds without a ratio ("-") are left out; with none left it prints "- - -".
 pair_stats() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+	printf '%s\n' "$@" | awk '/^[0-9]+([.][0-9]+)?$/' | sort -g | awk '{ a[NR] = $1 } END {
+		if (NR == 0) { print "- - -"; exit }
 		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 		lo = a[1]; hi = a[NR]
 		if (NR >= 5) { lo = a[int((NR + 3) / 4)]; hi = a[NR + 1 - int((NR + 3) / 4)] }
 		printf "%.2f %.2f %.2f\n", m, lo, hi }'
 }
 
+# report_dropped RATIOS...: says how many rounds gave no ratio, if any.
+report_dropped() {
+	local n=0 x
+	for x in "$@"; do [ "$x" != - ] || n=$((n + 1)); done
+	[ "$n" -eq 0 ] || echo "  ($n of $# rounds left out: a run completed no transaction)"
+}
+
 # verdict VALUE TARGET ge|le [control]: "met" or "MISSED" ("-" for a control row).
 verdict() {
-	[ "${4:-}" != control ] || { echo "-"; return; }
+	[ "${4:-}" != control ] && [ "$1" != - ] || { echo "-"; return; }
 	awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
 		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
 }
@@ -414,8 +430,8 @@ compare() {
 			fi
 		done
 		pt+=("$a_tps") rt+=("$b_tps") gp+=("$gen")
-		rr+=("$(ratio "$a_tps" "$b_tps")") cr+=("$(ratio "$a_cpu" "$b_cpu")")
-		orr+=("$(ratio "$a_own" "$b_own")")
+		rr+=("$(pos_ratio "$a_tps" "$b_tps")") cr+=("$(pos_ratio "$a_cpu" "$b_cpu")")
+		orr+=("$(pos_ratio "$a_own" "$b_own")")
 	done
 	stop_server "$pf_pid"
 	stop_server "$ref_pid"
@@ -428,6 +444,7 @@ compare() {
 		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge "$control")" \
 		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le "$control")" \
 		"$om" "($olo-$ohi)" "$(median "${gp[@]}")"
+	report_dropped "${rr[@]}"
 }
 
 if [ "$ref_ok" -eq 1 ]; then
@@ -444,7 +461,7 @@ if [ "$ref_ok" -eq 1 ]; then
 	compare "short, 2 workers, c16" 2 16 short
 	compare "short, 4 workers, c64" 4 64 short
 	compare "keep-alive, 16 workers, c16" 16 16 keepalive
-	compare "control: ref vs ref, as above" 16 16 keepalive control
+	compare "control: ref vs ref, above" 16 16 keepalive control
 fi
 
 # ---- 3. memory and evenness ----
@@ -528,13 +545,14 @@ if [ "$ref_ok" -eq 1 ]; then
 					gb+=("$gen")
 				fi
 			done
-			a+=("$a_tps") b+=("$b_tps") rr+=("$(ratio "$a_tps" "$b_tps")")
+			a+=("$a_tps") b+=("$b_tps") rr+=("$(pos_ratio "$a_tps" "$b_tps")")
 		done
 		local r lo hi
 		read -r r lo hi < <(pair_stats "${rr[@]}")
 		printf '%-34s %13.0f %10.0f  %4s %-9s %-6s %7.0f%% %6.0f%%\n' "$label" "$(median "${a[@]}")" \
 			"$(median "${b[@]}")" "$r" "($lo-$hi)" "$(verdict "$r" 1.0 ge)" \
 			"$(median "${ga[@]}")" "$(median "${gb[@]}")"
+		report_dropped "${rr[@]}"
 	}
 	start_ref "$REF_EPOLL"
 	tools "ref_epoll_echo, short, c16" 16 short

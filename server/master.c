@@ -667,10 +667,11 @@ static int start_master(struct master *m)
 	return 0;
 }
 
-/* The master's state (the slot table, the admin buffers: about 280 kB) lives in a
- * mapping that fork() leaves out of workers. A worker neither holds nor shares the
- * pages the master writes, which keeps its PSS small, and a worker that touched
- * master state by mistake would fault at once instead of reading a stale copy. */
+/* The master's state (mostly the slot table: about 280 kB) lives in a mapping that
+ * fork() leaves out of workers. A worker neither holds nor shares the pages the
+ * master writes, which keeps its PSS small; a worker that touched master state by
+ * mistake would fault rather than read a stale copy (unless a later mapping of its
+ * own had taken the address). */
 static struct master *master_alloc(void)
 {
 	struct master *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,

@@ -19,7 +19,7 @@
 #define ECHO_BUF_PAGE_OFFSET 2048
 
 static char echo_block[ECHO_BUF_PAGE_OFFSET + ECHO_BUF] __attribute__((aligned(4096)));
-#define echo_buf (echo_block + ECHO_BUF_PAGE_OFFSET)
+static char *const echo_buf = echo_block + ECHO_BUF_PAGE_OFFSET;
 
 static enum serve_result classify_errno(int e)
 {

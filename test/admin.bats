@@ -410,3 +410,54 @@ worker_replaced() {
 	run "$CTL" --count 2 status
 	[ "$status" -eq 2 ]
 }
+
+fd_count() {
+	find "/proc/$1/fd" -mindepth 1 | wc -l
+}
+
+fd_count_is() {
+	[ "$(fd_count "$1")" -eq "$2" ]
+}
+
+@test "a worker holds none of the master's fds: admin socket and clients, pidfile, signal pipe" {
+	start_server --workers 1 --min-uptime 0
+	local base old worker listen_ino fd target pipes
+	base=$(fd_count "$SERVER_PID")
+	# An admin client is connected while the next worker is forked.
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(10)' "$SERVER_ADMIN" &
+	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	wait_until 5 fd_count_is "$SERVER_PID" $((base + 1))
+	old=$(worker_pids)
+	kill -KILL "$old"
+	wait_until 5 worker_replaced "$old" 1
+	# Still connected: the admin client's fd was open when the worker was forked.
+	[ "$(fd_count "$SERVER_PID")" -eq $((base + 1)) ]
+	worker=$(worker_pids)
+	listen_ino=$(ss -Htlne "( sport = :$SERVER_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
+	[ -n "$listen_ino" ]
+	# The signal pipe is the one pipe the master holds both ends of.
+	pipes=$(for fd in "/proc/$SERVER_PID/fd/"*; do readlink "$fd"; done | grep '^pipe:' | sort | uniq -d)
+	[ -n "$pipes" ]
+	local has_listener=0 has_log=0 leaked=()
+	for fd in "/proc/$worker/fd/"*; do
+		target=$(readlink "$fd") || continue
+		case "$target" in
+		"socket:[$listen_ino]") has_listener=1 ;;
+		socket:*) leaked+=("${fd##*/} -> $target (admin)") ;;
+		"$SERVER_LOG") has_log=1 ;;
+		"$SERVER_PIDFILE") leaked+=("${fd##*/} -> $target") ;;
+		pipe:*)
+			if grep -qxF "$target" <<<"$pipes"; then
+				leaked+=("${fd##*/} -> $target (signal pipe)")
+			fi
+			;;
+		esac
+	done
+	echo "leaked to the worker: ${leaked[*]}"
+	[ "${#leaked[@]}" -eq 0 ]
+	[ "$has_listener" -eq 1 ]
+	[ "$has_log" -eq 1 ]
+}

@@ -204,28 +204,3 @@ cpu_ticks() {
 	[ "$status" -ne 0 ]
 	exec {idle}>&-
 }
-
-@test "a worker holds none of the master's fds: no admin socket, pidfile or signal pipe" {
-	start_server --workers 1
-	local worker listen_ino fd target pipes
-	worker=$(worker_pids)
-	listen_ino=$(ss -Htlne "( sport = :$SERVER_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
-	[ -n "$listen_ino" ]
-	# The signal pipe is the one pipe the master holds both ends of.
-	pipes=$(for fd in "/proc/$SERVER_PID/fd/"*; do readlink "$fd"; done | grep '^pipe:' | sort | uniq -d)
-	[ -n "$pipes" ]
-	local has_listener=0 has_log=0
-	for fd in "/proc/$worker/fd/"*; do
-		target=$(readlink "$fd") || continue
-		echo "worker fd ${fd##*/} -> $target"
-		case "$target" in
-		"socket:[$listen_ino]") has_listener=1 ;;
-		socket:*) false ;; # the admin socket or an admin client
-		"$SERVER_LOG") has_log=1 ;;
-		"$SERVER_PIDFILE") false ;;
-		pipe:*) ! grep -qxF "$target" <<<"$pipes" ;;
-		esac
-	done
-	[ "$has_listener" -eq 1 ]
-	[ "$has_log" -eq 1 ]
-}
