@@ -44,6 +44,8 @@ REF_SRC="$ROOT/../shared/bench"
 PREFORKD=${PREFORKD:-$ROOT/bin/preforkd}
 BENCH=${PREFORK_BENCH:-$ROOT/bin/prefork-bench}
 CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5; }
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
@@ -107,37 +109,16 @@ HZ=$(getconf CLK_TCK)
 # for every server.
 load_timeout=1
 
-now_ms() {
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
-}
-
-alive() {
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "${st:0:1}" != Z ]
-}
-
-wait_for() { # wait_for SECONDS COMMAND...
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
-
 stop_server() { # stop_server PID: SIGTERM, SIGKILL after 10 s, reap.
 	local pid=$1 p rest=()
-	if alive "$pid"; then
+	if pid_alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null || true
-		wait_for 10 not_alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
+		wait_for 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
 	for p in "${servers[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
 	servers=("${rest[@]}")
 }
-not_alive() { ! alive "$1"; }
 
 cleanup() {
 	local pid
@@ -183,7 +164,7 @@ start_ref() {
 		"$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
 		SRV_PID=$!
 		servers+=("$SRV_PID")
-		if wait_for 5 listening "$SRV_PORT" && alive "$SRV_PID"; then
+		if wait_for 5 listening "$SRV_PORT" && pid_alive "$SRV_PID"; then
 			[ $# -eq 0 ] || wait_for 5 has_children "$SRV_PID" "$1" || exit 1
 			return 0
 		fi
@@ -397,7 +378,10 @@ report_dropped() {
 
 # verdict VALUE TARGET ge|le [control]: "met" or "MISSED" ("-" for a control row).
 verdict() {
-	[ "${4:-}" != control ] && [ "$1" != - ] || { echo "-"; return; }
+	if [ "${4:-}" = control ] || [ "$1" = - ]; then
+		echo "-"
+		return
+	fi
 	awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
 		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
 }

@@ -70,6 +70,8 @@ EOF
 # ---- options ----
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 duration=10
 concurrency=16
 size=64
@@ -177,26 +179,8 @@ say() {
 	[ "$quiet" -eq 1 ] || echo "stress: $*" >&2
 }
 
-now_ms() {
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
-}
-
-# pid_alive PID: running and not a zombie.
-pid_alive() {
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "${st:0:1}" != Z ]
-}
-
 # wait_gone PID SECONDS: polls until PID is gone (or a zombie of someone else).
-wait_gone() {
-	local deadline=$(($(now_ms) + $2 * 1000))
-	while pid_alive "$1"; do
-		[ "$(now_ms)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
+wait_gone() { wait_for "$2" pid_gone "$1"; }
 
 stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS.
 	local pid=$1
@@ -248,15 +232,6 @@ zombie_count() {
 	ps -o stat= --ppid "$master_pid" 2>/dev/null | awk '/^Z/ { n++ } END { print n + 0 }'
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 50 ms.
-wait_for() {
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
 
 count_is() { [ "$(worker_count)" -eq "$1" ]; }
 no_zombies() { [ "$(zombie_count)" -eq 0 ]; }
