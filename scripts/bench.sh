@@ -373,12 +373,12 @@ pair_stats() {
 report_dropped() {
 	local n=0 x
 	for x in "$@"; do [ "$x" != - ] || n=$((n + 1)); done
-	[ "$n" -eq 0 ] || echo "  ($n of $# rounds left out: a run completed no transaction)"
+	[ "$n" -eq 0 ] || echo "  ($n of $# ratios left out: a run completed no transaction)"
 }
 
-# verdict VALUE TARGET ge|le [control]: "met" or "MISSED" ("-" for a control row).
+# verdict VALUE TARGET ge|le: "met" or "MISSED" ("-" when there is no value).
 verdict() {
-	if [ "${4:-}" = control ] || [ "$1" = - ]; then
+	if [ "$1" = - ]; then
 		echo "-"
 		return
 	fi
@@ -386,57 +386,58 @@ verdict() {
 		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
 }
 
-# compare LABEL WORKERS CONC MODE [control]: $rounds rounds; each round runs preforkd
-# and ref_prefork_echo back to back (the order alternating) and gives one ratio, so
-# a drift in the machine's speed between rounds cancels out. Prints the medians.
-# With "control", a second ref_prefork_echo stands in for preforkd: an A/A run
-# that shows how far the ratios stray when nothing differs.
+# compare LABEL WORKERS CONC MODE: $rounds rounds against three servers at once:
+# preforkd, ref_prefork_echo and a second ref_prefork_echo. Each round runs all
+# three back to back, in rotating order, and gives two ratios: preforkd/ref, the
+# target, and ref2/ref, an A/A control from the same moments that shows how far
+# a ratio strays when nothing differs. Prints the medians of both.
 compare() {
-	local label=$1 w=$2 c=$3 mode=$4 control=${5:-} i who
-	local pt=() rt=() rr=() cr=() orr=() gp=()
-	local a_tps a_cpu a_own b_tps b_cpu b_own gen cell=$round_duration
-	if [ "$control" = control ]; then
-		start_ref "$REF_PREFORK" "$w"
-	else
-		start_preforkd "$w"
-	fi
-	local pf_pid=$SRV_PID pf_port=$SRV_PORT
+	local label=$1 w=$2 c=$3 mode=$4 i who gen cell=$round_duration
+	local pt=() rt=() gp=() rr=() cr=() orr=() xr=() xc=() xo=()
+	local -A tps cpu own port pid
+	start_preforkd "$w"
+	pid[pf]=$SRV_PID port[pf]=$SRV_PORT
 	start_ref "$REF_PREFORK" "$w"
-	local ref_pid=$SRV_PID ref_port=$SRV_PORT
+	pid[ref]=$SRV_PID port[ref]=$SRV_PORT
+	start_ref "$REF_PREFORK" "$w"
+	pid[ref2]=$SRV_PID port[ref2]=$SRV_PORT
+	local orders=("pf ref ref2" "ref ref2 pf" "ref2 pf ref")
 	for ((i = 0; i < rounds; i++)); do
-		local order="pf ref"
-		[ $((i % 2)) -eq 0 ] || order="ref pf"
-		for who in $order; do
-			if [ "$who" = pf ]; then
-				read -r _ a_tps _ _ _ a_cpu a_own gen < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" 64)
-			else
-				read -r _ b_tps _ _ _ b_cpu b_own _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" 64)
-			fi
+		for who in ${orders[i % 3]}; do
+			read -r _ "tps[$who]" _ _ _ "cpu[$who]" "own[$who]" gen < <(load prefork-bench "${port[$who]}" "${pid[$who]}" "$c" "$mode" 64)
+			[ "$who" != pf ] || gp+=("$gen")
 		done
-		pt+=("$a_tps") rt+=("$b_tps") gp+=("$gen")
-		rr+=("$(pos_ratio "$a_tps" "$b_tps")") cr+=("$(pos_ratio "$a_cpu" "$b_cpu")")
-		orr+=("$(pos_ratio "$a_own" "$b_own")")
+		pt+=("${tps[pf]}") rt+=("${tps[ref]}")
+		rr+=("$(pos_ratio "${tps[pf]}" "${tps[ref]}")") cr+=("$(pos_ratio "${cpu[pf]}" "${cpu[ref]}")")
+		orr+=("$(pos_ratio "${own[pf]}" "${own[ref]}")")
+		xr+=("$(pos_ratio "${tps[ref2]}" "${tps[ref]}")") xc+=("$(pos_ratio "${cpu[ref2]}" "${cpu[ref]}")")
+		xo+=("$(pos_ratio "${own[ref2]}" "${own[ref]}")")
 	done
-	stop_server "$pf_pid"
-	stop_server "$ref_pid"
+	for who in pf ref ref2; do stop_server "${pid[$who]}"; done
 	local r rlo rhi cm clo chi om olo ohi
 	read -r r rlo rhi < <(pair_stats "${rr[@]}")
 	read -r cm clo chi < <(pair_stats "${cr[@]}")
 	read -r om olo ohi < <(pair_stats "${orr[@]}")
 	printf '%-28s %8.0f %8.0f  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %3.0f%%\n' "$label" \
 		"$(median "${pt[@]}")" "$(median "${rt[@]}")" \
-		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge "$control")" \
-		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le "$control")" \
+		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge)" \
+		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le)" \
 		"$om" "($olo-$ohi)" "$(median "${gp[@]}")"
-	report_dropped "${rr[@]}"
+	read -r r rlo rhi < <(pair_stats "${xr[@]}")
+	read -r cm clo chi < <(pair_stats "${xc[@]}")
+	read -r om olo ohi < <(pair_stats "${xo[@]}")
+	printf '%-28s %8s %8s  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s\n' "  control: ref2/ref" "" "" \
+		"$r" "($rlo-$rhi)" "" "$cm" "($clo-$chi)" "" "$om" "($olo-$ohi)"
+	report_dropped "${rr[@]}" "${xr[@]}"
 }
 
 if [ "$ref_ok" -eq 1 ]; then
-	heading "2. targets: preforkd vs ref_prefork_echo ($rounds paired rounds of ${round_duration} s, 64 B)"
-	echo "Each round runs both servers back to back and gives one preforkd/ref ratio;"
-	echo "shown: the median ratio and, in brackets, the quartiles of the rounds' ratios"
-	echo "(half the rounds lie between them). Targets: rate >= 0.97, cpu <= 1.05."
-	echo "The control row runs ref_prefork_echo against itself: the noise floor."
+	heading "2. targets: preforkd vs ref_prefork_echo ($rounds rounds of ${round_duration} s, 64 B)"
+	echo "Each round runs preforkd and two ref_prefork_echo servers back to back, in"
+	echo "rotating order, and gives one preforkd/ref ratio and one ref2/ref ratio. The"
+	echo "second is a control: how far ratios stray here when nothing differs. Shown:"
+	echo "the median ratio and, in brackets, the quartiles of the rounds' ratios (half"
+	echo "the rounds lie between them). Targets: rate >= 0.97, cpu <= 1.05."
 	echo "cpu = machine busy time minus the load generator's CPU, per transaction;"
 	echo "proc = CPU of the servers' own processes (/proc/PID/stat), a cross-check that"
 	echo "other load on the machine cannot inflate; gen = the load generator's CPU."
@@ -445,7 +446,6 @@ if [ "$ref_ok" -eq 1 ]; then
 	compare "short, 2 workers, c16" 2 16 short
 	compare "short, 4 workers, c64" 4 64 short
 	compare "keep-alive, 16 workers, c16" 16 16 keepalive
-	compare "control: ref vs ref, above" 16 16 keepalive control
 fi
 
 # ---- 3. memory and evenness ----
