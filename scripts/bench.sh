@@ -138,18 +138,22 @@ has_children() { [ "$(child_count "$1")" -eq "$2" ]; }
 listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
 log_listening() { grep -q 'listening on' "$1" 2>/dev/null; }
 
-# start_preforkd WORKERS: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
+# start_preforkd WORKERS [OPTION...]: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
+started_preforkd=0
 start_preforkd() {
-	SRV_LOG=$tmp/preforkd.$1.log
-	SRV_ADMIN=$tmp/preforkd.$1.sock
+	local w=$1
+	shift
+	started_preforkd=$((started_preforkd + 1))
+	SRV_LOG=$tmp/preforkd.$started_preforkd.log
+	SRV_ADMIN=$tmp/preforkd.$started_preforkd.sock
 	: >"$SRV_LOG"
-	"$PREFORKD" --listen 127.0.0.1:0 --workers "$1" --log "$SRV_LOG" --admin "$SRV_ADMIN" \
-		--grace 2 </dev/null >/dev/null 2>&1 &
+	"$PREFORKD" --listen 127.0.0.1:0 --workers "$w" --log "$SRV_LOG" --admin "$SRV_ADMIN" \
+		--grace 2 "$@" </dev/null >/dev/null 2>&1 &
 	SRV_PID=$!
 	servers+=("$SRV_PID")
 	wait_for 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
 	SRV_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SRV_LOG" | head -1)
-	wait_for 10 has_children "$SRV_PID" "$1" || { echo "preforkd: workers did not start" >&2; exit 1; }
+	wait_for 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
 }
 
 # start_ref PROGRAM WORKERS...: a reference server on a free port (they take no port
@@ -386,58 +390,80 @@ verdict() {
 		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
 }
 
-# compare LABEL WORKERS CONC MODE: $rounds rounds against three servers at once:
-# preforkd, ref_prefork_echo and a second ref_prefork_echo. Each round runs all
-# three back to back, in rotating order, and gives two ratios: preforkd/ref, the
-# target, and ref2/ref, an A/A control from the same moments that shows how far
-# a ratio strays when nothing differs. Prints the medians of both.
+# ratio_row LABEL TPS REF_TPS RATE_VAR CPU_VAR PROC_VAR [GEN]: one line of the
+# targets table from per-round ratios (arrays named by the _VAR arguments); with
+# GEN it is a preforkd row and carries the verdicts, without it a control row.
+ratio_row() {
+	local label=$1 tps=$2 rtps=$3 gen=${7:-}
+	local -n rates=$4 cpus=$5 procs=$6
+	local r rlo rhi cm clo chi om olo ohi rv="" cv=""
+	read -r r rlo rhi < <(pair_stats "${rates[@]}")
+	read -r cm clo chi < <(pair_stats "${cpus[@]}")
+	read -r om olo ohi < <(pair_stats "${procs[@]}")
+	if [ -n "$gen" ]; then
+		rv=$(verdict "$r" 0.97 ge) cv=$(verdict "$cm" 1.05 le) gen=$(printf '%3.0f%%' "$gen")
+	fi
+	printf '%-28s %8s %8s  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %s\n' "$label" "$tps" "$rtps" \
+		"$r" "($rlo-$rhi)" "$rv" "$cm" "($clo-$chi)" "$cv" "$om" "($olo-$ohi)" "$gen"
+	report_dropped "${rates[@]}"
+}
+
+# compare LABEL WORKERS CONC MODE: $rounds rounds against four servers at once:
+# preforkd on its defaults, preforkd with --defer-accept 0, ref_prefork_echo and a
+# second ref_prefork_echo. Each round runs all four back to back, in an order that
+# rotates, and gives three ratios to ref: preforkd's (the target), preforkd's
+# without TCP_DEFER_ACCEPT (the reference has none, so this row differs from it
+# only by preforkd's own code), and ref2's, an A/A control from the same moments
+# that shows how far a ratio strays when nothing differs.
 compare() {
-	local label=$1 w=$2 c=$3 mode=$4 i who gen cell=$round_duration
-	local pt=() rt=() gp=() rr=() cr=() orr=() xr=() xc=() xo=()
-	local -A tps cpu own port pid
+	local label=$1 w=$2 c=$3 mode=$4 i k who cell=$round_duration
+	local names=(pf nd ref ref2) order
+	local pt=() nt=() rt=() gp=() gn=()
+	local pf_r=() pf_c=() pf_o=() nd_r=() nd_c=() nd_o=() x_r=() x_c=() x_o=()
+	local -A tps cpu own port pid gen
 	start_preforkd "$w"
 	pid[pf]=$SRV_PID port[pf]=$SRV_PORT
+	start_preforkd "$w" --defer-accept 0
+	pid[nd]=$SRV_PID port[nd]=$SRV_PORT
 	start_ref "$REF_PREFORK" "$w"
 	pid[ref]=$SRV_PID port[ref]=$SRV_PORT
 	start_ref "$REF_PREFORK" "$w"
 	pid[ref2]=$SRV_PID port[ref2]=$SRV_PORT
-	local orders=("pf ref ref2" "ref ref2 pf" "ref2 pf ref")
 	for ((i = 0; i < rounds; i++)); do
-		for who in ${orders[i % 3]}; do
-			read -r _ "tps[$who]" _ _ _ "cpu[$who]" "own[$who]" gen < <(load prefork-bench "${port[$who]}" "${pid[$who]}" "$c" "$mode" 64)
-			[ "$who" != pf ] || gp+=("$gen")
+		order=()
+		for ((k = 0; k < 4; k++)); do order+=("${names[(i + k) % 4]}"); done
+		for who in "${order[@]}"; do
+			read -r _ "tps[$who]" _ _ _ "cpu[$who]" "own[$who]" "gen[$who]" \
+				< <(load prefork-bench "${port[$who]}" "${pid[$who]}" "$c" "$mode" 64)
 		done
-		pt+=("${tps[pf]}") rt+=("${tps[ref]}")
-		rr+=("$(pos_ratio "${tps[pf]}" "${tps[ref]}")") cr+=("$(pos_ratio "${cpu[pf]}" "${cpu[ref]}")")
-		orr+=("$(pos_ratio "${own[pf]}" "${own[ref]}")")
-		xr+=("$(pos_ratio "${tps[ref2]}" "${tps[ref]}")") xc+=("$(pos_ratio "${cpu[ref2]}" "${cpu[ref]}")")
-		xo+=("$(pos_ratio "${own[ref2]}" "${own[ref]}")")
+		pt+=("${tps[pf]}") nt+=("${tps[nd]}") rt+=("${tps[ref]}") gp+=("${gen[pf]}") gn+=("${gen[nd]}")
+		pf_r+=("$(pos_ratio "${tps[pf]}" "${tps[ref]}")") pf_c+=("$(pos_ratio "${cpu[pf]}" "${cpu[ref]}")")
+		pf_o+=("$(pos_ratio "${own[pf]}" "${own[ref]}")")
+		nd_r+=("$(pos_ratio "${tps[nd]}" "${tps[ref]}")") nd_c+=("$(pos_ratio "${cpu[nd]}" "${cpu[ref]}")")
+		nd_o+=("$(pos_ratio "${own[nd]}" "${own[ref]}")")
+		x_r+=("$(pos_ratio "${tps[ref2]}" "${tps[ref]}")") x_c+=("$(pos_ratio "${cpu[ref2]}" "${cpu[ref]}")")
+		x_o+=("$(pos_ratio "${own[ref2]}" "${own[ref]}")")
 	done
-	for who in pf ref ref2; do stop_server "${pid[$who]}"; done
-	local r rlo rhi cm clo chi om olo ohi
-	read -r r rlo rhi < <(pair_stats "${rr[@]}")
-	read -r cm clo chi < <(pair_stats "${cr[@]}")
-	read -r om olo ohi < <(pair_stats "${orr[@]}")
-	printf '%-28s %8.0f %8.0f  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %3.0f%%\n' "$label" \
-		"$(median "${pt[@]}")" "$(median "${rt[@]}")" \
-		"$r" "($rlo-$rhi)" "$(verdict "$r" 0.97 ge)" \
-		"$cm" "($clo-$chi)" "$(verdict "$cm" 1.05 le)" \
-		"$om" "($olo-$ohi)" "$(median "${gp[@]}")"
-	read -r r rlo rhi < <(pair_stats "${xr[@]}")
-	read -r cm clo chi < <(pair_stats "${xc[@]}")
-	read -r om olo ohi < <(pair_stats "${xo[@]}")
-	printf '%-28s %8s %8s  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s\n' "  control: ref2/ref" "" "" \
-		"$r" "($rlo-$rhi)" "" "$cm" "($clo-$chi)" "" "$om" "($olo-$ohi)"
-	report_dropped "${rr[@]}" "${xr[@]}"
+	for who in "${names[@]}"; do stop_server "${pid[$who]}"; done
+	local ref_tps
+	ref_tps=$(printf '%.0f' "$(median "${rt[@]}")")
+	echo "$label"
+	ratio_row "  preforkd (defaults)" "$(printf '%.0f' "$(median "${pt[@]}")")" "$ref_tps" \
+		pf_r pf_c pf_o "$(median "${gp[@]}")"
+	ratio_row "  --defer-accept 0" "$(printf '%.0f' "$(median "${nt[@]}")")" "$ref_tps" \
+		nd_r nd_c nd_o "$(median "${gn[@]}")"
+	ratio_row "  control: ref2/ref" "" "" x_r x_c x_o
 }
 
 if [ "$ref_ok" -eq 1 ]; then
 	heading "2. targets: preforkd vs ref_prefork_echo ($rounds rounds of ${round_duration} s, 64 B)"
-	echo "Each round runs preforkd and two ref_prefork_echo servers back to back, in"
-	echo "rotating order, and gives one preforkd/ref ratio and one ref2/ref ratio. The"
-	echo "second is a control: how far ratios stray here when nothing differs. Shown:"
-	echo "the median ratio and, in brackets, the quartiles of the rounds' ratios (half"
-	echo "the rounds lie between them). Targets: rate >= 0.97, cpu <= 1.05."
+	echo "Each round runs four servers back to back, in rotating order: preforkd on its"
+	echo "defaults, preforkd with --defer-accept 0 (like the reference, no"
+	echo "TCP_DEFER_ACCEPT), and two ref_prefork_echo. Each preforkd and the second"
+	echo "reference give one ratio to the first reference per round; ref2/ref is a"
+	echo "control: how far ratios stray here when nothing differs. Shown: the median"
+	echo "ratio and, in brackets, the quartiles of the rounds' ratios (half the rounds"
+	echo "lie between them). Targets: rate >= 0.97, cpu <= 1.05."
 	echo "cpu = machine busy time minus the load generator's CPU, per transaction;"
 	echo "proc = CPU of the servers' own processes (/proc/PID/stat), a cross-check that"
 	echo "other load on the machine cannot inflate; gen = the load generator's CPU."

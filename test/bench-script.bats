@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# scripts/bench.sh, what `make bench` runs: a tiny run prints every section, reports
+# memory and spread, and leaves no server behind; bad usage exits 2. The figures
+# themselves are never asserted: speed lives in `make bench`, not in tests.
+
+load helpers
+
+BENCH_SH="$ROOT/scripts/bench.sh"
+REF_DIR="$ROOT/../shared/bench"
+
+setup() {
+	# bench.sh makes its temp dir here: the test can see that it is removed.
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir -p "$TMPDIR"
+	SID_FILE="$BATS_TEST_TMPDIR/bench.sid"
+}
+
+# session_procs SID: pids of live processes still in that session. A zombie left
+# by a pipeline stage as bench.sh exits is skipped: init reaps it.
+session_procs() {
+	ps -e -o sid=,pid=,stat= | awk -v s="$1" '$1 == s && $3 !~ /^Z/ { print $2 }'
+}
+
+session_empty() {
+	[ -z "$(session_procs "$1")" ]
+}
+
+teardown() {
+	[ -s "$SID_FILE" ] || return 0
+	local sid left
+	sid=$(cat "$SID_FILE")
+	left=$(session_procs "$sid" | tr '\n' ' ')
+	[ -n "$left" ] || return 0
+	# shellcheck disable=SC2086 # a list of pids
+	kill -KILL $left 2>/dev/null || true
+	wait_until 5 session_empty "$sid"
+}
+
+@test "a tiny bench run prints every section and leaves no process behind" {
+	# In a session of its own, every server bench.sh starts can be found afterwards.
+	run setsid -w bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$SID_FILE" "$BENCH_SH" \
+		--workers 1 --concurrency 1 --sizes 64 --modes "short keepalive" --duration 0.3 \
+		--rounds 1 --round-duration 0.3 3>&-
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"== 1. matrix"* ]]
+	# one matrix row per mode: workers, concurrency, mode, size, then figures
+	[ "$(grep -cE '^ +1 +1 (short|keepalive) +64 \| +[0-9]+ ' <<<"$output")" -eq 2 ]
+	[[ "$output" =~ "preforkd worker:"\ +PSS\ [0-9]+\ kB ]]
+	[[ "$output" =~ "preforkd spread:"\ +connections\ per\ worker\ [0-9\ ]+\ -\>\ CV\ [0-9.]+ ]]
+	if [ -d "$REF_DIR" ]; then
+		[[ "$output" == *"== 2. targets"* ]]
+		[ "$(grep -c '^  preforkd (defaults) ' <<<"$output")" -eq 3 ]
+		[ "$(grep -c '^  --defer-accept 0 ' <<<"$output")" -eq 3 ]
+		[ "$(grep -c '^  control: ref2/ref ' <<<"$output")" -eq 3 ]
+		[[ "$output" == *"== 4. prefork-bench vs echobench"* ]]
+		[ "$(grep -cE '^(ref_epoll_echo|preforkd 2 workers), .* (met|MISSED) ' <<<"$output")" -eq 3 ]
+	fi
+	[[ "$output" == *"== done"* ]]
+	wait_until 5 session_empty "$(cat "$SID_FILE")" || {
+		ps -o pid,ppid,stat,args --sid "$(cat "$SID_FILE")"
+		return 1
+	}
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "bench.sh --help names every option; bad values exit 2 with one line" {
+	run "$BENCH_SH" --help
+	[ "$status" -eq 0 ]
+	local o
+	for o in --workers --concurrency --sizes --modes --duration --rounds --round-duration \
+		--sources --no-ref --no-matrix --quick --help; do
+		[[ "$output" == *"$o"* ]] || {
+			echo "--help does not mention $o"
+			return 1
+		}
+	done
+	run "$BENCH_SH" --rounds 0
+	[ "$status" -eq 2 ]
+	[ "$output" = "bench.sh: --rounds: expected N >= 1, got '0'" ]
+	run "$BENCH_SH" --modes sideways
+	[ "$status" -eq 2 ]
+	[ "$output" = "bench.sh: --modes: short or keepalive, got 'sideways'" ]
+	run "$BENCH_SH" --workers 0
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run "$BENCH_SH" --frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'--frobnicate'"* ]]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
