@@ -1,6 +1,7 @@
-/* flip_echo: a test-only echo server that can lie, for prefork-bench's tests.
- * Usage: flip_echo PORTFILE [--flip]. Binds 127.0.0.1:0, writes the port to PORTFILE, echoes with
- * one child per connection; --flip XORs 0x01 into the first byte of each reply. Ends on SIGTERM. */
+/* flip_echo: a test-only echo server that can misbehave, for prefork-bench's tests.
+ * Usage: flip_echo PORTFILE [--flip|--short|--extra|--reset|--silent] [--delay MS].
+ * Binds 127.0.0.1:0, writes the port to PORTFILE, echoes with one child per connection;
+ * the mode picks one way to break each reply (see usage()). Ends on SIGTERM. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,7 +11,30 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+enum mode { HONEST, FLIP, SHORT, EXTRA, RESET, SILENT };
+
+static const char *const mode_names[] = {
+	[FLIP] = "--flip", [SHORT] = "--short", [EXTRA] = "--extra",
+	[RESET] = "--reset", [SILENT] = "--silent",
+};
+
+static enum mode mode = HONEST;
+static long delay_ms;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: flip_echo PORTFILE [MODE] [--delay MS]\n"
+		"  --flip    XOR 0x01 into the first byte of each reply\n"
+		"  --short   send back half of the first read, then close\n"
+		"  --extra   send back each read and one byte more\n"
+		"  --reset   read the first request, then reset the connection (RST)\n"
+		"  --silent  read everything, reply nothing, hold the connection 60 s\n"
+		"  --delay MS  wait MS milliseconds before each reply\n");
+}
 
 /* Through a temporary file and rename(), so that a reader polling for PORTFILE never sees half
  * a number. */
@@ -48,22 +72,89 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static void serve(int fd, int flip)
+static void pause_ms(long ms)
 {
-	char buf[16384];
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* An abortive close: SO_LINGER with a zero timeout makes close() send RST. */
+static void reset_connection(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	close(fd);
+}
+
+static void serve(int fd)
+{
+	char buf[16385];
 
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read(fd, buf, sizeof buf - 1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (mode == SILENT && n > 0)
+			continue;
+		if (mode == SILENT && n == 0) {
+			pause_ms(60000); /* until the test's teardown ends it */
+			return;
+		}
 		if (n <= 0)
 			return;
-		if (flip)
+		if (delay_ms > 0)
+			pause_ms(delay_ms);
+		switch (mode) {
+		case FLIP:
 			buf[0] ^= 0x01;
+			break;
+		case SHORT:
+			send_all(fd, buf, (size_t)n / 2);
+			return; /* the child's exit closes: FIN right behind half the echo */
+		case EXTRA:
+			buf[n++] = 'x';
+			break;
+		case RESET:
+			reset_connection(fd);
+			return;
+		default:
+			break;
+		}
 		if (send_all(fd, buf, (size_t)n) < 0)
 			return;
 	}
+}
+
+/* Returns 0, or -1 after printing the usage. */
+static int parse_args(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		char *end;
+		int found = 0;
+
+		if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc) {
+			delay_ms = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || delay_ms < 0 || delay_ms > 60000) {
+				usage();
+				return -1;
+			}
+			continue;
+		}
+		for (int m = FLIP; m <= SILENT; m++)
+			if (strcmp(argv[i], mode_names[m]) == 0 && mode == HONEST) {
+				mode = (enum mode)m;
+				found = 1;
+			}
+		if (!found) {
+			usage();
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int listen_loopback(unsigned *port)
@@ -84,7 +175,7 @@ static int listen_loopback(unsigned *port)
 
 /* One child per connection, so keep-alive clients are served side by side. A child dies with
  * its parent, so SIGTERM to the parent leaves nothing behind. */
-static void serve_in_child(int lfd, int fd, int flip, pid_t parent)
+static void serve_in_child(int lfd, int fd, pid_t parent)
 {
 	pid_t pid = fork();
 
@@ -97,19 +188,19 @@ static void serve_in_child(int lfd, int fd, int flip, pid_t parent)
 	close(lfd);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(0);
-	serve(fd, flip);
+	serve(fd);
 	_exit(0);
 }
 
 int main(int argc, char **argv)
 {
-	int flip = argc == 3 && strcmp(argv[2], "--flip") == 0;
 	pid_t self = getpid();
 	unsigned port;
 	int lfd;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && !flip) || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: flip_echo PORTFILE [--flip]\n");
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || parse_args(argc, argv) < 0) {
+		if (argc < 2 || strcmp(argv[1], "--help") == 0)
+			usage();
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -130,7 +221,7 @@ int main(int argc, char **argv)
 			perror("flip_echo: accept4");
 			return 1;
 		}
-		serve_in_child(lfd, fd, flip, self);
+		serve_in_child(lfd, fd, self);
 		close(fd);
 	}
 }
