@@ -46,11 +46,11 @@ $(FLAGS_STAMP): FORCE
 		echo '$(CC) $(CFLAGS) $(LDHARDEN) $(LDFLAGS)' > $@
 	@for f in build/*/.flags; do [ "$$f" = "$@" ] || rm -f "$$f"; done
 
-$(BUILD)/%.o: %.c | $(FLAGS_STAMP)
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
-$(BUILD)/test/%.o: %.c | $(FLAGS_STAMP)
+$(BUILD)/test/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -DPREFORKD_TEST_FAULTS $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
