@@ -1,9 +1,13 @@
 # Shell helpers shared by bench.sh and stress.sh: sourced, never run.
 # shellcheck shell=bash
 
+# now_ms: milliseconds of a monotonic clock (/proc/uptime, CLOCK_BOOTTIME, in steps of
+# 10 ms): a wall-clock step must neither end a wait early nor stretch it.
 now_ms() {
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
+	local up
+	read -r up _ </proc/uptime
+	up=${up/./}
+	echo $((10#$up * 10))
 }
 
 # pid_alive PID: running and not a zombie.

@@ -15,7 +15,9 @@ Target (default: start a private preforkd on 127.0.0.1:0 in a temp dir):
   --workers N            workers of the preforkd this script starts (default 4)
   --server PATH          preforkd binary to start (default bin/preforkd)
   -- PREFORKD_OPTION...  more options for the preforkd this script starts
-  --connect HOST:PORT    target a running preforkd instead (loopback only)
+  --connect HOST:PORT    target a running preforkd instead; loopback only
+                         (127.x, localhost, [::1]): its workers get killed
+                         and inspected, so it must run on this machine
   --pid PID              that server's master pid: needed for faults and for the
                          worker, zombie and orphan checks
   --admin PATH           that server's admin socket, for the totals check
@@ -23,7 +25,7 @@ Target (default: start a private preforkd on 127.0.0.1:0 in a temp dir):
 Load (prefork-bench):
   --duration SECONDS     how long the load runs (default 10)
   --concurrency N        concurrent clients (default 16)
-  --size BYTES           payload per transaction (default 64)
+  --size BYTES           payload per transaction, 1..67108864 (default 64)
   --keepalive            keep-alive connections (default: one connection per
                          transaction). A keep-alive client holds its worker for
                          the whole run: keep --concurrency <= workers, or the
@@ -36,8 +38,9 @@ Load (prefork-bench):
 Faults, during the load:
   --kill-every MS        SIGKILL a random worker every MS milliseconds
   --reload-every SECONDS SIGHUP the master (rolling restart) every SECONDS
+                         (at least 0.001; 0 = never, the default)
   --scale-flap           SIGTTIN and SIGTTOU the master alternately (ends even)
-  --flap-every SECONDS   interval of --scale-flap (default 1)
+  --flap-every SECONDS   interval of --scale-flap, at least 0.001 (default 1)
 
 Output:
   --json                 print the verdict as one JSON object on stdout
@@ -100,8 +103,9 @@ die_usage() {
 	exit 2
 }
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+# No leading zeros: bash arithmetic would read 08 as a bad octal number.
+is_uint() { [[ $1 =~ ^(0|[1-9][0-9]*)$ ]]; }
+is_num() { [[ $1 =~ ^(0|[1-9][0-9]*)([.][0-9]+)?$ ]]; }
 
 need_arg() {
 	[ $# -ge 2 ] || die_usage "$1 needs a value"
@@ -139,20 +143,25 @@ done
 # uint_in VALUE MIN MAX / positive VALUE: option value checks.
 uint_in() { is_uint "$1" && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 positive() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+# interval VALUE: seconds, at least 1 ms (a shorter one would send signals in a
+# tight loop); off_or_interval also takes 0, for off.
+interval() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v >= 0.001) }'; }
+off_or_interval() { [ "$1" = 0 ] || interval "$1"; }
 
 positive "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
 uint_in "$concurrency" 1 100000 || die_usage "--concurrency: expected 1..100000, got '$concurrency'"
-uint_in "$size" 1 1073741824 || die_usage "--size: expected 1..1073741824 bytes, got '$size'"
+uint_in "$size" 1 67108864 || die_usage "--size: expected 1..67108864 bytes, got '$size'"
 positive "$timeout" || die_usage "--timeout: expected seconds > 0, got '$timeout'"
 uint_in "$sources" 1 254 || die_usage "--sources: expected 1..254, got '$sources'"
 uint_in "$workers" 1 1024 || die_usage "--workers: expected 1..1024, got '$workers'"
 is_uint "$kill_every_ms" || die_usage "--kill-every: expected milliseconds, got '$kill_every_ms'"
-is_num "$reload_every" || die_usage "--reload-every: expected seconds, got '$reload_every'"
-positive "$flap_every" || die_usage "--flap-every: expected seconds > 0, got '$flap_every'"
+off_or_interval "$reload_every" || die_usage "--reload-every: expected 0 (off) or seconds >= 0.001, got '$reload_every'"
+interval "$flap_every" || die_usage "--flap-every: expected seconds >= 0.001, got '$flap_every'"
 [ -z "$master_pid" ] || is_uint "$master_pid" || die_usage "--pid: expected a pid, got '$master_pid'"
 
 faults=0
-[ "$kill_every_ms" -eq 0 ] && [ "$reload_every" = 0 ] && [ "$scale_flap" -eq 0 ] || faults=1
+reloading=$(awk -v v="$reload_every" 'BEGIN { print (v > 0) ? 1 : 0 }')
+[ "$kill_every_ms" -eq 0 ] && [ "$reloading" -eq 0 ] && [ "$scale_flap" -eq 0 ] || faults=1
 if [ -n "$connect" ]; then
 	[[ $connect =~ :[0-9]+$ ]] || die_usage "--connect: expected HOST:PORT, got '$connect'"
 	case "$connect" in
@@ -236,6 +245,8 @@ zombie_count() {
 count_is() { [ "$(worker_count)" -eq "$1" ]; }
 no_zombies() { [ "$(zombie_count)" -eq 0 ]; }
 log_listening() { grep -q 'listening on' "$tmp/preforkd.log" 2>/dev/null; }
+# A server that exits at once (a bad option after --) need not be waited for.
+listening_or_gone() { log_listening || pid_gone "$started_server"; }
 
 start_server() {
 	admin=$tmp/preforkd.sock
@@ -244,25 +255,37 @@ start_server() {
 		--log "$tmp/preforkd.log" --admin "$admin" --grace 2 "${server_args[@]}" </dev/null >/dev/null 2>"$tmp/preforkd.err" &
 	started_server=$!
 	master_pid=$started_server
-	if ! wait_for 10 log_listening; then
+	wait_for 10 listening_or_gone || true
+	if ! log_listening; then
 		cat "$tmp/preforkd.err" "$tmp/preforkd.log" >&2
-		echo "stress: preforkd did not start" >&2
-		exit 1
+		fail_early "preforkd did not start"
 	fi
 	local port
 	port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/preforkd.log" | head -1)
 	connect=127.0.0.1:$port
-	wait_for 10 count_is "$workers" || {
-		echo "stress: preforkd did not reach $workers workers" >&2
-		exit 1
-	}
+	wait_for 10 count_is "$workers" || fail_early "preforkd did not reach $workers workers"
 	say "started preforkd pid $master_pid on $connect with $workers workers"
+}
+
+# fail_early MESSAGE: the run could not be judged; with --json the verdict says so too.
+fail_early() {
+	echo "stress: $1" >&2
+	if [ "$json" -eq 1 ]; then
+		jq -n --arg e "$1" '{ pass: false, error: $e, checks: [] }'
+	fi
+	exit 1
 }
 
 # ---- server totals through preforkctl ----
 
 ctl_available() {
 	[ -x "$ctl_bin" ] && [ -n "$admin" ] && [ -S "$admin" ]
+}
+
+# configured_workers: the server's target worker count (.pool.configured), or fails.
+configured_workers() {
+	ctl_available || return 1
+	"$ctl_bin" -s "$admin" stats --json 2>/dev/null | jq -er '.pool.configured'
 }
 
 # server_totals: prints "accepted completed errors bytes_in bytes_out busy" from
@@ -365,8 +388,10 @@ elif [ -n "$master_pid" ]; then
 	*preforkd*) ;;
 	*) die_usage "--pid $master_pid is not a preforkd ($(ps -o comm= -p "$master_pid"))" ;;
 	esac
-	workers=$(worker_count)
-	say "targeting $connect, master pid $master_pid with $workers workers"
+	# The target is what the server aims for, which differs from the live count
+	# while it scales or restarts; without preforkctl the live count is the guess.
+	workers=$(configured_workers) || workers=$(worker_count)
+	say "targeting $connect, master pid $master_pid with a target of $workers workers"
 else
 	say "targeting $connect (no --pid: worker, zombie and orphan checks skipped)"
 fi
@@ -392,7 +417,7 @@ bench_pid=$!
 if [ -n "$master_pid" ]; then
 	start_loop watch_loop
 	[ "$kill_every_ms" -eq 0 ] || start_loop kill_loop
-	[ "$reload_every" = 0 ] || start_loop reload_loop
+	[ "$reloading" -eq 0 ] || start_loop reload_loop
 	[ "$scale_flap" -eq 0 ] || start_loop flap_loop
 fi
 
@@ -417,9 +442,8 @@ flaps=$(lines "$tmp/flaps")
 # ---- client figures ----
 
 if ! [ -s "$tmp/bench.json" ] || ! jq -e 'has("ok") and has("errors")' "$tmp/bench.json" >/dev/null 2>&1; then
-	echo "stress: prefork-bench exited $bench_rc without a JSON summary:" >&2
 	head -c 4000 "$tmp/bench.err" >&2
-	exit 1
+	fail_early "prefork-bench exited $bench_rc without a JSON summary"
 fi
 read -r c_ok c_mismatch c_failed c_tps c_p99 < <(jq -r '
 	[.ok, .errors.mismatch, ([.errors[]] | add), .tps, .latency_us.p99]
@@ -529,6 +553,9 @@ else
 	fi
 fi
 
+# The workers alive now, replacements started since the last sample among them,
+# are the ones that must not outlive the server.
+[ -z "$master_pid" ] || worker_pids >>"$tmp/seen"
 server_stopped=0
 if [ -n "$started_server" ]; then
 	server_stopped=1
