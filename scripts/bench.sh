@@ -16,9 +16,10 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --sizes "LIST"         payload bytes (default "64 16384")
   --modes "LIST"         short and/or keepalive (default "short keepalive")
   --duration SECONDS     length of one cell (default 2.5)
-  --rounds N             paired rounds of each target measurement (default 15):
-                         each round runs preforkd and the reference back to
-                         back, and the median of the rounds' ratios is kept
+  --rounds N             rounds of each target measurement (default 15): each
+                         round runs preforkd (on its defaults and with
+                         --defer-accept 0) and two references back to back,
+                         and the median of the rounds' ratios is kept
   --round-duration SECONDS  length of each run in a round (default 1)
   --sources N            client source addresses 127.0.0.1..N (default 16)
   --no-ref               skip the reference servers even when present
@@ -67,16 +68,20 @@ die_usage() {
 	exit 2
 }
 
+need_arg() {
+	[[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value (see --help)"
+}
+
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--workers) workers_list=${2:?}; shift ;;
-	--concurrency) conc_list=${2:?}; shift ;;
-	--sizes) sizes_list=${2:?}; shift ;;
-	--modes) modes_list=${2:?}; shift ;;
-	--duration) duration=${2:?}; shift ;;
-	--rounds) rounds=${2:?}; shift ;;
-	--round-duration) round_duration=${2:?}; shift ;;
-	--sources) sources=${2:?}; shift ;;
+	--workers) need_arg "$@"; workers_list=$2; shift ;;
+	--concurrency) need_arg "$@"; conc_list=$2; shift ;;
+	--sizes) need_arg "$@"; sizes_list=$2; shift ;;
+	--modes) need_arg "$@"; modes_list=$2; shift ;;
+	--duration) need_arg "$@"; duration=$2; shift ;;
+	--rounds) need_arg "$@"; rounds=$2; shift ;;
+	--round-duration) need_arg "$@"; round_duration=$2; shift ;;
+	--sources) need_arg "$@"; sources=$2; shift ;;
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
 	--quick) quick ;;
@@ -86,8 +91,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[[ $duration =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--duration: expected seconds, got '$duration'"
-[[ $round_duration =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--round-duration: expected seconds, got '$round_duration'"
+# seconds VALUE: a decimal number of seconds above zero.
+seconds() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+seconds "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
+seconds "$round_duration" || die_usage "--round-duration: expected seconds > 0, got '$round_duration'"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die_usage "--rounds: expected N >= 1, got '$rounds'"
 for m in $modes_list; do
 	case "$m" in short | keepalive) ;; *) die_usage "--modes: short or keepalive, got '$m'" ;; esac
@@ -179,9 +186,11 @@ start_ref() {
 	exit 1
 }
 
-# busy_ticks: machine busy time so far (all CPUs, clock ticks), from /proc/stat.
+# busy_ticks: machine busy time so far (all CPUs, clock ticks), from /proc/stat:
+# user, nice, system, irq, softirq. Not steal: on a VM that is time the host gave
+# to others, which no process here spent.
 busy_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
 }
 
 # tree_ticks PID: CPU time of a process and its live children (clock ticks).
@@ -227,6 +236,11 @@ load() {
 	b1=$(busy_ticks)
 	p1=$(tree_ticks "$spid")
 	rc=$(sed -n 1p "$tmp/times")
+	# prefork-bench exits 1 on a mismatched reply: a server that lies has no figures.
+	if [ "$tool" = prefork-bench ] && [ "$rc" -eq 1 ]; then
+		echo "bench.sh: WARNING: mismatched replies from the server on port $port:" \
+			"its figures below are not valid" >&2
+	fi
 	read -r u s < <(sed -n 3p "$tmp/times")
 	cpu=$(awk -v u="$(to_seconds "$u")" -v s="$(to_seconds "$s")" 'BEGIN { print u + s }')
 	local ok tps p50 p99 failed secs
@@ -516,8 +530,9 @@ fi
 # shellcheck disable=SC2086 # a list of numbers
 pf_cv=$(cv $counts)
 
-printf 'preforkd worker:           PSS %s kB (USS %s kB, RSS %s kB; master PSS %s kB)   target PSS <= 150 kB\n' \
-	"$pf_pss" "$pf_uss" "$pf_rss" "$pf_master_pss"
+printf 'preforkd worker:           PSS %s kB (USS %s kB, RSS %s kB; master PSS %s kB)   target PSS <= 150 kB: %s\n' \
+	"$pf_pss" "$pf_uss" "$pf_rss" "$pf_master_pss" \
+	"$([[ $pf_pss =~ ^[0-9]+$ ]] && verdict "$pf_pss" 150 le || echo -)"
 printf 'preforkd spread:           connections per worker %s -> CV %s (from %s)\n' "$counts" "$pf_cv" "$count_src"
 if [ "$ref_ok" -eq 1 ]; then
 	start_ref "$REF_PREFORK" 4

@@ -46,7 +46,7 @@ teardown() {
 	[[ "$output" == *"== 1. matrix"* ]]
 	# one matrix row per mode: workers, concurrency, mode, size, then figures
 	[ "$(grep -cE '^ +1 +1 (short|keepalive) +64 \| +[0-9]+ ' <<<"$output")" -eq 2 ]
-	[[ "$output" =~ "preforkd worker:"\ +PSS\ [0-9]+\ kB ]]
+	[[ "$output" =~ "preforkd worker:"\ +PSS\ [0-9]+\ kB.*"target PSS <= 150 kB: "(met|MISSED) ]]
 	[[ "$output" =~ "preforkd spread:"\ +connections\ per\ worker\ [0-9\ ]+\ -\>\ CV\ [0-9.]+ ]]
 	if [ -d "$REF_DIR" ]; then
 		[[ "$output" == *"== 2. targets"* ]]
@@ -84,6 +84,12 @@ teardown() {
 	run "$BENCH_SH" --workers 0
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
+	run "$BENCH_SH" --duration 0
+	[ "$status" -eq 2 ]
+	[ "$output" = "bench.sh: --duration: expected seconds > 0, got '0'" ]
+	run "$BENCH_SH" --rounds
+	[ "$status" -eq 2 ]
+	[ "$output" = "bench.sh: --rounds needs a value (see --help)" ]
 	run "$BENCH_SH" --frobnicate
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"'--frobnicate'"* ]]
