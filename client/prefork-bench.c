@@ -1403,7 +1403,8 @@ int main(int argc, char **argv)
 	if (sum.errors[ERR_MISMATCH] > 0)
 		return 1;
 	if (atomic_load(&run_failed)) {
-		fprintf(stderr, "prefork-bench: the run broke off early; its figures are incomplete\n");
+		fprintf(stderr,
+		        "prefork-bench: the run broke off early; its figures are incomplete\n");
 		return 2;
 	}
 	return 0;

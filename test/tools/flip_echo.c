@@ -17,7 +17,7 @@
 enum mode { HONEST, FLIP, SHORT, EXTRA, RESET, SILENT };
 
 static const char *const mode_names[] = {
-	[FLIP] = "--flip", [SHORT] = "--short", [EXTRA] = "--extra",
+	[FLIP] = "--flip",   [SHORT] = "--short",   [EXTRA] = "--extra",
 	[RESET] = "--reset", [SILENT] = "--silent",
 };
 
@@ -26,14 +26,13 @@ static long delay_ms;
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: flip_echo PORTFILE [MODE] [--delay MS]\n"
-		"  --flip    XOR 0x01 into the first byte of each reply\n"
-		"  --short   send back half of the first read, then close\n"
-		"  --extra   send back each read and one byte more\n"
-		"  --reset   read the first request, then reset the connection (RST)\n"
-		"  --silent  read everything, reply nothing, hold the connection 60 s\n"
-		"  --delay MS  wait MS milliseconds before each reply\n");
+	fprintf(stderr, "usage: flip_echo PORTFILE [MODE] [--delay MS]\n"
+	                "  --flip    XOR 0x01 into the first byte of each reply\n"
+	                "  --short   send back half of the first read, then close\n"
+	                "  --extra   send back each read and one byte more\n"
+	                "  --reset   read the first request, then reset the connection (RST)\n"
+	                "  --silent  read everything, reply nothing, hold the connection 60 s\n"
+	                "  --delay MS  wait MS milliseconds before each reply\n");
 }
 
 /* Through a temporary file and rename(), so that a reader polling for PORTFILE never sees half
