@@ -23,7 +23,8 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --round-duration SECONDS  length of each run in a round (default 1)
   --sources N            client source addresses 127.0.0.1..N (default 16)
   --no-ref               skip the reference servers even when present
-  --no-matrix            only the targets section
+  --no-matrix            skip the matrix (section 1)
+  --no-counts            skip the syscall and instruction counts (section 5)
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
                          5 rounds (also BENCH_QUICK=1); later options override
   -h, --help             show this help
@@ -62,6 +63,8 @@ rounds=${BENCH_ROUNDS:-$rounds}
 sources=16
 use_ref=1
 matrix=1
+do_counts=1
+launcher=() # a command that runs the servers, for the counted section (valgrind)
 
 die_usage() {
 	echo "bench.sh: $*" >&2
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--sources) need_arg "$@"; sources=$2; shift ;;
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
+	--no-counts) do_counts=0 ;;
 	--quick) quick ;;
 	-h | --help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1' (see --help)" ;;
@@ -154,7 +158,7 @@ start_preforkd() {
 	SRV_LOG=$tmp/preforkd.$started_preforkd.log
 	SRV_ADMIN=$tmp/preforkd.$started_preforkd.sock
 	: >"$SRV_LOG"
-	"$PREFORKD" --listen 127.0.0.1:0 --workers "$w" --log "$SRV_LOG" --admin "$SRV_ADMIN" \
+	"${launcher[@]}" "$PREFORKD" --listen 127.0.0.1:0 --workers "$w" --log "$SRV_LOG" --admin "$SRV_ADMIN" \
 		--grace 2 "$@" </dev/null >/dev/null 2>&1 &
 	SRV_PID=$!
 	servers+=("$SRV_PID")
@@ -172,7 +176,7 @@ start_ref() {
 	for try in 1 2 3 4 5 6 7 8; do
 		SRV_PORT=$((20000 + RANDOM % 12000))
 		listening "$SRV_PORT" && continue
-		"$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
+		"${launcher[@]}" "$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
 		SRV_PID=$!
 		servers+=("$SRV_PID")
 		if wait_for 5 listening "$SRV_PORT" && pid_alive "$SRV_PID"; then
@@ -586,6 +590,92 @@ if [ "$ref_ok" -eq 1 ]; then
 	start_preforkd 2
 	tools "preforkd 2 workers, short, c16" 16 short
 	stop_server "$SRV_PID"
+fi
+
+# ---- 5. the hot path, counted ----
+
+# Timings on a shared machine stray by several percent between runs (see the
+# controls above); these counts do not. Per short transaction, one worker: the
+# system calls it makes (strace -c), and the instructions it runs in user space
+# (callgrind, from the difference of two runs, so start-up cancels out).
+if [ "$do_counts" -eq 1 ]; then
+	heading "5. the hot path, counted (1 worker, short connections, 64 B, c4)"
+fi
+
+# tracer_of PID: the pid tracing PID, 0 when none.
+tracer_of() { awk '/^TracerPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+traced() { [ "$(tracer_of "$1")" != 0 ]; }
+
+# syscalls_per_tx LABEL: the current server (SRV_PID, SRV_PORT, one worker).
+syscalls_per_tx() {
+	local w spid n=2000 ok
+	w=$(children "$SRV_PID" | head -1)
+	strace -c -q -p "$w" -o "$tmp/strace.out" &
+	spid=$!
+	wait_for 5 traced "$w" || { echo "bench.sh: strace did not attach" >&2; kill "$spid"; return 1; }
+	ok=$("$BENCH" --connect "127.0.0.1:$SRV_PORT" -n "$n" -c 4 --json -q | jq .ok)
+	kill -INT "$spid"
+	wait "$spid" || true
+	# strace -c: "% time seconds usecs/call calls [errors] syscall"; the last line is the total.
+	awk -v label="$1" -v ok="$ok" '$1 ~ /^[0-9.]+$/ && NF >= 5 {
+		if ($NF == "total") { total = $4; next }
+		line = line sprintf("%s %.2f  ", $NF, $4 / ok) }
+		END { printf "%-18s %s= %.2f syscalls per transaction\n", label, line, total / ok }' "$tmp/strace.out"
+}
+
+# worker_ir START_CMD N: instructions a worker ran in user space after N transactions
+# (callgrind); START_CMD starts the server under valgrind.
+worker_ir() {
+	local start=$1 n=$2 f ir=""
+	rm -f "$tmp"/cg.*
+	launcher=(valgrind -q --tool=callgrind "--callgrind-out-file=$tmp/cg.%p")
+	$start
+	launcher=()
+	"$BENCH" --connect "127.0.0.1:$SRV_PORT" -n "$n" -c 4 --timeout 30 --json -q >/dev/null
+	stop_server "$SRV_PID"
+	for f in "$tmp"/cg.*; do
+		[ "$f" != "$tmp/cg.$SRV_PID" ] || continue
+		ir=$(awk '/^summary:/ { print $2; exit }' "$f")
+	done
+	echo "${ir:-0}"
+}
+
+start_counted_preforkd() { start_preforkd 1; }
+start_counted_ref() { start_ref "$REF_PREFORK" 1; }
+
+# instructions_per_tx LABEL START_CMD
+instructions_per_tx() {
+	local a b
+	a=$(worker_ir "$2" 2000)
+	b=$(worker_ir "$2" 12000)
+	awk -v label="$1" -v a="$a" -v b="$b" 'BEGIN {
+		if (a > 0 && b > a) printf "%-18s %.0f user-space instructions per transaction\n", label, (b - a) / 10000
+		else printf "%-18s -\n", label }'
+}
+
+if [ "$do_counts" -eq 1 ]; then
+	if readelf -d "$PREFORKD" 2>/dev/null | grep -q 'lib[a-z]*san'; then
+		echo "skipped: $PREFORKD is built with sanitizers, which strace and valgrind would count"
+	else
+		if command -v strace >/dev/null; then
+			start_preforkd 1
+			syscalls_per_tx preforkd
+			stop_server "$SRV_PID"
+			if [ "$ref_ok" -eq 1 ]; then
+				start_ref "$REF_PREFORK" 1
+				syscalls_per_tx ref_prefork_echo
+				stop_server "$SRV_PID"
+			fi
+		else
+			echo "syscalls: skipped (no strace; apt-get install strace)"
+		fi
+		if command -v valgrind >/dev/null; then
+			instructions_per_tx preforkd start_counted_preforkd
+			[ "$ref_ok" -eq 0 ] || instructions_per_tx ref_prefork_echo start_counted_ref
+		else
+			echo "instructions: skipped (no valgrind; apt-get install valgrind)"
+		fi
+	fi
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

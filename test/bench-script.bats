@@ -56,6 +56,17 @@ teardown() {
 		[[ "$output" == *"== 4. prefork-bench vs echobench"* ]]
 		[ "$(grep -cE '^(ref_epoll_echo|preforkd 2 workers), .* (met|MISSED) ' <<<"$output")" -eq 3 ]
 	fi
+	[[ "$output" == *"== 5. the hot path, counted"* ]]
+	if readelf -d "$ROOT/bin/preforkd" | grep -q 'lib[a-z]*san'; then
+		[[ "$output" == *"skipped: "*"built with sanitizers"* ]]
+	else
+		if command -v strace >/dev/null; then
+			grep -Eq '^preforkd +.*accept4 1\.00 .*= [0-9.]+ syscalls per transaction$' <<<"$output"
+		fi
+		if command -v valgrind >/dev/null; then
+			grep -Eq '^preforkd +[0-9]+ user-space instructions per transaction$' <<<"$output"
+		fi
+	fi
 	[[ "$output" == *"== done"* ]]
 	wait_until 5 session_empty "$(cat "$SID_FILE")" || {
 		ps -o pid,ppid,stat,args --sid "$(cat "$SID_FILE")"
@@ -69,7 +80,7 @@ teardown() {
 	[ "$status" -eq 0 ]
 	local o
 	for o in --workers --concurrency --sizes --modes --duration --rounds --round-duration \
-		--sources --no-ref --no-matrix --quick --help; do
+		--sources --no-ref --no-matrix --no-counts --quick --help; do
 		[[ "$output" == *"$o"* ]] || {
 			echo "--help does not mention $o"
 			return 1
