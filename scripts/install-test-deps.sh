@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the tools the test suites need when they are missing: bats, jq,
-# promtool (Debian package prometheus), ss (iproute2), setpriv (util-linux), ps
-# (procps). Uses apt-get as root, or through sudo. Prints nothing when all are present.
+# promtool (Debian package prometheus), ss (iproute2), setpriv and setsid
+# (util-linux), script (bsdutils), readelf (binutils), ps (procps). Uses apt-get as
+# root, or through sudo. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
 
 case "${1:-}" in
 -h | --help)
-	sed -n '2,5s/^# \{0,1\}//p' "$0"
+	sed -n '2,6s/^# \{0,1\}//p' "$0"
 	exit 0
 	;;
 esac
@@ -17,7 +18,9 @@ command -v bats >/dev/null || need+=(bats)
 command -v jq >/dev/null || need+=(jq)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v ss >/dev/null || need+=(iproute2)
-command -v setpriv >/dev/null || need+=(util-linux)
+{ command -v setpriv && command -v setsid; } >/dev/null || need+=(util-linux)
+command -v script >/dev/null || need+=(bsdutils)
+command -v readelf >/dev/null || need+=(binutils)
 command -v ps >/dev/null || need+=(procps)
 [ ${#need[@]} -gt 0 ] || exit 0
 
