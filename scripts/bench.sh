@@ -25,6 +25,8 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --no-ref               skip the reference servers even when present
   --no-matrix            skip the matrix (section 1)
   --no-counts            skip the syscall and instruction counts (section 5)
+  --counted-tx N         transactions of the shorter callgrind run of section 5;
+                         the longer runs 5 x N (default 2000)
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
                          5 rounds (also BENCH_QUICK=1); later options override
   -h, --help             show this help
@@ -64,6 +66,7 @@ sources=16
 use_ref=1
 matrix=1
 do_counts=1
+counted_tx=2000
 launcher=() # a command that runs the servers, for the counted section (valgrind)
 
 die_usage() {
@@ -88,6 +91,7 @@ while [ $# -gt 0 ]; do
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
 	--no-counts) do_counts=0 ;;
+	--counted-tx) need_arg "$@"; counted_tx=$2; shift ;;
 	--quick) quick ;;
 	-h | --help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1' (see --help)" ;;
@@ -103,7 +107,7 @@ seconds "$round_duration" || die_usage "--round-duration: expected seconds > 0, 
 for m in $modes_list; do
 	case "$m" in short | keepalive) ;; *) die_usage "--modes: short or keepalive, got '$m'" ;; esac
 done
-for v in $workers_list $conc_list $sizes_list $sources; do
+for v in $workers_list $conc_list $sizes_list $sources $counted_tx; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die_usage "expected a positive integer, got '$v'"
 done
 [ -x "$PREFORKD" ] || die_usage "no preforkd at $PREFORKD: run make first"
@@ -243,7 +247,9 @@ load() {
 	# prefork-bench exits 1 on a mismatched reply: a server that lies has no figures.
 	if [ "$tool" = prefork-bench ] && [ "$rc" -eq 1 ]; then
 		echo "bench.sh: WARNING: mismatched replies from the server on port $port:" \
-			"its figures below are not valid" >&2
+			"the run counts as no figures" >&2
+		echo "0 0 0 0 0 0 0 0"
+		return
 	fi
 	read -r u s < <(sed -n 3p "$tmp/times")
 	cpu=$(awk -v u="$(to_seconds "$u")" -v s="$(to_seconds "$s")" 'BEGIN { print u + s }')
@@ -436,6 +442,10 @@ ratio_row() {
 compare() {
 	local label=$1 w=$2 c=$3 mode=$4 i k who cell=$round_duration
 	local names=(pf nd ref ref2) order
+	# A balanced Latin square (Williams): over 4 rounds each server runs in every
+	# position once and right after each of the others once, so what a run leaves
+	# behind (TIME_WAIT sockets, a warm or cold cache) falls on all of them alike.
+	local square=("0 1 3 2" "1 2 0 3" "2 3 1 0" "3 0 2 1")
 	local pt=() nt=() rt=() gp=() gn=()
 	local pf_r=() pf_c=() pf_o=() nd_r=() nd_c=() nd_o=() x_r=() x_c=() x_o=()
 	local -A tps cpu own port pid gen
@@ -449,7 +459,7 @@ compare() {
 	pid[ref2]=$SRV_PID port[ref2]=$SRV_PORT
 	for ((i = 0; i < rounds; i++)); do
 		order=()
-		for ((k = 0; k < 4; k++)); do order+=("${names[(i + k) % 4]}"); done
+		for k in ${square[i % 4]}; do order+=("${names[k]}"); done
 		for who in "${order[@]}"; do
 			read -r _ "tps[$who]" _ _ _ "cpu[$who]" "own[$who]" "gen[$who]" \
 				< <(load prefork-bench "${port[$who]}" "${pid[$who]}" "$c" "$mode" 64)
@@ -607,15 +617,26 @@ tracer_of() { awk '/^TracerPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null || 
 traced() { [ "$(tracer_of "$1")" != 0 ]; }
 
 # syscalls_per_tx LABEL: the current server (SRV_PID, SRV_PORT, one worker).
+# Prints a skip line, never fails the run, when strace cannot attach (ptrace
+# restricted) or the load completes nothing.
 syscalls_per_tx() {
-	local w spid n=2000 ok
+	local w spid ok
 	w=$(children "$SRV_PID" | head -1)
-	strace -c -q -p "$w" -o "$tmp/strace.out" &
+	strace -c -q -p "$w" -o "$tmp/strace.out" 2>"$tmp/strace.err" &
 	spid=$!
-	wait_for 5 traced "$w" || { echo "bench.sh: strace did not attach" >&2; kill "$spid"; return 1; }
-	ok=$("$BENCH" --connect "127.0.0.1:$SRV_PORT" -n "$n" -c 4 --json -q | jq .ok)
-	kill -INT "$spid"
-	wait "$spid" || true
+	if ! wait_for 5 traced "$w"; then
+		kill "$spid" 2>/dev/null || true
+		wait "$spid" 2>/dev/null || true
+		printf '%-18s skipped: strace could not attach (%s)\n' "$1" "$(head -1 "$tmp/strace.err")"
+		return 0
+	fi
+	ok=$("$BENCH" --connect "127.0.0.1:$SRV_PORT" -n 2000 -c 4 --json -q 2>/dev/null | jq -r .ok) || ok=0
+	kill -INT "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	if ! [[ $ok =~ ^[1-9][0-9]*$ ]]; then
+		printf '%-18s skipped: the load completed no transaction\n' "$1"
+		return 0
+	fi
 	# strace -c: "% time seconds usecs/call calls [errors] syscall"; the last line is the total.
 	awk -v label="$1" -v ok="$ok" '$1 ~ /^[0-9.]+$/ && NF >= 5 {
 		if ($NF == "total") { total = $4; next }
@@ -623,38 +644,54 @@ syscalls_per_tx() {
 		END { printf "%-18s %s= %.2f syscalls per transaction\n", label, line, total / ok }' "$tmp/strace.out"
 }
 
-# worker_ir START_CMD N: instructions a worker ran in user space after N transactions
-# (callgrind); START_CMD starts the server under valgrind.
+# worker_ir START_FN N: sets WORKER_IR to the instructions one worker ran in user
+# space by the end of N transactions (callgrind), or to 0. START_FN starts the
+# server; it runs here, not in a subshell, so the server is in $servers for the
+# clean-up trap whatever happens.
+WORKER_IR=0
 worker_ir() {
-	local start=$1 n=$2 f ir=""
+	local start=$1 n=$2 f
+	WORKER_IR=0
 	rm -f "$tmp"/cg.*
-	launcher=(valgrind -q --tool=callgrind "--callgrind-out-file=$tmp/cg.%p")
-	$start
+	launcher=(valgrind -q --vgdb=no --tool=callgrind "--callgrind-out-file=$tmp/cg.%p")
+	"$start"
 	launcher=()
-	"$BENCH" --connect "127.0.0.1:$SRV_PORT" -n "$n" -c 4 --timeout 30 --json -q >/dev/null
+	"$BENCH" --connect "127.0.0.1:$SRV_PORT" -n "$n" -c 4 --timeout 30 --json -q \
+		>/dev/null 2>&1 || true
 	stop_server "$SRV_PID"
 	for f in "$tmp"/cg.*; do
-		[ "$f" != "$tmp/cg.$SRV_PID" ] || continue
-		ir=$(awk '/^summary:/ { print $2; exit }' "$f")
+		[[ -e $f && $f != "$tmp/cg.$SRV_PID" ]] || continue
+		WORKER_IR=$(awk '/^summary:/ { print $2; exit }' "$f")
 	done
-	echo "${ir:-0}"
+	[[ $WORKER_IR =~ ^[0-9]+$ ]] || WORKER_IR=0
 }
 
 start_counted_preforkd() { start_preforkd 1; }
 start_counted_ref() { start_ref "$REF_PREFORK" 1; }
 
-# instructions_per_tx LABEL START_CMD
+# instructions_per_tx LABEL START_FN: the difference of a run of counted_tx
+# transactions and one of 5 x counted_tx, so that start-up and exit cancel out.
 instructions_per_tx() {
 	local a b
-	a=$(worker_ir "$2" 2000)
-	b=$(worker_ir "$2" 12000)
-	awk -v label="$1" -v a="$a" -v b="$b" 'BEGIN {
-		if (a > 0 && b > a) printf "%-18s %.0f user-space instructions per transaction\n", label, (b - a) / 10000
-		else printf "%-18s -\n", label }'
+	worker_ir "$2" "$counted_tx"
+	a=$WORKER_IR
+	worker_ir "$2" $((5 * counted_tx))
+	b=$WORKER_IR
+	awk -v label="$1" -v a="$a" -v b="$b" -v n=$((4 * counted_tx)) 'BEGIN {
+		if (a > 0 && b > a) printf "%-18s %.0f user-space instructions per transaction\n", label, (b - a) / n
+		else printf "%-18s skipped: callgrind gave no count\n", label }'
+}
+
+# sanitized BINARY: built with ASan or UBSan (linked in, or as a shared runtime),
+# whose own work strace and valgrind would count (valgrind cannot run ASan at all).
+sanitized() {
+	local syms
+	syms=$(readelf -sW "$1" 2>/dev/null) || return 1
+	[[ $syms == *__asan_init* || $syms == *__ubsan_handle* ]]
 }
 
 if [ "$do_counts" -eq 1 ]; then
-	if readelf -d "$PREFORKD" 2>/dev/null | grep -q 'lib[a-z]*san'; then
+	if sanitized "$PREFORKD"; then
 		echo "skipped: $PREFORKD is built with sanitizers, which strace and valgrind would count"
 	else
 		if command -v strace >/dev/null; then
