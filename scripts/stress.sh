@@ -36,11 +36,12 @@ Load (prefork-bench):
   --ctl PATH             preforkctl binary (default bin/preforkctl)
 
 Faults, during the load:
-  --kill-every MS        SIGKILL a random worker every MS milliseconds
+  --kill-every MS        SIGKILL a random worker every MS milliseconds (at least
+                         10, the resolution of the script's clock; 0 = never)
   --reload-every SECONDS SIGHUP the master (rolling restart) every SECONDS
-                         (at least 0.001; 0 = never, the default)
+                         (at least 0.01; 0 = never, the default)
   --scale-flap           SIGTTIN and SIGTTOU the master alternately (ends even)
-  --flap-every SECONDS   interval of --scale-flap, at least 0.001 (default 1)
+  --flap-every SECONDS   interval of --scale-flap, at least 0.01 (default 1)
 
 Output:
   --json                 print the verdict as one JSON object on stdout
@@ -143,9 +144,9 @@ done
 # uint_in VALUE MIN MAX / positive VALUE: option value checks.
 uint_in() { is_uint "$1" && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 positive() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
-# interval VALUE: seconds, at least 1 ms (a shorter one would send signals in a
-# tight loop); off_or_interval also takes 0, for off.
-interval() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v >= 0.001) }'; }
+# interval VALUE: seconds, at least 10 ms, the resolution of now_ms (a shorter one
+# would only signal in a tighter loop); off_or_interval also takes 0, for off.
+interval() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v >= 0.01) }'; }
 off_or_interval() { [ "$1" = 0 ] || interval "$1"; }
 
 positive "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
@@ -154,9 +155,10 @@ uint_in "$size" 1 67108864 || die_usage "--size: expected 1..67108864 bytes, got
 positive "$timeout" || die_usage "--timeout: expected seconds > 0, got '$timeout'"
 uint_in "$sources" 1 254 || die_usage "--sources: expected 1..254, got '$sources'"
 uint_in "$workers" 1 1024 || die_usage "--workers: expected 1..1024, got '$workers'"
-is_uint "$kill_every_ms" || die_usage "--kill-every: expected milliseconds, got '$kill_every_ms'"
-off_or_interval "$reload_every" || die_usage "--reload-every: expected 0 (off) or seconds >= 0.001, got '$reload_every'"
-interval "$flap_every" || die_usage "--flap-every: expected seconds >= 0.001, got '$flap_every'"
+{ [ "$kill_every_ms" = 0 ] || uint_in "$kill_every_ms" 10 86400000; } ||
+	die_usage "--kill-every: expected 0 (off) or milliseconds >= 10, got '$kill_every_ms'"
+off_or_interval "$reload_every" || die_usage "--reload-every: expected 0 (off) or seconds >= 0.01, got '$reload_every'"
+interval "$flap_every" || die_usage "--flap-every: expected seconds >= 0.01, got '$flap_every'"
 [ -z "$master_pid" ] || is_uint "$master_pid" || die_usage "--pid: expected a pid, got '$master_pid'"
 
 faults=0

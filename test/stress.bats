@@ -143,10 +143,13 @@ assert_nothing_left() {
 	run "$STRESS" --connect 192.0.2.1:7 --duration 1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"loopback"* ]]
-	# an interval under 1 ms would signal in a tight loop
-	run "$STRESS" --reload-every 0.0001
+	# an interval under the clock's 10 ms would signal in a tight loop
+	run "$STRESS" --reload-every 0.001
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"--reload-every: expected 0 (off) or seconds >= 0.001"* ]]
+	[[ "$output" == *"--reload-every: expected 0 (off) or seconds >= 0.01"* ]]
+	run "$STRESS" --kill-every 5
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--kill-every: expected 0 (off) or milliseconds >= 10"* ]]
 	run "$STRESS" --scale-flap --flap-every 0
 	[ "$status" -eq 2 ]
 	# a leading zero is not read as octal, and the size limit is prefork-bench's
