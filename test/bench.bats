@@ -101,7 +101,7 @@ assert_all_verified() {
 	[ "$(field .ok)" -eq 0 ]
 }
 
-# elapsed_ms COMMAND...: runs COMMAND with `run` and sets ELAPSED_MS.
+# timed_bench ARGS...: bench ARGS..., and sets ELAPSED_MS.
 timed_bench() {
 	local t0
 	t0=$(date +%s%N)
@@ -185,11 +185,11 @@ timed_bench() {
 }
 
 @test "a progress line goes to stderr each second on a terminal, and none otherwise" {
-	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	command -v script >/dev/null || skip "script (bsdutils) is not installed"
 	start_flip
 	local out="$BATS_TEST_TMPDIR/tty.out"
 	# script(1) gives prefork-bench a terminal for stdout and stderr.
-	script -qec "'$BENCH' --connect $FLIP_ADDR -c 2 -d 2.3" "$out" </dev/null >/dev/null
+	script -qec "'$BENCH' --connect $FLIP_ADDR -c 2 -d 2.3 --timeout 0.5" "$out" </dev/null >/dev/null
 	cat -v "$out"
 	# two progress lines, rewritten in place with a carriage return
 	[ "$(grep -o $'\r *[0-9.]* s  [0-9]* ok  [0-9]*/s  [0-9]* errors' "$out" | wc -l)" -eq 2 ]
