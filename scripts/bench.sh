@@ -74,10 +74,6 @@ die_usage() {
 	exit 2
 }
 
-need_arg() {
-	[[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value (see --help)"
-}
-
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--workers) need_arg "$@"; workers_list=$2; shift ;;

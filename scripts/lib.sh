@@ -19,6 +19,12 @@ pid_alive() {
 
 pid_gone() { ! pid_alive "$1"; }
 
+# need_arg OPTION [VALUE...]: the option was given a value; else die_usage, which
+# each script defines with its own name and hint.
+need_arg() {
+	[[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value"
+}
+
 # wait_for SECONDS COMMAND...: polls COMMAND every 50 ms; fails once SECONDS pass.
 wait_for() {
 	local deadline=$(($(now_ms) + $1 * 1000))

@@ -108,10 +108,6 @@ die_usage() {
 is_uint() { [[ $1 =~ ^(0|[1-9][0-9]*)$ ]]; }
 is_num() { [[ $1 =~ ^(0|[1-9][0-9]*)([.][0-9]+)?$ ]]; }
 
-need_arg() {
-	[ $# -ge 2 ] || die_usage "$1 needs a value"
-}
-
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--duration) need_arg "$@"; duration=$2; shift ;;

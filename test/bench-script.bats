@@ -100,7 +100,7 @@ teardown() {
 	[ "$output" = "bench.sh: --duration: expected seconds > 0, got '0'" ]
 	run "$BENCH_SH" --rounds
 	[ "$status" -eq 2 ]
-	[ "$output" = "bench.sh: --rounds needs a value (see --help)" ]
+	[ "$output" = "bench.sh: --rounds needs a value" ]
 	run "$BENCH_SH" --frobnicate
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"'--frobnicate'"* ]]
