@@ -158,7 +158,8 @@ interval "$flap_every" || die_usage "--flap-every: expected seconds >= 0.01, got
 [ -z "$master_pid" ] || is_uint "$master_pid" || die_usage "--pid: expected a pid, got '$master_pid'"
 
 faults=0
-reloading=$(awk -v v="$reload_every" 'BEGIN { print (v > 0) ? 1 : 0 }')
+reloading=1 # off_or_interval let through 0 or an interval
+[ "$reload_every" != 0 ] || reloading=0
 [ "$kill_every_ms" -eq 0 ] && [ "$reloading" -eq 0 ] && [ "$scale_flap" -eq 0 ] || faults=1
 if [ -n "$connect" ]; then
 	[[ $connect =~ :[0-9]+$ ]] || die_usage "--connect: expected HOST:PORT, got '$connect'"
