@@ -43,6 +43,8 @@ COMPILE_STAMP := $(BUILD)/.cflags
 LINK_STAMP := bin/.link
 COMPILE_FLAGS := $(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN)
 LINK_FLAGS := $(BUILD) $(CC) $(LDHARDEN) $(LDFLAGS) $(LDLIBS)
+# Every binary links its object prerequisites the same way.
+LINK = $(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 all: $(BINS)
 
@@ -64,23 +66,23 @@ $(BUILD)/test/%.o: %.c $(COMPILE_STAMP)
 
 bin/preforkd: $(BUILD)/server/main.o $(SERVER_OBJ) $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(LINK)
 
 bin/test/preforkd: $(TEST_SERVER_OBJ) $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(LINK)
 
 bin/%: $(BUILD)/client/%.o $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(LINK)
 
 bin/test/unit-%: $(BUILD)/test/unit/%.o $(SERVER_OBJ) $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(LINK)
 
 bin/test/%: $(BUILD)/test/tools/%.o $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(LINK)
 
 test-bins: $(BINS) $(TEST_BINS)
 
