@@ -197,11 +197,12 @@ int main(int argc, char **argv)
 	unsigned port;
 	int lfd;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || parse_args(argc, argv) < 0) {
-		if (argc < 2 || strcmp(argv[1], "--help") == 0)
-			usage();
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		usage();
 		return 2;
 	}
+	if (parse_args(argc, argv) < 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
 	lfd = listen_loopback(&port);
