@@ -90,7 +90,7 @@ test-bins: $(BINS) $(TEST_BINS)
 test: test-bins
 	@scripts/run-tests.sh
 
-run: bin/preforkd
+run: all
 	bin/preforkd
 
 bench:
