@@ -1,6 +1,8 @@
 /* prefork-bench: load generator for the TCP echo protocol (RFC 862). Each thread drives its share
  * of the connections from one edge-triggered epoll set, checks every reply byte for byte and keeps
  * latencies in a bounded log-linear histogram; --rate runs open loop, timed from the schedule. */
+#include "version.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +31,6 @@
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
-
-/* Kept in step with PREFORKD_VERSION; this file is built alone, without the server's headers. */
-#define BENCH_VERSION "0.1.0"
 
 #define NS_PER_SEC 1000000000ULL
 #define NS_PER_MS 1000000ULL
@@ -1014,7 +1013,7 @@ static int parse_options(int argc, char **argv)
 			return 0;
 		}
 		if (c == OPT_VERSION) {
-			printf("prefork-bench %s\n", BENCH_VERSION);
+			printf("prefork-bench %s\n", PREFORKD_VERSION);
 			return 0;
 		}
 		if (c == '?' || c == ':') {

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "net.h"
 #include "parse.h"
+#include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +38,7 @@ static void usage(void)
 	       "  -t, --timeout SECONDS    give up when the whole exchange takes longer\n"
 	       "                           (default 10)\n"
 	       "  -h, --help               show this help and exit\n"
+	       "      --version            show the version and exit\n"
 	       "\n"
 	       "Exit status: 0 reply received, 1 connection error or timeout, 2 bad usage.\n");
 }
@@ -182,6 +184,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -207,6 +210,9 @@ static int parse_args(struct client *c, int argc, char **argv)
 			break;
 		case 'h':
 			usage();
+			return 0;
+		case 'V':
+			printf("prefork-client %s\n", PREFORKD_VERSION);
 			return 0;
 		default:
 			fprintf(stderr, "prefork-client: %s: %s\n", argv[optind - 1],

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "net.h"
 #include "parse.h"
+#include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +73,7 @@ static void usage(void)
 	       "  -t, --timeout SECONDS  give up on a reply after this long (default 5)\n"
 	       "  -n, --count N          top: stop after N refreshes (default: until interrupted)\n"
 	       "  -h, --help             show this help and exit\n"
+	       "      --version          show the version and exit\n"
 	       "\n"
 	       "Exit status (LSB): 0 ok; 1 the server replied with an error; 2 usage error;\n"
 	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
@@ -378,6 +380,7 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -406,6 +409,9 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 			break;
 		case 'h':
 			usage();
+			return EXIT_OK;
+		case 'V':
+			printf("preforkctl %s\n", PREFORKD_VERSION);
 			return EXIT_OK;
 		default:
 			fprintf(stderr, "preforkctl: %s: %s\n", argv[optind - 1],

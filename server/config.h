@@ -2,9 +2,10 @@
 #ifndef PREFORKD_CONFIG_H
 #define PREFORKD_CONFIG_H
 
+#include "version.h"
+
 #include <stddef.h>
 
-#define PREFORKD_VERSION "0.1.0"
 #define WORKERS_MAX 1024
 
 struct service;
