@@ -101,6 +101,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 -D_GNU_SOURCE -Icommon -Iserver common server client
 	shellcheck scripts/*.sh test/*.bash .ci/run
+	mandoc -Tlint docs/*.1 docs/*.8
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
