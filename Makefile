@@ -2,6 +2,12 @@
 CC ?= cc
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# systemd reads units from /usr/local/lib/systemd/system too; logrotate only from /etc.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+LOGROTATEDIR ?= /etc/logrotate.d
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icommon -Iserver $(CPPFLAGS)
@@ -103,21 +109,36 @@ lint:
 	shellcheck scripts/*.sh test/*.bash .ci/run
 	mandoc -Tlint docs/*.1 docs/*.8
 
+# Everything `make install` writes, and so exactly what `make uninstall` removes.
+MAN1 := $(wildcard docs/*.1)
+MAN8 := $(wildcard docs/*.8)
+INSTALLED := $(DESTDIR)$(SBINDIR)/preforkd $(CLIENTS:bin/%=$(DESTDIR)$(BINDIR)/%) \
+	$(MAN1:docs/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN8:docs/%=$(DESTDIR)$(MANDIR)/man8/%) \
+	$(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service $(DESTDIR)$(LOGROTATEDIR)/preforkd
+
+# The unit names the binary by its installed path: the prefix replaces /usr/local.
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 bin/preforkd $(DESTDIR)$(PREFIX)/sbin/preforkd
-	for b in $(CLIENTS); do install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/; done
-	if ls docs/*.[18] >/dev/null 2>&1; then \
-		install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8; \
-		for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; \
-		for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; \
-	fi; true
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+	install -m 0755 bin/preforkd $(DESTDIR)$(SBINDIR)/preforkd
+	install -m 0755 $(CLIENTS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/sbin/preforkd|$(SBINDIR)/preforkd|g' scripts/preforkd.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service.tmp
+	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service
+	install -m 0644 scripts/preforkd.logrotate $(DESTDIR)$(LOGROTATEDIR)/preforkd
+
+# Only our files: the directories may hold other software's, so they stay.
+uninstall:
+	rm -f $(INSTALLED)
 
 clean:
 	rm -rf build bin
 
 FORCE:
 .SECONDARY:
-.PHONY: all test test-bins run bench lint install clean FORCE
+.PHONY: all test test-bins run bench lint install uninstall clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)
