@@ -14,6 +14,9 @@ setup() {
 	}
 }
 
+# Pages are rendered with mandoc -Tascii and its bold and underline overstrikes
+# (X backspace X) removed with sed, which every system has (col may be missing).
+
 # page NAME: the program's man page in docs/.
 page() {
 	local p
@@ -39,7 +42,7 @@ page() {
 	want=$(sed -n 's/^#define PREFORKD_VERSION "\(.*\)"$/\1/p' "$ROOT/common/version.h")
 	for b in $PROGRAMS; do
 		p=$(page "$b")
-		text=$(mandoc -Tascii "$p" | col -b)
+		text=$(mandoc -Tascii "$p" | sed 's/.\x08//g')
 		grep -q "^\.TH ${b^^} [18] \"[0-9-]*\" \"preforkd $want\"" "$p" || {
 			echo "$p: .TH does not name ${b^^} and preforkd $want"
 			return 1
@@ -55,7 +58,7 @@ page() {
 	local b p text opt missing=""
 	for b in $PROGRAMS; do
 		p=$(page "$b")
-		text=$(mandoc -Tascii "$p" | col -b)
+		text=$(mandoc -Tascii "$p" | sed 's/.\x08//g')
 		run "$ROOT/bin/$b" --help
 		[ "$status" -eq 0 ]
 		for opt in $(grep -o -- '--[a-z][a-z-]*[a-z]' <<<"$output" | sort -u); do
