@@ -593,7 +593,7 @@ static int open_listener(struct master *m)
 {
 	struct listen_opts o = {
 		.backlog = (int)m->cfg->backlog,
-		.io_timeout = m->cfg->idle_timeout,
+		.recv_timeout = worker_recv_slice(m->cfg),
 		.defer_accept = (int)m->cfg->defer_accept,
 	};
 	struct sockaddr_storage ss;
