@@ -266,7 +266,7 @@ worker_replaced() {
 	start_server --workers 1
 	local first=$SERVER_PID workers
 	run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --workers 1 --admin "$SERVER_ADMIN" \
-		--log "$BATS_TEST_TMPDIR/second.log" 3>&-
+		--log "$BATS_TEST_TMPDIR/second.log"
 	[ "$status" -eq 1 ]
 	[ "$output" = "preforkd: another instance is running (admin socket $SERVER_ADMIN)" ]
 	run ctl status
@@ -290,7 +290,7 @@ worker_replaced() {
 @test "a path that is not a socket is left alone and the start refused" {
 	echo "precious" >"$BATS_TEST_TMPDIR/file.sock"
 	run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --workers 1 \
-		--admin "$BATS_TEST_TMPDIR/file.sock" 3>&-
+		--admin "$BATS_TEST_TMPDIR/file.sock"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"admin socket $BATS_TEST_TMPDIR/file.sock exists and is not a socket"* ]]
 	[ "$(cat "$BATS_TEST_TMPDIR/file.sock")" = precious ]
@@ -360,14 +360,14 @@ worker_replaced() {
 	mkdir "$BATS_TEST_TMPDIR/run" "$BATS_TEST_TMPDIR/cwd"
 	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
 	"$PREFORKD" --listen 127.0.0.1:0 --workers 1 --pidfile "$BATS_TEST_TMPDIR/run/p.pid" \
-		--log "$SERVER_LOG" </dev/null 3>&- &
+		--log "$SERVER_LOG" </dev/null &
 	echo $! >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 test -S "$BATS_TEST_TMPDIR/run/preforkd.sock"
 	run "$CTL" --pidfile "$BATS_TEST_TMPDIR/run/p.pid" status
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Admin: $BATS_TEST_TMPDIR/run/preforkd.sock"* ]]
 	(cd "$BATS_TEST_TMPDIR/cwd" && exec "$PREFORKD" --listen 127.0.0.1:0 --workers 1 \
-		--log "$SERVER_LOG" </dev/null 3>&-) &
+		--log "$SERVER_LOG" </dev/null) &
 	echo $! >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 test -S "$BATS_TEST_TMPDIR/cwd/preforkd.sock"
 	cd "$BATS_TEST_TMPDIR/cwd"

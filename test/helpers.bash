@@ -64,7 +64,7 @@ start_server() {
 	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
 	: >"$SERVER_LOG"
 	"$PREFORKD" --listen 127.0.0.1:0 --workers "$workers" --pidfile "$SERVER_PIDFILE" \
-		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
+		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null &
 	SERVER_PID=$!
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 log_has "listening on" || { cat "$SERVER_LOG" >&2; return 1; }
