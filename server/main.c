@@ -39,6 +39,9 @@ int main(int argc, char **argv)
 	}
 	if (log_open(cfg.log_path) < 0)
 		return 1;
+	/* A daemon's stderr is the start-up pipe, then /dev/null: neither stalls. */
+	if (!cfg.daemonize)
+		log_protect_stderr();
 	if (privdrop_prepare(&cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
 		return 1;

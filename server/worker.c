@@ -184,6 +184,8 @@ void worker_run(const struct worker_args *a)
 {
 	long served = 0;
 
+	/* First: from here on a line goes to the master's pipe, never blocking. */
+	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
 	install_worker_signals();
 	set_waits_template(a->cfg);
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */

@@ -35,10 +35,12 @@ fd_targets() {
 			return 1
 		fi
 	done
-	# A worker holds exactly one socket beyond stdio: the listener.
+	# A worker holds exactly the listener (a socket) and the log pipe beyond stdio.
 	pid=$(worker_pids | head -1)
 	out=$(fd_targets "$pid")
 	[ "$(grep -c 'socket:' <<<"$out")" -eq 1 ]
+	[ "$(grep -c 'pipe:' <<<"$out")" -eq 1 ]
+	[ "$(grep -c . <<<"$out")" -eq 2 ]
 	run echo_once "served"
 	[ "$output" = "served" ]
 }

@@ -59,7 +59,8 @@ start_server() {
 		[ "$prev" = "--workers" ] && workers=$arg
 		prev=$arg
 	done
-	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
+	# A test may choose the log's place (a directory of its own) by setting SERVER_LOG.
+	SERVER_LOG="${SERVER_LOG:-$BATS_TEST_TMPDIR/preforkd.log}"
 	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
 	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
 	: >"$SERVER_LOG"
