@@ -438,26 +438,28 @@ time.sleep(10)' "$SERVER_ADMIN" &
 	worker=$(worker_pids)
 	listen_ino=$(ss -Htlne "( sport = :$SERVER_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
 	[ -n "$listen_ino" ]
-	# The signal pipe is the one pipe the master holds both ends of.
+	# The master holds both ends of two pipes: its signal pipe and the workers' log
+	# pipe. A worker keeps the log pipe's write end, one fd, and nothing of the other.
 	pipes=$(for fd in "/proc/$SERVER_PID/fd/"*; do readlink "$fd"; done | grep '^pipe:' | sort | uniq -d)
-	[ -n "$pipes" ]
-	local has_listener=0 has_log=0 leaked=()
+	[ "$(grep -c . <<<"$pipes")" -eq 2 ]
+	local has_listener=0 log_pipe=0 leaked=()
 	for fd in "/proc/$worker/fd/"*; do
 		target=$(readlink "$fd") || continue
 		case "$target" in
 		"socket:[$listen_ino]") has_listener=1 ;;
 		socket:*) leaked+=("${fd##*/} -> $target (admin)") ;;
-		"$SERVER_LOG") has_log=1 ;;
+		"$SERVER_LOG") leaked+=("${fd##*/} -> $target (log file: only the master has it)") ;;
 		"$SERVER_PIDFILE") leaked+=("${fd##*/} -> $target") ;;
 		pipe:*)
 			if grep -qxF "$target" <<<"$pipes"; then
-				leaked+=("${fd##*/} -> $target (signal pipe)")
+				log_pipe=$((log_pipe + 1))
 			fi
 			;;
 		esac
 	done
+	[ "$log_pipe" -le 1 ] || leaked+=("$((log_pipe - 1)) pipe fds of the master's (signal pipe)")
 	echo "leaked to the worker: ${leaked[*]}"
 	[ "${#leaked[@]}" -eq 0 ]
 	[ "$has_listener" -eq 1 ]
-	[ "$has_log" -eq 1 ]
+	[ "$log_pipe" -eq 1 ]
 }
