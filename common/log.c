@@ -1,27 +1,43 @@
-/* Logging to stderr or to a file opened O_APPEND. log_reopen() serves SIGUSR1:
- * logrotate moves the file, then the master reopens the path. Workers have their
- * own copy of the fd, so the master also bumps a generation number in shared
- * memory; a worker compares it before each line it writes (rare: workers log only
- * trouble) and reopens the file too. */
+/* Logging. Only the master ever opens the log (a file opened O_APPEND, or its
+ * stderr): SIGUSR1 reopens the path for logrotate's move-then-signal, and no worker
+ * needs the right to open it, whatever --user it runs as. A worker formats its own
+ * line and writes it with one write() to a pipe whose read end the master polls and
+ * copies to the log. Neither ever blocks on its log: the pipe is non-blocking and a
+ * line is at most PIPE_BUF bytes, so it goes in whole or not at all, and a line
+ * that does not fit is dropped and counted (the worker's in its scoreboard slot);
+ * the master's own output is non-blocking too (see log_protect_stderr). */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-static int log_out = STDERR_FILENO;
+#define LOG_LINE_MAX 1024
+/* A line must reach the master in one piece: POSIX makes a pipe write of at most
+ * PIPE_BUF bytes atomic, all of it or (non-blocking) none. */
+_Static_assert(LOG_LINE_MAX <= PIPE_BUF, "a log line must fit one atomic pipe write");
+
+static int log_out = STDERR_FILENO; /* where this process writes its lines */
+static int log_file = -1;           /* the master's --log file */
+static int out_is_socket;           /* log_out is a socket: send(MSG_DONTWAIT) */
+static int own_stderr = -1;         /* the master's non-blocking reopen of fd 2 */
+static int pipe_r = -1, pipe_w = -1;
+static _Atomic uint64_t *worker_drops; /* set in a worker: its scoreboard counter */
+static uint64_t master_drops;
 static const char *log_path;
 static enum log_level log_max = LOG_INFO;
 static const char *log_ident = "preforkd";
-static _Atomic unsigned *shared_generation;
-static unsigned seen_generation;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -44,20 +60,52 @@ int log_open(const char *path)
 	fd = open_log_file(path);
 	if (fd < 0)
 		return -1;
-	log_out = fd;
+	log_file = log_out = fd;
 	log_path = path;
 	return 0;
 }
 
+/* The master writes to its stderr without ever blocking, yet must not set
+ * O_NONBLOCK on fd 2: that open file description is the launcher's (a terminal, a
+ * shell's pipe) and the flag would change it for every process sharing it. A pipe
+ * or a terminal is reopened through /proc/self/fd/2, which gives a description of
+ * our own; a socket (journald's stream) takes send(MSG_DONTWAIT) instead. A file
+ * never blocks for long. */
+void log_protect_stderr(void)
+{
+	struct stat st;
+	int fd;
+
+	if (log_out != STDERR_FILENO || fstat(STDERR_FILENO, &st) < 0)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		out_is_socket = 1;
+		return;
+	}
+	if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+		return;
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("reopening stderr non-blocking: %s; a stalled reader of stderr "
+			 "would stall the master",
+			 strerror(errno));
+		return;
+	}
+	own_stderr = log_out = fd;
+}
+
 /* Open the new file before closing the old one: if the open fails, logging goes on
  * to the old file rather than nowhere. */
-static int reopen_file(void)
+int log_reopen(void)
 {
-	int fd = open_log_file(log_path);
+	int fd;
 
+	if (!log_path)
+		return 0;
+	fd = open_log_file(log_path);
 	if (fd < 0)
 		return -1;
-	if (dup3(fd, log_out, O_CLOEXEC) < 0) {
+	if (dup3(fd, log_file, O_CLOEXEC) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -65,41 +113,139 @@ static int reopen_file(void)
 	return 0;
 }
 
-int log_reopen(void)
+int log_pipe_open(void)
 {
-	if (!log_path)
-		return 0;
-	if (reopen_file() < 0)
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
-	if (shared_generation)
-		seen_generation = atomic_fetch_add(shared_generation, 1) + 1;
-	return 0;
+	pipe_r = p[0];
+	pipe_w = p[1];
+	return pipe_r;
 }
 
-/* Called once before the first fork, when logging to a file. */
-int log_share(void)
+static void close_if_open(int *fd)
 {
-	void *p;
-
-	if (!log_path)
-		return 0;
-	p = mmap(NULL, sizeof *shared_generation, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	shared_generation = p;
-	return 0;
+	if (*fd > STDERR_FILENO)
+		close(*fd);
+	*fd = -1;
 }
 
-static void follow_reopen(void)
+/* In a new worker: keep only the pipe's write end; the log file and the master's
+ * stderr reopen stay the master's. */
+void log_enter_worker(_Atomic uint64_t *drops)
 {
-	unsigned g;
-
-	if (!shared_generation)
+	if (pipe_w < 0)
 		return;
-	g = atomic_load_explicit(shared_generation, memory_order_relaxed);
-	if (g != seen_generation && reopen_file() == 0)
-		seen_generation = g;
+	close_if_open(&pipe_r);
+	close_if_open(&log_file);
+	close_if_open(&own_stderr);
+	log_out = pipe_w;
+	out_is_socket = 0;
+	worker_drops = drops;
+}
+
+static size_t count_lines(const char *p, size_t n)
+{
+	size_t lines = 0;
+
+	for (size_t i = 0; i < n; i++)
+		lines += p[i] == '\n';
+	return lines;
+}
+
+static void count_drops(uint64_t lines)
+{
+	/* One writer per counter (this worker, or the master's own): no locked add. */
+	if (worker_drops)
+		atomic_store_explicit(worker_drops,
+				      atomic_load_explicit(worker_drops, memory_order_relaxed) +
+					      lines,
+				      memory_order_relaxed);
+	else
+		master_drops += lines;
+}
+
+/* Writes whole lines without blocking; what cannot be written now is dropped and
+ * counted. A failed log write has nowhere to be reported. */
+static void write_lines(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = out_is_socket ? send(log_out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) :
+					    write(log_out, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			count_drops(count_lines(p, n));
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Copies the workers' lines to the log, whole lines only: a read may end inside a
+ * line, whose start then waits for the rest. Each write stays within PIPE_BUF so
+ * that on a non-blocking pipe it is all or nothing. At most max_reads reads, so a
+ * chatty worker cannot keep the master here. */
+static void drain_pipe(int max_reads)
+{
+	static char buf[16 * PIPE_BUF];
+	static size_t held;
+
+	for (int i = 0; pipe_r >= 0 && (max_reads == 0 || i < max_reads); i++) {
+		ssize_t n = read(pipe_r, buf + held, sizeof buf - held);
+		size_t start = 0, end;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		held += (size_t)n;
+		for (;;) {
+			size_t chunk_end = start, j;
+
+			for (j = start; j < held && j - start < PIPE_BUF; j++)
+				if (buf[j] == '\n')
+					chunk_end = j + 1;
+			if (chunk_end == start)
+				break;
+			write_lines(buf + start, chunk_end - start);
+			start = chunk_end;
+		}
+		end = held - start;
+		/* Lines are written whole and at most LOG_LINE_MAX long: a remainder this
+		 * large cannot be the start of one. Pass it on rather than hold it. */
+		if (end >= PIPE_BUF) {
+			write_lines(buf + start, end);
+			end = 0;
+			start = held;
+		}
+		memmove(buf, buf + start, end);
+		held = end;
+	}
+}
+
+void log_drain_pipe(void)
+{
+	drain_pipe(16);
+}
+
+/* At exit, once every worker is gone: everything they wrote is in the pipe. */
+void log_drain_pipe_all(void)
+{
+	drain_pipe(0);
+}
+
+int log_pipe_fd(void)
+{
+	return pipe_r;
+}
+
+uint64_t log_dropped(void)
+{
+	return master_drops;
 }
 
 void log_set_level(enum log_level level)
@@ -114,12 +260,12 @@ void log_set_ident(const char *ident)
 
 int log_fd(void)
 {
-	return log_out;
+	return log_file >= 0 ? log_file : STDERR_FILENO;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[1024];
+	char line[LOG_LINE_MAX];
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
@@ -128,7 +274,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
-	follow_reopen();
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -143,9 +288,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	/* One write() per line: O_APPEND keeps concurrent writers' lines whole. A
-	 * failed log write has nowhere to be reported, so it is dropped. */
-	while (write(log_out, line, n) < 0 && errno == EINTR)
-		;
+	/* One write() per line: whole in the pipe, whole in an O_APPEND file. */
+	write_lines(line, n);
 	errno = saved;
 }

@@ -1,13 +1,23 @@
 /* Logging: one line per event with wall-clock time, pid and level, written with a
- * single write() so lines from the master and its workers never interleave. */
+ * single write() so lines from the master and its workers never interleave. Only
+ * the master writes the log; workers send it their lines over a pipe. */
 #ifndef PREFORKD_LOG_H
 #define PREFORKD_LOG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 int log_open(const char *path);
 int log_reopen(void);
-int log_share(void);
+void log_protect_stderr(void);
+int log_pipe_open(void);        /* master, before the first fork: the fd to poll */
+int log_pipe_fd(void);
+void log_drain_pipe(void);      /* master: copy what workers wrote (bounded) */
+void log_drain_pipe_all(void);  /* master, every worker gone: copy all of it */
+void log_enter_worker(_Atomic uint64_t *drops);
+uint64_t log_dropped(void);     /* lines the master itself could not write */
 void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
 int log_fd(void);

@@ -1,6 +1,6 @@
-/* Socket helpers. The listener carries the per-connection options (timeouts,
- * TCP_NODELAY) because Linux copies them to every accepted socket: the worker's
- * hot path then needs no setsockopt() per connection. */
+/* Socket helpers. The listener carries the per-connection options (the receive
+ * timeout, TCP_NODELAY) because Linux copies them to every accepted socket: the
+ * worker's hot path then needs no setsockopt() per connection. */
 #include "net.h"
 
 #include "clock.h"
@@ -26,15 +26,13 @@ static int fail(int fd, const char *what, char *err, size_t errlen)
 	return -1;
 }
 
-static int set_io_timeouts(int fd, double seconds)
+static int set_recv_timeout(int fd, double seconds)
 {
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o,
@@ -49,7 +47,7 @@ int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opt
 		return fail(fd, "setsockopt SO_REUSEADDR", err, errlen);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
 		return fail(fd, "setsockopt TCP_NODELAY", err, errlen);
-	if (o->io_timeout > 0 && set_io_timeouts(fd, o->io_timeout) < 0)
+	if (o->recv_timeout > 0 && set_recv_timeout(fd, o->recv_timeout) < 0)
 		return fail(fd, "setsockopt SO_RCVTIMEO", err, errlen);
 	if (o->defer_accept > 0 &&
 	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &o->defer_accept,
@@ -167,6 +165,89 @@ ssize_t read_some(int fd, void *buf, size_t len, uint64_t deadline_ns)
 		if (errno != EAGAIN)
 			return -1;
 		if (wait_fd(fd, POLLIN, deadline_ns) < 0)
+			return -1;
+	}
+}
+
+/* Waits for events on fd until deadline_ns; 0 ready, -1 with errno ETIMEDOUT, or
+ * EINTR for the caller to decide (a worker told to quit abandons the connection). */
+static int wait_once(int fd, short events, uint64_t deadline_ns)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc = poll(&p, 1, remaining_ms(deadline_ns));
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		/* remaining_ms() rounds up: the deadline has passed. */
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t wait_began(struct conn_waits *w, uint64_t start_ns)
+{
+	if (!w->waiting) {
+		w->wait_start_ns = start_ns;
+		w->waiting = 1;
+	}
+	return w->wait_start_ns;
+}
+
+/* A blocking recv() on a socket whose SO_RCVTIMEO is the shorter of the two waits:
+ * on the hot path (data already there, or arriving in time) it costs the one
+ * syscall it always did. Only when the socket times out is the clock read: a wait
+ * that has lasted its whole limit ends with ETIMEDOUT; a longer limit (the idle
+ * wait once the first byte came) goes on with another recv(), or with a poll() for
+ * what remains when that is less than one slice, so the limit holds to the
+ * millisecond rather than to the next multiple of the slice. A recv that timed out
+ * has waited one slice, so that is when its wait began; only a signal that
+ * restarted the call (EINTR before the first timeout) makes it look shorter. */
+ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, len, 0);
+		uint64_t now, deadline;
+
+		if (n >= 0) {
+			w->waiting = 0;
+			w->got_first = 1;
+			return n;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		now = clock_now_ns();
+		deadline = wait_began(w, now > w->slice_ns ? now - w->slice_ns : 0) +
+			   (w->got_first ? w->idle_ns : w->first_byte_ns);
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (deadline - now < w->slice_ns && wait_once(fd, POLLIN, deadline) < 0)
+			return -1;
+	}
+}
+
+/* A send() that never blocks: SO_SNDTIMEO would restart with each partial send (a
+ * client that reads nothing held its worker about twice the limit). Progress is
+ * whatever a send() accepts; a wait for room starts when one fails and lasts at
+ * most the idle limit. Returns the bytes one send() took, as send() does, so the
+ * caller counts progress as it happens. */
+ssize_t conn_send(int fd, const void *buf, size_t len, struct conn_waits *w)
+{
+	for (;;) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		uint64_t now;
+
+		if (n >= 0) {
+			w->waiting = 0;
+			return n;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		now = clock_now_ns();
+		if (wait_once(fd, POLLOUT, wait_began(w, now) + w->idle_ns) < 0)
 			return -1;
 	}
 }

@@ -18,6 +18,7 @@ enum {
 	OPT_BACKLOG,
 	OPT_SERVICE,
 	OPT_IDLE_TIMEOUT,
+	OPT_FIRST_BYTE_TIMEOUT,
 	OPT_GRACE,
 	OPT_PIDFILE,
 	OPT_LOG,
@@ -39,6 +40,7 @@ static const struct option long_options[] = {
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "service", required_argument, NULL, OPT_SERVICE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "first-byte-timeout", required_argument, NULL, OPT_FIRST_BYTE_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -68,6 +70,7 @@ void config_defaults(struct config *cfg)
 	cfg->backlog = 511;
 	cfg->service = &service_echo;
 	cfg->idle_timeout = 30;
+	cfg->first_byte_timeout = 2;
 	cfg->grace = 10;
 	cfg->worker_timeout = 60;
 	cfg->min_uptime = 1;
@@ -85,8 +88,12 @@ void config_usage(void)
 	       "  --workers N             worker processes, 1..%d (default: online CPUs)\n"
 	       "  --backlog N             listen backlog, 1..65535 (default 511)\n"
 	       "  --service NAME          protocol served: %s (default echo)\n"
-	       "  --idle-timeout SECONDS  cut a client off when a read or a write blocks this\n"
-	       "                          long (default 30)\n"
+	       "  --first-byte-timeout SECONDS  cut a client off that sends nothing for this\n"
+	       "                          long once a worker has taken its connection (after\n"
+	       "                          the --defer-accept wait in the kernel) (default 2)\n"
+	       "  --idle-timeout SECONDS  cut a client off when a read or a write makes no\n"
+	       "                          progress for this long, measured from the last byte\n"
+	       "                          moved (default 30)\n"
 	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
 	       "                          connection before they are killed (default 10)\n"
 	       "  --pidfile PATH          write the master's pid here; removed at exit\n"
@@ -95,7 +102,8 @@ void config_usage(void)
 	       "  --admin PATH            admin Unix socket (default preforkd.sock beside the\n"
 	       "                          pidfile, else in the working directory)\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
-	       "                          long; 0 = never (default 60)\n"
+	       "                          long; 0 = never, else more than --idle-timeout and\n"
+	       "                          --first-byte-timeout (default 60)\n"
 	       "  --max-requests N        a worker retires after N connections; 0 = never\n"
 	       "                          (default 0)\n"
 	       "  --max-requests-jitter N add 0..N to each worker's --max-requests (default 0)\n"
@@ -151,6 +159,9 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return 0;
 	case OPT_IDLE_TIMEOUT:
 		return parse_seconds(name, arg, 0.001, 86400, &cfg->idle_timeout, err, errlen);
+	case OPT_FIRST_BYTE_TIMEOUT:
+		return parse_seconds(name, arg, 0.001, 86400, &cfg->first_byte_timeout, err,
+				     errlen);
 	case OPT_GRACE:
 		return parse_seconds(name, arg, 0, 86400, &cfg->grace, err, errlen);
 	case OPT_WORKER_TIMEOUT:
@@ -187,6 +198,34 @@ static int require_name(const char *name, const char *arg, char *err, size_t err
 
 	if (*arg == '\0' || *arg == '-' || arg[n] != '\0' || n > 32) {
 		snprintf(err, errlen, "%s: expected a user or group name, got '%s'", name, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The master kills a busy worker that moved no byte for --worker-timeout. A
+ * connection that waits within its own limits must never look hung: every
+ * per-connection wait has to be shorter, or a healthy client that pauses would get
+ * its worker SIGKILLed. Each wait added later joins this table. */
+static int check_worker_timeout(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct {
+		const char *name;
+		double seconds;
+	} waits[] = {
+		{ "--idle-timeout", cfg->idle_timeout },
+		{ "--first-byte-timeout", cfg->first_byte_timeout },
+	};
+
+	if (cfg->worker_timeout == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+		if (cfg->worker_timeout > waits[i].seconds)
+			continue;
+		snprintf(err, errlen,
+			 "--worker-timeout (%g s) must be 0 or greater than %s (%g s): a "
+			 "connection waiting within %s would get its worker killed",
+			 cfg->worker_timeout, waits[i].name, waits[i].seconds, waits[i].name);
 		return -1;
 	}
 	return 0;
@@ -251,5 +290,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		snprintf(err, errlen, "--group: needs --user");
 		return CONFIG_ERROR;
 	}
+	if (check_worker_timeout(cfg, err, errlen) < 0)
+		return CONFIG_ERROR;
 	return CONFIG_OK;
 }

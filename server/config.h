@@ -16,6 +16,7 @@ struct config {
 	long backlog;
 	const struct service *service;
 	double idle_timeout;
+	double first_byte_timeout;
 	double grace;
 	const char *pidfile;
 	const char *log_path;

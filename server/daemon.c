@@ -134,12 +134,11 @@ static void leave_session(int report_fd)
 		_exit(0);
 }
 
-/* stdin and stdout go to /dev/null, stderr to the parent; every other inherited fd
- * is closed (a caller's pipe held open would make its reader wait for us forever),
- * except the log file opened before the fork. */
+/* stdin and stdout go to /dev/null, stderr to the parent. Inherited fds are gone
+ * already (main closes them first thing); what is left is ours. */
 static int redirect_fds(int report_fd)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC), keep = log_fd(), rc = 0;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 	    dup2(report_fd, STDERR_FILENO) < 0) {
@@ -148,12 +147,6 @@ static int redirect_fds(int report_fd)
 	}
 	close(null);
 	close(report_fd);
-	if (keep <= STDERR_FILENO)
-		rc = close_range(3, ~0U, 0);
-	else if (keep == 3 || (rc = close_range(3, (unsigned)keep - 1, 0)) == 0)
-		rc = close_range((unsigned)keep + 1, ~0U, 0);
-	if (rc < 0)
-		log_warn("close_range: %s; inherited fds stay open", strerror(errno));
 	return 0;
 }
 

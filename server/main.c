@@ -1,18 +1,26 @@
-/* preforkd entry point: parse options, open the log, resolve --user, detach for
- * --daemon, then hand over to the master. */
+/* preforkd entry point: close what the launcher left open, parse options, open the
+ * log, resolve --user, detach for --daemon, then hand over to the master. */
 #include "config.h"
 #include "daemon.h"
+#include "fds.h"
 #include "log.h"
 #include "master.h"
 #include "privdrop.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	char err[512];
 
+	/* First, before anything of ours is open: every fd >= 3 is the launcher's.
+	 * Nothing is kept yet; socket activation will keep its LISTEN_FDS here. */
+	if (fds_close_inherited(NULL, 0) < 0)
+		fprintf(stderr, "preforkd: closing inherited fds: %s; some stay open\n",
+			strerror(errno));
 	config_defaults(&cfg);
 	switch (config_parse(&cfg, argc, argv, err, sizeof err)) {
 	case CONFIG_EXIT:
@@ -31,6 +39,9 @@ int main(int argc, char **argv)
 	}
 	if (log_open(cfg.log_path) < 0)
 		return 1;
+	/* A daemon's stderr is the start-up pipe, then /dev/null: neither stalls. */
+	if (!cfg.daemonize)
+		log_protect_stderr();
 	if (privdrop_prepare(&cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
 		return 1;

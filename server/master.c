@@ -555,7 +555,8 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd[1 + ADMIN_POLLFDS] = { { .fd = signals_fd(), .events = POLLIN } };
+		struct pollfd pfd[1 + ADMIN_POLLFDS + 1] = { { .fd = signals_fd(), .events = POLLIN } };
+		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
 		int rc;
@@ -564,13 +565,16 @@ static void run_loop(struct master *m)
 			return;
 		notify_tick(m);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
-		rc = poll(pfd, 1 + ADMIN_POLLFDS,
+		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
+		rc = poll(pfd, 1 + ADMIN_POLLFDS + 1,
 			  admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now)));
 		if (rc < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			continue;
 		}
 		now = clock_now_ns();
+		if (rc > 0 && log_pfd->revents)
+			log_drain_pipe();
 		signals_take(&sigs);
 		handle_signals(m, &sigs);
 		admin_serve(&m->admin, m, pfd + 1, now);
@@ -593,7 +597,7 @@ static int open_listener(struct master *m)
 {
 	struct listen_opts o = {
 		.backlog = (int)m->cfg->backlog,
-		.io_timeout = m->cfg->idle_timeout,
+		.recv_timeout = worker_recv_slice(m->cfg),
 		.defer_accept = (int)m->cfg->defer_accept,
 	};
 	struct sockaddr_storage ss;
@@ -658,9 +662,10 @@ static int start_master(struct master *m)
 	m->sb = scoreboard_create();
 	if (!m->sb)
 		return -1;
-	if (log_share() < 0)
-		log_warn("mmap for log reopening: %s; workers keep a rotated log file open",
-			 strerror(errno));
+	if (log_pipe_open() < 0) {
+		log_error("pipe2 for the workers' log lines: %s", strerror(errno));
+		return -1;
+	}
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
 		 (long)getpid(), m->target, m->cfg->service->name);
 	log_info("listening on %s", m->listen_text);
@@ -707,6 +712,8 @@ int master_run(struct config *cfg)
 		daemon_ready();
 		maintain_pool(m, clock_now_ns());
 		run_loop(m);
+		/* Every worker is gone: whatever they logged is in the pipe. */
+		log_drain_pipe_all();
 		admin_close(&m->admin);
 		close(m->listen_fd);
 		pidfile_remove(cfg->pidfile, m->pidfile_fd);

@@ -25,6 +25,7 @@ enum counter {
 	C_ERR_TIMEOUT,
 	C_ERR_RESET,
 	C_ERR_OTHER,
+	C_LOG_DROPPED, /* log lines the worker dropped: the pipe to the master was full */
 	C_COUNT
 };
 

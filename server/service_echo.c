@@ -1,12 +1,12 @@
 /* Echo (RFC 862 over TCP): every byte received is sent back until the client
  * half-closes. Memory is bounded by one buffer: the worker reads only what it has
  * just written back, so a client that sends but never reads fills its own socket
- * buffers and is cut off when the write blocks past the idle timeout. */
+ * buffers and is cut off when a write has waited the idle timeout for room. */
+#include "net.h"
 #include "scoreboard.h"
 #include "service.h"
 
 #include <errno.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define ECHO_BUF 16384
@@ -23,8 +23,8 @@ static char *const echo_buf = echo_block + ECHO_BUF_PAGE_OFFSET;
 
 static enum serve_result classify_errno(int e)
 {
-	if (e == EAGAIN || e == EWOULDBLOCK)
-		return SERVE_TIMEOUT; /* SO_RCVTIMEO/SO_SNDTIMEO from the listener */
+	if (e == ETIMEDOUT)
+		return SERVE_TIMEOUT; /* --first-byte-timeout or --idle-timeout (conn_recv) */
 	if (e == ECONNRESET || e == EPIPE)
 		return SERVE_RESET;
 	return SERVE_OTHER;
@@ -34,7 +34,7 @@ static enum serve_result send_back(int fd, const char *p, size_t n,
 				   const struct serve_ctx *ctx)
 {
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = conn_send(fd, p, n, ctx->waits);
 
 		if (w < 0) {
 			if (errno == EINTR && !*ctx->quit_now)
@@ -51,7 +51,7 @@ static enum serve_result send_back(int fd, const char *p, size_t n,
 static enum serve_result serve_echo(int fd, const struct serve_ctx *ctx)
 {
 	for (;;) {
-		ssize_t n = read(fd, echo_buf, ECHO_BUF);
+		ssize_t n = conn_recv(fd, echo_buf, ECHO_BUF, ctx->waits);
 		enum serve_result r;
 
 		if (n == 0)

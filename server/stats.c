@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "hist.h"
+#include "log.h"
 #include "master.h"
 #include "scoreboard.h"
 #include "service.h"
@@ -162,6 +163,8 @@ static void take_snapshot(struct snapshot *s, const struct master *m, uint64_t n
 		count_state(&s->pool, effective_state(m, i));
 		scoreboard_fold(&s->totals, &m->sb[i]);
 	}
+	/* The master's own dropped log lines count with its workers'. */
+	s->totals.counters[C_LOG_DROPPED] += log_dropped();
 	measure_latency(s->totals.hist, &s->latency);
 	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
 		if (c != EXIT_CAUSE_STOPPED)
@@ -358,6 +361,9 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 	              (unsigned long long)errors_of(c), (unsigned long long)c[C_ERR_TIMEOUT],
 	              (unsigned long long)c[C_ERR_RESET], (unsigned long long)c[C_ERR_OTHER], in,
 	              out);
+	if (c[C_LOG_DROPPED] > 0)
+		strbuf_printf(b, "       Log: %llu lines dropped (the log could not keep up)\n",
+		              (unsigned long long)c[C_LOG_DROPPED]);
 	format_us(l->p50, l->count, p50, sizeof p50);
 	format_us(l->p90, l->count, p90, sizeof p90);
 	format_us(l->p99, l->count, p99, sizeof p99);
@@ -588,6 +594,7 @@ static void emit_totals(struct emitter *e, const uint64_t *c)
 	emit_errors(e, c);
 	emit_u64(e, "bytes_in", c[C_BYTES_IN]);
 	emit_u64(e, "bytes_out", c[C_BYTES_OUT]);
+	emit_u64(e, "log_lines_dropped", c[C_LOG_DROPPED]);
 	emit_close(e);
 }
 
@@ -822,6 +829,9 @@ static void render_prom_totals(struct strbuf *b, const struct snapshot *s)
 	         c[C_BYTES_IN]);
 	prom_u64(b, "preforkd_sent_bytes_total", "counter", "Bytes written to clients.",
 	         c[C_BYTES_OUT]);
+	prom_u64(b, "preforkd_log_lines_dropped_total", "counter",
+	         "Log lines dropped because the log (or the workers' pipe to it) was full.",
+	         c[C_LOG_DROPPED]);
 }
 
 /* Fixed bucket bounds, so series stay stable across scrapes and instances. A

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "net.h"
 #include "privdrop.h"
 #include "scoreboard.h"
 #include "service.h"
@@ -133,12 +134,38 @@ static void count_result(struct sb_slot *slot, enum serve_result r)
 	sb_add(&slot->counters[which[r]], 1);
 }
 
+/* The listener's SO_RCVTIMEO, which accepted sockets inherit: the shorter of the
+ * two per-connection waits, so a blocking recv() returns in time for either. */
+double worker_recv_slice(const struct config *cfg)
+{
+	return cfg->first_byte_timeout < cfg->idle_timeout ? cfg->first_byte_timeout :
+							     cfg->idle_timeout;
+}
+
+/* The limits in nanoseconds, computed once per worker. */
+static struct conn_waits waits_template;
+
+static void set_waits_template(const struct config *cfg)
+{
+	waits_template = (struct conn_waits){
+		.first_byte_ns = seconds_to_ns(cfg->first_byte_timeout),
+		.idle_ns = seconds_to_ns(cfg->idle_timeout),
+		.slice_ns = seconds_to_ns(worker_recv_slice(cfg)),
+		.waiting = 1,
+	};
+}
+
 static void serve_connection(const struct worker_args *a, int fd)
 {
 	struct sb_slot *slot = a->slot;
-	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now };
 	uint64_t t0 = clock_now_ns(), us;
+	struct conn_waits waits = waits_template;
+	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
 	enum serve_result r;
+
+	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
+	 * wait, if any, is already over. */
+	waits.wait_start_ns = t0;
 
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
 	sb_set_state(slot, WS_BUSY);
@@ -157,7 +184,10 @@ void worker_run(const struct worker_args *a)
 {
 	long served = 0;
 
+	/* First: from here on a line goes to the master's pipe, never blocking. */
+	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
 	install_worker_signals();
+	set_waits_template(a->cfg);
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);

@@ -21,6 +21,7 @@ struct worker_args {
 	long max_requests; /* this worker's limit with its jitter; 0 = none */
 };
 
+double worker_recv_slice(const struct config *cfg);
 void worker_run(const struct worker_args *a) __attribute__((noreturn));
 
 #endif

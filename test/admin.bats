@@ -266,7 +266,7 @@ worker_replaced() {
 	start_server --workers 1
 	local first=$SERVER_PID workers
 	run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --workers 1 --admin "$SERVER_ADMIN" \
-		--log "$BATS_TEST_TMPDIR/second.log" 3>&-
+		--log "$BATS_TEST_TMPDIR/second.log"
 	[ "$status" -eq 1 ]
 	[ "$output" = "preforkd: another instance is running (admin socket $SERVER_ADMIN)" ]
 	run ctl status
@@ -290,7 +290,7 @@ worker_replaced() {
 @test "a path that is not a socket is left alone and the start refused" {
 	echo "precious" >"$BATS_TEST_TMPDIR/file.sock"
 	run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --workers 1 \
-		--admin "$BATS_TEST_TMPDIR/file.sock" 3>&-
+		--admin "$BATS_TEST_TMPDIR/file.sock"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"admin socket $BATS_TEST_TMPDIR/file.sock exists and is not a socket"* ]]
 	[ "$(cat "$BATS_TEST_TMPDIR/file.sock")" = precious ]
@@ -360,14 +360,14 @@ worker_replaced() {
 	mkdir "$BATS_TEST_TMPDIR/run" "$BATS_TEST_TMPDIR/cwd"
 	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
 	"$PREFORKD" --listen 127.0.0.1:0 --workers 1 --pidfile "$BATS_TEST_TMPDIR/run/p.pid" \
-		--log "$SERVER_LOG" </dev/null 3>&- &
+		--log "$SERVER_LOG" </dev/null &
 	echo $! >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 test -S "$BATS_TEST_TMPDIR/run/preforkd.sock"
 	run "$CTL" --pidfile "$BATS_TEST_TMPDIR/run/p.pid" status
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Admin: $BATS_TEST_TMPDIR/run/preforkd.sock"* ]]
 	(cd "$BATS_TEST_TMPDIR/cwd" && exec "$PREFORKD" --listen 127.0.0.1:0 --workers 1 \
-		--log "$SERVER_LOG" </dev/null 3>&-) &
+		--log "$SERVER_LOG" </dev/null) &
 	echo $! >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 test -S "$BATS_TEST_TMPDIR/cwd/preforkd.sock"
 	cd "$BATS_TEST_TMPDIR/cwd"
@@ -438,26 +438,28 @@ time.sleep(10)' "$SERVER_ADMIN" &
 	worker=$(worker_pids)
 	listen_ino=$(ss -Htlne "( sport = :$SERVER_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
 	[ -n "$listen_ino" ]
-	# The signal pipe is the one pipe the master holds both ends of.
+	# The master holds both ends of two pipes: its signal pipe and the workers' log
+	# pipe. A worker keeps the log pipe's write end, one fd, and nothing of the other.
 	pipes=$(for fd in "/proc/$SERVER_PID/fd/"*; do readlink "$fd"; done | grep '^pipe:' | sort | uniq -d)
-	[ -n "$pipes" ]
-	local has_listener=0 has_log=0 leaked=()
+	[ "$(grep -c . <<<"$pipes")" -eq 2 ]
+	local has_listener=0 log_pipe=0 leaked=()
 	for fd in "/proc/$worker/fd/"*; do
 		target=$(readlink "$fd") || continue
 		case "$target" in
 		"socket:[$listen_ino]") has_listener=1 ;;
 		socket:*) leaked+=("${fd##*/} -> $target (admin)") ;;
-		"$SERVER_LOG") has_log=1 ;;
+		"$SERVER_LOG") leaked+=("${fd##*/} -> $target (log file: only the master has it)") ;;
 		"$SERVER_PIDFILE") leaked+=("${fd##*/} -> $target") ;;
 		pipe:*)
 			if grep -qxF "$target" <<<"$pipes"; then
-				leaked+=("${fd##*/} -> $target (signal pipe)")
+				log_pipe=$((log_pipe + 1))
 			fi
 			;;
 		esac
 	done
+	[ "$log_pipe" -le 1 ] || leaked+=("$((log_pipe - 1)) pipe fds of the master's (signal pipe)")
 	echo "leaked to the worker: ${leaked[*]}"
 	[ "${#leaked[@]}" -eq 0 ]
 	[ "$has_listener" -eq 1 ]
-	[ "$has_log" -eq 1 ]
+	[ "$log_pipe" -eq 1 ]
 }

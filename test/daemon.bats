@@ -24,7 +24,7 @@ start_daemon() {
 	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
 	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
 	"$PREFORKD" --daemon --listen 127.0.0.1:0 --workers 2 --pidfile "$SERVER_PIDFILE" \
-		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&-
+		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null
 	SERVER_PID=$(cat "$SERVER_PIDFILE")
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
@@ -98,7 +98,7 @@ notify_states() {
 @test "--daemon with relative paths: the daemon runs in / but uses them as given" {
 	cd "$BATS_TEST_TMPDIR"
 	"$PREFORKD" --daemon --listen 127.0.0.1:0 --workers 1 --pidfile rel.pid --log rel.log \
-		</dev/null 3>&-
+		</dev/null
 	SERVER_PID=$(cat rel.pid)
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	SERVER_LOG="$BATS_TEST_TMPDIR/rel.log"
@@ -111,7 +111,7 @@ notify_states() {
 @test "a --daemon start-up failure exits 1 with the reason and leaves nothing behind" {
 	start_server --workers 1
 	run "$PREFORKD" --daemon --listen "$SERVER_ADDR" --workers 1 \
-		--pidfile "$BATS_TEST_TMPDIR/second.pid" --admin "$BATS_TEST_TMPDIR/second.sock" 3>&-
+		--pidfile "$BATS_TEST_TMPDIR/second.pid" --admin "$BATS_TEST_TMPDIR/second.sock"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"preforkd: cannot listen on $SERVER_ADDR: Address already in use"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/second.pid" ]
@@ -123,11 +123,11 @@ notify_states() {
 @test "a second instance with the same pidfile is refused, naming the running pid" {
 	start_daemon
 	run "$PREFORKD" --listen 127.0.0.1:0 --workers 1 --pidfile "$SERVER_PIDFILE" \
-		--admin "$BATS_TEST_TMPDIR/second.sock" 3>&-
+		--admin "$BATS_TEST_TMPDIR/second.sock"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"another instance is running (pid $SERVER_PID, pidfile $SERVER_PIDFILE)"* ]]
 	run "$PREFORKD" --daemon --listen 127.0.0.1:0 --workers 1 --pidfile "$SERVER_PIDFILE" \
-		--admin "$BATS_TEST_TMPDIR/second.sock" 3>&-
+		--admin "$BATS_TEST_TMPDIR/second.sock"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"another instance is running (pid $SERVER_PID"* ]]
 	# The running instance keeps its pidfile and its lock.

@@ -59,7 +59,7 @@ teardown() {
 	fi
 	SERVER_LOG="$BATS_TEST_TMPDIR/v6.log"
 	"$PREFORKD" --listen '[::1]:0' --workers 1 --log "$SERVER_LOG" \
-		--admin "$BATS_TEST_TMPDIR/v6.sock" 3>&- &
+		--admin "$BATS_TEST_TMPDIR/v6.sock" &
 	SERVER_PID=$!
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 log_has "listening on \[::1\]:"

@@ -59,12 +59,13 @@ start_server() {
 		[ "$prev" = "--workers" ] && workers=$arg
 		prev=$arg
 	done
-	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
+	# A test may choose the log's place (a directory of its own) by setting SERVER_LOG.
+	SERVER_LOG="${SERVER_LOG:-$BATS_TEST_TMPDIR/preforkd.log}"
 	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
 	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
 	: >"$SERVER_LOG"
 	"$PREFORKD" --listen 127.0.0.1:0 --workers "$workers" --pidfile "$SERVER_PIDFILE" \
-		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
+		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null &
 	SERVER_PID=$!
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 log_has "listening on" || { cat "$SERVER_LOG" >&2; return 1; }

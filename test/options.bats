@@ -44,6 +44,15 @@ teardown() {
 	[[ "${lines[0]}" == *"--workers: missing value"* ]]
 }
 
+@test "--worker-timeout not above every per-connection wait exits 2 naming both options" {
+	run "$PREFORKD" --worker-timeout 10 --idle-timeout 30
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "preforkd: --worker-timeout (10 s) must be 0 or greater than --idle-timeout (30 s)"* ]]
+	run "$PREFORKD" --worker-timeout 5 --idle-timeout 4 --first-byte-timeout 5
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--worker-timeout"*"--first-byte-timeout (5 s)"* ]]
+}
+
 @test "an unresolvable host exits with a clear error" {
 	run "$PREFORKD" --listen no-such-host.invalid:0 --admin "$BATS_TEST_TMPDIR/x.sock"
 	[ "$status" -ne 0 ]
@@ -54,7 +63,7 @@ teardown() {
 	run "$PREFORKD" --help
 	[ "$status" -eq 0 ]
 	for opt in --listen --workers --backlog --service --idle-timeout --grace --pidfile \
-		--log --admin --quiet --verbose --help --version; do
+		--first-byte-timeout --worker-timeout --log --admin --quiet --verbose --help --version; do
 		[[ "$output" == *"$opt"* ]] || { echo "missing $opt"; return 1; }
 	done
 	run "$PREFORKD" --version

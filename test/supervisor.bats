@@ -85,7 +85,7 @@ cpu_ticks() {
 	export PREFORKD_TEST_FAULT=hang-after:0
 	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
 	touch "$PREFORKD_TEST_FAULT_FILE"
-	start_server --workers 1 --worker-timeout 1
+	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5
 	local victim
 	victim=$(worker_pids)
 	# Only the worker that started with the file hangs; its replacement is healthy.
@@ -108,7 +108,7 @@ cpu_ticks() {
 }
 
 @test "a busy worker that keeps making progress is not killed by --worker-timeout" {
-	start_server --workers 1 --worker-timeout 1
+	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5
 	local out
 	# Two seconds of a slow but live client: one byte every 0.25 s.
 	out=$(for i in 1 2 3 4 5 6 7 8; do printf '%s' "$i"; sleep 0.25; done |
@@ -196,7 +196,7 @@ cpu_ticks() {
 }
 
 @test "without --defer-accept a silent client does hold the only worker (the control case)" {
-	start_server --workers 1 --defer-accept 0
+	start_server --workers 1 --defer-accept 0 --first-byte-timeout 10
 	local idle
 	exec {idle}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
 	wait_until 5 stat_at_least .pool.busy 1

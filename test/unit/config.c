@@ -31,6 +31,8 @@ static void test_defaults(void)
 	CHECK(cfg.backlog == 511, "default backlog is 511");
 	CHECK(cfg.service == &service_echo, "default service is echo");
 	CHECK(cfg.idle_timeout == 30 && cfg.grace == 10, "default idle timeout 30, grace 10");
+	CHECK(cfg.first_byte_timeout == 2 && cfg.worker_timeout == 60,
+	      "default first-byte timeout 2, worker timeout 60");
 }
 
 static void test_valid(void)
@@ -131,8 +133,42 @@ static void test_daemon_and_user(void)
 	      "--user needs a value");
 }
 
+static void test_worker_timeout_rule(void)
+{
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg, ARGV("--worker-timeout", "10"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--worker-timeout (10 s) must be 0 or greater than "
+				  "--idle-timeout (30 s)"),
+	      "--worker-timeout below the default --idle-timeout is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--idle-timeout", "5", "--worker-timeout", "5"), err,
+		    sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--idle-timeout (5 s)"),
+	      "--worker-timeout equal to --idle-timeout is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--idle-timeout", "1", "--first-byte-timeout", "3",
+			       "--worker-timeout", "2"),
+		    err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--first-byte-timeout (3 s)"),
+	      "--worker-timeout below --first-byte-timeout is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--idle-timeout", "0.5", "--first-byte-timeout", "0.5",
+			       "--worker-timeout", "1"),
+		    err, sizeof err) == CONFIG_OK,
+	      "--worker-timeout above every wait is accepted: %s", err);
+	CHECK(parse(&cfg, ARGV("--idle-timeout", "100", "--worker-timeout", "0"), err,
+		    sizeof err) == CONFIG_OK,
+	      "--worker-timeout 0 (never) goes with any wait: %s", err);
+	CHECK(parse(&cfg, ARGV("--first-byte-timeout", "0"), err, sizeof err) == CONFIG_ERROR &&
+		      strstr(err, "--first-byte-timeout: expected seconds"),
+	      "--first-byte-timeout 0 is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--first-byte-timeout", "0.25"), err, sizeof err) == CONFIG_OK &&
+		      cfg.first_byte_timeout == 0.25,
+	      "--first-byte-timeout is stored");
+}
+
 int main(void)
 {
+	test_worker_timeout_rule();
 	test_defaults();
 	test_valid();
 	test_invalid();

@@ -1,0 +1,46 @@
+#!/usr/bin/env bats
+# Inherited fds: the master closes every fd >= 3 it did not open, so workers hold
+# only stdio, the log pipe and the listener, whatever the launcher left open.
+
+load helpers
+
+teardown() {
+	teardown_servers
+}
+
+# fd_targets PID: "fd target" for each of the process's fds >= 3.
+fd_targets() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "${fd##*/}" -ge 3 ] || continue
+		echo "${fd##*/} $(readlink "$fd")"
+	done
+}
+
+@test "a pipe and a file left open by the launcher reach neither the master nor a worker" {
+	local secret="$BATS_TEST_TMPDIR/secret" pipe_id pid out
+	echo "root only" >"$secret"
+	chmod 600 "$secret"
+	exec {pipe_w}> >(cat >/dev/null)
+	pipe_id=$(readlink "/proc/$$/fd/$pipe_w")
+	# BATS's own fd 3 is open too: start_server no longer closes it for preforkd.
+	start_server --workers 2 9<"$secret"
+	exec {pipe_w}>&-
+	for pid in "$SERVER_PID" $(worker_pids); do
+		out=$(fd_targets "$pid")
+		echo "pid $pid:"
+		echo "$out"
+		if grep -q -e "$secret" -e "$pipe_id" <<<"$out"; then
+			echo "pid $pid holds the launcher's file or pipe"
+			return 1
+		fi
+	done
+	# A worker holds exactly the listener (a socket) and the log pipe beyond stdio.
+	pid=$(worker_pids | head -1)
+	out=$(fd_targets "$pid")
+	[ "$(grep -c 'socket:' <<<"$out")" -eq 1 ]
+	[ "$(grep -c 'pipe:' <<<"$out")" -eq 1 ]
+	[ "$(grep -c . <<<"$out")" -eq 2 ]
+	run echo_once "served"
+	[ "$output" = "served" ]
+}
