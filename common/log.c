@@ -5,6 +5,8 @@
  * trouble) and reopens the file too. */
 #include "log.h"
 
+#include "safe_path.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,13 +27,15 @@ static unsigned seen_generation;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* safe_open(): root never appends to, or creates, a file through a symlink or a
+ * directory that another user could have planted or can change. */
 static int open_log_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	char err[768];
+	int fd = safe_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, NULL, err, sizeof err);
 
 	if (fd < 0)
-		fprintf(stderr, "%s: cannot open log file %s: %s\n", log_ident, path,
-			strerror(errno));
+		fprintf(stderr, "%s: cannot open log file %s: %s\n", log_ident, path, err);
 	return fd;
 }
 
