@@ -30,6 +30,7 @@ enum {
 	OPT_DAEMON,
 	OPT_USER,
 	OPT_GROUP,
+	OPT_CORE_DUMPS,
 	OPT_VERSION,
 };
 
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "core-dumps", no_argument, NULL, OPT_CORE_DUMPS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -89,11 +91,15 @@ void config_usage(void)
 	       "                          long (default 30)\n"
 	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
 	       "                          connection before they are killed (default 10)\n"
-	       "  --pidfile PATH          write the master's pid here; removed at exit\n"
+	       "  --pidfile PATH          write the master's pid here; removed at exit. A\n"
+	       "                          second instance with the same path is refused\n"
 	       "  --log PATH              append log lines to PATH (default stderr);\n"
 	       "                          SIGUSR1 reopens it\n"
 	       "  --admin PATH            admin Unix socket (default preforkd.sock beside the\n"
-	       "                          pidfile, else in the working directory)\n"
+	       "                          pidfile; else /run/preforkd/preforkd.sock for root,\n"
+	       "                          $XDG_RUNTIME_DIR/preforkd.sock for other users when\n"
+	       "                          it is their 0700 directory, else required). Two\n"
+	       "                          instances need two paths\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never (default 60)\n"
 	       "  --max-requests N        a worker retires after N connections; 0 = never\n"
@@ -110,7 +116,14 @@ void config_usage(void)
 	       "  --user NAME             when started as root: workers drop to this user\n"
 	       "                          (setgroups, setgid, setuid). The master keeps root to\n"
 	       "                          respawn workers and remove its pidfile and socket\n"
-	       "  --group NAME            with --user: the workers' group (default: the user's)\n"
+	       "  --group NAME            with --user: the workers' group (default: the user's);\n"
+	       "                          gid 0 is refused, and dropped from the supplementary\n"
+	       "                          groups\n"
+	       "  --core-dumps            with --user: let workers dump core (Linux forbids it\n"
+	       "                          after setuid; allowing it also lets that user ptrace\n"
+	       "                          them). Cores go where kernel.core_pattern says; a\n"
+	       "                          relative pattern means the working directory, / with\n"
+	       "                          --daemon, where the user cannot write\n"
 	       "  -q, --quiet             log warnings and errors only\n"
 	       "  -v, --verbose           log debug detail too\n"
 	       "  -h, --help              show this help and exit\n"
@@ -221,8 +234,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			cfg->verbosity = opt == 'q' ? -1 : 1;
 			continue;
 		}
-		if (opt == OPT_DAEMON) {
-			cfg->daemonize = 1;
+		if (opt == OPT_DAEMON || opt == OPT_CORE_DUMPS) {
+			*(opt == OPT_DAEMON ? &cfg->daemonize : &cfg->core_dumps) = 1;
 			continue;
 		}
 		snprintf(name, sizeof name, "--%s", long_options[idx].name);
@@ -249,6 +262,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 	}
 	if (cfg->group && !cfg->user) {
 		snprintf(err, errlen, "--group: needs --user");
+		return CONFIG_ERROR;
+	}
+	if (cfg->core_dumps && !cfg->user) {
+		snprintf(err, errlen, "--core-dumps: needs --user (workers of the same user as "
+				      "the master can dump core already)");
 		return CONFIG_ERROR;
 	}
 	return CONFIG_OK;
