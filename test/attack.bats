@@ -289,7 +289,7 @@ while True:
 
 @test "row 9: --group root and --group 0 are refused like --user root" {
 	for g in root 0; do
-		run "$PREFORKD" --listen 127.0.0.1:0 --user nobody --group "$g" \
+		run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --user nobody --group "$g" \
 			--admin "$SAFE/a.sock" 3>&-
 		[ "$status" -eq 1 ]
 		[[ "$output" == *"--group: '$g' is gid 0; refusing to run workers with group root"* ]]
