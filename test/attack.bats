@@ -122,6 +122,7 @@ stderr_has() {
 	start_at "$SAFE/p.pid" "$SAFE/c.sock" "$SAFE/c.log"
 	# ...and B resumes: it must find the lock taken.
 	rm "$BATS_TEST_TMPDIR/pause"
+	wait_until 15 process_gone "$b"
 	wait "$b" || rc=$?
 	[ "$rc" -eq 1 ]
 	grep -q "another instance is running (pid $SERVER_PID, pidfile $SAFE/p.pid)" \
