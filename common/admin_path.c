@@ -33,9 +33,9 @@ static const char *user_runtime_dir(char *why, size_t whylen)
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
 		snprintf(why, whylen,
-			 "XDG_RUNTIME_DIR %s is not a 0700 directory of uid %ld (owner uid %ld, "
-			 "mode %04o)",
-			 dir, (long)geteuid(), (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+		         "XDG_RUNTIME_DIR %s is not a 0700 directory of uid %ld (owner uid %ld, "
+		         "mode %04o)",
+		         dir, (long)geteuid(), (long)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return NULL;
 	}
 	return dir;
@@ -50,15 +50,15 @@ int admin_path_default(const char *pidfile, char *buf, size_t len, char *err, si
 		return fit(snprintf(buf, len, "%s", ADMIN_SOCKET_NAME), len, err, errlen, pidfile);
 	if (pidfile)
 		return fit(snprintf(buf, len, "%.*s/%s", (int)(slash - pidfile), pidfile,
-				    ADMIN_SOCKET_NAME),
-			   len, err, errlen, pidfile);
+		                    ADMIN_SOCKET_NAME),
+		           len, err, errlen, pidfile);
 	if (geteuid() == 0)
-		return fit(snprintf(buf, len, "%s/%s", ADMIN_ROOT_DIR, ADMIN_SOCKET_NAME), len,
-			   err, errlen, ADMIN_ROOT_DIR);
+		return fit(snprintf(buf, len, "%s/%s", ADMIN_ROOT_DIR, ADMIN_SOCKET_NAME), len, err,
+		           errlen, ADMIN_ROOT_DIR);
 	dir = user_runtime_dir(why, sizeof why);
 	if (!dir) {
 		snprintf(err, errlen, "no default admin socket for uid %ld: %s; give the path",
-			 (long)geteuid(), why);
+		         (long)geteuid(), why);
 		return -1;
 	}
 	return fit(snprintf(buf, len, "%s/%s", dir, ADMIN_SOCKET_NAME), len, err, errlen, dir);

@@ -32,17 +32,17 @@ static int check_dir(const char *dir, const char *path, char *err, size_t errlen
 	}
 	if (!owner_ok(st.st_uid)) {
 		snprintf(err, errlen,
-			 "%s: directory %s is owned by uid %ld (must be root or uid %ld)", path,
-			 dir, (long)st.st_uid, (long)geteuid());
+		         "%s: directory %s is owned by uid %ld (must be root or uid %ld)", path,
+		         dir, (long)st.st_uid, (long)geteuid());
 		return -1;
 	}
 	/* In a sticky directory only an entry's owner (or the directory's) may rename
 	 * or remove it. */
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
 		snprintf(err, errlen,
-			 "%s: directory %s (owner uid %ld, mode %04o) is writable by group or "
-			 "others",
-			 path, dir, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+		         "%s: directory %s (owner uid %ld, mode %04o) is writable by group or "
+		         "others",
+		         path, dir, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -120,29 +120,27 @@ static const char *type_name(mode_t type)
 	return "of an unknown type";
 }
 
-int safe_check_stat(const struct stat *st, mode_t type, const char *path, char *err,
-		    size_t errlen)
+int safe_check_stat(const struct stat *st, mode_t type, const char *path, char *err, size_t errlen)
 {
 	if ((st->st_mode & S_IFMT) != type) {
 		snprintf(err, errlen, "%s is %s (owner uid %ld), not %s; refusing to use it", path,
-			 type_name(st->st_mode), (long)st->st_uid, type_name(type));
+		         type_name(st->st_mode), (long)st->st_uid, type_name(type));
 		return -1;
 	}
 	if (!owner_ok(st->st_uid)) {
 		snprintf(err, errlen, "%s is owned by uid %ld (must be root or uid %ld)", path,
-			 (long)st->st_uid, (long)geteuid());
+		         (long)st->st_uid, (long)geteuid());
 		return -1;
 	}
 	if (st->st_nlink != 1) {
 		snprintf(err, errlen, "%s (owner uid %ld) has %ld hard links; refusing to use it",
-			 path, (long)st->st_uid, (long)st->st_nlink);
+		         path, (long)st->st_uid, (long)st->st_nlink);
 		return -1;
 	}
 	return 0;
 }
 
-int safe_open(const char *path, int flags, mode_t mode, struct stat *stp, char *err,
-	      size_t errlen)
+int safe_open(const char *path, int flags, mode_t mode, struct stat *stp, char *err, size_t errlen)
 {
 	char full[PATH_MAX];
 	struct stat st;

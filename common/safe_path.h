@@ -19,16 +19,14 @@ int safe_path_resolve(const char *path, char *out, size_t outlen, char *err, siz
 
 /* A file we may use: of type `type` (S_IFREG, S_IFSOCK), owned by root or our
  * euid, with one link (a hard link to a file elsewhere would redirect our writes). */
-int safe_check_stat(const struct stat *st, mode_t type, const char *path, char *err,
-		    size_t errlen);
+int safe_check_stat(const struct stat *st, mode_t type, const char *path, char *err, size_t errlen);
 
 /* open() for a regular file after safe_path_resolve(): never follows the last
  * component, never opens (and so never blocks on, or rewinds) a FIFO or a device, and
  * checks the opened file with safe_check_stat(). flags get O_NOFOLLOW, O_CLOEXEC and
  * O_NOCTTY added. On success *st (if not NULL) describes the file. The path is never
  * removed here, whatever happens. */
-int safe_open(const char *path, int flags, mode_t mode, struct stat *st, char *err,
-	      size_t errlen);
+int safe_open(const char *path, int flags, mode_t mode, struct stat *st, char *err, size_t errlen);
 
 /* Removes path only if it is still the file described by `ours` (same device and
  * inode, same type, our euid, one link). Returns 1 if removed, 0 if it was not ours

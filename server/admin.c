@@ -100,7 +100,8 @@ static void report_live_socket(const struct admin *a, int fd, int backlog_full)
 		fprintf(stderr, "preforkd: admin socket %s is held by uid %u pid %ld\n", a->path,
 		        (unsigned)cred.uid, (long)cred.pid);
 	else
-		fprintf(stderr, "preforkd: another instance is running (pid %ld, admin socket %s)\n",
+		fprintf(stderr,
+		        "preforkd: another instance is running (pid %ld, admin socket %s)\n",
 		        (long)cred.pid, a->path);
 }
 
@@ -121,7 +122,8 @@ static int remove_stale_socket(const struct admin *a)
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr, "preforkd: admin socket %s exists and is not a socket (owner uid %ld)\n",
+		fprintf(stderr,
+		        "preforkd: admin socket %s exists and is not a socket (owner uid %ld)\n",
 		        a->path, (long)st.st_uid);
 		return -1;
 	}

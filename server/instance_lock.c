@@ -67,7 +67,7 @@ int instance_lock_take(const char *path, const char *what, char *err, size_t err
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
 			snprintf(err, errlen, "another instance is running (pid %ld, %s %s)",
-				 read_pid(fd), what, path);
+			         read_pid(fd), what, path);
 		else
 			snprintf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
 		close(fd);
