@@ -2,6 +2,7 @@
  * socket and prints the reply; `top` repeats that every second. Exit codes follow
  * the LSB status convention so scripts and init systems can use them. */
 #include "admin.h"
+#include "admin_path.h"
 #include "clock.h"
 #include "net.h"
 #include "parse.h"
@@ -22,7 +23,8 @@ enum exit_code {
 	EXIT_ERROR_REPLY = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOT_RUNNING = 3,
-	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not talk to the server */
+	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not ask, an untrusted server, a
+	                     truncated reply */
 };
 
 #define REPLY_MAX (64u << 20) /* far above any real reply; guards a confused peer */
@@ -65,8 +67,10 @@ static void usage(void)
 	       "                         output is not a terminal\n"
 	       "\n"
 	       "Options:\n"
-	       "  -s, --socket PATH      admin socket (default: preforkd.sock beside --pidfile,\n"
-	       "                         else in the working directory)\n"
+	       "  -s, --socket PATH      admin socket (default: preforkd.sock beside --pidfile;\n"
+	       "                         else for root /run/preforkd/preforkd.sock, for other\n"
+	       "                         users $XDG_RUNTIME_DIR/preforkd.sock if that is a\n"
+	       "                         0700 directory of theirs; preforkd uses the same rule)\n"
 	       "  -p, --pidfile PATH     look for the socket beside this pidfile\n"
 	       "  -j, --json             status, stats, workers: print every statistic as JSON\n"
 	       "  -P, --prometheus       status, stats, workers: print Prometheus text\n"
@@ -77,7 +81,9 @@ static void usage(void)
 	       "\n"
 	       "Exit status (LSB): 0 ok; 1 the server replied with an error; 2 usage error;\n"
 	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
-	       "server could not be asked: permission denied, timeout).\n");
+	       "server could not be asked: permission denied, timeout; a server that runs\n"
+	       "as neither root nor your uid, which is not trusted; a truncated reply).\n"
+	       "Control characters in a reply are printed escaped (\\xHH), never raw.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -175,6 +181,28 @@ static int report_failure(const struct ctl *c, int err)
 	return EXIT_UNKNOWN;
 }
 
+/* Anyone who can create the socket path could answer in the server's place (a forged
+ * "ok: stopping", terminal escapes): only root or our own uid is believed. */
+static int check_server(const struct ctl *c, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		fprintf(stderr, "preforkctl: cannot check the server at %s: %s\n", c->path,
+		        strerror(errno));
+		return EXIT_UNKNOWN;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		fprintf(stderr,
+		        "preforkctl: not trusting %s: the server runs as uid %u (pid %ld), "
+		        "neither root nor uid %u\n",
+		        c->path, (unsigned)cred.uid, (long)cred.pid, (unsigned)geteuid());
+		return EXIT_UNKNOWN;
+	}
+	return EXIT_OK;
+}
+
 /* One exchange: connect, send the line, read the reply. Returns an exit code; the
  * reply is in *r only when that code is EXIT_OK. */
 static int ask(const struct ctl *c, const char *command, struct reply *r)
@@ -189,6 +217,10 @@ static int ask(const struct ctl *c, const char *command, struct reply *r)
 	fd = connect_admin(c->path, deadline);
 	if (fd < 0)
 		return report_failure(c, errno);
+	if ((err = check_server(c, fd)) != EXIT_OK) {
+		close(fd);
+		return err;
+	}
 	/* A server that refuses us replies and closes at once, maybe before our write:
 	 * its reply still counts. */
 	err = write_full(fd, line, (size_t)n, deadline) < 0 ? errno : 0;
@@ -204,6 +236,13 @@ static int ask(const struct ctl *c, const char *command, struct reply *r)
 		free(r->data);
 		r->data = NULL;
 		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
+		return EXIT_UNKNOWN;
+	}
+	/* Every reply ends with a newline: without one it was cut short. */
+	if (r->data[r->len - 1] != '\n') {
+		free(r->data);
+		r->data = NULL;
+		fprintf(stderr, "preforkctl: truncated reply from preforkd at %s\n", c->path);
 		return EXIT_UNKNOWN;
 	}
 	return EXIT_OK;
@@ -227,6 +266,45 @@ static int write_stdout(const char *p, size_t n)
 	return 0;
 }
 
+/* A reply may reach a terminal: every byte that is not printable ASCII, a newline
+ * or a tab is written as \xHH, so a reply can never move the cursor, retitle the
+ * window or answer back through the terminal. In place, into a new buffer. */
+static int escape_reply(struct reply *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	char *out;
+
+	for (size_t i = 0; i < r->len; i++) {
+		unsigned char ch = (unsigned char)r->data[i];
+
+		n += (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? 1 : 4;
+	}
+	if (n == r->len)
+		return 0;
+	out = malloc(n + 1);
+	if (!out)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < r->len; i++) {
+		unsigned char ch = (unsigned char)r->data[i];
+
+		if ((ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t') {
+			out[n++] = (char)ch;
+			continue;
+		}
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[ch >> 4];
+		out[n++] = hex[ch & 15];
+	}
+	out[n] = '\0';
+	free(r->data);
+	r->data = out;
+	r->len = n;
+	return 0;
+}
+
 /* An "error: ..." reply goes to stderr and exits 1; anything else is printed. */
 static int run_once(const struct ctl *c, const char *command)
 {
@@ -235,7 +313,10 @@ static int run_once(const struct ctl *c, const char *command)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (strncmp(r.data, "error:", 6) == 0) {
+	if (escape_reply(&r) < 0) {
+		fprintf(stderr, "preforkctl: %s\n", strerror(errno));
+		rc = EXIT_UNKNOWN;
+	} else if (strncmp(r.data, "error:", 6) == 0) {
 		fprintf(stderr, "preforkctl: %s", r.data);
 		rc = EXIT_ERROR_REPLY;
 	} else if (write_stdout(r.data, r.len) < 0) {
@@ -319,6 +400,10 @@ static int refresh_top(const struct ctl *c, int tty, struct top_sample *prev)
 		rc = ask(c, "status", &status);
 		if (rc != EXIT_OK)
 			return rc;
+		if (escape_reply(&status) < 0) {
+			free(status.data);
+			return EXIT_UNKNOWN;
+		}
 		rc = write_stdout("\033[H\033[2J", 7) < 0 || write_stdout(line, strlen(line)) < 0 ||
 		     write_stdout("\n", 1) < 0 || write_stdout(status.data, status.len) < 0;
 		free(status.data);
@@ -423,16 +508,23 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 	return -1;
 }
 
+/* Without --socket, the server's own default rule (admin_path.h). */
 static int resolve_socket(struct ctl *c)
 {
-	const char *given = c->socket_path ? c->socket_path : c->pidfile;
+	char err[768];
 
 	if (c->socket_path && c->pidfile)
 		return usage_error("%s", "--socket and --pidfile exclude each other");
-	if (c->socket_path && strlen(c->socket_path) < sizeof c->path)
+	if (c->socket_path) {
+		if (strlen(c->socket_path) >= sizeof c->path)
+			return usage_error("admin socket path too long: %s", c->socket_path);
 		memcpy(c->path, c->socket_path, strlen(c->socket_path) + 1);
-	else if (c->socket_path || admin_default_path(c->pidfile, c->path, sizeof c->path) < 0)
-		return usage_error("admin socket path too long: %s", given);
+		return -1;
+	}
+	if (admin_path_default(c->pidfile, c->path, sizeof c->path, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkctl: %s with --socket PATH\n", err);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 

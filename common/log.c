@@ -8,6 +8,8 @@
  * the master's own output is non-blocking too (see log_protect_stderr). */
 #include "log.h"
 
+#include "safe_path.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,25 +43,25 @@ static const char *log_ident = "preforkd";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
-static int open_log_file(const char *path)
+/* safe_open(): root never appends to, or creates, a file through a symlink or a
+ * directory that another user could have planted or can change. */
+static int open_log_file(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-	if (fd < 0)
-		fprintf(stderr, "%s: cannot open log file %s: %s\n", log_ident, path,
-			strerror(errno));
-	return fd;
+	return safe_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, NULL, err, errlen);
 }
 
 int log_open(const char *path)
 {
+	char err[768];
 	int fd;
 
 	if (!path)
 		return 0;
-	fd = open_log_file(path);
-	if (fd < 0)
+	fd = open_log_file(path, err, sizeof err);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot open log file %s: %s\n", log_ident, path, err);
 		return -1;
+	}
 	log_file = log_out = fd;
 	log_path = path;
 	return 0;
@@ -95,17 +97,22 @@ void log_protect_stderr(void)
 }
 
 /* Open the new file before closing the old one: if the open fails, logging goes on
- * to the old file rather than nowhere. */
+ * to the old file rather than nowhere, and the failure is said there (never on a
+ * stderr that may block: the running master only writes its log). */
 int log_reopen(void)
 {
+	char err[768];
 	int fd;
 
 	if (!log_path)
 		return 0;
-	fd = open_log_file(log_path);
-	if (fd < 0)
+	fd = open_log_file(log_path, err, sizeof err);
+	if (fd < 0) {
+		log_error("cannot reopen log file %s: %s", log_path, err);
 		return -1;
+	}
 	if (dup3(fd, log_file, O_CLOEXEC) < 0) {
+		log_error("cannot reopen log file %s: dup3: %s", log_path, strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -4,11 +4,15 @@
  * ADMIN_CLIENTS_MAX are served at once; the rest wait in the kernel's backlog. */
 #include "admin.h"
 
+#include "admin_path.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "instance_lock.h"
 #include "master.h"
+#include "master_fault.h"
 #include "parse.h"
+#include "safe_path.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -33,41 +37,78 @@ static void fill_sockaddr(const char *path, struct sockaddr_un *sun)
 	memcpy(sun->sun_path, path, strlen(path) + 1); /* length checked by resolve_path */
 }
 
-/* The path is made absolute at start, so a later chdir() (daemon mode) changes
- * neither where the socket is nor what is unlinked at exit. */
+/* The path is made absolute and its directory resolved at start, so a later chdir()
+ * (daemon mode) changes neither where the socket is nor what is unlinked at exit, and
+ * every directory on it is checked (safe_path_resolve): nobody else can swap the
+ * socket file or plant one after our checks. */
 static int resolve_path(struct admin *a, const struct config *cfg)
 {
-	char rel[PATH_MAX], cwd[PATH_MAX];
+	char rel[PATH_MAX], cwd[PATH_MAX], abs[PATH_MAX], err[768];
 	const char *p = cfg->admin_path;
 	int n;
 
 	if (!p) {
-		if (admin_default_path(cfg->pidfile, rel, sizeof rel) < 0) {
-			fprintf(stderr, "preforkd: pidfile path too long for the admin socket\n");
+		if (admin_path_default(cfg->pidfile, rel, sizeof rel, err, sizeof err) < 0) {
+			fprintf(stderr, "preforkd: %s with --admin PATH\n", err);
+			return -1;
+		}
+		if (!cfg->pidfile && geteuid() == 0 &&
+		    admin_path_make_root_dir(err, sizeof err) < 0) {
+			fprintf(stderr, "preforkd: admin socket: %s\n", err);
 			return -1;
 		}
 		p = rel;
 	}
 	if (p[0] == '/') {
-		n = snprintf(a->path, sizeof a->path, "%s", p);
+		n = snprintf(abs, sizeof abs, "%s", p);
 	} else {
 		if (!getcwd(cwd, sizeof cwd)) {
 			fprintf(stderr, "preforkd: getcwd: %s\n", strerror(errno));
 			return -1;
 		}
-		n = snprintf(a->path, sizeof a->path, "%s/%s", cwd, p);
+		n = snprintf(abs, sizeof abs, "%s/%s", cwd, p);
 	}
-	if (n < 0 || (size_t)n >= sizeof a->path) {
-		fprintf(stderr, "preforkd: admin socket path too long (at most %zu bytes): %s\n",
-		        sizeof a->path - 1, p);
+	if (n < 0 || (size_t)n >= sizeof abs) {
+		fprintf(stderr, "preforkd: admin socket path too long: %s\n", p);
 		return -1;
 	}
+	if (safe_path_resolve(abs, rel, sizeof rel, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: admin socket %s\n", err);
+		return -1;
+	}
+	if (strlen(rel) >= sizeof a->path) {
+		fprintf(stderr, "preforkd: admin socket path too long (at most %zu bytes): %s\n",
+		        sizeof a->path - 1, rel);
+		return -1;
+	}
+	memcpy(a->path, rel, strlen(rel) + 1);
 	return 0;
 }
 
-/* A connect() that succeeds (or finds the backlog full) means a live instance;
- * ECONNREFUSED means the file was left by a dead one. Anything else, such as a
- * file that is not a socket, is not ours to remove. */
+/* Who holds a live socket: the peer's credentials, as the kernel reports them. */
+static void report_live_socket(const struct admin *a, int fd, int backlog_full)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (backlog_full || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		fprintf(stderr, "preforkd: another instance is running (admin socket %s)\n",
+		        a->path);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid())
+		fprintf(stderr, "preforkd: admin socket %s is held by uid %u pid %ld\n", a->path,
+		        (unsigned)cred.uid, (long)cred.pid);
+	else
+		fprintf(stderr,
+		        "preforkd: another instance is running (pid %ld, admin socket %s)\n",
+		        (long)cred.pid, a->path);
+}
+
+/* A connect() that succeeds (or finds the backlog full) means a live server, whose
+ * owner is named; ECONNREFUSED means the file was left by a dead one, and it is
+ * removed only if it is ours: a socket of our euid with one link. Anything else is
+ * not ours to remove. */
 static int remove_stale_socket(const struct admin *a)
 {
 	struct sockaddr_un sun;
@@ -81,7 +122,9 @@ static int remove_stale_socket(const struct admin *a)
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr, "preforkd: admin socket %s exists and is not a socket\n", a->path);
+		fprintf(stderr,
+		        "preforkd: admin socket %s exists and is not a socket (owner uid %ld)\n",
+		        a->path, (long)st.st_uid);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -92,15 +135,22 @@ static int remove_stale_socket(const struct admin *a)
 	fill_sockaddr(a->path, &sun);
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
 	err = errno;
-	close(fd);
 	if (rc == 0 || err == EAGAIN) {
-		fprintf(stderr, "preforkd: another instance is running (admin socket %s)\n",
-		        a->path);
+		report_live_socket(a, fd, rc != 0);
+		close(fd);
 		return -1;
 	}
+	close(fd);
 	if (err != ECONNREFUSED) {
 		fprintf(stderr, "preforkd: cannot check admin socket %s: %s\n", a->path,
 		        strerror(err));
+		return -1;
+	}
+	if (st.st_uid != geteuid() || st.st_nlink != 1) {
+		fprintf(stderr,
+		        "preforkd: stale admin socket %s is owned by uid %ld (%ld links); not "
+		        "removing it\n",
+		        a->path, (long)st.st_uid, (long)st.st_nlink);
 		return -1;
 	}
 	if (unlink(a->path) < 0 && errno != ENOENT) {
@@ -118,13 +168,14 @@ static int fail_bind(struct admin *a, int fd, const char *what, int unlink_it)
 
 	fprintf(stderr, "preforkd: admin socket %s: %s: %s\n", a->path, what, strerror(err));
 	if (unlink_it)
-		unlink(a->path);
+		unlink(a->path); /* we made it, in a directory nobody else can change */
 	close(fd);
 	return -1;
 }
 
-/* bind() creates the file with the umask's mode: with 0177 there is no moment at
- * which anyone else could connect. chmod() then states the mode explicitly. */
+/* bind() creates the file with the umask's mode: with 0177 it is 0600 from its
+ * first moment, and nothing changes it by path afterwards (a chmod() by path could
+ * be redirected to another file through a symlink swapped in meanwhile). */
 static int bind_socket(struct admin *a)
 {
 	struct sockaddr_un sun;
@@ -143,15 +194,28 @@ static int bind_socket(struct admin *a)
 	umask(old);
 	if (rc < 0)
 		return fail_bind(a, fd, "bind", 0);
-	if (chmod(a->path, 0600) < 0)
-		return fail_bind(a, fd, "chmod", 1);
+	master_fault_pause("bind");
 	if (listen(fd, ADMIN_BACKLOG) < 0)
 		return fail_bind(a, fd, "listen", 1);
-	if (stat(a->path, &st) < 0)
-		return fail_bind(a, fd, "stat", 1);
+	if (lstat(a->path, &st) < 0)
+		return fail_bind(a, fd, "lstat", 1);
 	a->dev = st.st_dev;
 	a->ino = st.st_ino;
 	a->listen_fd = fd;
+	return 0;
+}
+
+/* The instance lock beside the socket (PATH.lock): held before the socket file is
+ * judged or replaced, so two starters never remove each other's socket. */
+static int lock_instance(struct admin *a)
+{
+	char err[768];
+
+	a->lock_fd = instance_lock_take(a->path, "admin socket", err, sizeof err);
+	if (a->lock_fd < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -159,10 +223,16 @@ int admin_open(struct admin *a, const struct config *cfg)
 {
 	memset(a, 0, sizeof *a);
 	a->listen_fd = -1;
+	a->lock_fd = -1;
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
 		a->clients[i].fd = -1;
-	if (resolve_path(a, cfg) < 0 || remove_stale_socket(a) < 0 || bind_socket(a) < 0)
+	if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
 		return -1;
+	if (remove_stale_socket(a) < 0 || bind_socket(a) < 0) {
+		close(a->lock_fd);
+		a->lock_fd = -1;
+		return -1;
+	}
 	a->open = 1;
 	log_info("admin socket %s", a->path);
 	return 0;
@@ -325,6 +395,18 @@ static void run_workers(struct admin_client *c, struct master *m, char **argv, u
 	set_reply(c, &b);
 }
 
+static void quote_word(const char *s, char *buf, size_t len);
+
+/* An argument echoed in an error reply: printable and bounded, never the raw bytes
+ * (a terminal escape sent by one client must not reach whoever reads the reply). */
+static void reply_bad_arg(struct admin_client *c, const char *what, const char *arg)
+{
+	char quoted[64];
+
+	quote_word(arg, quoted, sizeof quoted);
+	reply_printf(c, "error: %s, got '%s'\n", what, quoted);
+}
+
 static void reply_stats(struct admin_client *c, struct master *m, enum stats_format f, uint64_t now)
 {
 	struct strbuf b = { 0 };
@@ -342,8 +424,7 @@ static void run_stats(struct admin_client *c, struct master *m, char **argv, uin
 	else if (strcmp(argv[1], "prometheus") == 0)
 		reply_stats(c, m, STATS_PROMETHEUS, now);
 	else
-		reply_printf(c, "error: stats: expected 'json' or 'prometheus', got '%.64s'\n",
-		             argv[1]);
+		reply_bad_arg(c, "stats: expected 'json' or 'prometheus'", argv[1]);
 }
 
 static void run_scale(struct admin_client *c, struct master *m, char **argv, uint64_t now)
@@ -352,8 +433,12 @@ static void run_scale(struct admin_client *c, struct master *m, char **argv, uin
 	char err[256];
 
 	(void)now;
-	if (parse_long("scale", argv[1], 1, WORKERS_MAX, &to, err, sizeof err) < 0 ||
-	    master_scale(m, to, err, sizeof err) < 0) {
+	if (parse_long("scale", argv[1], 1, WORKERS_MAX, &to, err, sizeof err) < 0) {
+		snprintf(err, sizeof err, "scale: expected an integer 1..%d", WORKERS_MAX);
+		reply_bad_arg(c, err, argv[1]);
+		return;
+	}
+	if (master_scale(m, to, err, sizeof err) < 0) {
 		reply_printf(c, "error: %s\n", err);
 		return;
 	}
@@ -640,14 +725,17 @@ int admin_fds(const struct admin *a, int *fds)
 	if (!a->open)
 		return 0;
 	fds[n++] = a->listen_fd;
+	if (a->lock_fd >= 0)
+		fds[n++] = a->lock_fd;
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
 		if (a->clients[i].fd >= 0)
 			fds[n++] = a->clients[i].fd;
 	return n;
 }
 
-/* Another instance may have replaced the file since (after deciding ours was
- * stale): unlink only the inode we created. */
+/* The socket file is unlinked only if it is still the one we made (same inode, a
+ * socket of our euid, one link); then the instance lock is released, never before:
+ * until then no other starter may judge the path. The lock file itself stays. */
 void admin_close(struct admin *a)
 {
 	struct stat st;
@@ -662,8 +750,12 @@ void admin_close(struct admin *a)
 		a->clients[i].fd = -1;
 	}
 	close(a->listen_fd);
-	if (stat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino &&
+	if (lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == a->dev &&
+	    st.st_ino == a->ino && st.st_uid == geteuid() && st.st_nlink == 1 &&
 	    unlink(a->path) < 0)
 		log_warn("cannot remove admin socket %s: %s", a->path, strerror(errno));
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	a->lock_fd = -1;
 	a->open = 0;
 }

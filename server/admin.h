@@ -5,6 +5,8 @@
 #ifndef PREFORKD_ADMIN_H
 #define PREFORKD_ADMIN_H
 
+#include "admin_path.h"
+
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +14,6 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#define ADMIN_SOCKET_NAME "preforkd.sock"
 #define ADMIN_COMMAND_MAX 4096 /* one command line, its newline included */
 #define ADMIN_CLIENTS_MAX 16   /* served at once; the rest wait in the backlog */
 #define ADMIN_POLLFDS (1 + ADMIN_CLIENTS_MAX)
@@ -41,6 +42,7 @@ struct admin_client {
 struct admin {
 	int open;
 	int listen_fd;
+	int lock_fd; /* the instance lock, PATH.lock (instance_lock.h) */
 	char path[ADMIN_PATH_MAX];
 	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
 	ino_t ino;
@@ -49,21 +51,6 @@ struct admin {
 	int nclients;
 	struct admin_client clients[ADMIN_CLIENTS_MAX];
 };
-
-/* The default path rule, shared with preforkctl: preforkd.sock in the pidfile's
- * directory, or in the working directory when there is no pidfile. */
-static inline int admin_default_path(const char *pidfile, char *buf, size_t len)
-{
-	const char *slash = pidfile ? strrchr(pidfile, '/') : NULL;
-	int n;
-
-	if (!slash)
-		n = snprintf(buf, len, "%s", ADMIN_SOCKET_NAME);
-	else
-		n = snprintf(buf, len, "%.*s/%s", (int)(slash - pidfile), pidfile,
-		             ADMIN_SOCKET_NAME);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
 
 /* Start-up: replaces a stale socket file, refuses when a live instance answers.
  * Reports on stderr and returns -1 on failure. */
@@ -75,9 +62,10 @@ int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
 /* Accepts, reads, answers and expires clients; never blocks. */
 void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns);
 /* The master's admin fds, for a new worker to close (workers never exec, so
- * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 1; returns how many. */
+ * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 2; returns how many. */
 int admin_fds(const struct admin *a, int *fds);
-/* At exit: close everything and remove the socket file if it is still ours. */
+/* At exit: close everything, remove the socket file if it is still ours, then
+ * release the instance lock. */
 void admin_close(struct admin *a);
 
 #endif

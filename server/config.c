@@ -31,6 +31,7 @@ enum {
 	OPT_DAEMON,
 	OPT_USER,
 	OPT_GROUP,
+	OPT_CORE_DUMPS,
 	OPT_VERSION,
 };
 
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "core-dumps", no_argument, NULL, OPT_CORE_DUMPS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -96,11 +98,15 @@ void config_usage(void)
 	       "                          moved (default 30)\n"
 	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
 	       "                          connection before they are killed (default 10)\n"
-	       "  --pidfile PATH          write the master's pid here; removed at exit\n"
+	       "  --pidfile PATH          write the master's pid here; removed at exit. A\n"
+	       "                          second instance with the same path is refused\n"
 	       "  --log PATH              append log lines to PATH (default stderr);\n"
 	       "                          SIGUSR1 reopens it\n"
 	       "  --admin PATH            admin Unix socket (default preforkd.sock beside the\n"
-	       "                          pidfile, else in the working directory)\n"
+	       "                          pidfile; else /run/preforkd/preforkd.sock for root,\n"
+	       "                          $XDG_RUNTIME_DIR/preforkd.sock for other users when\n"
+	       "                          it is their 0700 directory, else required). Two\n"
+	       "                          instances need two paths\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -118,11 +124,23 @@ void config_usage(void)
 	       "  --user NAME             when started as root: workers drop to this user\n"
 	       "                          (setgroups, setgid, setuid). The master keeps root to\n"
 	       "                          respawn workers and remove its pidfile and socket\n"
-	       "  --group NAME            with --user: the workers' group (default: the user's)\n"
+	       "  --group NAME            with --user: the workers' group (default: the user's);\n"
+	       "                          gid 0 is refused, and dropped from the supplementary\n"
+	       "                          groups\n"
+	       "  --core-dumps            with --user: let workers dump core (Linux forbids it\n"
+	       "                          after setuid; allowing it also lets that user ptrace\n"
+	       "                          them). Cores go where kernel.core_pattern says; a\n"
+	       "                          relative pattern means the working directory, / with\n"
+	       "                          --daemon, where the user cannot write\n"
 	       "  -q, --quiet             log warnings and errors only\n"
 	       "  -v, --verbose           log debug detail too\n"
 	       "  -h, --help              show this help and exit\n"
 	       "      --version           show the version and exit\n"
+	       "\n"
+	       "The pidfile, the log, the admin socket and their instance locks (PATH.lock,\n"
+	       "kept) are never opened through a symlink, and every directory on their path\n"
+	       "must be owned by root or the server's user and not writable by others (a\n"
+	       "sticky directory such as /tmp is allowed); else start-up is refused.\n"
 	       "\n"
 	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP rolling\n"
 	       "restart of every worker, TTIN/TTOU one worker more/fewer, USR1 reopen the log.\n"
@@ -260,8 +278,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			cfg->verbosity = opt == 'q' ? -1 : 1;
 			continue;
 		}
-		if (opt == OPT_DAEMON) {
-			cfg->daemonize = 1;
+		if (opt == OPT_DAEMON || opt == OPT_CORE_DUMPS) {
+			*(opt == OPT_DAEMON ? &cfg->daemonize : &cfg->core_dumps) = 1;
 			continue;
 		}
 		snprintf(name, sizeof name, "--%s", long_options[idx].name);
@@ -292,5 +310,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 	}
 	if (check_worker_timeout(cfg, err, errlen) < 0)
 		return CONFIG_ERROR;
+	if (cfg->core_dumps && !cfg->user) {
+		snprintf(err, errlen, "--core-dumps: needs --user (workers of the same user as "
+				      "the master can dump core already)");
+		return CONFIG_ERROR;
+	}
 	return CONFIG_OK;
 }

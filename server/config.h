@@ -30,6 +30,7 @@ struct config {
 	int daemonize;
 	const char *user;
 	const char *group;
+	int core_dumps; /* workers under --user stay dumpable */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };

@@ -81,7 +81,7 @@ static long worker_request_limit(const struct config *cfg)
  * lives in a mapping that workers do not inherit (see master_run). */
 struct child_plan {
 	struct worker_args args;
-	int close_fds[ADMIN_CLIENTS_MAX + 2]; /* the admin fds, the pidfile */
+	int close_fds[ADMIN_CLIENTS_MAX + 3]; /* the admin fds, the pidfile's lock */
 	int nclose;
 };
 
@@ -96,8 +96,8 @@ static void plan_child(const struct master *m, int slot, long max_requests,
 		.max_requests = max_requests,
 	};
 	p->nclose = admin_fds(&m->admin, p->close_fds);
-	if (m->pidfile_fd >= 0)
-		p->close_fds[p->nclose++] = m->pidfile_fd;
+	if (m->pidfile.lock_fd >= 0)
+		p->close_fds[p->nclose++] = m->pidfile.lock_fd;
 }
 
 static void run_child(const struct child_plan *p)
@@ -630,19 +630,11 @@ static int open_pidfile(struct master *m)
 {
 	char err[512];
 
-	m->pidfile_fd = -1;
+	pidfile_init(&m->pidfile);
 	if (!m->cfg->pidfile)
 		return 0;
-	m->pidfile_fd = pidfile_create(m->cfg->pidfile, err, sizeof err);
-	if (m->pidfile_fd < 0) {
+	if (pidfile_create(&m->pidfile, m->cfg->pidfile, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
-		return -1;
-	}
-	if (pidfile_write(m->pidfile_fd, getpid()) < 0) {
-		fprintf(stderr, "preforkd: cannot write pidfile %s: %s\n", m->cfg->pidfile,
-			strerror(errno));
-		pidfile_remove(m->cfg->pidfile, m->pidfile_fd);
-		m->pidfile_fd = -1;
 		return -1;
 	}
 	return 0;
@@ -703,8 +695,7 @@ int master_run(struct config *cfg)
 	m->listen_fd = -1;
 	if (start_master(m) < 0) {
 		admin_close(&m->admin);
-		if (m->cfg->pidfile)
-			pidfile_remove(m->cfg->pidfile, m->pidfile_fd);
+		pidfile_remove(&m->pidfile);
 		rc = 1;
 	} else {
 		/* Before the first fork: workers must not inherit the pipe to the waiting
@@ -716,7 +707,7 @@ int master_run(struct config *cfg)
 		log_drain_pipe_all();
 		admin_close(&m->admin);
 		close(m->listen_fd);
-		pidfile_remove(cfg->pidfile, m->pidfile_fd);
+		pidfile_remove(&m->pidfile);
 		log_info("stopped");
 	}
 	munmap(m, sizeof *m);

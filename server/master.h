@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "admin.h"
 #include "config.h"
+#include "pidfile.h"
 #include "scoreboard.h"
 
 #include <stdint.h>
@@ -72,7 +73,7 @@ struct master {
 	int stopping;
 	int killed_all;
 	uint64_t stop_deadline_ns;
-	int pidfile_fd;
+	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
 	struct admin admin; /* the admin socket and its clients (admin.c) */
 };
 

@@ -1,50 +1,27 @@
-/* A stale pidfile (no process holds its lock) is simply taken over; a locked one
- * names the running instance. The lock lives on the open fd, so it ends with the
- * master however the master ends. */
+/* The pidfile is written through safe_open() (no symlink followed, a regular file of
+ * ours with one link, in directories others cannot change) after the instance lock
+ * is held, so two starters never write it at once. */
 #include "pidfile.h"
+
+#include "instance_lock.h"
+#include "log.h"
+#include "safe_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-static long read_pid(int fd)
+void pidfile_init(struct pidfile *pf)
 {
-	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
-}
-
-int pidfile_create(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			snprintf(err, errlen, "another instance is running (pid %ld, pidfile %s)",
-				 read_pid(fd), path);
-		else
-			snprintf(err, errlen, "cannot lock pidfile %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	memset(pf, 0, sizeof *pf);
+	pf->lock_fd = -1;
 }
 
 /* Write the new number over the old one, then cut the file to its length: a
  * reader sees the old pid or the new one, never an empty file. */
-int pidfile_write(int fd, pid_t pid)
+static int write_pid(int fd, pid_t pid)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
@@ -54,10 +31,36 @@ int pidfile_write(int fd, pid_t pid)
 	return ftruncate(fd, n);
 }
 
-void pidfile_remove(const char *path, int fd)
+int pidfile_create(struct pidfile *pf, const char *path, char *err, size_t errlen)
 {
+	int fd;
+
+	if (safe_path_resolve(path, pf->path, sizeof pf->path, err, errlen) < 0)
+		return -1;
+	pf->lock_fd = instance_lock_take(path, "pidfile", err, errlen);
+	if (pf->lock_fd < 0)
+		return -1;
+	fd = safe_open(path, O_WRONLY | O_CREAT, 0644, &pf->st, err, errlen);
 	if (fd < 0)
-		return;
-	unlink(path);
+		return -1;
+	pf->written = 1; /* ours now: removed at exit even if the write fails */
+	if (write_pid(fd, getpid()) < 0) {
+		snprintf(err, errlen, "cannot write pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	close(fd);
+	return 0;
+}
+
+void pidfile_remove(struct pidfile *pf)
+{
+	char err[512];
+
+	if (pf->written && safe_remove_ours(pf->path, &pf->st, err, sizeof err) < 0)
+		log_warn("pidfile: %s", err);
+	pf->written = 0;
+	if (pf->lock_fd >= 0)
+		close(pf->lock_fd);
+	pf->lock_fd = -1;
 }

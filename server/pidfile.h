@@ -1,13 +1,25 @@
-/* The pidfile: written so a reader never sees a partial number, and locked with
- * flock() for the master's whole life so a second instance can tell it is live. */
+/* The pidfile: information for scripts and init systems, nothing more. Exclusion
+ * between instances is the instance lock's job (instance_lock.h), on a file nobody
+ * else can open; the pidfile itself is world-readable, so any user could lock it. */
 #ifndef PREFORKD_PIDFILE_H
 #define PREFORKD_PIDFILE_H
 
+#include <limits.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
-int pidfile_create(const char *path, char *err, size_t errlen);
-int pidfile_write(int fd, pid_t pid);
-void pidfile_remove(const char *path, int fd);
+struct pidfile {
+	int lock_fd; /* -1: none */
+	int written; /* st describes the file we wrote */
+	struct stat st;
+	char path[PATH_MAX]; /* resolved at start: a later chdir() changes nothing */
+};
+
+void pidfile_init(struct pidfile *pf);
+/* Takes the instance lock for path, then writes our pid to path. */
+int pidfile_create(struct pidfile *pf, const char *path, char *err, size_t errlen);
+/* Removes the file only if it is still the one we wrote; releases the lock after. */
+void pidfile_remove(struct pidfile *pf);
 
 #endif

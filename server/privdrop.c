@@ -2,7 +2,11 @@
  * root, so they come before setuid(); a worker that changed its uid first would keep
  * root's groups. Afterwards setuid(0) must fail, or the drop was not real (a kernel or
  * capability set that let it back in). Names are resolved in the master before the
- * first fork, so no worker calls into NSS. */
+ * first fork, so no worker calls into NSS. gid 0 never reaches a worker: refused as
+ * the primary group, dropped from the supplementary ones (a worker loses a group it
+ * would only have had by accident, and the log says so). Every worker, with or
+ * without --user, runs with PR_SET_NO_NEW_PRIVS: no set-uid program or file
+ * capability can give it back what it gave up. */
 #include "privdrop.h"
 
 #include "config.h"
@@ -14,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static struct {
 	int active;
+	int core_dumps;
 	uid_t uid;
 	gid_t gid;
 	gid_t *groups; /* supplementary groups of the user (and --group) */
@@ -79,11 +85,26 @@ static int load_groups(const char *user, gid_t gid, char *err, size_t errlen)
 	}
 }
 
+/* Supplementary group 0 (a user in the "root" group) is left out. */
+static int drop_root_group(void)
+{
+	int kept = 0;
+
+	for (int i = 0; i < target.ngroups; i++)
+		if (target.groups[i] != 0)
+			target.groups[kept++] = target.groups[i];
+	if (kept == target.ngroups)
+		return 0;
+	target.ngroups = kept;
+	return 1;
+}
+
 int privdrop_prepare(const struct config *cfg, char *err, size_t errlen)
 {
 	const struct passwd *pw;
 	const struct group *gr = NULL;
 
+	target.core_dumps = cfg->core_dumps;
 	if (!cfg->user)
 		return 0;
 	if (geteuid() != 0) {
@@ -115,8 +136,18 @@ int privdrop_prepare(const struct config *cfg, char *err, size_t errlen)
 		}
 		target.gid = gr->gr_gid;
 	}
+	if (target.gid == 0) {
+		snprintf(err, errlen,
+		         "%s: '%s' is gid 0; refusing to run workers with group root%s",
+		         cfg->group ? "--group" : "--user", cfg->group ? cfg->group : cfg->user,
+		         cfg->group ? "" : " (give --group)");
+		return -1;
+	}
 	if (load_groups(pw->pw_name, target.gid, err, errlen) < 0)
 		return -1;
+	if (drop_root_group())
+		log_warn("--user: '%s' is a member of group 0 (root); workers run without it",
+		         pw->pw_name);
 	target.active = 1;
 	log_info("workers will run as user %s (uid %ld, gid %ld, %d groups); the master keeps root",
 	         pw->pw_name, (long)target.uid, (long)target.gid, target.ngroups);
@@ -140,10 +171,22 @@ static int verify_dropped(void)
 	return 0;
 }
 
-int privdrop_apply(void)
+/* After setuid() Linux makes the worker non-dumpable (no core, no ptrace by that
+ * uid); --core-dumps sets it back, which also lets any process of the user ptrace the
+ * worker and reach the fds root opened: hence opt-in. */
+static int allow_core_dumps(void)
 {
-	if (!target.active)
+	if (!target.core_dumps)
 		return 0;
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
+		log_error("prctl PR_SET_DUMPABLE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int change_ids(void)
+{
 	if (setgroups((size_t)target.ngroups, target.groups) < 0) {
 		log_error("setgroups: %s", strerror(errno));
 		return -1;
@@ -156,5 +199,18 @@ int privdrop_apply(void)
 		log_error("setuid %ld: %s", (long)target.uid, strerror(errno));
 		return -1;
 	}
-	return verify_dropped();
+	if (verify_dropped() < 0)
+		return -1;
+	return allow_core_dumps();
+}
+
+int privdrop_apply(void)
+{
+	if (target.active && change_ids() < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("prctl PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

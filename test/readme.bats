@@ -4,10 +4,11 @@
 # load run, stop) are read from the README itself and run on a fresh copy of the tree,
 # so this test fails as soon as the README and the programs drift apart.
 #
-# The steps use the defaults (127.0.0.1:7777, preforkd.sock in the working directory).
-# They run in a private network namespace (unshare -rn), where that port is free and
-# nothing the test starts can be reached from outside; without one, the test runs only
-# when the port is free.
+# The steps use the defaults (127.0.0.1:7777, the default admin socket: for root
+# /run/preforkd/preforkd.sock). They run in private network and mount namespaces
+# (unshare -rmn, with a tmpfs on /run), where that port is free, nothing the test starts
+# can be reached from outside, and the machine's own /run is never touched; without
+# them, the test runs only as a user other than root and when the port is free.
 
 load helpers
 
@@ -42,8 +43,9 @@ readme_block() {
 first_steps() {
 	local dir=$1 start=$2 n=2 pid i step
 	shift 2
-	if [ "$(id -u)" -eq 0 ] && [ -n "${IN_NETNS:-}" ]; then
+	if [ -n "${IN_NETNS:-}" ]; then
 		ip link set lo up || return 1
+		mount -t tmpfs tmpfs /run || return 1
 	fi
 	cd "$dir/tree" || return 1
 	setsid bash -c "$start" </dev/null >"$dir/step-1.out" 2>&1 3>&- &
@@ -95,14 +97,15 @@ first_steps() {
 		--exclude=./preforkd.sock -cf - . | tar -C "$dir/tree" -xf -
 	# A newcomer's shell has no make of its own around it.
 	local -a env=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u PREFORKD)
-	if unshare -rn true 2>/dev/null; then
-		"${env[@]}" IN_NETNS=1 unshare -rn bash -c "$(declare -f first_steps); first_steps \"\$@\"" \
+	if unshare -rmn --propagation private true 2>/dev/null; then
+		"${env[@]}" IN_NETNS=1 unshare -rmn --propagation private \
+			bash -c "$(declare -f first_steps); first_steps \"\$@\"" \
 			first_steps "$dir" "${steps[@]}"
-	elif ! ss -Htln 'sport = :7777' | grep -q .; then
+	elif [ "$(id -u)" -ne 0 ] && ! ss -Htln 'sport = :7777' | grep -q .; then
 		"${env[@]}" bash -c "$(declare -f first_steps); first_steps \"\$@\"" \
 			first_steps "$dir" "${steps[@]}"
 	else
-		skip "no network namespace, and 127.0.0.1:7777 is in use"
+		skip "no private namespaces, and running as root or 127.0.0.1:7777 is in use"
 	fi
 	for i in 1 2 3 4 5; do
 		echo "== step $i (exit $(cat "$dir/step-$i.rc" 2>/dev/null)): ${steps[i - 1]}"
