@@ -164,6 +164,7 @@ void worker_run(const struct worker_args *a)
 	bind_to_master(a->master_pid);
 	worker_fault_at_start();
 	sb_set_state(a->slot, WS_IDLE);
+	worker_fault_when_ready();
 	while (!stop_requested) {
 		int fd = accept_connection(a);
 

@@ -1,5 +1,6 @@
 /* Test-only faults, read from the environment when a worker starts:
- *   PREFORKD_TEST_FAULT=crash-on-start | crash-after:N | hang-after:N | hold-fds:SECONDS
+ *   PREFORKD_TEST_FAULT=crash-on-start | exit-when-ready | crash-after:N | hang-after:N |
+ *                       hold-fds:SECONDS
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
  * A crash is SIGSEGV with core dumps disabled; a hang blocks a busy worker forever,
@@ -19,6 +20,7 @@
 enum fault {
 	FAULT_NONE,
 	FAULT_CRASH_ON_START,
+	FAULT_EXIT_WHEN_READY,
 	FAULT_CRASH_AFTER,
 	FAULT_HANG_AFTER,
 	FAULT_HOLD_FDS
@@ -39,6 +41,8 @@ static void load_fault(void)
 		return;
 	if (strcmp(spec, "crash-on-start") == 0)
 		fault = FAULT_CRASH_ON_START;
+	else if (strcmp(spec, "exit-when-ready") == 0)
+		fault = FAULT_EXIT_WHEN_READY;
 	else if (strncmp(spec, "crash-after:", 12) == 0)
 		fault = FAULT_CRASH_AFTER, fault_n = strtoul(spec + 12, NULL, 10);
 	else if (strncmp(spec, "hang-after:", 11) == 0)
@@ -94,6 +98,14 @@ void worker_fault_at_start(void)
 		crash();
 	if (fault == FAULT_HOLD_FDS)
 		hold_fds();
+}
+
+/* A worker that reaches accept() and then gives up on its own, having served
+ * nothing (a bad configuration found late): a failed start whatever its age. */
+void worker_fault_when_ready(void)
+{
+	if (fault == FAULT_EXIT_WHEN_READY)
+		_exit(1);
 }
 
 void worker_fault_before_serve(unsigned long accepted)

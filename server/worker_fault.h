@@ -5,10 +5,14 @@
 
 #ifdef PREFORKD_TEST_FAULTS
 void worker_fault_at_start(void);
+void worker_fault_when_ready(void);
 void worker_fault_before_serve(unsigned long accepted);
 void worker_fault_after_serve(unsigned long served);
 #else
 static inline void worker_fault_at_start(void)
+{
+}
+static inline void worker_fault_when_ready(void)
 {
 }
 static inline void worker_fault_before_serve(unsigned long accepted)
