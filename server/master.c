@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "drain.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -14,6 +15,8 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -579,6 +582,9 @@ void master_stop(struct master *m, int fast, const char *why)
 		m->stopping = 1;
 		notify_stopping();
 		m->stop_deadline_ns = now + seconds_to_ns(m->cfg->grace);
+		/* Before the workers hear of it: each then empties the queue and exits. */
+		if (!fast && m->listener_owned && drain_begin(m->listen_fd) == 0)
+			m->draining = 1;
 		for (int i = 0; i < SLOTS_MAX; i++)
 			if (is_live(&m->workers[i]))
 				stop_worker(m, i, now);
@@ -717,6 +723,7 @@ static int open_listener(struct master *m)
 		return -1;
 	}
 	addr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+	m->listener_owned = 1;
 	return 0;
 }
 
@@ -765,6 +772,24 @@ static int start_master(struct master *m)
 	return 0;
 }
 
+/* Connections whose handshake completed after the last worker found the queue
+ * empty are reset by the close that follows: say how many. */
+static void report_drain_leftovers(const struct master *m)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	if (getsockopt(m->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+		log_warn("graceful stop: TCP_INFO on the listener: %s", strerror(errno));
+		return;
+	}
+	/* On a listener, tcpi_unacked is the accept queue's length. */
+	if (ti.tcpi_unacked > 0)
+		log_warn("graceful stop: %u connections reached the queue after the workers "
+			 "had emptied it; closing the listener resets them",
+			 ti.tcpi_unacked);
+}
+
 /* The master's state (mostly the slot table: about 280 kB) lives in a mapping that
  * fork() leaves out of workers. A worker neither holds nor shares the pages the
  * master writes, which keeps its PSS small; a worker that touched master state by
@@ -806,6 +831,8 @@ int master_run(struct config *cfg)
 		maintain_pool(m, clock_now_ns());
 		run_loop(m);
 		admin_close(&m->admin);
+		if (m->draining)
+			report_drain_leftovers(m);
 		close(m->listen_fd);
 		pidfile_remove(cfg->pidfile, m->pidfile_fd);
 		log_info("stopped");

@@ -53,6 +53,11 @@ struct master {
 	struct config *cfg;
 	long target;
 	int listen_fd;
+	/* This master created the listener and is its last holder: a graceful stop may
+	 * filter and drain it (drain.c). A listener that outlives the master (handed to
+	 * a new binary, or owned by systemd) is never filtered: only its workers stop. */
+	int listener_owned;
+	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
 	char listen_text[ADDR_TEXT_MAX];
 	struct sb_slot *sb;
 	struct worker workers[SLOTS_MAX];

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "drain.h"
 #include "log.h"
 #include "privdrop.h"
 #include "scoreboard.h"
@@ -153,6 +154,30 @@ static void serve_connection(const struct worker_args *a, int fd)
 	count_result(slot, r);
 }
 
+/* Graceful stop of an owned listener: it drops new SYNs and is non-blocking now, so
+ * take what the kernel already queued until accept4() says the queue is empty.
+ * SIGQUIT (quit_now) abandons the rest. */
+static void drain_queue(const struct worker_args *a)
+{
+	while (!quit_now) {
+		socklen_t len = sizeof a->slot->peer;
+		int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
+				 SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			serve_connection(a, fd);
+			sb_set_state(a->slot, WS_STOPPING);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			log_error("accept4 while emptying the queue: %s; worker exits",
+				  strerror(errno));
+		return;
+	}
+}
+
 void worker_run(const struct worker_args *a)
 {
 	long served = 0;
@@ -180,6 +205,8 @@ void worker_run(const struct worker_args *a)
 		sb_set_state(a->slot, WS_IDLE);
 	}
 	sb_set_state(a->slot, WS_STOPPING);
+	if (!quit_now && drain_wanted(a->listen_fd))
+		drain_queue(a);
 	log_debug("worker stops: told to by %s", quit_now ? "SIGQUIT" : "SIGTERM");
 	_exit(WORKER_EXIT_STOPPED);
 }
