@@ -15,6 +15,7 @@
 #include "worker_fault.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,9 +155,36 @@ static void serve_connection(const struct worker_args *a, int fd)
 	count_result(slot, r);
 }
 
+/* Once the queue is empty, how long a draining worker waits for more: handshakes in
+ * flight when the filter went on, and connections that TCP_DEFER_ACCEPT held back
+ * until their first data, still join the queue; whatever joins later is reset when
+ * the listener closes. */
+#define DRAIN_SETTLE_MS 100
+
+/* Every worker wakes when one connection arrives (poll() is not exclusive); the
+ * ones that lose the race find EAGAIN and wait again. */
+static int more_to_drain(int listen_fd)
+{
+	struct pollfd p = { .fd = listen_fd, .events = POLLIN, .revents = 0 };
+	uint64_t deadline = clock_now_ns() + DRAIN_SETTLE_MS * NS_PER_MS;
+
+	for (;;) {
+		uint64_t now = clock_now_ns();
+		int rc;
+
+		if (quit_now || now >= deadline)
+			return 0;
+		rc = poll(&p, 1, (int)((deadline - now + NS_PER_MS - 1) / NS_PER_MS));
+		if (rc > 0)
+			return 1;
+		if (rc == 0 || errno != EINTR)
+			return 0;
+	}
+}
+
 /* Graceful stop of an owned listener: it drops new SYNs and is non-blocking now, so
- * take what the kernel already queued until accept4() says the queue is empty.
- * SIGQUIT (quit_now) abandons the rest. */
+ * take what the kernel already queued until accept4() says the queue is empty and
+ * nothing more arrives for DRAIN_SETTLE_MS. SIGQUIT (quit_now) abandons the rest. */
 static void drain_queue(const struct worker_args *a)
 {
 	while (!quit_now) {
@@ -171,10 +199,13 @@ static void drain_queue(const struct worker_args *a)
 		}
 		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			log_error("accept4 while emptying the queue: %s; worker exits",
 				  strerror(errno));
-		return;
+			return;
+		}
+		if (!more_to_drain(a->listen_fd))
+			return;
 	}
 }
 
