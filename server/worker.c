@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
-static volatile int quit_now; /* written only by the SIGQUIT handler */
+static volatile sig_atomic_t quit_now; /* written only by the SIGQUIT handler (C11 7.14.1.1) */
 
 static void on_term(int sig)
 {
