@@ -13,6 +13,7 @@
 #include "service.h"
 #include "signals.h"
 #include "worker.h"
+#include "worker_fault.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -114,7 +115,9 @@ static void run_child(const struct child_plan *p)
 
 static int find_free_slot(const struct master *m)
 {
-	for (int i = 0; i < SLOTS_MAX; i++)
+	int slots = test_fault_slots(SLOTS_MAX);
+
+	for (int i = 0; i < slots; i++)
 		if (!is_live(&m->workers[i]))
 			return i;
 	return -1;
@@ -149,7 +152,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 			log_warn("cannot start a worker: all %d slots are taken by workers "
 				 "still finishing (reloads faster than connections end); "
 				 "retrying as they exit",
-				 SLOTS_MAX);
+				 test_fault_slots(SLOTS_MAX));
 		}
 		m->slots_exhausted = 1;
 		return -1;
@@ -656,24 +659,52 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
 }
 
+/* poll() failed for a reason other than a signal (ENOMEM, or EINVAL once the fd
+ * limit was lowered under us): nothing it reported is valid, but the loop must go
+ * on (reap, kill the hung, keep the pool, stop on request) without spinning. So
+ * wait as long as poll() would have, within 10..100 ms (a signal cuts it short),
+ * then carry on with the turn as if poll() had timed out. Logged every 10 s. */
+#define POLL_RETRY_NS (100 * NS_PER_MS)
+
+static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, int err,
+				    uint64_t now)
+{
+	static uint64_t last_log_ns;
+	uint64_t wait = (uint64_t)timeout_ms * NS_PER_MS;
+	struct timespec ts;
+
+	if (last_log_ns == 0 || now - last_log_ns >= 10 * NS_PER_SEC) {
+		log_error("poll: %s; retrying every %d ms (logged at most every 10 s)",
+			  strerror(err), (int)(POLL_RETRY_NS / NS_PER_MS));
+		last_log_ns = now;
+	}
+	for (int i = 0; i < n; i++)
+		pfd[i].revents = 0;
+	if (timeout_ms < 0 || wait > POLL_RETRY_NS)
+		wait = POLL_RETRY_NS;
+	if (wait < POLL_RETRY_NS / 10)
+		wait = POLL_RETRY_NS / 10; /* even a due timer: never a busy loop */
+	ts.tv_sec = (time_t)(wait / NS_PER_SEC);
+	ts.tv_nsec = (long)(wait % NS_PER_SEC);
+	nanosleep(&ts, NULL); /* EINTR: a signal, which this turn takes next */
+}
+
 static void run_loop(struct master *m)
 {
 	for (;;) {
 		struct pollfd pfd[1 + ADMIN_POLLFDS] = { { .fd = signals_fd(), .events = POLLIN } };
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
-		int rc;
+		int rc, timeout_ms;
 
 		if (m->stopping && master_live_count(m) == 0)
 			return;
 		notify_tick(m);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
-		rc = poll(pfd, 1 + ADMIN_POLLFDS,
-			  admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now)));
-		if (rc < 0 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
-			continue;
-		}
+		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
+		rc = poll(pfd, 1 + ADMIN_POLLFDS, timeout_ms);
+		if (rc < 0 && errno != EINTR)
+			wait_after_poll_failure(pfd, 1 + ADMIN_POLLFDS, timeout_ms, errno, now);
 		now = clock_now_ns();
 		signals_take(&sigs);
 		handle_signals(m, &sigs);

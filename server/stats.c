@@ -311,9 +311,8 @@ static void render_crash_loop_line(struct strbuf *b, const struct master *m, uin
 		              m->failed_starts, m->backoff_steps, ns_to_s(m->backoff_ns),
 		              ns_to_s(next));
 	if (m->slots_exhausted)
-		strbuf_printf(b, "     Slots: all %d taken by workers still finishing; "
-		                 "new workers wait for them\n",
-		              SLOTS_MAX);
+		strbuf_printf(b, "     Slots: all taken by workers still finishing; "
+		                 "new workers wait for them\n");
 }
 
 static void render_status_header(struct strbuf *b, const struct snapshot *s)

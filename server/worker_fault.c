@@ -3,6 +3,7 @@
  *                       hold-fds:SECONDS
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
+ *   PREFORKD_TEST_SLOTS=N  (read by the master: use only N worker slots)
  * A crash is SIGSEGV with core dumps disabled; a hang blocks a busy worker forever,
  * ignoring SIGTERM, as a stuck request handler would. hold-fds fills the worker's fd
  * table at start (accept4 then fails with EMFILE) and frees it SECONDS later. */
@@ -89,6 +90,14 @@ static void crash(void)
 	signal(SIGSEGV, SIG_DFL);
 	raise(SIGSEGV);
 	_exit(99);
+}
+
+int test_fault_slots(int slots_max)
+{
+	const char *v = getenv("PREFORKD_TEST_SLOTS");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 && n < slots_max ? (int)n : slots_max;
 }
 
 void worker_fault_at_start(void)
