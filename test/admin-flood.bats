@@ -13,17 +13,18 @@ teardown() {
 }
 
 # flood SECONDS MARKER: connect to the admin socket as fast as possible, send
-# `stats prometheus`, close without reading, until SECONDS have passed; MARKER is
-# created after the first 100 connections.
+# `stats prometheus`, close without reading; after the first 10 connections,
+# create MARKER and go on for SECONDS more.
 flood() {
 	python3 - "$SERVER_ADMIN" "$1" "$2" <<'EOF' 3>&-
 import socket, sys, time
-path, end, marker = sys.argv[1], time.monotonic() + float(sys.argv[2]), sys.argv[3]
-n = 0
-while time.monotonic() < end:
+path, seconds, marker = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+n, end = 0, None
+while end is None or time.monotonic() < end:
     n += 1
-    if n == 100:
+    if n == 10:
         open(marker, "w").close()
+        end = time.monotonic() + seconds
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
@@ -46,8 +47,8 @@ spawned_after() {
 		flood 5 "$BATS_TEST_TMPDIR/flooding.$i" &
 		FLOODERS="$FLOODERS $!"
 	done
-	# The flood is under way: every flooder has made 100 connections.
-	wait_until 5 flooding
+	# The flood is under way: every flooder has made 10 connections.
+	wait_until 30 flooding
 	mark=$(wc -l <"$SERVER_LOG")
 	victim=$(worker_pids | head -1)
 	t0=$(date +%s%N)
