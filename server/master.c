@@ -686,7 +686,9 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 		wait = POLL_RETRY_NS / 10; /* even a due timer: never a busy loop */
 	ts.tv_sec = (time_t)(wait / NS_PER_SEC);
 	ts.tv_nsec = (long)(wait % NS_PER_SEC);
-	nanosleep(&ts, NULL); /* EINTR: a signal, which this turn takes next */
+	/* EINTR: a signal, which this turn takes next. */
+	if (nanosleep(&ts, NULL) < 0 && errno != EINTR)
+		log_error("nanosleep: %s", strerror(errno));
 }
 
 static void run_loop(struct master *m)
