@@ -1,5 +1,5 @@
 /* Test-only faults, read from the environment when a worker starts:
- *   PREFORKD_TEST_FAULT=crash-on-start | exit-when-ready | crash-after:N | hang-after:N |
+ *   PREFORKD_TEST_FAULT=crash-on-start | exit-when-ready[:MS] | crash-after:N | hang-after:N |
  *                       hold-fds:SECONDS
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 enum fault {
@@ -42,8 +43,9 @@ static void load_fault(void)
 		return;
 	if (strcmp(spec, "crash-on-start") == 0)
 		fault = FAULT_CRASH_ON_START;
-	else if (strcmp(spec, "exit-when-ready") == 0)
-		fault = FAULT_EXIT_WHEN_READY;
+	else if (strncmp(spec, "exit-when-ready", 15) == 0)
+		fault = FAULT_EXIT_WHEN_READY,
+		fault_n = spec[15] == ':' ? strtoul(spec + 16, NULL, 10) : 0;
 	else if (strncmp(spec, "crash-after:", 12) == 0)
 		fault = FAULT_CRASH_AFTER, fault_n = strtoul(spec + 12, NULL, 10);
 	else if (strncmp(spec, "hang-after:", 11) == 0)
@@ -109,12 +111,19 @@ void worker_fault_at_start(void)
 		hold_fds();
 }
 
-/* A worker that reaches accept() and then gives up on its own, having served
- * nothing (a bad configuration found late): a failed start whatever its age. */
+/* A worker that reaches accept() and then gives up on its own (after N ms, if
+ * given), having served nothing (a bad configuration found late): a failed start
+ * whatever its age. */
 void worker_fault_when_ready(void)
 {
-	if (fault == FAULT_EXIT_WHEN_READY)
-		_exit(1);
+	struct timespec ts = { .tv_sec = (time_t)(fault_n / 1000),
+			       .tv_nsec = (long)(fault_n % 1000) * 1000000L };
+
+	if (fault != FAULT_EXIT_WHEN_READY)
+		return;
+	while (nanosleep(&ts, &ts) < 0)
+		;
+	_exit(1);
 }
 
 void worker_fault_before_serve(unsigned long accepted)
