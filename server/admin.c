@@ -683,9 +683,13 @@ static void pause_accepting(struct admin *a, int err, uint64_t now)
 	a->paused_until_ns = now + ACCEPT_PAUSE_NS;
 }
 
+/* At most ADMIN_CLIENTS_MAX accepts per loop turn: a client that connects as fast
+ * as it can (most are served and gone within their turn, so the slots never fill)
+ * must not keep the master here; the rest wait in the backlog until the next turn,
+ * after signals, reaping and timers. */
 static void accept_clients(struct admin *a, struct master *m, uint64_t now)
 {
-	while (a->nclients < ADMIN_CLIENTS_MAX) {
+	for (int turn = 0; turn < ADMIN_CLIENTS_MAX && a->nclients < ADMIN_CLIENTS_MAX; turn++) {
 		int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd >= 0) {

@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "drain.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -12,9 +13,13 @@
 #include "service.h"
 #include "signals.h"
 #include "worker.h"
+#include "worker_fault.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +115,9 @@ static void run_child(const struct child_plan *p)
 
 static int find_free_slot(const struct master *m)
 {
-	for (int i = 0; i < SLOTS_MAX; i++)
+	int slots = test_fault_slots(SLOTS_MAX);
+
+	for (int i = 0; i < slots; i++)
 		if (!is_live(&m->workers[i]))
 			return i;
 	return -1;
@@ -137,8 +144,19 @@ static int spawn_worker(struct master *m, uint64_t now)
 	sigset_t saved;
 	pid_t pid;
 
-	if (slot < 0)
+	if (slot < 0) {
+		/* Every slot is taken: old workers still finishing their connections
+		 * after reloads. Said once; retried each turn as they leave. */
+		if (!m->slots_exhausted) {
+			m->slots_exhausted_total++;
+			log_warn("cannot start a worker: all %d slots are taken by workers "
+				 "still finishing (reloads faster than connections end); "
+				 "retrying as they exit",
+				 test_fault_slots(SLOTS_MAX));
+		}
+		m->slots_exhausted = 1;
 		return -1;
+	}
 	/* The jitter is drawn here, not in the child: random() in a child never advances
 	 * the master's state, so every worker would draw the same one and retire in step. */
 	plan_child(m, slot, worker_request_limit(m->cfg), &plan);
@@ -155,8 +173,10 @@ static int spawn_worker(struct master *m, uint64_t now)
 		return -1;
 	}
 	m->fork_failures = 0;
+	m->slots_exhausted = 0;
 	w = &m->workers[slot];
 	w->pid = pid;
+	w->spawn_seq = ++m->spawns;
 	w->generation = m->generation;
 	w->started_ns = now;
 	w->started_wall = time(NULL);
@@ -207,27 +227,80 @@ static void fold_retired_counters(struct master *m, int slot)
 	scoreboard_reset_slot(s);
 }
 
-static void note_failed_start(struct master *m, uint64_t now, int slot)
+/* Whatever --min-uptime says, failed starts cost at least FAILED_START_COST_NS each
+ * on average: a virtual clock (fail_tat_ns) moves on by that much per failed start,
+ * and nothing is spawned while it runs more than FAILED_START_BURST_NS ahead of real
+ * time. A pool whose every start fails therefore forks at most ~10 workers per second
+ * in the long run, even when its workers reach accept() before dying (which ends
+ * each episode) or --min-uptime is 0. A healthy pool never pays it. */
+#define FAILED_START_COST_NS (100 * NS_PER_MS)
+#define FAILED_START_BURST_NS (NS_PER_SEC)
+
+static uint64_t spawn_gate_ns(const struct master *m)
 {
-	m->failed_starts++;
-	m->backoff_ns = m->backoff_ns ? m->backoff_ns * 2 : BACKOFF_FIRST_NS;
-	if (m->backoff_ns > BACKOFF_MAX_NS)
-		m->backoff_ns = BACKOFF_MAX_NS;
-	m->next_spawn_ns = now + m->backoff_ns;
-	log_warn("crash loop: slot %d died within --min-uptime; %u failed starts in a row, "
-		 "next start in %.1f s",
-		 slot, m->failed_starts, (double)m->backoff_ns / NS_PER_SEC);
+	return m->fail_tat_ns > FAILED_START_BURST_NS ? m->fail_tat_ns - FAILED_START_BURST_NS : 0;
 }
 
-/* A failed start is a crash younger than --min-uptime by a worker that served
- * nothing: it never proved it can work, so restarting it at once would only make a
- * fork storm. A worker that did serve and then died (a fatal request, an operator's
- * kill under load) is replaced at once: the pool itself is healthy. */
-static int is_failed_start(const struct master *m, const struct exit_record *r)
+/* One step of back-off per failed probe, never one per reaped worker: the workers
+ * of a batch that fails together (spawned before the last step was taken) add
+ * nothing; a worker spawned since (in back-off: the single probe) adds a step. */
+static void note_failed_start(struct master *m, uint64_t now, int slot, const struct worker *w)
+{
+	uint64_t gate;
+
+	if (m->failed_starts == 0) {
+		m->episode_seq = m->spawns;
+		m->step_seq = 0;
+		m->backoff_steps = 0;
+		m->backoff_ns = 0;
+	}
+	m->failed_starts++;
+	m->fail_tat_ns = (m->fail_tat_ns > now ? m->fail_tat_ns : now) + FAILED_START_COST_NS;
+	if (m->backoff_steps == 0 || w->spawn_seq > m->step_seq) {
+		m->backoff_steps++;
+		m->step_seq = m->spawns;
+		m->backoff_ns = m->backoff_ns ? m->backoff_ns * 2 : BACKOFF_FIRST_NS;
+		if (m->backoff_ns > BACKOFF_MAX_NS)
+			m->backoff_ns = BACKOFF_MAX_NS;
+		m->next_spawn_ns = now + m->backoff_ns;
+	}
+	gate = spawn_gate_ns(m);
+	if (m->next_spawn_ns < gate)
+		m->next_spawn_ns = gate;
+	log_warn("crash loop: slot %d failed to start; %u failed starts, %u failed probes "
+		 "in a row, next start in %.1f s",
+		 slot, m->failed_starts, m->backoff_steps,
+		 (double)(m->next_spawn_ns - now) / NS_PER_SEC);
+}
+
+/* A failed start is a worker that never proved it can work: it died before it
+ * first entered accept() (whatever killed it), or it left on its own (an exit code
+ * other than "stopped" or "recycled", or a crash signal) having served nothing,
+ * whatever its age. Restarting those at once would only make a fork storm. A ready
+ * worker killed from outside (SIGKILL, SIGTERM: an operator, the OOM killer), or one
+ * that served and then died, is replaced at once: the pool itself is healthy. */
+static int is_failed_start(const struct master *m, const struct exit_record *r, int status,
+			   int was_ready)
 {
 	if (m->stopping || (r->cause != EXIT_CAUSE_SIGNAL && r->cause != EXIT_CAUSE_CODE))
 		return 0;
-	return r->connections == 0 && r->lifetime_ns < seconds_to_ns(m->cfg->min_uptime);
+	if (!was_ready)
+		return 1;
+	if (r->connections > 0)
+		return 0;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) != WORKER_EXIT_STOPPED &&
+		       WEXITSTATUS(status) != WORKER_EXIT_RECYCLED;
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGABRT:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void record_exit(struct master *m, int slot, int status, uint64_t now)
@@ -235,6 +308,7 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 	struct worker *w = &m->workers[slot];
 	struct exit_record *r = &w->last_exit;
 	char cause[96];
+	int was_ready;
 
 	r->valid = 1;
 	r->when = time(NULL);
@@ -244,6 +318,7 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 	r->core = WIFSIGNALED(status) && WCOREDUMP(status);
 	r->lifetime_ns = now - w->started_ns;
 	r->connections = sb_get(&m->sb[slot].counters[C_ACCEPTED]);
+	was_ready = sb_state(&m->sb[slot]) != WS_STARTING;
 	m->exits[r->cause]++;
 	m->recent[m->recent_next++ % RECENT_EXITS] = *r;
 	exit_record_describe(r, cause, sizeof cause);
@@ -252,8 +327,8 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 		"worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
 		(long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
 		(unsigned long long)r->connections);
-	if (is_failed_start(m, r))
-		note_failed_start(m, now, slot);
+	if (is_failed_start(m, r, status, was_ready))
+		note_failed_start(m, now, slot, w);
 }
 
 static void reap_children(struct master *m, uint64_t now)
@@ -326,8 +401,10 @@ static void kill_hung_workers(struct master *m, uint64_t now)
 	}
 }
 
-/* The back-off ends once a worker of the current generation has stayed up past
- * --min-uptime: the fault that killed its predecessors is gone. */
+/* Only a worker started during the current episode ends it, by reaching accept()
+ * and then staying up --min-uptime or serving a connection: the fault that killed
+ * its predecessors is gone. Older workers prove nothing about new starts (a crash
+ * at start while an old worker serves must stay throttled). */
 static void reset_backoff_when_stable(struct master *m, uint64_t now)
 {
 	uint64_t min_up = seconds_to_ns(m->cfg->min_uptime);
@@ -336,19 +413,36 @@ static void reset_backoff_when_stable(struct master *m, uint64_t now)
 		return;
 	for (int i = 0; i < SLOTS_MAX; i++) {
 		const struct worker *w = &m->workers[i];
+		struct sb_slot *s = &m->sb[i];
 
-		if (is_live(w) && !w->stopping && w->generation == m->generation &&
-		    now - w->started_ns >= min_up) {
-			log_info("workers start cleanly again after %u failed starts: back-off reset",
-				 m->failed_starts);
-			m->failed_starts = 0;
-			m->backoff_ns = 0;
-			/* The probe's spawn set the next start a whole back-off away: fill the
-			 * pool now, not up to 30 s later. */
-			m->next_spawn_ns = now;
-			return;
-		}
+		if (!is_live(w) || w->stopping || w->spawn_seq <= m->episode_seq ||
+		    sb_state(s) == WS_STARTING)
+			continue;
+		if (now - w->started_ns < min_up && sb_get(&s->counters[C_ACCEPTED]) == 0)
+			continue;
+		log_info("workers start cleanly again after %u failed starts: back-off reset",
+			 m->failed_starts);
+		m->failed_starts = 0;
+		m->backoff_steps = 0;
+		m->backoff_ns = 0;
+		/* The probe's failure set the next start a whole back-off away: fill the
+		 * pool now, not up to 30 s later (the failed-start rate bound aside). */
+		m->next_spawn_ns = spawn_gate_ns(m) > now ? spawn_gate_ns(m) : now;
+		return;
 	}
+}
+
+/* In back-off one probe runs at a time: the next is started only once the last one
+ * has failed (and its back-off passed) or ended the episode. */
+static int probe_running(const struct master *m)
+{
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct worker *w = &m->workers[i];
+
+		if (is_live(w) && !w->stopping && w->spawn_seq > m->episode_seq)
+			return 1;
+	}
+	return 0;
 }
 
 struct pool_count {
@@ -406,15 +500,16 @@ static void maintain_pool(struct master *m, uint64_t now)
 		stop_surplus(m, c.old + ready - (int)m->target, 1, now);
 	if (c.current > m->target)
 		stop_surplus(m, c.current - (int)m->target, 0, now);
+	if (c.current < m->target && m->failed_starts > 0) {
+		/* In a crash loop, probe with one worker at a time. */
+		if (now >= m->next_spawn_ns && !probe_running(m))
+			spawn_worker(m, now);
+		return;
+	}
 	while (c.current < m->target && now >= m->next_spawn_ns) {
 		if (spawn_worker(m, now) < 0)
 			break;
 		c.current++;
-		/* In a crash loop, probe with one worker at a time. */
-		if (m->failed_starts > 0) {
-			m->next_spawn_ns = now + m->backoff_ns;
-			break;
-		}
 	}
 }
 
@@ -490,6 +585,9 @@ void master_stop(struct master *m, int fast, const char *why)
 		m->stopping = 1;
 		notify_stopping();
 		m->stop_deadline_ns = now + seconds_to_ns(m->cfg->grace);
+		/* Before the workers hear of it: each then empties the queue and exits. */
+		if (!fast && m->listener_owned && drain_begin(m->listen_fd) == 0)
+			m->draining = 1;
 		for (int i = 0; i < SLOTS_MAX; i++)
 			if (is_live(&m->workers[i]))
 				stop_worker(m, i, now);
@@ -549,7 +647,48 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 		wait = m->stop_deadline_ns - now;
 	if (!m->stopping && m->next_spawn_ns > now && m->next_spawn_ns - now < wait)
 		wait = m->next_spawn_ns - now;
+	/* A crash-loop probe ends the episode the moment it has stayed --min-uptime. */
+	for (int i = 0; i < SLOTS_MAX && m->failed_starts > 0; i++) {
+		const struct worker *w = &m->workers[i];
+		uint64_t proven = w->started_ns + seconds_to_ns(m->cfg->min_uptime);
+
+		if (is_live(w) && w->spawn_seq > m->episode_seq && proven > now &&
+		    proven - now < wait)
+			wait = proven - now;
+	}
 	return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+/* poll() failed for a reason other than a signal (ENOMEM, or EINVAL once the fd
+ * limit was lowered under us): nothing it reported is valid, but the loop must go
+ * on (reap, kill the hung, keep the pool, stop on request) without spinning. So
+ * wait as long as poll() would have, within 10..100 ms (a signal cuts it short),
+ * then carry on with the turn as if poll() had timed out. Logged every 10 s. */
+#define POLL_RETRY_NS (100 * NS_PER_MS)
+
+static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, int err,
+				    uint64_t now)
+{
+	static uint64_t last_log_ns;
+	uint64_t wait = (uint64_t)timeout_ms * NS_PER_MS;
+	struct timespec ts;
+
+	if (last_log_ns == 0 || now - last_log_ns >= 10 * NS_PER_SEC) {
+		log_error("poll: %s; retrying every %d ms (logged at most every 10 s)",
+			  strerror(err), (int)(POLL_RETRY_NS / NS_PER_MS));
+		last_log_ns = now;
+	}
+	for (int i = 0; i < n; i++)
+		pfd[i].revents = 0;
+	if (timeout_ms < 0 || wait > POLL_RETRY_NS)
+		wait = POLL_RETRY_NS;
+	if (wait < POLL_RETRY_NS / 10)
+		wait = POLL_RETRY_NS / 10; /* even a due timer: never a busy loop */
+	ts.tv_sec = (time_t)(wait / NS_PER_SEC);
+	ts.tv_nsec = (long)(wait % NS_PER_SEC);
+	/* EINTR: a signal, which this turn takes next. */
+	if (nanosleep(&ts, NULL) < 0 && errno != EINTR)
+		log_error("nanosleep: %s", strerror(errno));
 }
 
 static void run_loop(struct master *m)
@@ -559,19 +698,17 @@ static void run_loop(struct master *m)
 		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
-		int rc;
+		int rc, timeout_ms;
 
 		if (m->stopping && master_live_count(m) == 0)
 			return;
 		notify_tick(m);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
-		rc = poll(pfd, 1 + ADMIN_POLLFDS + 1,
-			  admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now)));
-		if (rc < 0 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
-			continue;
-		}
+		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
+		rc = poll(pfd, 1 + ADMIN_POLLFDS + 1, timeout_ms);
+		if (rc < 0 && errno != EINTR)
+			wait_after_poll_failure(pfd, 1 + ADMIN_POLLFDS + 1, timeout_ms, errno, now);
 		now = clock_now_ns();
 		if (rc > 0 && log_pfd->revents)
 			log_drain_pipe();
@@ -623,6 +760,7 @@ static int open_listener(struct master *m)
 		return -1;
 	}
 	addr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+	m->listener_owned = 1;
 	return 0;
 }
 
@@ -662,6 +800,24 @@ static int start_master(struct master *m)
 		 (long)getpid(), m->target, m->cfg->service->name);
 	log_info("listening on %s", m->listen_text);
 	return 0;
+}
+
+/* Connections whose handshake completed after the last worker found the queue
+ * empty are reset by the close that follows: say how many. */
+static void report_drain_leftovers(const struct master *m)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	if (getsockopt(m->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+		log_warn("graceful stop: TCP_INFO on the listener: %s", strerror(errno));
+		return;
+	}
+	/* On a listener, tcpi_unacked is the accept queue's length. */
+	if (ti.tcpi_unacked > 0)
+		log_warn("graceful stop: %u connections reached the queue after the workers "
+			 "had emptied it; closing the listener resets them",
+			 ti.tcpi_unacked);
 }
 
 /* The master's state (mostly the slot table: about 280 kB) lives in a mapping that
@@ -706,6 +862,8 @@ int master_run(struct config *cfg)
 		/* Every worker is gone: whatever they logged is in the pipe. */
 		log_drain_pipe_all();
 		admin_close(&m->admin);
+		if (m->draining)
+			report_drain_leftovers(m);
 		close(m->listen_fd);
 		pidfile_remove(&m->pidfile);
 		log_info("stopped");

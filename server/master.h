@@ -44,6 +44,7 @@ struct worker {
 	uint64_t progress_mark;
 	uint64_t progress_ns;
 	uint64_t signalled_ns;
+	uint64_t spawn_seq; /* order of spawning: tells a crash-loop probe from its elders */
 	struct exit_record last_exit;
 };
 
@@ -53,6 +54,11 @@ struct master {
 	struct config *cfg;
 	long target;
 	int listen_fd;
+	/* This master created the listener and is its last holder: a graceful stop may
+	 * filter and drain it (drain.c). A listener that outlives the master (handed to
+	 * a new binary, or owned by systemd) is never filtered: only its workers stop. */
+	int listener_owned;
+	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
 	char listen_text[ADDR_TEXT_MAX];
 	struct sb_slot *sb;
 	struct worker workers[SLOTS_MAX];
@@ -63,10 +69,18 @@ struct master {
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	struct exit_record recent[RECENT_EXITS];
 	unsigned recent_next;
-	/* crash-loop back-off */
-	unsigned failed_starts;
+	/* crash-loop back-off: an episode begins with a failed start and ends when a
+	 * worker started during it proves itself (master.c, "crash loops") */
+	unsigned failed_starts;  /* failed starts reaped during the episode */
+	unsigned backoff_steps;  /* failed probes: the back-off doubles once per step */
 	uint64_t backoff_ns;
 	uint64_t next_spawn_ns;
+	uint64_t spawns;         /* workers spawned so far (their spawn_seq) */
+	uint64_t episode_seq;    /* spawns when the episode began */
+	uint64_t step_seq;       /* spawns when the last step was taken */
+	uint64_t fail_tat_ns;    /* rate bound on failed starts (see note_failed_start) */
+	int slots_exhausted;     /* a spawn found no free slot; logged once until one frees */
+	uint64_t slots_exhausted_total;
 	unsigned fork_failures;
 	uint64_t fork_failures_total;
 	/* shutdown */

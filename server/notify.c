@@ -90,10 +90,15 @@ static void send_message(const char *msg)
 		close(fd);
 }
 
-static int old_workers_alive(const struct master *m)
+/* A reload is done once the new generation is accepting: every old worker has been
+ * told to stop, which the master does one by one as new workers become ready. Old
+ * workers may still be finishing a connection (for as long as it lasts, up to
+ * --idle-timeout or more); waiting for them would hold `systemctl reload` back. */
+static int old_workers_serving(const struct master *m)
 {
 	for (int i = 0; i < SLOTS_MAX; i++)
-		if (m->workers[i].pid > 0 && m->workers[i].generation != m->generation)
+		if (m->workers[i].pid > 0 && !m->workers[i].stopping &&
+		    m->workers[i].generation != m->generation)
 			return 1;
 	return 0;
 }
@@ -120,7 +125,7 @@ void notify_tick(const struct master *m)
 	if (!notify_enabled())
 		return;
 	format_status(m, status, sizeof status);
-	if (!ready_sent || (reload_pending && !stopping && !old_workers_alive(m))) {
+	if (!ready_sent || (reload_pending && !stopping && !old_workers_serving(m))) {
 		/* READY=1 first: systemd reads the assignments of a datagram in order. */
 		snprintf(msg, sizeof msg, "READY=1\n%s", status);
 		ready_sent = 1;

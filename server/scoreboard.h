@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* The slots live in memory shared between processes: only lock-free atomics are
+ * address-free there (C11 7.17.5; a lock-based one would lock a per-process lock). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
+		       ATOMIC_LLONG_LOCK_FREE == 2,
+	       "the scoreboard needs lock-free (process-shared) 32- and 64-bit atomics");
+
 /* Twice the worker limit: a rolling restart starts the new generation beside the
  * old one before the old one is told to stop. */
 #define SLOTS_MAX (2 * WORKERS_MAX)
@@ -60,14 +66,18 @@ static inline uint64_t sb_get(_Atomic uint64_t *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* A state change publishes what the worker wrote before it (busy_since_ns and the
+ * peer accept4() filled in, before WS_BUSY): release here, acquire in the reader,
+ * so a master that sees WS_BUSY also sees them. (A later connection may still
+ * overwrite the peer while the master reads it: a torn display, never a crash.) */
 static inline void sb_set_state(struct sb_slot *s, enum worker_state st)
 {
-	atomic_store_explicit(&s->state, st, memory_order_relaxed);
+	atomic_store_explicit(&s->state, st, memory_order_release);
 }
 
 static inline enum worker_state sb_state(struct sb_slot *s)
 {
-	return (enum worker_state)atomic_load_explicit(&s->state, memory_order_relaxed);
+	return (enum worker_state)atomic_load_explicit(&s->state, memory_order_acquire);
 }
 
 void scoreboard_reset_slot(struct sb_slot *s);

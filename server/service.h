@@ -3,6 +3,8 @@
 #ifndef PREFORKD_SERVICE_H
 #define PREFORKD_SERVICE_H
 
+#include <signal.h>
+
 struct conn_waits;
 struct sb_slot;
 
@@ -11,7 +13,7 @@ enum serve_result { SERVE_OK, SERVE_TIMEOUT, SERVE_RESET, SERVE_OTHER };
 
 struct serve_ctx {
 	struct sb_slot *slot; /* this worker's scoreboard slot: byte counters */
-	volatile const int *quit_now; /* set by SIGQUIT: abandon the connection */
+	volatile const sig_atomic_t *quit_now; /* set by SIGQUIT: abandon the connection */
 	struct conn_waits *waits; /* this connection's deadlines, for conn_recv/conn_send */
 };
 

@@ -1,15 +1,23 @@
-/* Self-pipe for the master. Both ends are non-blocking: a full pipe already means
- * "look at the pipe", so a handler that cannot write loses nothing. */
+/* The master's signals: each handler adds one to its signal's counter and writes a
+ * wake-up byte to a self-pipe that the poll() loop watches. Both ends of the pipe are
+ * non-blocking: a full pipe already means "look", so a handler that cannot write
+ * loses nothing, since the signal itself is in its counter, not in the byte. */
 #include "signals.h"
 
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
+/* C11 7.14.1.1: a handler may touch lock-free atomic objects (or volatile
+ * sig_atomic_t). A counter rather than a flag: each SIGTTIN is one more worker. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal counters must be lock-free atomics");
+
 static int pipe_fds[2] = { -1, -1 };
+static atomic_uint pending[SIGNALS_MAX];
 
 static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
 			       SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD };
@@ -17,8 +25,10 @@ static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
 static void on_signal(int sig)
 {
 	int saved = errno;
-	unsigned char b = (unsigned char)sig;
+	unsigned char b = 0;
 
+	if (sig > 0 && sig < SIGNALS_MAX)
+		atomic_fetch_add_explicit(&pending[sig], 1, memory_order_relaxed);
 	(void)!write(pipe_fds[1], &b, 1);
 	errno = saved;
 }
@@ -56,16 +66,17 @@ int signals_fd(void)
 	return pipe_fds[0];
 }
 
+/* Empty the pipe first, then take the counters: a signal that lands in between is
+ * counted now and leaves a byte that merely wakes the next poll(). */
 void signals_take(struct signal_counts *out)
 {
-	unsigned char buf[64];
+	unsigned char buf[256];
 	ssize_t n;
 
-	memset(out, 0, sizeof *out);
 	while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] < SIGNALS_MAX)
-				out->n[buf[i]]++;
+		;
+	for (int i = 0; i < SIGNALS_MAX; i++)
+		out->n[i] = atomic_exchange_explicit(&pending[i], 0, memory_order_relaxed);
 }
 
 /* Workers never exec, so O_CLOEXEC does not close the pipe for them. */

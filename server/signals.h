@@ -1,5 +1,5 @@
-/* The master's signal handling: handlers write the signal number to a self-pipe and
- * return; the master's poll() loop reads the pipe and does the work. */
+/* The master's signal handling: handlers count the signal and write a wake-up byte
+ * to a self-pipe; the master's poll() loop takes the counts and does the work. */
 #ifndef PREFORKD_SIGNALS_H
 #define PREFORKD_SIGNALS_H
 

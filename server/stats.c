@@ -305,14 +305,17 @@ static void render_crash_loop_line(struct strbuf *b, const struct master *m, uin
 {
 	uint64_t next = m->next_spawn_ns > now ? m->next_spawn_ns - now : 0;
 
-	if (m->failed_starts == 0) {
+	if (m->failed_starts == 0)
 		strbuf_printf(b, "Crash loop: no\n");
-		return;
-	}
-	strbuf_printf(
-		b,
-		"Crash loop: yes: %u failed starts in a row, back-off %.1fs, next start in %.1fs\n",
-		m->failed_starts, ns_to_s(m->backoff_ns), ns_to_s(next));
+	else
+		strbuf_printf(b,
+		              "Crash loop: yes: %u failed starts in a row (%u failed probes), "
+		              "back-off %.1fs, next start in %.1fs\n",
+		              m->failed_starts, m->backoff_steps, ns_to_s(m->backoff_ns),
+		              ns_to_s(next));
+	if (m->slots_exhausted)
+		strbuf_printf(b, "     Slots: all taken by workers still finishing; "
+		                 "new workers wait for them\n");
 }
 
 static void render_status_header(struct strbuf *b, const struct snapshot *s)
@@ -611,6 +614,8 @@ static void emit_restarts(struct emitter *e, const struct snapshot *s)
 	emit_close(e);
 	emit_u64(e, "stopped_on_request", m->exits[EXIT_CAUSE_STOPPED]);
 	emit_u64(e, "fork_failures", m->fork_failures_total);
+	emit_bool(e, "slots_exhausted", m->slots_exhausted);
+	emit_u64(e, "slots_exhausted_events", m->slots_exhausted_total);
 }
 
 static void emit_crash_loop(struct emitter *e, const struct master *m, uint64_t now)
@@ -618,6 +623,7 @@ static void emit_crash_loop(struct emitter *e, const struct master *m, uint64_t 
 	emit_open(e, "crash_loop", 0);
 	emit_bool(e, "active", m->failed_starts > 0);
 	emit_u64(e, "failed_starts", m->failed_starts);
+	emit_u64(e, "failed_probes", m->backoff_steps);
 	emit_seconds(e, "backoff_seconds", ns_to_s(m->backoff_ns));
 	emit_seconds(e, "next_start_in_seconds",
 	             m->next_spawn_ns > now ? ns_to_s(m->next_spawn_ns - now) : 0);
@@ -894,6 +900,9 @@ static void render_prom_exits(struct strbuf *b, const struct snapshot *s)
 	         m->failed_starts);
 	prom_double(b, "preforkd_crash_loop_backoff_seconds", "Current restart back-off.",
 	            ns_to_s(m->backoff_ns));
+	prom_u64(b, "preforkd_slots_exhausted", "gauge",
+	         "1 while every worker slot is taken and new workers wait for old ones to exit.",
+	         (uint64_t)m->slots_exhausted);
 }
 
 /* One per-worker family: a sample per live slot, labelled slot and pid. */

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "drain.h"
 #include "log.h"
 #include "net.h"
 #include "privdrop.h"
@@ -15,6 +16,7 @@
 #include "worker_fault.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
-static volatile int quit_now; /* written only by the SIGQUIT handler */
+static volatile sig_atomic_t quit_now; /* written only by the SIGQUIT handler (C11 7.14.1.1) */
 
 static void on_term(int sig)
 {
@@ -180,6 +182,60 @@ static void serve_connection(const struct worker_args *a, int fd)
 	count_result(slot, r);
 }
 
+/* Once the queue is empty, how long a draining worker waits for more: handshakes in
+ * flight when the filter went on, and connections that TCP_DEFER_ACCEPT held back
+ * until their first data, still join the queue; whatever joins later is reset when
+ * the listener closes. */
+#define DRAIN_SETTLE_MS 100
+
+/* Every worker wakes when one connection arrives (poll() is not exclusive); the
+ * ones that lose the race find EAGAIN and wait again. */
+static int more_to_drain(int listen_fd)
+{
+	struct pollfd p = { .fd = listen_fd, .events = POLLIN, .revents = 0 };
+	uint64_t deadline = clock_now_ns() + DRAIN_SETTLE_MS * NS_PER_MS;
+
+	for (;;) {
+		uint64_t now = clock_now_ns();
+		int rc;
+
+		if (quit_now || now >= deadline)
+			return 0;
+		rc = poll(&p, 1, (int)((deadline - now + NS_PER_MS - 1) / NS_PER_MS));
+		if (rc > 0)
+			return 1;
+		if (rc == 0 || errno != EINTR)
+			return 0;
+	}
+}
+
+/* Graceful stop of an owned listener: it drops new SYNs and is non-blocking now, so
+ * take what the kernel already queued until accept4() says the queue is empty and
+ * nothing more arrives for DRAIN_SETTLE_MS. SIGQUIT (quit_now) abandons the rest. */
+static void drain_queue(const struct worker_args *a)
+{
+	while (!quit_now) {
+		socklen_t len = sizeof a->slot->peer;
+		int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
+				 SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			serve_connection(a, fd);
+			sb_set_state(a->slot, WS_STOPPING);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_error("accept4 while emptying the queue: %s; worker exits",
+				  strerror(errno));
+			return;
+		}
+		if (!more_to_drain(a->listen_fd))
+			return;
+	}
+}
+
 void worker_run(const struct worker_args *a)
 {
 	long served = 0;
@@ -194,6 +250,7 @@ void worker_run(const struct worker_args *a)
 	bind_to_master(a->master_pid);
 	worker_fault_at_start();
 	sb_set_state(a->slot, WS_IDLE);
+	worker_fault_when_ready();
 	while (!stop_requested) {
 		int fd = accept_connection(a);
 
@@ -209,6 +266,8 @@ void worker_run(const struct worker_args *a)
 		sb_set_state(a->slot, WS_IDLE);
 	}
 	sb_set_state(a->slot, WS_STOPPING);
+	if (!quit_now && drain_wanted(a->listen_fd))
+		drain_queue(a);
 	log_debug("worker stops: told to by %s", quit_now ? "SIGQUIT" : "SIGTERM");
 	_exit(WORKER_EXIT_STOPPED);
 }

@@ -1,7 +1,9 @@
 /* Test-only faults, read from the environment when a worker starts:
- *   PREFORKD_TEST_FAULT=crash-on-start | crash-after:N | hang-after:N | hold-fds:SECONDS
+ *   PREFORKD_TEST_FAULT=crash-on-start | exit-when-ready[:MS] | crash-after:N | hang-after:N |
+ *                       hold-fds:SECONDS
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
+ *   PREFORKD_TEST_SLOTS=N  (read by the master: use only N worker slots)
  * A crash is SIGSEGV with core dumps disabled; a hang blocks a busy worker forever,
  * ignoring SIGTERM, as a stuck request handler would. hold-fds fills the worker's fd
  * table at start (accept4 then fails with EMFILE) and frees it SECONDS later. */
@@ -14,11 +16,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 enum fault {
 	FAULT_NONE,
 	FAULT_CRASH_ON_START,
+	FAULT_EXIT_WHEN_READY,
 	FAULT_CRASH_AFTER,
 	FAULT_HANG_AFTER,
 	FAULT_HOLD_FDS
@@ -39,6 +43,9 @@ static void load_fault(void)
 		return;
 	if (strcmp(spec, "crash-on-start") == 0)
 		fault = FAULT_CRASH_ON_START;
+	else if (strncmp(spec, "exit-when-ready", 15) == 0)
+		fault = FAULT_EXIT_WHEN_READY,
+		fault_n = spec[15] == ':' ? strtoul(spec + 16, NULL, 10) : 0;
 	else if (strncmp(spec, "crash-after:", 12) == 0)
 		fault = FAULT_CRASH_AFTER, fault_n = strtoul(spec + 12, NULL, 10);
 	else if (strncmp(spec, "hang-after:", 11) == 0)
@@ -87,6 +94,14 @@ static void crash(void)
 	_exit(99);
 }
 
+int test_fault_slots(int slots_max)
+{
+	const char *v = getenv("PREFORKD_TEST_SLOTS");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 && n < slots_max ? (int)n : slots_max;
+}
+
 void worker_fault_at_start(void)
 {
 	load_fault();
@@ -94,6 +109,21 @@ void worker_fault_at_start(void)
 		crash();
 	if (fault == FAULT_HOLD_FDS)
 		hold_fds();
+}
+
+/* A worker that reaches accept() and then gives up on its own (after N ms, if
+ * given), having served nothing (a bad configuration found late): a failed start
+ * whatever its age. */
+void worker_fault_when_ready(void)
+{
+	struct timespec ts = { .tv_sec = (time_t)(fault_n / 1000),
+			       .tv_nsec = (long)(fault_n % 1000) * 1000000L };
+
+	if (fault != FAULT_EXIT_WHEN_READY)
+		return;
+	while (nanosleep(&ts, &ts) < 0)
+		;
+	_exit(1);
 }
 
 void worker_fault_before_serve(unsigned long accepted)

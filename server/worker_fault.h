@@ -4,11 +4,22 @@
 #define PREFORKD_WORKER_FAULT_H
 
 #ifdef PREFORKD_TEST_FAULTS
+int test_fault_slots(int slots_max);
 void worker_fault_at_start(void);
+void worker_fault_when_ready(void);
 void worker_fault_before_serve(unsigned long accepted);
 void worker_fault_after_serve(unsigned long served);
 #else
+/* PREFORKD_TEST_SLOTS=N (test build): the master uses only N worker slots, so a
+ * test can fill them all. */
+static inline int test_fault_slots(int slots_max)
+{
+	return slots_max;
+}
 static inline void worker_fault_at_start(void)
+{
+}
+static inline void worker_fault_when_ready(void)
 {
 }
 static inline void worker_fault_before_serve(unsigned long accepted)
