@@ -65,6 +65,115 @@ static int check_dirs(char *dir, const char *path, char *err, size_t errlen)
 	return strcmp(dir, "/") == 0 ? 0 : check_dir(dir, path, err, errlen);
 }
 
+#define SYMLINKS_MAX 40 /* as the kernel's own path walk */
+
+/* Drops the last component of an absolute, resolved path ("/a/b" -> "/a"). */
+static void to_parent(char *cur)
+{
+	char *slash = strrchr(cur, '/');
+
+	if (slash == cur)
+		cur[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/* Prepends target and a slash to the components still to walk (rest). */
+static int push_front(char *rest, size_t len, const char *target)
+{
+	size_t t = strlen(target), r = strlen(rest);
+
+	if (t + 1 + r + 1 > len)
+		return -1;
+	memmove(rest + t + 1, rest, r + 1);
+	memcpy(rest, target, t);
+	rest[t] = '/';
+	return 0;
+}
+
+/* realpath() with the rule applied on the way: the path is walked as given, one
+ * component at a time, and every directory it passes through is checked before the
+ * next name is looked up in it, including those reached through a symlink. A symlink
+ * is followed only when it is owned by root or our euid, and it lies in a directory
+ * already checked, so nobody else can have planted it. Checking only the resolved
+ * path would miss a symlink planted in a writable directory on the way, which could
+ * send root's writes to a trusted directory of the attacker's choice. */
+static int walk_checked(const char *dir, char *cur, size_t curlen, const char *path, char *err,
+			size_t errlen)
+{
+	char rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+	int links = 0;
+
+	if (dir[0] == '/') {
+		snprintf(cur, curlen, "/");
+	} else if (!getcwd(cur, curlen)) {
+		snprintf(err, errlen, "%s: getcwd: %s", path, strerror(errno));
+		return -1;
+	}
+	if (check_dirs(cur, path, err, errlen) < 0)
+		return -1;
+	if (snprintf(rest, sizeof rest, "%s", dir) >= (int)sizeof rest)
+		goto too_long;
+	for (char *p = rest; *p;) {
+		char *c = p, *slash = strchr(p, '/');
+		struct stat st;
+		ssize_t n;
+
+		if (slash) {
+			*slash = '\0';
+			p = slash + 1;
+		} else {
+			p += strlen(p);
+		}
+		if (*c == '\0' || strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			to_parent(cur);
+			continue;
+		}
+		if (snprintf(next, sizeof next, "%s/%s", strcmp(cur, "/") == 0 ? "" : cur, c) >=
+		    (int)sizeof next)
+			goto too_long;
+		if (lstat(next, &st) < 0) {
+			snprintf(err, errlen, "%s: directory %s: %s", path, next, strerror(errno));
+			return -1;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			if (check_dir(next, path, err, errlen) < 0)
+				return -1;
+			snprintf(cur, curlen, "%s", next);
+			continue;
+		}
+		if (!owner_ok(st.st_uid)) {
+			snprintf(err, errlen,
+			         "%s: symlink %s is owned by uid %ld (must be root or uid %ld)", path,
+			         next, (long)st.st_uid, (long)geteuid());
+			return -1;
+		}
+		n = readlink(next, target, sizeof target - 1);
+		if (n < 0) {
+			snprintf(err, errlen, "%s: readlink %s: %s", path, next, strerror(errno));
+			return -1;
+		}
+		target[n] = '\0';
+		if (++links > SYMLINKS_MAX) {
+			snprintf(err, errlen, "%s: too many symlinks", path);
+			return -1;
+		}
+		/* What is left of rest moves behind the target; p indexes into rest. */
+		memmove(rest, p, strlen(p) + 1);
+		if (push_front(rest, sizeof rest, target) < 0)
+			goto too_long;
+		if (target[0] == '/')
+			snprintf(cur, curlen, "/");
+		p = rest;
+	}
+	return 0;
+too_long:
+	snprintf(err, errlen, "%s: path too long", path);
+	return -1;
+}
+
 int safe_path_resolve(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], real[PATH_MAX];
@@ -85,11 +194,7 @@ int safe_path_resolve(const char *path, char *out, size_t outlen, char *err, siz
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	if (!realpath(dir, real)) {
-		snprintf(err, errlen, "%s: directory %s: %s", path, dir, strerror(errno));
-		return -1;
-	}
-	if (check_dirs(real, path, err, errlen) < 0)
+	if (walk_checked(dir, real, sizeof real, path, err, errlen) < 0)
 		return -1;
 	n = snprintf(out, outlen, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
 	if (n < 0 || (size_t)n >= outlen) {

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* Resolves the directory of path with realpath() (a symlinked directory such as
- * /var/run -> /run is fine), checks every directory from / down to it, and writes
- * the resolved directory plus the last component (never followed) to out. A
+/* Resolves the directory of path as realpath() would (a symlinked directory such as
+ * /var/run -> /run is fine), checking every directory it passes through from / down,
+ * those reached through a symlink included, and every symlink on the way (owned by
+ * root or our euid), then writes the resolved directory plus the last component
+ * (never followed) to out. A
  * directory passes when it is owned by root or our euid and is not writable by
  * group or others, or when it is sticky (like /tmp): there nobody else can rename or
  * remove our entry, and a name planted beforehand is caught by safe_check_stat(). */

@@ -50,6 +50,25 @@ static void test_directories(void)
 	      "a symlinked directory is resolved (%s)", out);
 	CHECK(safe_path_resolve(at("ok/"), out, sizeof out, err, sizeof err) < 0,
 	      "a path ending in / is not a file name");
+	CHECK(safe_path_resolve(at("ok/../real/f"), out, sizeof out, err, sizeof err) == 0 &&
+	              strcmp(out, want) == 0,
+	      "'..' is resolved (%s)", out);
+	/* A symlink planted in a directory others can write, pointing at one of ours:
+	 * the resolved path alone looks safe, the path as given is not. */
+	symlink("../ok", at("open/d"));
+	CHECK(safe_path_resolve(at("open/d/f"), out, sizeof out, err, sizeof err) < 0 &&
+	              strstr(err, "is writable by group or others"),
+	      "a symlinked directory reached through a writable directory is refused (%s)",
+	      err);
+	if (geteuid() == 0) {
+		symlink("../ok", at("sticky/planted"));
+		if (lchown(at("sticky/planted"), 65534, 65534) == 0)
+			CHECK(safe_path_resolve(at("sticky/planted/f"), out, sizeof out, err,
+			                        sizeof err) < 0 &&
+			              strstr(err, "symlink") && strstr(err, "uid 65534"),
+			      "a symlink of another user in a sticky directory is not followed (%s)",
+			      err);
+	}
 }
 
 static void test_files(void)
