@@ -34,6 +34,7 @@ static int log_out = STDERR_FILENO; /* where this process writes its lines */
 static int log_file = -1;           /* the master's --log file */
 static int out_is_socket;           /* log_out is a socket: send(MSG_DONTWAIT) */
 static int own_stderr = -1;         /* the master's non-blocking reopen of fd 2 */
+static int stderr_is_log;           /* fd 2 was pointed at the log file (a daemon) */
 static int pipe_r = -1, pipe_w = -1;
 static _Atomic uint64_t *worker_drops; /* set in a worker: its scoreboard counter */
 static uint64_t master_drops;
@@ -117,6 +118,18 @@ int log_reopen(void)
 		return -1;
 	}
 	close(fd);
+	/* A daemon's stray stderr output follows the log to the new file; otherwise fd 2
+	 * would keep the rotated file open (and its disk space) for ever. */
+	if (stderr_is_log && dup2(log_file, STDERR_FILENO) < 0)
+		log_error("pointing stderr at the reopened log: %s", strerror(errno));
+	return 0;
+}
+
+int log_capture_stderr(void)
+{
+	if (log_file < 0 || dup2(log_file, STDERR_FILENO) < 0)
+		return -1;
+	stderr_is_log = 1;
 	return 0;
 }
 
@@ -147,6 +160,10 @@ void log_enter_worker(_Atomic uint64_t *drops)
 	close_if_open(&pipe_r);
 	close_if_open(&log_file);
 	close_if_open(&own_stderr);
+	/* A worker never holds the log file, not even as a daemon's fd 2: stray output
+	 * (a sanitizer report) goes through the pipe like its log lines. */
+	if (stderr_is_log)
+		(void)!dup2(pipe_w, STDERR_FILENO);
 	log_out = pipe_w;
 	out_is_socket = 0;
 	worker_drops = drops;

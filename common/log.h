@@ -11,6 +11,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 int log_open(const char *path);
 int log_reopen(void);
+/* A daemon: point fd 2 at the log file, and keep it there across reopens. */
+int log_capture_stderr(void);
 void log_protect_stderr(void);
 int log_pipe_open(void);        /* master, before the first fork: the fd to poll */
 int log_pipe_fd(void);

@@ -198,9 +198,14 @@ void daemon_ready(void)
 	while (write(STDERR_FILENO, &ready, 1) < 0 && errno == EINTR)
 		;
 	/* With --log, stray stderr output (a sanitizer report, say) lands in the log. */
-	target = log_fd() != STDERR_FILENO ? log_fd() : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (log_fd() != STDERR_FILENO) {
+		if (log_capture_stderr() < 0)
+			log_error("redirecting stderr to the log: %s", strerror(errno));
+		return;
+	}
+	target = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (target < 0 || dup2(target, STDERR_FILENO) < 0)
 		log_error("redirecting stderr: %s", strerror(errno));
-	if (target >= 0 && target != log_fd())
+	if (target >= 0)
 		close(target);
 }

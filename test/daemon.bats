@@ -159,8 +159,17 @@ notify_states() {
 	wait_until 5 log_has "worker spawned"
 	run ! grep -q "pid $victim cause" "$SERVER_LOG.1"
 	grep -q "listening on" "$SERVER_LOG.1"
-	# stderr of the daemon still points at a log file.
-	[ -n "$(readlink "/proc/$SERVER_PID/fd/2")" ]
+	# The daemon's stderr follows the log to the new file; no process keeps the moved
+	# file open, and no worker holds the log file at all (its stderr is the log pipe).
+	[ "$(readlink "/proc/$SERVER_PID/fd/2")" = "$(readlink -f "$SERVER_LOG")" ]
+	run holds_file "$SERVER_LOG.1" "$SERVER_PID" $(worker_pids)
+	[ "$status" -ne 0 ]
+	run holds_file "$SERVER_LOG" $(worker_pids)
+	[ "$status" -ne 0 ]
+	local w
+	for w in $(worker_pids); do
+		[[ "$(readlink "/proc/$w/fd/2")" == pipe:* ]]
+	done
 }
 
 @test "NOTIFY_SOCKET receives READY=1, RELOADING=1, READY=1, STOPPING=1 in order, with STATUS" {

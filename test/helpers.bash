@@ -86,6 +86,19 @@ echo_once() {
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 5 "$@"
 }
 
+# holds_file FILE PID...: one of the processes has FILE open (any fd).
+holds_file() {
+	local file pid fd
+	file=$(readlink -f "$1")
+	shift
+	for pid in "$@"; do
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "$file" ] && return 0
+		done
+	done
+	return 1
+}
+
 # One ps call: a zombie that is reaped between two checks (a daemon's, reaped by
 # init at any moment) must read as gone, not as an empty state that is "not Z".
 process_alive() {

@@ -23,6 +23,9 @@ rotate_and_stop() {
 	mv "$SERVER_LOG" "$SERVER_LOG.1"
 	kill -USR1 "$SERVER_PID"
 	wait_until 5 log_has "log file reopened (SIGUSR1)"
+	# Nobody keeps the moved file open: not the master, not a worker.
+	run holds_file "$SERVER_LOG.1" "$SERVER_PID" $workers
+	[ "$status" -ne 0 ]
 	stop_server
 	for w in $workers; do
 		grep -q "preforkd\[$w\] debug: worker stops: told to by SIGTERM" "$SERVER_LOG" ||
@@ -32,8 +35,7 @@ rotate_and_stop() {
 	# Nothing after the move went to the moved file.
 	run grep -c -e "worker stops" -e "reopened" -e "stopping" "$SERVER_LOG.1"
 	[ "$output" -eq 0 ]
-	# Nobody left the old file open: the master and its workers are gone, and no one
-	# else could have had it.
+	# The lines from before the move stayed in the moved file.
 	grep -q "listening on" "$SERVER_LOG.1"
 }
 
