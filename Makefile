@@ -96,8 +96,9 @@ test-bins: $(BINS) $(TEST_BINS)
 test: test-bins
 	@scripts/run-tests.sh
 
+# ARGS: extra preforkd options, e.g. make run ARGS='--workers 2 --admin my.sock'.
 run: all
-	bin/preforkd
+	bin/preforkd $(ARGS)
 
 bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins

@@ -7,8 +7,9 @@
 # The steps use the defaults (127.0.0.1:7777, the default admin socket: for root
 # /run/preforkd/preforkd.sock). They run in private network and mount namespaces
 # (unshare -rmn, with a tmpfs on /run), where that port is free, nothing the test starts
-# can be reached from outside, and the machine's own /run is never touched; without
-# them, the test runs only as a user other than root and when the port is free.
+# can be reached from outside, and the machine's own /run is never touched. As another
+# user the test gives the steps a private XDG_RUNTIME_DIR and runs only when the port
+# is free.
 
 load helpers
 
@@ -97,7 +98,13 @@ first_steps() {
 		--exclude=./preforkd.sock -cf - . | tar -C "$dir/tree" -xf -
 	# A newcomer's shell has no make of its own around it.
 	local -a env=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u PREFORKD)
-	if unshare -rmn --propagation private true 2>/dev/null; then
+	# As another user, /run is not ours to mount over (and / shows as nobody's in a
+	# user namespace): such a user's server uses XDG_RUNTIME_DIR, made private here.
+	if [ "$(id -u)" -ne 0 ]; then
+		mkdir -m 0700 "$dir/xdg"
+		env+=(XDG_RUNTIME_DIR="$dir/xdg")
+	fi
+	if [ "$(id -u)" -eq 0 ] && unshare -rmn --propagation private true 2>/dev/null; then
 		"${env[@]}" IN_NETNS=1 unshare -rmn --propagation private \
 			bash -c "$(declare -f first_steps); first_steps \"\$@\"" \
 			first_steps "$dir" "${steps[@]}"
