@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
 # promtool (Debian package prometheus), ss (iproute2), setpriv and setsid
-# (util-linux), script (bsdutils), readelf (binutils), ps (procps). Uses apt-get as
+# (util-linux), script (bsdutils), readelf (binutils), ps (procps), logrotate. Uses apt-get as
 # root, or through sudo, via apt-install-nodaemon.sh, so that no service a package
 # ships is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
@@ -24,6 +24,7 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v script >/dev/null || need+=(bsdutils)
 command -v readelf >/dev/null || need+=(binutils)
 command -v ps >/dev/null || need+=(procps)
+command -v logrotate >/dev/null || need+=(logrotate)
 [ ${#need[@]} -gt 0 ] || exit 0
 
 echo "# installing test tools: ${need[*]}"

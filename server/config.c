@@ -141,7 +141,7 @@ void config_usage(void)
 	       "\n"
 	       "The pidfile, the log, the admin socket and their instance locks (PATH.lock,\n"
 	       "kept) are never opened through a symlink, and every directory on their path\n"
-	       "must be owned by root or the server's user and not writable by others (a\n"
+	       "must be owned by root or the master's euid and not writable by others (a\n"
 	       "sticky directory such as /tmp is allowed); else start-up is refused.\n"
 	       "\n"
 	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP rolling\n"
