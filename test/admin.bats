@@ -6,8 +6,6 @@
 # shellcheck disable=SC2153 # CLIENT and the SERVER_* variables come from helpers.bash
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
-
 teardown() {
 	stop_extra_processes
 	teardown_servers

@@ -9,7 +9,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
 PREFORKD_TEST="$ROOT/bin/test/preforkd"
 # The attacker needs an interpreter it can run: not one under root's home.
 ATTACKER_PYTHON=/usr/bin/python3

@@ -9,15 +9,9 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
-
 teardown() {
 	[ -z "${HELD:-}" ] || exec {HELD}>&-
 	teardown_servers
-}
-
-stat() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
 }
 
 # Milliseconds since midnight (UTC) of the log lines after line $1 that match $2.
@@ -53,7 +47,7 @@ spawns_after() {
 	[ "$(spawns_after "$mark")" -eq 16 ]
 	[ "$ms" -lt 2000 ]
 	run ! log_has "crash loop"
-	[ "$(stat .crash_loop.active)" = false ]
+	[ "$(stat_json .crash_loop.active)" = false ]
 	run echo_once "still here"
 	[ "$output" = "still here" ]
 }
@@ -76,8 +70,8 @@ spawns_after() {
 	p99=$(sort -n "$BATS_TEST_TMPDIR/ms" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.99 + 0.5)] }')
 	echo "# kill-all recovery (first exit -> last spawn, server log): p50 ${p50} ms, p99 ${p99} ms" >&3
 	run ! log_has "crash loop"
-	[ "$(stat .crash_loop.active)" = false ]
-	[ "$(stat .restarts.signal)" -eq 400 ]
+	[ "$(stat_json .crash_loop.active)" = false ]
+	[ "$(stat_json .restarts.signal)" -eq 400 ]
 }
 
 @test "start fault while an old worker serves: back-off holds, shown in status, then recovers" {
@@ -85,13 +79,9 @@ spawns_after() {
 	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
 	start_server --workers 4
 	# One old worker stays busy with a client for the whole test.
-	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-	printf 'a' >&"$HELD"
-	local got
-	IFS= read -r -n 1 -t 5 got <&"$HELD"
-	[ "$got" = a ]
+	hold_worker
 	local busy
-	busy=$(stat '.workers[] | select(.state == "busy") | .pid')
+	busy=$(stat_json '.workers[] | select(.state == "busy") | .pid')
 	[ -n "$busy" ]
 	touch "$PREFORKD_TEST_FAULT_FILE"
 	local mark
@@ -107,7 +97,7 @@ spawns_after() {
 	run "$CTL" -s "$SERVER_ADMIN" status
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Crash loop: yes: "*" failed starts in a row ("*" failed probes), back-off "* ]]
-	[ "$(stat .crash_loop.active)" = true ]
+	[ "$(stat_json .crash_loop.active)" = true ]
 	run "$CTL" -s "$SERVER_ADMIN" stats prometheus
 	[[ "$output" == *"preforkd_crash_loop_failed_starts "[1-9]* ]]
 	# The old worker still serves its client.
@@ -120,7 +110,7 @@ spawns_after() {
 	wait_until 40 log_has "back-off reset"
 	wait_until 10 workers_ready 4
 	echo "# recovered $((SECONDS - t0)) s after the fault was removed (the probe waits out the back-off, then --min-uptime 1)" >&3
-	[ "$(stat .crash_loop.active)" = false ]
+	[ "$(stat_json .crash_loop.active)" = false ]
 	run echo_once "recovered"
 	[ "$output" = "recovered" ]
 }

@@ -5,13 +5,8 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
-
 teardown() {
-	if [ -n "${LISTENER_PID:-}" ]; then
-		kill -TERM "$LISTENER_PID" 2>/dev/null || true
-		wait "$LISTENER_PID" 2>/dev/null || true
-	fi
+	stop_notify_listener
 	teardown_servers
 }
 
@@ -30,33 +25,6 @@ start_daemon() {
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
 	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
 	wait_until 5 has_workers 2
-}
-
-# start_listener ADDRESS: a Unix datagram socket standing in for systemd; each
-# datagram received is appended to $NOTIFY_OUT, followed by a "--" line.
-start_listener() {
-	NOTIFY_OUT="$BATS_TEST_TMPDIR/notify.out"
-	: >"$NOTIFY_OUT"
-	python3 -c '
-import socket, sys
-addr, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
-with open(out, "a", buffering=1) as f:
-    f.write("LISTENING\n")
-    while True:
-        f.write(s.recv(4096).decode() + "\n--\n")
-' "$1" "$NOTIFY_OUT" </dev/null 3>&- &
-	LISTENER_PID=$!
-	wait_until 5 grep -q LISTENING "$NOTIFY_OUT"
-}
-
-notified() {
-	grep -qx -- "$1" "$NOTIFY_OUT"
-}
-
-notified_times() {
-	[ "$(grep -cx -- "$1" "$NOTIFY_OUT")" -ge "$2" ]
 }
 
 # The state changes (READY/RELOADING/STOPPING) in the order they arrived.
@@ -173,7 +141,7 @@ notify_states() {
 }
 
 @test "NOTIFY_SOCKET receives READY=1, RELOADING=1, READY=1, STOPPING=1 in order, with STATUS" {
-	start_listener "$BATS_TEST_TMPDIR/notify.sock"
+	start_notify_listener "$BATS_TEST_TMPDIR/notify.sock"
 	NOTIFY_SOCKET="$BATS_TEST_TMPDIR/notify.sock" start_server --workers 2
 	wait_until 5 notified "READY=1"
 	notified "STATUS=2 workers running (target 2), generation 1"
@@ -191,7 +159,7 @@ notify_states() {
 
 @test "an abstract NOTIFY_SOCKET (@name) works too, and a --daemon notifies as well" {
 	local name="@preforkd-test-$$-$BATS_TEST_NUMBER"
-	start_listener "$name"
+	start_notify_listener "$name"
 	NOTIFY_SOCKET="$name" start_daemon
 	wait_until 5 notified "READY=1"
 	stop_server "$SERVER_PID"

@@ -16,11 +16,7 @@ teardown() {
 @test "SIGTERM: every queued connection gets its echo; a new connect is refused" {
 	start_server --workers 1
 	# The only worker is busy with a held client, so the next ones queue.
-	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-	printf 'a' >&"$HELD"
-	local got
-	IFS= read -r -n 1 -t 5 got <&"$HELD"
-	[ "$got" = a ]
+	hold_worker
 	local i
 	CLIENTS=""
 	for i in 1 2 3 4 5 6 7 8; do
@@ -41,8 +37,7 @@ teardown() {
 	# The late client's SYN is still unanswered while the worker is busy.
 	wait_until 5 syn_sent_to_server
 	# Release the busy worker: it finishes, empties the queue, exits.
-	exec {HELD}>&-
-	HELD=""
+	release_worker
 	wait_until 15 process_gone "$SERVER_PID"
 	for i in 1 2 3 4 5 6 7 8; do
 		wait_until 10 client_done "$i"
@@ -58,10 +53,7 @@ teardown() {
 
 @test "SIGQUIT still stops at once: queued clients are not waited for" {
 	start_server --workers 1
-	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-	printf 'a' >&"$HELD"
-	local got
-	IFS= read -r -n 1 -t 5 got <&"$HELD"
+	hold_worker
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued" \
 		>"$BATS_TEST_TMPDIR/out.q" 2>&1 {HELD}>&- 3>&- &
 	CLIENTS=$!

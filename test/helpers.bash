@@ -86,6 +86,63 @@ echo_once() {
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 5 "$@"
 }
 
+CTL="$ROOT/bin/preforkctl"
+
+# stat_json JQ_PATH: one field of the server's `stats json`.
+stat_json() {
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
+}
+
+# hold_worker: one worker becomes busy with a client this shell keeps open, on the
+# fd in $HELD (release_worker closes it; a teardown closes a $HELD left open).
+hold_worker() {
+	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+	printf 'a' >&"$HELD"
+	local got
+	IFS= read -r -n 1 -t 5 got <&"$HELD"
+	[ "$got" = a ]
+}
+
+release_worker() {
+	exec {HELD}>&-
+	HELD=""
+}
+
+# start_notify_listener ADDRESS: a Unix datagram socket standing in for systemd
+# (ADDRESS may be @abstract); each datagram received is appended to $NOTIFY_OUT,
+# followed by a "--" line. stop_notify_listener ends it.
+start_notify_listener() {
+	NOTIFY_OUT="$BATS_TEST_TMPDIR/notify.out"
+	: >"$NOTIFY_OUT"
+	python3 -c '
+import socket, sys
+addr, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
+with open(out, "a", buffering=1) as f:
+    f.write("LISTENING\n")
+    while True:
+        f.write(s.recv(4096).decode() + "\n--\n")
+' "$1" "$NOTIFY_OUT" </dev/null 3>&- &
+	LISTENER_PID=$!
+	wait_until 5 grep -q LISTENING "$NOTIFY_OUT"
+}
+
+stop_notify_listener() {
+	[ -n "${LISTENER_PID:-}" ] || return 0
+	kill -TERM "$LISTENER_PID" 2>/dev/null || true
+	wait "$LISTENER_PID" 2>/dev/null || true
+	LISTENER_PID=""
+}
+
+notified() {
+	grep -qx -- "$1" "$NOTIFY_OUT"
+}
+
+notified_times() {
+	[ "$(grep -cx -- "$1" "$NOTIFY_OUT")" -ge "$2" ]
+}
+
 # holds_file FILE PID...: one of the processes has FILE open (any fd).
 holds_file() {
 	local file pid fd

@@ -7,59 +7,14 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
-
 teardown() {
 	[ -z "${HELD:-}" ] || exec {HELD}>&-
-	if [ -n "${LISTENER_PID:-}" ]; then
-		kill -TERM "$LISTENER_PID" 2>/dev/null || true
-		wait "$LISTENER_PID" 2>/dev/null || true
-	fi
+	stop_notify_listener
 	teardown_servers
 }
 
-stat() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
-}
-
-# hold_worker: one worker becomes busy with a client this shell keeps open ($HELD).
-hold_worker() {
-	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-	printf 'a' >&"$HELD"
-	local got
-	IFS= read -r -n 1 -t 5 got <&"$HELD"
-	[ "$got" = a ]
-}
-
-release_worker() {
-	exec {HELD}>&-
-	HELD=""
-}
-
-# A Unix datagram socket standing in for systemd; each datagram is appended to
-# $NOTIFY_OUT.
-start_listener() {
-	NOTIFY_OUT="$BATS_TEST_TMPDIR/notify.out"
-	: >"$NOTIFY_OUT"
-	python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    f.write("LISTENING\n")
-    while True:
-        f.write(s.recv(4096).decode() + "\n--\n")
-' "$1" "$NOTIFY_OUT" </dev/null 3>&- &
-	LISTENER_PID=$!
-	wait_until 5 grep -q LISTENING "$NOTIFY_OUT"
-}
-
-notified_times() {
-	[ "$(grep -cx -- "$1" "$NOTIFY_OUT")" -ge "$2" ]
-}
-
 @test "READY=1 after a reload once the new generation accepts, not when old workers finish" {
-	start_listener "$BATS_TEST_TMPDIR/notify.sock"
+	start_notify_listener "$BATS_TEST_TMPDIR/notify.sock"
 	NOTIFY_SOCKET="$BATS_TEST_TMPDIR/notify.sock" start_server --workers 1
 	wait_until 5 notified_times "READY=1" 1
 	hold_worker
@@ -70,7 +25,7 @@ notified_times() {
 	# The old worker still serves the held client, and will until we let it go.
 	wait_until 10 notified_times "READY=1" 2
 	process_alive "$old"
-	[ "$(stat '.workers[] | select(.generation == 1) | .state')" = stopping ]
+	[ "$(stat_json '.workers[] | select(.generation == 1) | .state')" = stopping ]
 	release_worker
 	wait_until 10 process_gone "$old"
 }
@@ -87,7 +42,7 @@ notified_times() {
 	wait_until 10 log_has "cannot start a worker: all 2 slots are taken"
 	run "$CTL" -s "$SERVER_ADMIN" status
 	[[ "$output" == *"Slots: all taken by workers still finishing"* ]]
-	[ "$(stat .slots_exhausted)" = true ]
+	[ "$(stat_json .slots_exhausted)" = true ]
 	run "$CTL" -s "$SERVER_ADMIN" stats prometheus
 	[[ "$output" == *"preforkd_slots_exhausted 1"* ]]
 	# Many loop turns later (the admin replies above took some), said only once.
@@ -95,8 +50,8 @@ notified_times() {
 	release_worker
 	wait_until 10 log_has "generation 3"
 	wait_until 10 workers_ready 1
-	[ "$(stat .slots_exhausted)" = false ]
-	[ "$(stat .slots_exhausted_events)" -eq 1 ]
+	[ "$(stat_json .slots_exhausted)" = false ]
+	[ "$(stat_json .slots_exhausted_events)" -eq 1 ]
 	run echo_once "after the reloads"
 	[ "$output" = "after the reloads" ]
 }

@@ -7,19 +7,12 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-CTL="$ROOT/bin/preforkctl"
-
 teardown() {
 	teardown_servers
 }
 
-# stat JQ_PATH: one field of the server's `stats json`.
-stat() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
-}
-
 stat_at_least() {
-	[ "$(stat "$1")" -ge "$2" ]
+	[ "$(stat_json "$1")" -ge "$2" ]
 }
 
 log_count() {
@@ -66,8 +59,8 @@ cpu_ticks() {
 	[ "$g2" -ge 400 ]
 	[ "$g2" -ge $((g1 * 3 / 2)) ]
 	process_alive "$SERVER_PID"
-	[ "$(stat .crash_loop.active)" = true ]
-	[ "$(stat .crash_loop.failed_starts)" -ge 5 ]
+	[ "$(stat_json .crash_loop.active)" = true ]
+	[ "$(stat_json .crash_loop.failed_starts)" -ge 5 ]
 	run "$CTL" -s "$SERVER_ADMIN" status
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Crash loop: yes: "*" failed starts in a row ("*"), back-off "* ]]
@@ -76,9 +69,9 @@ cpu_ticks() {
 	rm "$PREFORKD_TEST_FAULT_FILE"
 	wait_until 10 log_has "back-off reset"
 	# ...and the reset does not leave the next start a whole back-off away.
-	[ "$(stat '.crash_loop.next_start_in_seconds == 0')" = true ]
+	[ "$(stat_json '.crash_loop.next_start_in_seconds == 0')" = true ]
 	wait_until 5 has_workers 2
-	[ "$(stat .crash_loop.active)" = false ]
+	[ "$(stat_json .crash_loop.active)" = false ]
 	run echo_once "recovered"
 	[ "$output" = "recovered" ]
 }
@@ -101,8 +94,8 @@ cpu_ticks() {
 	local idle
 	idle=$(sed -n "s/.*pid $victim made no progress for \([0-9.]*\) s.*/\1/p" "$SERVER_LOG")
 	awk -v s="$idle" 'BEGIN { exit !(s >= 1.0) }'
-	[ "$(stat .restarts.timeout)" -eq 1 ]
-	[ "$(stat '.last_exits[0].cause')" = timeout ]
+	[ "$(stat_json .restarts.timeout)" -eq 1 ]
+	[ "$(stat_json '.last_exits[0].cause')" = timeout ]
 	wait_until 5 has_workers 1
 	process_gone "$victim"
 	run echo_once "after the hang"
@@ -116,7 +109,7 @@ cpu_ticks() {
 	out=$(for i in 1 2 3 4 5 6 7 8; do printf '%s' "$i"; sleep 0.25; done |
 		"$CLIENT" --connect "$SERVER_ADDR" --timeout 5)
 	[ "$out" = "12345678" ]
-	[ "$(stat .restarts.timeout)" -eq 0 ]
+	[ "$(stat_json .restarts.timeout)" -eq 0 ]
 	run ! log_has "made no progress"
 }
 
@@ -130,12 +123,12 @@ cpu_ticks() {
 	[ "$failed" -eq 0 ]
 	# 100 connections in retirements of 5, the 3 live workers holding 0..4 each.
 	wait_until 5 stat_at_least .restarts.recycled 18
-	[ "$(stat .restarts.recycled)" -le 20 ]
-	[ "$(stat .totals.accepted)" -eq 100 ]
-	[ "$(stat .totals.completed)" -eq 100 ]
-	[ "$(stat .restarts.exit_code)" -eq 0 ]
-	[ "$(stat .restarts.signal)" -eq 0 ]
-	[ "$(stat .crash_loop.failed_starts)" -eq 0 ]
+	[ "$(stat_json .restarts.recycled)" -le 20 ]
+	[ "$(stat_json .totals.accepted)" -eq 100 ]
+	[ "$(stat_json .totals.completed)" -eq 100 ]
+	[ "$(stat_json .restarts.exit_code)" -eq 0 ]
+	[ "$(stat_json .restarts.signal)" -eq 0 ]
+	[ "$(stat_json .crash_loop.failed_starts)" -eq 0 ]
 	[ "$(log_count 'cause recycled after .* 5 connections')" -ge 18 ]
 	wait_until 5 has_workers 3
 }
@@ -192,8 +185,8 @@ cpu_ticks() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "not blocked" ]
 	# The silent connection never reached the worker.
-	[ "$(stat .totals.accepted)" -eq 1 ]
-	[ "$(stat .pool.busy)" -eq 0 ]
+	[ "$(stat_json .totals.accepted)" -eq 1 ]
+	[ "$(stat_json .pool.busy)" -eq 0 ]
 	exec {idle}>&-
 }
 
