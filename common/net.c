@@ -204,28 +204,31 @@ static uint64_t wait_began(struct conn_waits *w, uint64_t start_ns)
  * millisecond rather than to the next multiple of the slice. A recv that timed out
  * has waited one slice, so that is when its wait began; only a signal that
  * restarted the call (EINTR before the first timeout) makes it look shorter. */
-ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
+ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w)
 {
-	for (;;) {
-		ssize_t n = recv(fd, buf, len, 0);
-		uint64_t now, deadline;
+	const struct conn_limits *lim = w->lim;
 
+	for (;;) {
+		uint64_t now, deadline;
+		ssize_t n;
+
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		now = clock_now_ns();
+		deadline = wait_began(w, now > lim->slice_ns ? now - lim->slice_ns : 0) +
+			   (w->got_first ? lim->idle_ns : lim->first_byte_ns);
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (deadline - now < lim->slice_ns && wait_once(fd, POLLIN, deadline) < 0)
+			return -1;
+		n = recv(fd, buf, len, 0);
 		if (n >= 0) {
 			w->waiting = 0;
 			w->got_first = 1;
 			return n;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		now = clock_now_ns();
-		deadline = wait_began(w, now > w->slice_ns ? now - w->slice_ns : 0) +
-			   (w->got_first ? w->idle_ns : w->first_byte_ns);
-		if (now >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (deadline - now < w->slice_ns && wait_once(fd, POLLIN, deadline) < 0)
-			return -1;
 	}
 }
 
@@ -234,20 +237,19 @@ ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
  * whatever a send() accepts; a wait for room starts when one fails and lasts at
  * most the idle limit. Returns the bytes one send() took, as send() does, so the
  * caller counts progress as it happens. */
-ssize_t conn_send(int fd, const void *buf, size_t len, struct conn_waits *w)
+ssize_t conn_send_wait(int fd, const void *buf, size_t len, struct conn_waits *w)
 {
 	for (;;) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		uint64_t now;
+		ssize_t n;
 
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (wait_once(fd, POLLOUT, wait_began(w, clock_now_ns()) + w->lim->idle_ns) < 0)
+			return -1;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0) {
 			w->waiting = 0;
 			return n;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		now = clock_now_ns();
-		if (wait_once(fd, POLLOUT, wait_began(w, now) + w->idle_ns) < 0)
-			return -1;
 	}
 }

@@ -15,12 +15,18 @@ struct listen_opts {
 	int defer_accept;    /* seconds of TCP_DEFER_ACCEPT, 0 = off */
 };
 
-/* The waits of one served connection (see conn_recv). The server fills the first
- * four fields when it accepts; the helpers keep the rest. */
-struct conn_waits {
+/* The per-connection limits, the same for every connection of a worker. */
+struct conn_limits {
 	uint64_t first_byte_ns; /* longest wait for the first byte */
 	uint64_t idle_ns;       /* longest wait for progress after that */
 	uint64_t slice_ns;      /* the socket's SO_RCVTIMEO: one blocking recv's wait */
+};
+
+/* The waits of one served connection (see conn_recv). The server sets lim and
+ * wait_start_ns (the accept) and waiting = 1 when it accepts; the helpers keep the
+ * rest. */
+struct conn_waits {
+	const struct conn_limits *lim;
 	uint64_t wait_start_ns; /* when the current wait began (the accept, at first) */
 	int waiting;            /* wait_start_ns is set */
 	int got_first;          /* a recv returned data or EOF */
@@ -33,7 +39,33 @@ int wait_fd(int fd, short events, uint64_t deadline_ns);
 ssize_t write_full(int fd, const void *buf, size_t len, uint64_t deadline_ns);
 ssize_t read_some(int fd, void *buf, size_t len, uint64_t deadline_ns);
 int set_nonblocking(int fd);
-ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w);
-ssize_t conn_send(int fd, const void *buf, size_t len, struct conn_waits *w);
+/* The slow paths of conn_recv/conn_send: called only when the call would block. */
+ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w);
+ssize_t conn_send_wait(int fd, const void *buf, size_t len, struct conn_waits *w);
+
+/* recv() for a served connection: see conn_recv_wait in net.c for the deadlines.
+ * Inline, so that the hot path (data there, or arriving within the socket's
+ * SO_RCVTIMEO) costs what a bare recv() did, without a call into another file. */
+static inline ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
+{
+	ssize_t n = recv(fd, buf, len, 0);
+
+	if (n < 0)
+		return conn_recv_wait(fd, buf, len, w);
+	w->waiting = 0;
+	w->got_first = 1;
+	return n;
+}
+
+/* send() that never blocks, and waits for room at most the idle limit. */
+static inline ssize_t conn_send(int fd, const void *buf, size_t len, struct conn_waits *w)
+{
+	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return conn_send_wait(fd, buf, len, w);
+	w->waiting = 0;
+	return n;
+}
 
 #endif

@@ -145,15 +145,14 @@ double worker_recv_slice(const struct config *cfg)
 }
 
 /* The limits in nanoseconds, computed once per worker. */
-static struct conn_waits waits_template;
+static struct conn_limits limits;
 
-static void set_waits_template(const struct config *cfg)
+static void set_limits(const struct config *cfg)
 {
-	waits_template = (struct conn_waits){
+	limits = (struct conn_limits){
 		.first_byte_ns = seconds_to_ns(cfg->first_byte_timeout),
 		.idle_ns = seconds_to_ns(cfg->idle_timeout),
 		.slice_ns = seconds_to_ns(worker_recv_slice(cfg)),
-		.waiting = 1,
 	};
 }
 
@@ -161,13 +160,11 @@ static void serve_connection(const struct worker_args *a, int fd)
 {
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
-	struct conn_waits waits = waits_template;
-	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
-	enum serve_result r;
-
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
-	waits.wait_start_ns = t0;
+	struct conn_waits waits = { .lim = &limits, .wait_start_ns = t0, .waiting = 1 };
+	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
+	enum serve_result r;
 
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
 	sb_set_state(slot, WS_BUSY);
@@ -243,7 +240,7 @@ void worker_run(const struct worker_args *a)
 	/* First: from here on a line goes to the master's pipe, never blocking. */
 	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
 	install_worker_signals();
-	set_waits_template(a->cfg);
+	set_limits(a->cfg);
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);
