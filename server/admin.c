@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "safe_path.h"
 #include "stats.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <limits.h>
