@@ -5,7 +5,9 @@
  * copies to the log. Neither ever blocks on its log: the pipe is non-blocking and a
  * line is at most PIPE_BUF bytes, so it goes in whole or not at all, and a line
  * that does not fit is dropped and counted (the worker's in its scoreboard slot);
- * the master's own output is non-blocking too (see log_protect_stderr). */
+ * the master's own output is non-blocking too (see log_protect_stderr). Under
+ * systemd a line takes the journal's form instead (log_set_format), chosen in the
+ * master before the first fork, so that workers format theirs the same way. */
 #include "log.h"
 
 #include "safe_path.h"
@@ -18,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,8 +44,13 @@ static uint64_t master_drops;
 static const char *log_path;
 static enum log_level log_max = LOG_INFO;
 static const char *log_ident = "preforkd";
+static enum log_format log_form = LOG_FORMAT_PLAIN;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+/* systemd's SyslogLevelPrefix: a line that starts "<N>" gets syslog priority N in
+ * the journal (sd-daemon.h: SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG), so that
+ * `journalctl -p warning` selects by our level. */
+static const char *const level_prefixes[] = { "<3>", "<4>", "<6>", "<7>" };
 
 /* safe_open(): root never appends to, or creates, a file through a symlink or a
  * directory that another user could have planted or can change. */
@@ -282,28 +290,83 @@ void log_set_ident(const char *ident)
 	log_ident = ident;
 }
 
+static int parse_decimal(const char **p, unsigned long long *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(*p, &end, 10);
+	if (errno)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+/* systemd puts "DEV:INODE" of the stream it connected to a unit's stdout/stderr in
+ * JOURNAL_STREAM. A child whose stderr was sent elsewhere inherits the variable all
+ * the same (a shell started from a unit, `2>file`): only when fd 2 is that very
+ * socket does journald read what we write (sd_journal_stream's rule). */
+static int stderr_is_journal(void)
+{
+	const char *p = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!p || parse_decimal(&p, &dev) < 0 || *p++ != ':' || parse_decimal(&p, &ino) < 0 ||
+	    *p != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* A --log file is never the journal's stream, whatever fd 2 is. */
+enum log_format log_set_format(enum log_format format)
+{
+	if (format == LOG_FORMAT_AUTO)
+		format = log_file < 0 && stderr_is_journal() ? LOG_FORMAT_JOURNAL :
+							       LOG_FORMAT_PLAIN;
+	log_form = format;
+	return format;
+}
+
 int log_fd(void)
 {
 	return log_file >= 0 ? log_file : STDERR_FILENO;
 }
 
+/* The journal stamps each line itself and knows the program's name; the pid stays,
+ * since the journal's own _PID is the master's even for a worker's line (it comes
+ * through the master's pipe). */
+static size_t format_head(char *line, size_t size, enum log_level level)
+{
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+
+	if (log_form == LOG_FORMAT_JOURNAL)
+		return (size_t)snprintf(line, size, "%s[%ld] %s: ", level_prefixes[level],
+					(long)getpid(), level_names[level]);
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = strftime(line, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	return n + (size_t)snprintf(line + n, size - n, ".%03ldZ %s[%ld] %s: ",
+				    (long)tv.tv_usec / 1000, log_ident, (long)getpid(),
+				    level_names[level]);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
-	struct timeval tv;
-	struct tm tm;
 	va_list ap;
 	size_t n;
 	int saved = errno;
 
 	if (level > log_max)
 		return;
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s[%ld] %s: ",
-			      (long)tv.tv_usec / 1000, log_ident, (long)getpid(),
-			      level_names[level]);
+	n = format_head(line, sizeof line, level);
 	va_start(ap, fmt);
 	if (n < sizeof line)
 		vsnprintf(line + n, sizeof line - n, fmt, ap);

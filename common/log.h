@@ -8,6 +8,10 @@
 #include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* plain: "TIME preforkd[PID] LEVEL: ..."; journal: "<N>[PID] LEVEL: ...", systemd's
+ * stream form (its own timestamp, N the syslog priority); auto: journal when the
+ * log is stderr and stderr is the journal's stream (JOURNAL_STREAM). */
+enum log_format { LOG_FORMAT_AUTO, LOG_FORMAT_PLAIN, LOG_FORMAT_JOURNAL };
 
 int log_open(const char *path);
 int log_reopen(void);
@@ -22,6 +26,9 @@ void log_enter_worker(_Atomic uint64_t *drops);
 uint64_t log_dropped(void);     /* lines the master itself could not write */
 void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
+/* After log_open, before the first fork: workers inherit the form. Returns the form
+ * chosen (never AUTO). */
+enum log_format log_set_format(enum log_format format);
 int log_fd(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

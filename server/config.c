@@ -22,6 +22,7 @@ enum {
 	OPT_GRACE,
 	OPT_PIDFILE,
 	OPT_LOG,
+	OPT_LOG_FORMAT,
 	OPT_ADMIN,
 	OPT_WORKER_TIMEOUT,
 	OPT_MAX_REQUESTS,
@@ -45,6 +46,7 @@ static const struct option long_options[] = {
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
@@ -103,6 +105,11 @@ void config_usage(void)
 	       "                          second instance with the same path is refused\n"
 	       "  --log PATH              append log lines to PATH (default stderr);\n"
 	       "                          SIGUSR1 reopens it\n"
+	       "  --log-format FORM       auto, plain or journal: journal drops the time and\n"
+	       "                          starts each line with its syslog priority <N>, as\n"
+	       "                          systemd's journal reads it; auto (the default) picks\n"
+	       "                          journal when the log is stderr and stderr is the\n"
+	       "                          journal's stream (JOURNAL_STREAM), else plain\n"
 	       "  --admin PATH            admin Unix socket (default preforkd.sock beside the\n"
 	       "                          pidfile; else /run/preforkd/preforkd.sock for root,\n"
 	       "                          $XDG_RUNTIME_DIR/preforkd.sock for other users when\n"
@@ -151,6 +158,23 @@ void config_usage(void)
 	       WORKERS_MAX, service_names());
 }
 
+static int parse_log_format(const char *name, const char *arg, enum log_format *format,
+			    char *err, size_t errlen)
+{
+	static const char *const forms[] = { [LOG_FORMAT_AUTO] = "auto",
+					     [LOG_FORMAT_PLAIN] = "plain",
+					     [LOG_FORMAT_JOURNAL] = "journal" };
+
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		if (strcmp(arg, forms[i]) == 0) {
+			*format = (enum log_format)i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: expected auto, plain or journal, got '%s'", name, arg);
+	return -1;
+}
+
 static int parse_option(struct config *cfg, int opt, const char *name, const char *arg,
 			char *err, size_t errlen)
 {
@@ -195,6 +219,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 				  errlen);
 	case OPT_DEFER_ACCEPT:
 		return parse_long(name, arg, 0, 3600, &cfg->defer_accept, err, errlen);
+	case OPT_LOG_FORMAT:
+		return parse_log_format(name, arg, &cfg->log_format, err, errlen);
 	}
 	return 0;
 }

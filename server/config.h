@@ -2,6 +2,7 @@
 #ifndef PREFORKD_CONFIG_H
 #define PREFORKD_CONFIG_H
 
+#include "log.h"
 #include "version.h"
 
 #include <stddef.h>
@@ -20,6 +21,7 @@ struct config {
 	double grace;
 	const char *pidfile;
 	const char *log_path;
+	enum log_format log_format;
 	const char *admin_path;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
 	double worker_timeout; /* 0 = never */

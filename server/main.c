@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	}
 	if (log_open(cfg.log_path) < 0)
 		return 1;
+	log_set_format(cfg.log_format);
 	/* A daemon's stderr is the start-up pipe, then /dev/null: neither stalls. */
 	if (!cfg.daemonize)
 		log_protect_stderr();
