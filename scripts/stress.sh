@@ -582,8 +582,9 @@ if [ -n "$master_pid" ]; then
 		info=$(ps -o ppid=,comm= -p "$w" 2>/dev/null || true)
 		[ -n "$info" ] || continue
 		read -r ppid wcomm <<<"$info"
-		# A pid reused by another program is not ours.
-		[ "$wcomm" = "$server_comm" ] || continue
+		# A pid reused by another program is not ours. A worker names its slot in
+		# its comm (preforkd-w3); the master keeps the program's name.
+		case "$wcomm" in "$server_comm" | preforkd-w[0-9]*) ;; *) continue ;; esac
 		if [ "$server_stopped" -eq 1 ] || [ "$ppid" != "$master_pid" ]; then
 			orphans="$orphans $w"
 		fi

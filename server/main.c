@@ -6,6 +6,7 @@
 #include "log.h"
 #include "master.h"
 #include "privdrop.h"
+#include "proctitle.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@ int main(int argc, char **argv)
 	struct config cfg;
 	char err[512];
 
-	/* First, before anything of ours is open: every fd >= 3 is the launcher's.
+	/* Before anything keeps a pointer into argv (the options do) or the environment. */
+	proctitle_init(argc, argv);
+	/* Then, before anything of ours is open: every fd >= 3 is the launcher's.
 	 * Nothing is kept yet; socket activation will keep its LISTEN_FDS here. */
 	if (fds_close_inherited(NULL, 0) < 0)
 		fprintf(stderr, "preforkd: closing inherited fds: %s; some stay open\n",

@@ -10,6 +10,7 @@
 #include "net.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "proctitle.h"
 #include "service.h"
 #include "signals.h"
 #include "worker.h"
@@ -99,6 +100,8 @@ static void plan_child(const struct master *m, int slot, long max_requests,
 		.slot = &m->sb[slot],
 		.master_pid = getpid(),
 		.max_requests = max_requests,
+		.slot_index = slot,
+		.generation = m->generation,
 	};
 	p->nclose = admin_fds(&m->admin, p->close_fds);
 	if (m->pidfile.lock_fd >= 0)
@@ -799,6 +802,7 @@ static int start_master(struct master *m)
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
 		 (long)getpid(), m->target, m->cfg->service->name);
 	log_info("listening on %s", m->listen_text);
+	proctitle_set_master(m->listen_text);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "net.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "scoreboard.h"
 #include "service.h"
 #include "worker_fault.h"
@@ -239,6 +240,7 @@ void worker_run(const struct worker_args *a)
 
 	/* First: from here on a line goes to the master's pipe, never blocking. */
 	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
+	proctitle_set_worker(a->slot_index, a->generation);
 	install_worker_signals();
 	set_limits(a->cfg);
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */

@@ -19,6 +19,8 @@ struct worker_args {
 	struct sb_slot *slot;
 	pid_t master_pid;
 	long max_requests; /* this worker's limit with its jitter; 0 = none */
+	int slot_index;    /* for its process title */
+	unsigned generation;
 };
 
 double worker_recv_slice(const struct config *cfg);
