@@ -90,6 +90,80 @@ static void test_parse_seconds(void)
 	      "parse_seconds rejects a unit suffix");
 }
 
+/* The text with blanks made visible, for a readable TAP line. */
+static const char *shown(const char *text)
+{
+	static char buf[64];
+	size_t n = 0;
+
+	for (; *text && n + 3 < sizeof buf; text++) {
+		char c = *text == '\t' ? 't' : *text == '\n' ? 'n' : *text == '\v' ? 'v' : 0;
+
+		if (c)
+			buf[n++] = '\\';
+		buf[n++] = c ? c : *text;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Plain decimal only, in every program: what strtol and strtod would also take (blanks,
+ * '+', hex, hex floats, exponents, inf, nan) is refused, naming the option and value. */
+static void test_parse_strict(void)
+{
+	static const char *const bad_int[] = {
+		" 4", "\t4", "\n4", "4 ", "+4", "-4", "-0", "0x10", "4.0", "1e3", "4_000", "",
+	};
+	static const char *const bad_dec[] = {
+		"0x1p-3",   "0x10", " 1",  "\t1", "1 ",   "+1",    "-1",  "1e3", "1E3", "inf",
+		"infinity", "nan",  "NAN", ".",   "1..2", "1.2.3", "1,5", "",    "\v2",
+	};
+	char err[256];
+	long v = -7;
+	long long ll = -7;
+	double d = -7;
+
+	for (size_t i = 0; i < sizeof bad_int / sizeof bad_int[0]; i++)
+		CHECK(parse_long("--workers", bad_int[i], 0, 1024, &v, err, sizeof err) < 0 &&
+		              strstr(err, "--workers") && strstr(err, bad_int[i]),
+		      "parse_long rejects '%s' naming option and value", shown(bad_int[i]));
+	CHECK(v == -7, "a refused value leaves the output alone");
+	CHECK(parse_long("--workers", "010", 0, 1024, &v, err, sizeof err) == 0 && v == 10,
+	      "a leading 0 is decimal, not octal");
+	CHECK(parse_long("--delta", "-5", -10, 10, &v, err, sizeof err) == 0 && v == -5,
+	      "a '-' is taken where the range allows negative values");
+	CHECK(parse_long("--delta", "--5", -10, 10, &v, err, sizeof err) < 0 &&
+	              parse_long("--delta", "-", -10, 10, &v, err, sizeof err) < 0,
+	      "one '-' and digits, nothing else");
+	CHECK(parse_llong("--requests", "1000000000000", 1, 1000000000000LL, &ll, err,
+	                  sizeof err) == 0 &&
+	              ll == 1000000000000LL,
+	      "parse_llong takes 64-bit values");
+	CHECK(parse_llong("--requests", "0x10", 1, 1000000000000LL, &ll, err, sizeof err) < 0 &&
+	              strcmp(err, "--requests: expected an integer 1..1000000000000, got '0x10'") ==
+	                      0,
+	      "parse_llong rejects hex with the agreed message");
+	for (size_t i = 0; i < sizeof bad_dec / sizeof bad_dec[0]; i++) {
+		CHECK(parse_seconds("--grace", bad_dec[i], 0, 86400, &d, err, sizeof err) < 0 &&
+		              strstr(err, "--grace") && strstr(err, bad_dec[i]),
+		      "parse_seconds rejects '%s' naming option and value", shown(bad_dec[i]));
+		CHECK(parse_decimal("--rate", bad_dec[i], 0, 1e7, &d, err, sizeof err) < 0,
+		      "parse_decimal rejects '%s'", shown(bad_dec[i]));
+	}
+	CHECK(d == -7, "a refused value leaves the output alone");
+	CHECK(parse_seconds("--grace", ".5", 0, 60, &d, err, sizeof err) == 0 && d == 0.5 &&
+	              parse_seconds("--grace", "2.", 0, 60, &d, err, sizeof err) == 0 && d == 2 &&
+	              parse_seconds("--grace", "0.125", 0, 60, &d, err, sizeof err) == 0 &&
+	              d == 0.125,
+	      "decimals with a point before, inside or after the digits are taken");
+	CHECK(parse_decimal("--rate", "abc", 0.001, 1e7, &d, err, sizeof err) < 0 &&
+	              strcmp(err, "--rate: expected a number 0.001..10000000, got 'abc'") == 0,
+	      "parse_decimal words its message for any number, not seconds");
+	CHECK(parse_decimal("--rate", "1000000000000000000000000000000000000000", 0, 1e7, &d, err,
+	                    sizeof err) < 0,
+	      "parse_decimal rejects a value past the range however it is written");
+}
+
 static void test_hist(void)
 {
 	uint64_t counts[HIST_BUCKETS] = { 0 };
@@ -125,6 +199,7 @@ int main(void)
 	test_addr_invalid();
 	test_parse_long();
 	test_parse_seconds();
+	test_parse_strict();
 	test_hist();
 	return unit_done();
 }
