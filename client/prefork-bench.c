@@ -1,13 +1,17 @@
 /* prefork-bench: load generator for the TCP echo protocol (RFC 862). Each thread drives its share
  * of the connections from one edge-triggered epoll set, checks every reply byte for byte and keeps
- * latencies in a bounded log-linear histogram; --rate runs open loop, timed from the schedule. */
+ * latencies in a bounded log-linear histogram; --rate runs open loop, timed from the schedule.
+ * Built on common/ (clock, histogram, address and number parsing); nothing from server/. */
+#include "addr.h"
+#include "clock.h"
+#include "hist.h"
+#include "parse.h"
 #include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -32,8 +36,6 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-#define NS_PER_SEC 1000000000ULL
-#define NS_PER_MS 1000000ULL
 #define MAX_SIZE (64L << 20)
 #define MAX_CONCURRENCY 100000
 #define MAX_THREADS 256
@@ -51,10 +53,8 @@
 #define MAX_EVENTS 512
 /* Histogram: exact below 256 us, then 128 buckets per power of two: at most 0.8 % wide, and
  * reporting the middle of a bucket keeps the error under 0.4 %. Latencies up to 2^40 us. */
-#define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_TOP_BIT 40
-#define HIST_BUCKETS ((HIST_TOP_BIT - HIST_SUB_BITS + 1) * HIST_SUB)
+#define LAT_BITS 7
+#define LAT_BUCKETS HIST_BUCKETS_BITS(LAT_BITS)
 
 enum err_kind {
 	ERR_CONNECT,
@@ -93,7 +93,7 @@ struct stats {
 	_Atomic uint64_t ok; /* single writer; the main thread reads it for the progress line */
 	_Atomic uint64_t errors[ERR_KINDS];
 	uint64_t max_us;
-	uint64_t hist[HIST_BUCKETS];
+	uint64_t hist[LAT_BUCKETS];
 };
 
 struct worker {
@@ -132,7 +132,7 @@ struct options {
 };
 
 struct summary {
-	uint64_t ok, errors[ERR_KINDS], max_us, hist[HIST_BUCKETS];
+	uint64_t ok, errors[ERR_KINDS], max_us, hist[LAT_BUCKETS];
 	double seconds;
 };
 
@@ -146,7 +146,7 @@ static struct options opt = {
 };
 
 /* Set before the threads start, read-only afterwards. */
-static char target_host[256], target_port[8];
+static struct host_port target;
 static struct sockaddr_storage dst;
 static socklen_t dst_len;
 static bool spread_sources;
@@ -163,14 +163,6 @@ static _Atomic long long budget;
 static atomic_bool run_failed;
 
 /* ---- small helpers ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t next_random(uint64_t *s)
 {
@@ -235,53 +227,26 @@ static void take_list(struct link *to, struct link *from)
 
 /* ---- latency histogram ---- */
 
-static unsigned bucket_of(uint64_t us)
-{
-	unsigned shift;
-
-	if (us < 2 * HIST_SUB)
-		return (unsigned)us;
-	if (us >= (1ULL << HIST_TOP_BIT))
-		us = (1ULL << HIST_TOP_BIT) - 1;
-	shift = 63u - (unsigned)__builtin_clzll(us) - HIST_SUB_BITS;
-	return shift * HIST_SUB + (unsigned)(us >> shift);
-}
-
-static uint64_t bucket_middle(unsigned b)
-{
-	unsigned shift;
-
-	if (b < 2 * HIST_SUB)
-		return b;
-	shift = b / HIST_SUB - 1;
-	return ((uint64_t)(b - shift * HIST_SUB) << shift) + (1ULL << (shift - 1));
-}
-
 static void record_latency(struct stats *s, uint64_t ns)
 {
 	uint64_t us = ns / 1000;
 
-	s->hist[bucket_of(us)]++;
+	s->hist[hist_bucket_bits(us, LAT_BITS)]++;
 	if (us > s->max_us)
 		s->max_us = us;
 }
 
-/* The smallest latency that at least q of the transactions did not exceed. */
+/* The smallest latency that at least q of the transactions did not exceed: the middle of its
+ * bucket, never above the largest latency seen. */
 static uint64_t latency_at(const struct summary *s, double q)
 {
-	double want = q * (double)s->ok;
-	uint64_t rank = (uint64_t)want, seen = 0;
+	int b = hist_quantile_bucket_bits(s->hist, LAT_BITS, q);
+	uint64_t mid;
 
-	if (s->ok == 0)
+	if (b < 0)
 		return 0;
-	if ((double)rank < want || rank == 0)
-		rank++;
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		seen += s->hist[b];
-		if (seen >= rank)
-			return bucket_middle(b) < s->max_us ? bucket_middle(b) : s->max_us;
-	}
-	return s->max_us;
+	mid = hist_bucket_mid_bits((unsigned)b, LAT_BITS);
+	return mid < s->max_us ? mid : s->max_us;
 }
 
 /* ---- one transaction ---- */
@@ -329,7 +294,7 @@ static void fail_transaction(struct worker *w, struct conn *c, enum err_kind kin
 	if (opt.rate > 0) {
 		append_conn(&w->idle, c); /* the schedule paces it */
 	} else if (pause) {
-		c->due = now_ns() + CONNECT_PAUSE_NS;
+		c->due = clock_now_ns() + CONNECT_PAUSE_NS;
 		append_conn(&w->paused, c);
 	} else {
 		append_conn(&w->ready, c);
@@ -542,7 +507,7 @@ static void reuse_slot(struct worker *w, struct conn *c, uint64_t now)
 
 static void finish_transaction(struct worker *w, struct conn *c)
 {
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 
 	record_latency(&w->stats, now - c->origin);
 	bump(&w->stats.ok);
@@ -738,7 +703,7 @@ static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[MAX_EVENTS];
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 
 	start_slots(w, now);
 	for (;;) {
@@ -760,10 +725,10 @@ static void *run_worker(void *arg)
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.ptr) /* NULL: the main thread's wake-up */
 				handle_event(w, evs[i].data.ptr, evs[i].events);
-		now = now_ns();
+		now = clock_now_ns();
 	}
 	close_all(w);
-	w->finished_ns = now_ns();
+	w->finished_ns = clock_now_ns();
 	tell_main('D');
 	return NULL;
 }
@@ -889,60 +854,28 @@ __attribute__((format(printf, 1, 2))) static int complain(const char *fmt, ...)
 
 static int parse_integer(int val, const char *text, long long min, long long max, long long *out)
 {
-	char *end;
-	long long v;
+	char err[256];
 
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	/* strtoll would also take blanks, a sign or nothing at all */
-	if (text[0] < '0' || text[0] > '9' || errno || *end || v < min || v > max) {
-		return complain("%s: expected an integer %lld..%lld, got '%s'", name_option(val),
-		                min, max, text);
-	}
-	*out = v;
+	if (parse_llong(name_option(val), text, min, max, out, err, sizeof err) < 0)
+		return complain("%s", err);
 	return 0;
 }
 
-static int parse_decimal(int val, const char *text, double min, double max, double *out)
+static int parse_number(int val, const char *text, double min, double max, double *out)
 {
-	size_t digits = strspn(text, "0123456789");
-	size_t dots = strspn(text + digits, ".");
-	size_t frac = strspn(text + digits + dots, "0123456789");
-	double v = strtod(text, NULL);
+	char err[256];
 
-	/* digits with at most one point: strtod alone would take "inf", "0x1p3" or " 2" */
-	if (digits + frac == 0 || dots > 1 || text[digits + dots + frac] != '\0' || v < min ||
-	    v > max) {
-		return complain("%s: expected a number %.15g..%.15g, got '%s'", name_option(val),
-		                min, max, text);
-	}
-	*out = v;
+	if (parse_decimal(name_option(val), text, min, max, out, err, sizeof err) < 0)
+		return complain("%s", err);
 	return 0;
 }
 
-/* Splits HOST:PORT or [IPV6]:PORT into target_host and target_port. */
 static int split_target(const char *text)
 {
-	const char *colon = strrchr(text, ':');
-	const char *host = text;
-	size_t host_len = colon ? (size_t)(colon - text) : 0;
-	long long port;
-	char *end;
+	char err[ADDR_TEXT_MAX + 128];
 
-	if (text[0] == '[' && colon && colon > text && colon[-1] == ']') {
-		host = text + 1;
-		host_len -= 2;
-	} else if (colon && memchr(text, ':', host_len)) {
-		colon = NULL; /* an IPv6 address needs its brackets */
-	}
-	errno = 0;
-	port = colon ? strtoll(colon + 1, &end, 10) : 0;
-	if (!colon || host_len == 0 || host_len >= sizeof target_host || colon[1] < '0' ||
-	    colon[1] > '9' || errno || *end || port < 1 || port > 65535)
-		return complain("--connect: expected HOST:PORT or [IPV6]:PORT, got '%s'", text);
-	memcpy(target_host, host, host_len);
-	target_host[host_len] = '\0';
-	snprintf(target_port, sizeof target_port, "%lld", port);
+	if (addr_split_peer(text, &target, err, sizeof err) < 0)
+		return complain("--connect: %s", err);
 	return 0;
 }
 
@@ -975,7 +908,7 @@ static int apply_option(int c, const char *arg)
 	case 'c':
 		return parse_integer(c, arg, 1, MAX_CONCURRENCY, &opt.concurrency);
 	case 'd':
-		return parse_decimal(c, arg, 0.001, 1e6, &opt.duration);
+		return parse_number(c, arg, 0.001, 1e6, &opt.duration);
 	case 'n':
 		return parse_integer(c, arg, 1, 1000000000000LL, &opt.requests);
 	case 's':
@@ -984,11 +917,11 @@ static int apply_option(int c, const char *arg)
 		opt.keepalive = true;
 		return 0;
 	case 'r':
-		return parse_decimal(c, arg, 0.001, 1e7, &opt.rate);
+		return parse_number(c, arg, 0.001, 1e7, &opt.rate);
 	case 't':
 		return parse_integer(c, arg, 1, MAX_THREADS, &opt.threads);
 	case OPT_TIMEOUT:
-		return parse_decimal(c, arg, 0.001, 3600, &opt.timeout);
+		return parse_number(c, arg, 0.001, 3600, &opt.timeout);
 	case OPT_SOURCES:
 		return parse_integer(c, arg, 1, 254, &opt.sources);
 	case OPT_JSON:
@@ -1027,7 +960,7 @@ static int parse_options(int argc, char **argv)
 		complain("unexpected argument '%s' (see --help)", argv[optind]);
 		return 2;
 	}
-	if (target_host[0] == '\0' && split_target(opt.target) < 0)
+	if (target.host[0] == '\0' && split_target(opt.target) < 0)
 		return 2;
 	/* an empty round trip exchanges nothing, so nothing would ever complete it */
 	if (opt.keepalive && opt.size == 0) {
@@ -1045,26 +978,10 @@ static int parse_options(int argc, char **argv)
 
 static int resolve_target(void)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res, *pick = NULL;
-	int rc = getaddrinfo(target_host, target_port, &hints, &res);
+	char err[ADDR_TEXT_MAX + 128];
 
-	if (rc != 0) {
-		fprintf(stderr, "prefork-bench: --connect: cannot resolve '%s': %s\n", target_host,
-		        gai_strerror(rc));
-		return -1;
-	}
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-		if (ai->ai_family == AF_INET || (!pick && ai->ai_family == AF_INET6))
-			if (!pick || pick->ai_family != AF_INET)
-				pick = ai;
-	if (!pick) {
-		freeaddrinfo(res);
-		return complain("--connect: no IPv4 or IPv6 address for '%s'", target_host);
-	}
-	memcpy(&dst, pick->ai_addr, pick->ai_addrlen);
-	dst_len = pick->ai_addrlen;
-	freeaddrinfo(res);
+	if (addr_resolve_prefer(&target, 0, AF_INET, &dst, &dst_len, err, sizeof err) < 0)
+		return complain("--connect: %s", err);
 	if (dst.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&dst;
 
@@ -1099,7 +1016,7 @@ static int raise_fd_limit(void)
 static int fill_pool(void)
 {
 	size_t len = (size_t)opt.size + POOL_SPREAD;
-	uint64_t s = (now_ns() ^ ((uint64_t)getpid() << 40)) | 1;
+	uint64_t s = (clock_now_ns() ^ ((uint64_t)getpid() << 40)) | 1;
 
 	pool = malloc(len + sizeof s);
 	if (!pool) {
@@ -1196,9 +1113,8 @@ static int start_workers(struct worker **ws)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	start_ns = now_ns();
-	end_ns = opt.duration > 0 ? start_ns + (uint64_t)(opt.duration * (double)NS_PER_SEC)
-	                          : UINT64_MAX;
+	start_ns = clock_now_ns();
+	end_ns = opt.duration > 0 ? start_ns + seconds_to_ns(opt.duration) : UINT64_MAX;
 	for (int i = 0; i < opt.threads; i++) {
 		ws[i] = make_worker(i, given);
 		if (!ws[i]) {
@@ -1272,14 +1188,14 @@ static void watch_workers(struct worker **ws)
 
 	while (finished < opt.threads) {
 		struct pollfd p = { .fd = signal_pipe[0], .events = POLLIN };
-		uint64_t now = now_ns();
+		uint64_t now = clock_now_ns();
 		int timeout = -1;
 
 		if (progress)
 			timeout = next_tick > now ? (int)((next_tick - now) / NS_PER_MS) + 1 : 0;
 		if (poll(&p, 1, timeout) > 0)
 			finished += read_notes();
-		now = now_ns();
+		now = clock_now_ns();
 		if (progress && now >= next_tick) {
 			print_progress(ws, now, &last_ok);
 			printed = true;
@@ -1302,7 +1218,7 @@ static void merge_results(struct worker **ws, struct summary *s)
 		s->ok += atomic_load(&st->ok);
 		for (int e = 0; e < ERR_KINDS; e++)
 			s->errors[e] += atomic_load(&st->errors[e]);
-		for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		for (unsigned b = 0; b < LAT_BUCKETS; b++)
 			s->hist[b] += st->hist[b];
 		if (st->max_us > s->max_us)
 			s->max_us = st->max_us;
@@ -1388,7 +1304,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (resolve_target() < 0 || raise_fd_limit() < 0 || fill_pool() < 0 || setup_signals() < 0)
 		return 2;
-	timeout_ns = (uint64_t)(opt.timeout * (double)NS_PER_SEC);
+	timeout_ns = seconds_to_ns(opt.timeout);
 	atomic_store(&budget, opt.requests);
 	ws = calloc((size_t)opt.threads, sizeof *ws);
 	if (!ws || start_workers(ws) < 0)

@@ -193,6 +193,56 @@ static void test_hist(void)
 	CHECK(hist_percentile(counts, 0.99) == 0, "an empty histogram reports 0");
 }
 
+/* Finer histograms (prefork-bench keeps 128 sub-buckets) obey the same rules, and the
+ * scoreboard's resolution is one case of the general one. */
+static void test_hist_bits(void)
+{
+	static uint64_t counts[HIST_BUCKETS_BITS(7)];
+	int same = 1, bounded = 1, mid_ok = 1;
+	unsigned p50, p90;
+
+	for (uint64_t v = 0; v < (1ULL << 41); v = v < 1024 ? v + 1 : v + v / 61) {
+		unsigned b = hist_bucket_bits(v, 7);
+		uint64_t low = hist_bucket_low_bits(b, 7), high = hist_bucket_high_bits(b, 7);
+		uint64_t mid = hist_bucket_mid_bits(b, 7);
+
+		same &= hist_bucket_bits(v, HIST_SUB_BITS) == hist_bucket(v);
+		bounded &= b < HIST_BUCKETS_BITS(7) &&
+		           (v >= (1ULL << HIST_MAX_BIT) || (low <= v && v <= high)) &&
+		           (v < 256 ? low == high : (high - low + 1) * 128 <= low);
+		mid_ok &= low <= mid && mid <= high && (mid - low) <= (high - low + 1) / 2;
+	}
+	CHECK(same, "hist_bucket is hist_bucket_bits at HIST_SUB_BITS");
+	CHECK(bounded,
+	      "at 7 bits every value lies in its bucket: exact below 256, then 1/128 wide");
+	CHECK(mid_ok, "a bucket's middle lies within half a bucket of either bound");
+	CHECK(hist_quantile_bucket_bits(counts, 7, 0.5) == -1,
+	      "an empty histogram has no quantile");
+	for (uint64_t v = 1; v <= 1000; v++)
+		counts[hist_bucket_bits(v, 7)]++;
+	CHECK(hist_total_bits(counts, 7) == 1000, "the total counts every value");
+	p50 = (unsigned)hist_quantile_bucket_bits(counts, 7, 0.5);
+	p90 = (unsigned)hist_quantile_bucket_bits(counts, 7, 0.9);
+	CHECK(hist_bucket_low_bits(p50, 7) <= 500 && 500 <= hist_bucket_high_bits(p50, 7) &&
+	              hist_bucket_low_bits(p90, 7) <= 900 && 900 <= hist_bucket_high_bits(p90, 7),
+	      "quantiles of 1..1000 land on the buckets of 500 and 900");
+}
+
+static void test_addr_peer(void)
+{
+	struct host_port hp;
+	char err[256];
+
+	CHECK(addr_split_peer("127.0.0.1:0", &hp, err, sizeof err) < 0 &&
+	              strstr(err, "'127.0.0.1:0'") && strstr(err, "port must be 1..65535"),
+	      "a peer's address needs a port other than 0 (%s)", err);
+	CHECK(addr_split_peer("[::1]:1", &hp, err, sizeof err) == 0 && hp.port == 1 &&
+	              strcmp(hp.host, "::1") == 0,
+	      "a peer's address takes ports 1..65535");
+	CHECK(addr_split("127.0.0.1:0", &hp, err, sizeof err) == 0 && hp.port == 0,
+	      "a listening address still takes port 0");
+}
+
 int main(void)
 {
 	test_addr_valid();
@@ -201,5 +251,7 @@ int main(void)
 	test_parse_seconds();
 	test_parse_strict();
 	test_hist();
+	test_hist_bits();
+	test_addr_peer();
 	return unit_done();
 }
