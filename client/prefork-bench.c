@@ -883,7 +883,6 @@ static int split_target(const char *text)
 
 static int complain_getopt(int c, char **argv)
 {
-	const char *arg = argv[optind - 1];
 	char name[64];
 
 	if (c == ':')
@@ -891,14 +890,8 @@ static int complain_getopt(int c, char **argv)
 	/* a known option can only be refused when it was given a value it does not take */
 	if (optopt != 0 && name_option(optopt))
 		return complain("%s: takes no value", name_option(optopt));
-	if (optopt != 0) {
-		snprintf(name, sizeof name, "-%c", optopt);
-		arg = name;
-	} else {
-		snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
-		arg = name;
-	}
-	return complain("unknown option '%s' (see --help)", arg);
+	return complain("unknown option '%s' (see --help)",
+	                parse_bad_option(argv, long_options, name, sizeof name));
 }
 
 static int apply_option(int c, const char *arg)

@@ -91,3 +91,54 @@ int parse_seconds(const char *option, const char *text, double min, double max, 
 	}
 	return 0;
 }
+
+/* getopt_long() leaves optind past the element it finished with, and a short option
+ * inside a cluster (the x of -xq) has not finished it: argv[optind - 1] is then the
+ * element before, even argv[0]. optopt says what was refused: 0 for an unknown long
+ * option, else the option's character or, for a long option given a value it does
+ * not take or none it needs, its val, which may be a short option's character too.
+ * So a long option is recognised by its element, which getopt has always finished.
+ * (A long option whose val is a character that is not a short option, followed by
+ * that character refused as a short option, would be named wrongly: no program here
+ * has one, but the clients' --version, which exits at once.) */
+static int refused_long(char *const argv[], const struct option *longopts)
+{
+	const char *last = argv[optind - 1];
+	size_t name_len = strcspn(last, "=");
+
+	if (optopt == 0)
+		return 1;
+	if (strncmp(last, "--", 2) != 0 || name_len <= 2)
+		return 0;
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (o->val == optopt && strncmp(o->name, last + 2, name_len - 2) == 0)
+			return 1;
+	return 0;
+}
+
+const char *parse_bad_option(char *const argv[], const struct option *longopts, char *buf,
+                             size_t len)
+{
+	const char *last = argv[optind - 1];
+
+	if (refused_long(argv, longopts))
+		snprintf(buf, len, "%.*s", (int)strcspn(last, "="), last);
+	else
+		snprintf(buf, len, "-%c", optopt);
+	return buf;
+}
+
+const char *parse_getopt_error(int ret, char *const argv[], const struct option *longopts,
+                               char *buf, size_t len)
+{
+	char name[64];
+	const char *why = "unknown option";
+
+	parse_bad_option(argv, longopts, name, sizeof name);
+	if (ret == ':')
+		why = "missing value";
+	else if (optopt != 0 && refused_long(argv, longopts))
+		why = "takes no value";
+	snprintf(buf, len, "%s: %s", name, why);
+	return buf;
+}

@@ -262,10 +262,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		char name[64];
 
 		if (opt == '?' || opt == ':') {
-			const char *bad = argv[optind - 1];
-
-			snprintf(err, errlen, "%s: %s", bad,
-				 opt == '?' ? "unknown option" : "missing value");
+			parse_getopt_error(opt, argv, long_options, err, errlen);
 			return CONFIG_ERROR;
 		}
 		if (opt == 'h') {

@@ -108,3 +108,15 @@ refuses() {
 	# plain decimals are still taken: a leading point, a leading 0
 	refuses preforkd "preforkd: --no-such-option*" --grace .5 --workers 010 --no-such-option
 }
+
+@test "an unknown short option is named as -x in every program, even inside -xq" {
+	refuses preforkd "preforkd: -x: unknown option" -xq
+	refuses preforkd "preforkd: -x: unknown option" --quiet -qxq
+	refuses preforkd "preforkd: --daemon: takes no value" --daemon=yes
+	refuses prefork-client "prefork-client: -x: unknown option" -xq
+	refuses prefork-client "prefork-client: -x: unknown option" --timeout 1 -xq
+	refuses preforkctl "preforkctl: -x: unknown option" -xq
+	refuses preforkctl "preforkctl: -x: unknown option" --json -jxq
+	refuses prefork-bench "prefork-bench: unknown option '-x' (see --help)" -xq
+	refuses prefork-bench "prefork-bench: unknown option '-x' (see --help)" --quiet -kxq
+}

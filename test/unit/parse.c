@@ -243,6 +243,59 @@ static void test_addr_peer(void)
 	      "a listening address still takes port 0");
 }
 
+/* Runs getopt_long over argv until it refuses something; returns the message. */
+static const char *first_refusal(char **argv, char *buf, size_t len)
+{
+	static const struct option longopts[] = {
+		{ "alpha", no_argument, NULL, 'a' },
+		{ "beta", required_argument, NULL, 'b' },
+		{ "gamma", required_argument, NULL, 256 },
+		{ NULL, 0, NULL, 0 },
+	};
+	int argc = 0, c;
+
+	while (argv[argc])
+		argc++;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ab:", longopts, NULL)) != -1)
+		if (c == '?' || c == ':')
+			return parse_getopt_error(c, argv, longopts, buf, len);
+	return "(nothing refused)";
+}
+
+static void test_getopt_error(void)
+{
+	static const struct {
+		char *argv[6];
+		const char *expect;
+	} cases[] = {
+		{ { "/usr/bin/prog", "-xq" }, "-x: unknown option" },
+		{ { "prog", "-ax" }, "-x: unknown option" },
+		{ { "prog", "--alpha", "-xa" }, "-x: unknown option" },
+		{ { "prog", "-b", "1", "-aa", "-xa" }, "-x: unknown option" },
+		{ { "prog", "--delta=3" }, "--delta: unknown option" },
+		{ { "prog", "--beta" }, "--beta: missing value" },
+		{ { "prog", "--be" }, "--be: missing value" },
+		{ { "prog", "--gamma" }, "--gamma: missing value" },
+		{ { "prog", "-ab" }, "-b: missing value" },
+		{ { "prog", "--alpha=1" }, "--alpha: takes no value" },
+		{ { "prog", "--alp=1" }, "--alp: takes no value" },
+	};
+	char buf[128], line[128];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *got = first_refusal((char **)cases[i].argv, buf, sizeof buf);
+		size_t n = 0;
+
+		for (char *const *a = cases[i].argv + 1; *a && n < sizeof line; a++)
+			n += (size_t)snprintf(line + n, sizeof line - n, " %s", *a);
+		CHECK(strcmp(got, cases[i].expect) == 0, "prog%s: '%s' (got '%s')", line,
+		      cases[i].expect, got);
+	}
+	optind = 0;
+}
+
 int main(void)
 {
 	test_addr_valid();
@@ -253,5 +306,6 @@ int main(void)
 	test_hist();
 	test_hist_bits();
 	test_addr_peer();
+	test_getopt_error();
 	return unit_done();
 }
