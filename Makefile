@@ -78,6 +78,8 @@ bin/test/preforkd: $(TEST_SERVER_OBJ) $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
 	$(LINK)
 
+# A client links common/ and nothing of the server (prefork-bench takes its clock,
+# histogram, address and number parsing from there).
 bin/%: $(BUILD)/client/%.o $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)
 	$(LINK)

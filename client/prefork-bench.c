@@ -1,13 +1,17 @@
-/* prefork-bench: load generator for the TCP echo protocol (RFC 862). Each thread drives its share
- * of the connections from one edge-triggered epoll set, checks every reply byte for byte and keeps
- * latencies in a bounded log-linear histogram; --rate runs open loop, timed from the schedule. */
+/* prefork-bench: load generator for the TCP echo protocol (RFC 862). Each thread, a loader, drives
+ * its share of the connections from one edge-triggered epoll set, checks every reply byte for byte
+ * and keeps latencies in a bounded log-linear histogram; --rate runs open loop, timed from the
+ * schedule. Built on common/ (clock, histogram, addresses, number parsing), nothing of server/. */
+#include "addr.h"
+#include "clock.h"
+#include "hist.h"
+#include "parse.h"
 #include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -32,8 +36,6 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-#define NS_PER_SEC 1000000000ULL
-#define NS_PER_MS 1000000ULL
 #define MAX_SIZE (64L << 20)
 #define MAX_CONCURRENCY 100000
 #define MAX_THREADS 256
@@ -51,10 +53,8 @@
 #define MAX_EVENTS 512
 /* Histogram: exact below 256 us, then 128 buckets per power of two: at most 0.8 % wide, and
  * reporting the middle of a bucket keeps the error under 0.4 %. Latencies up to 2^40 us. */
-#define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_TOP_BIT 40
-#define HIST_BUCKETS ((HIST_TOP_BIT - HIST_SUB_BITS + 1) * HIST_SUB)
+#define LAT_BITS 7
+#define LAT_BUCKETS HIST_BUCKETS_BITS(LAT_BITS)
 
 enum err_kind {
 	ERR_CONNECT,
@@ -71,7 +71,7 @@ static const char *const err_names[ERR_KINDS] = { "connect", "reset",    "timeou
 enum conn_state { CONN_IDLE, CONN_WRITING, CONN_READING };
 enum echo_status { ECHO_MORE, ECHO_DONE, ECHO_FAILED };
 
-/* Intrusive list: a slot is always in at most one of its worker's lists. */
+/* Intrusive list: a slot is always in at most one of its loader's lists. */
 struct link {
 	struct link *prev, *next;
 };
@@ -82,7 +82,7 @@ struct conn {
 	enum conn_state state;
 	bool established; /* a send succeeded on this socket */
 	bool peer_closed; /* EPOLLRDHUP seen: the peer's FIN is queued behind its data */
-	bool send_queued; /* on the worker's sendq until the end of this pass */
+	bool send_queued; /* on the loader's sendq until the end of this pass */
 	const unsigned char *payload;
 	size_t woff, roff;
 	uint64_t origin; /* latency counts from here: the start, or the scheduled start */
@@ -93,10 +93,12 @@ struct stats {
 	_Atomic uint64_t ok; /* single writer; the main thread reads it for the progress line */
 	_Atomic uint64_t errors[ERR_KINDS];
 	uint64_t max_us;
-	uint64_t hist[HIST_BUCKETS];
+	uint64_t hist[LAT_BUCKETS];
 };
 
-struct worker {
+/* One thread of the load: its share of the connections, its epoll set, its figures. ("Worker"
+ * means only the server's worker processes.) */
+struct loader {
 	int id;
 	int epfd;
 	pthread_t tid;
@@ -132,7 +134,7 @@ struct options {
 };
 
 struct summary {
-	uint64_t ok, errors[ERR_KINDS], max_us, hist[HIST_BUCKETS];
+	uint64_t ok, errors[ERR_KINDS], max_us, hist[LAT_BUCKETS];
 	double seconds;
 };
 
@@ -146,14 +148,14 @@ static struct options opt = {
 };
 
 /* Set before the threads start, read-only afterwards. */
-static char target_host[256], target_port[8];
+static struct host_port target;
 static struct sockaddr_storage dst;
 static socklen_t dst_len;
 static bool spread_sources;
 static unsigned char *pool;
 static uint64_t start_ns, end_ns, timeout_ns;
-static int signal_pipe[2] = { -1, -1 }; /* signal handler and finished workers -> main thread */
-static int wake_fd = -1;                /* main thread -> every worker's epoll set */
+static int signal_pipe[2] = { -1, -1 }; /* signal handler and finished loaders -> main thread */
+static int wake_fd = -1;                /* main thread -> every loader's epoll set */
 
 /* 1: start nothing new, let what is in flight finish; 2: abandon what is in flight. */
 static atomic_int stop_level;
@@ -163,14 +165,6 @@ static _Atomic long long budget;
 static atomic_bool run_failed;
 
 /* ---- small helpers ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t next_random(uint64_t *s)
 {
@@ -235,53 +229,26 @@ static void take_list(struct link *to, struct link *from)
 
 /* ---- latency histogram ---- */
 
-static unsigned bucket_of(uint64_t us)
-{
-	unsigned shift;
-
-	if (us < 2 * HIST_SUB)
-		return (unsigned)us;
-	if (us >= (1ULL << HIST_TOP_BIT))
-		us = (1ULL << HIST_TOP_BIT) - 1;
-	shift = 63u - (unsigned)__builtin_clzll(us) - HIST_SUB_BITS;
-	return shift * HIST_SUB + (unsigned)(us >> shift);
-}
-
-static uint64_t bucket_middle(unsigned b)
-{
-	unsigned shift;
-
-	if (b < 2 * HIST_SUB)
-		return b;
-	shift = b / HIST_SUB - 1;
-	return ((uint64_t)(b - shift * HIST_SUB) << shift) + (1ULL << (shift - 1));
-}
-
 static void record_latency(struct stats *s, uint64_t ns)
 {
 	uint64_t us = ns / 1000;
 
-	s->hist[bucket_of(us)]++;
+	s->hist[hist_bucket_bits(us, LAT_BITS)]++;
 	if (us > s->max_us)
 		s->max_us = us;
 }
 
-/* The smallest latency that at least q of the transactions did not exceed. */
+/* The smallest latency that at least q of the transactions did not exceed: the middle of its
+ * bucket, never above the largest latency seen. */
 static uint64_t latency_at(const struct summary *s, double q)
 {
-	double want = q * (double)s->ok;
-	uint64_t rank = (uint64_t)want, seen = 0;
+	int b = hist_quantile_bucket_bits(s->hist, LAT_BITS, q);
+	uint64_t mid;
 
-	if (s->ok == 0)
+	if (b < 0)
 		return 0;
-	if ((double)rank < want || rank == 0)
-		rank++;
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		seen += s->hist[b];
-		if (seen >= rank)
-			return bucket_middle(b) < s->max_us ? bucket_middle(b) : s->max_us;
-	}
-	return s->max_us;
+	mid = hist_bucket_mid_bits((unsigned)b, LAT_BITS);
+	return mid < s->max_us ? mid : s->max_us;
 }
 
 /* ---- one transaction ---- */
@@ -318,40 +285,40 @@ static void close_connection(struct conn *c)
 
 /* Counts the error and frees the slot. A slot that never got connected pauses before it tries
  * again, so a refused port or a full fd table costs no busy loop. */
-static void fail_transaction(struct worker *w, struct conn *c, enum err_kind kind)
+static void fail_transaction(struct loader *ld, struct conn *c, enum err_kind kind)
 {
 	bool pause = kind == ERR_CONNECT || !c->established;
 
-	bump(&w->stats.errors[kind]);
+	bump(&ld->stats.errors[kind]);
 	unlink_conn(c);
 	close_connection(c);
 	c->state = CONN_IDLE;
 	if (opt.rate > 0) {
-		append_conn(&w->idle, c); /* the schedule paces it */
+		append_conn(&ld->idle, c); /* the schedule paces it */
 	} else if (pause) {
-		c->due = now_ns() + CONNECT_PAUSE_NS;
-		append_conn(&w->paused, c);
+		c->due = clock_now_ns() + CONNECT_PAUSE_NS;
+		append_conn(&ld->paused, c);
 	} else {
-		append_conn(&w->ready, c);
+		append_conn(&ld->ready, c);
 	}
 }
 
 /* Slot k is due k / rate seconds after the start: computed afresh, not summed, so that rounding
  * never adds a slot to a run (3000/s for 1 s is 3000 slots, whatever the thread count). */
-static void advance_schedule(struct worker *w)
+static void advance_schedule(struct loader *ld)
 {
-	w->next_slot += (uint64_t)opt.threads;
-	w->next_due = start_ns + (uint64_t)((double)w->next_slot * (double)NS_PER_SEC / opt.rate);
+	ld->next_slot += (uint64_t)opt.threads;
+	ld->next_due = start_ns + (uint64_t)((double)ld->next_slot * (double)NS_PER_SEC / opt.rate);
 }
 
-static bool may_start_more(const struct worker *w, uint64_t now)
+static bool may_start_more(const struct loader *ld, uint64_t now)
 {
 	if (atomic_load_explicit(&stop_level, memory_order_relaxed) > 0)
 		return false;
 	if (opt.requests > 0 && atomic_load_explicit(&budget, memory_order_relaxed) <= 0)
 		return false;
 	if (opt.rate > 0)
-		return w->next_due < end_ns;
+		return ld->next_due < end_ns;
 	return now < end_ns;
 }
 
@@ -360,13 +327,13 @@ static bool claim_budget(void)
 	return opt.requests == 0 || atomic_fetch_sub_explicit(&budget, 1, memory_order_relaxed) > 0;
 }
 
-static int bind_source(struct worker *w, int fd)
+static int bind_source(struct loader *ld, int fd)
 {
 	struct sockaddr_in src = { .sin_family = AF_INET };
 	int one = 1;
 
-	src.sin_addr.s_addr = htonl(0x7f000001u + w->next_src);
-	w->next_src = (w->next_src + 1) % (unsigned)opt.sources;
+	src.sin_addr.s_addr = htonl(0x7f000001u + ld->next_src);
+	ld->next_src = (ld->next_src + 1) % (unsigned)opt.sources;
 	/* Defer the port choice to connect(), which may then reuse a port for another 4-tuple;
 	 * bind() alone would reserve a port per source address and run out as fast. */
 	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0)
@@ -374,7 +341,7 @@ static int bind_source(struct worker *w, int fd)
 	return bind(fd, (struct sockaddr *)&src, sizeof src);
 }
 
-static int open_connection(struct worker *w, struct conn *c)
+static int open_connection(struct loader *ld, struct conn *c)
 {
 	/* Edge-triggered, registered once for the socket's life: no epoll_ctl per phase. */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -383,26 +350,26 @@ static int open_connection(struct worker *w, struct conn *c)
 	int fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
-		fail_transaction(w, c, classify_errno(errno, false));
+		fail_transaction(ld, c, classify_errno(errno, false));
 		return -1;
 	}
 	c->fd = fd;
 	c->established = false;
 	/* Keep-alive waits for each reply, so Nagle's algorithm could only delay a request. */
 	if (opt.keepalive && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
-		fail_transaction(w, c, ERR_OTHER);
+		fail_transaction(ld, c, ERR_OTHER);
 		return -1;
 	}
-	if (spread_sources && bind_source(w, fd) < 0) {
-		fail_transaction(w, c, classify_errno(errno, false));
+	if (spread_sources && bind_source(ld, fd) < 0) {
+		fail_transaction(ld, c, classify_errno(errno, false));
 		return -1;
 	}
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		fail_transaction(w, c, ERR_OTHER);
+	if (epoll_ctl(ld->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		fail_transaction(ld, c, ERR_OTHER);
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&dst, dst_len) < 0 && errno != EINPROGRESS) {
-		fail_transaction(w, c, classify_errno(errno, false));
+		fail_transaction(ld, c, classify_errno(errno, false));
 		return -1;
 	}
 	return 0;
@@ -410,19 +377,19 @@ static int open_connection(struct worker *w, struct conn *c)
 
 /* Reads what has arrived and checks it against what was sent: a byte that differs, or one more
  * than was sent, is a mismatch. */
-static enum echo_status read_echo(struct worker *w, struct conn *c)
+static enum echo_status read_echo(struct loader *ld, struct conn *c)
 {
 	/* Observed before the reads below: a FIN that was queued then sits behind all data. */
 	bool fin_seen = c->peer_closed;
 	bool complete;
 
 	for (;;) {
-		ssize_t n = recv(c->fd, w->rbuf, RBUF_LEN, 0);
+		ssize_t n = recv(c->fd, ld->rbuf, RBUF_LEN, 0);
 
 		if (n > 0) {
 			if ((size_t)n > c->woff - c->roff ||
-			    memcmp(w->rbuf, c->payload + c->roff, (size_t)n) != 0) {
-				fail_transaction(w, c, ERR_MISMATCH);
+			    memcmp(ld->rbuf, c->payload + c->roff, (size_t)n) != 0) {
+				fail_transaction(ld, c, ERR_MISMATCH);
 				return ECHO_FAILED;
 			}
 			c->roff += (size_t)n;
@@ -443,19 +410,19 @@ static enum echo_status read_echo(struct worker *w, struct conn *c)
 			if (!opt.keepalive && c->state == CONN_READING &&
 			    c->roff == (size_t)opt.size)
 				return ECHO_DONE;
-			fail_transaction(w, c, ERR_SHORT);
+			fail_transaction(ld, c, ERR_SHORT);
 			return ECHO_FAILED;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN)
 			return ECHO_MORE;
-		fail_transaction(w, c, classify_errno(errno, true));
+		fail_transaction(ld, c, classify_errno(errno, true));
 		return ECHO_FAILED;
 	}
 }
 
-static enum echo_status send_payload(struct worker *w, struct conn *c)
+static enum echo_status send_payload(struct loader *ld, struct conn *c)
 {
 	size_t size = (size_t)opt.size;
 
@@ -472,34 +439,34 @@ static enum echo_status send_payload(struct worker *w, struct conn *c)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN) {
-			fail_transaction(w, c, classify_errno(errno, c->established));
+			fail_transaction(ld, c, classify_errno(errno, c->established));
 			return ECHO_FAILED;
 		}
 		/* The server echoes as it reads: a large payload stalls both sides unless the
 		 * echo is drained while the send buffer is full. */
-		if (c->established && read_echo(w, c) == ECHO_FAILED)
+		if (c->established && read_echo(ld, c) == ECHO_FAILED)
 			return ECHO_FAILED;
 		return ECHO_MORE;
 	}
 	if (!opt.keepalive && shutdown(c->fd, SHUT_WR) < 0) {
-		fail_transaction(w, c, classify_errno(errno, true));
+		fail_transaction(ld, c, classify_errno(errno, true));
 		return ECHO_FAILED;
 	}
 	c->state = CONN_READING;
 	return ECHO_MORE;
 }
 
-static void begin_transaction(struct worker *w, struct conn *c, uint64_t origin)
+static void begin_transaction(struct loader *ld, struct conn *c, uint64_t origin)
 {
-	c->payload = pool + (next_random(&w->rng) & (POOL_SPREAD - 1));
+	c->payload = pool + (next_random(&ld->rng) & (POOL_SPREAD - 1));
 	c->woff = c->roff = 0;
 	c->peer_closed = false;
 	c->origin = origin;
 	/* Origins only grow within a thread, so the in-flight list stays ordered by deadline. */
 	c->due = origin + timeout_ns;
 	c->state = CONN_WRITING;
-	append_conn(&w->inflight, c);
-	if (c->fd < 0 && open_connection(w, c) < 0)
+	append_conn(&ld->inflight, c);
+	if (c->fd < 0 && open_connection(ld, c) < 0)
 		return;
 	/* On loopback the handshake is usually complete when connect() returns, so the send
 	 * need not wait for an epoll round; it waits only for the end of this pass, so that
@@ -509,65 +476,65 @@ static void begin_transaction(struct worker *w, struct conn *c, uint64_t origin)
 	 * server instead of 1.0). */
 	if (!c->send_queued) {
 		c->send_queued = true;
-		w->sendq[w->nsendq++] = c;
+		ld->sendq[ld->nsendq++] = c;
 	}
 }
 
-static void flush_sends(struct worker *w)
+static void flush_sends(struct loader *ld)
 {
-	for (long i = 0; i < w->nsendq; i++) {
-		struct conn *c = w->sendq[i];
+	for (long i = 0; i < ld->nsendq; i++) {
+		struct conn *c = ld->sendq[i];
 
 		c->send_queued = false;
 		/* An event in the same pass may have sent already, or failed the transaction. */
 		if (c->state == CONN_WRITING && c->woff == 0 && c->fd >= 0)
-			send_payload(w, c);
+			send_payload(ld, c);
 	}
-	w->nsendq = 0;
+	ld->nsendq = 0;
 }
 
 /* A slot freed by success: closed loop starts the next transaction on it at once. */
-static void reuse_slot(struct worker *w, struct conn *c, uint64_t now)
+static void reuse_slot(struct loader *ld, struct conn *c, uint64_t now)
 {
 	if (opt.rate > 0) {
-		append_conn(&w->idle, c);
+		append_conn(&ld->idle, c);
 		return;
 	}
-	if (may_start_more(w, now) && claim_budget()) {
-		begin_transaction(w, c, now);
+	if (may_start_more(ld, now) && claim_budget()) {
+		begin_transaction(ld, c, now);
 		return;
 	}
 	close_connection(c);
 }
 
-static void finish_transaction(struct worker *w, struct conn *c)
+static void finish_transaction(struct loader *ld, struct conn *c)
 {
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 
-	record_latency(&w->stats, now - c->origin);
-	bump(&w->stats.ok);
+	record_latency(&ld->stats, now - c->origin);
+	bump(&ld->stats.ok);
 	unlink_conn(c);
 	c->state = CONN_IDLE;
 	/* A keep-alive server may close after a reply: reconnect rather than send into it. */
 	if (!opt.keepalive || c->peer_closed)
 		close_connection(c);
-	reuse_slot(w, c, now);
+	reuse_slot(ld, c, now);
 }
 
 /* An idle keep-alive connection (open loop) should hear nothing: bytes are a mismatch, and a
  * close is the server's right; the next transaction reconnects. */
-static void check_idle_connection(struct worker *w, struct conn *c)
+static void check_idle_connection(struct loader *ld, struct conn *c)
 {
-	ssize_t n = recv(c->fd, w->rbuf, RBUF_LEN, 0);
+	ssize_t n = recv(c->fd, ld->rbuf, RBUF_LEN, 0);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
-		bump(&w->stats.errors[ERR_MISMATCH]);
+		bump(&ld->stats.errors[ERR_MISMATCH]);
 	close_connection(c);
 }
 
-static void handle_event(struct worker *w, struct conn *c, uint32_t events)
+static void handle_event(struct loader *ld, struct conn *c, uint32_t events)
 {
 	bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
 
@@ -575,118 +542,118 @@ static void handle_event(struct worker *w, struct conn *c, uint32_t events)
 		c->peer_closed = true;
 	switch (c->state) {
 	case CONN_WRITING:
-		if (readable && c->established && read_echo(w, c) == ECHO_FAILED)
+		if (readable && c->established && read_echo(ld, c) == ECHO_FAILED)
 			return;
-		send_payload(w, c);
+		send_payload(ld, c);
 		return;
 	case CONN_READING:
-		if (readable && read_echo(w, c) == ECHO_DONE)
-			finish_transaction(w, c);
+		if (readable && read_echo(ld, c) == ECHO_DONE)
+			finish_transaction(ld, c);
 		return;
 	case CONN_IDLE:
 		if (readable && c->fd >= 0)
-			check_idle_connection(w, c);
+			check_idle_connection(ld, c);
 		return;
 	}
 }
 
 /* ---- the thread loop ---- */
 
-static void expire_transactions(struct worker *w, uint64_t now)
+static void expire_transactions(struct loader *ld, uint64_t now)
 {
 	struct conn *c;
 
-	while ((c = first_conn(&w->inflight)) && c->due <= now)
-		fail_transaction(w, c, ERR_TIMEOUT);
+	while ((c = first_conn(&ld->inflight)) && c->due <= now)
+		fail_transaction(ld, c, ERR_TIMEOUT);
 }
 
-static void restart_ready(struct worker *w, uint64_t now)
+static void restart_ready(struct loader *ld, uint64_t now)
 {
 	struct link batch;
 	struct conn *c;
 
-	take_list(&batch, &w->ready);
+	take_list(&batch, &ld->ready);
 	while ((c = first_conn(&batch))) {
 		unlink_conn(c);
-		if (may_start_more(w, now) && claim_budget())
-			begin_transaction(w, c, now);
+		if (may_start_more(ld, now) && claim_budget())
+			begin_transaction(ld, c, now);
 	}
 }
 
-static void resume_paused(struct worker *w, uint64_t now)
+static void resume_paused(struct loader *ld, uint64_t now)
 {
 	struct conn *c;
 
 	/* A slot that fails again is re-queued with a later time, behind the ones due now. */
-	while ((c = first_conn(&w->paused)) && c->due <= now) {
+	while ((c = first_conn(&ld->paused)) && c->due <= now) {
 		unlink_conn(c);
-		if (may_start_more(w, now) && claim_budget())
-			begin_transaction(w, c, now);
+		if (may_start_more(ld, now) && claim_budget())
+			begin_transaction(ld, c, now);
 	}
 }
 
 /* Open loop: every schedule slot that is due takes an idle connection. A slot that finds none
  * waits (the backlog); one that waited past its timeout counts as a timeout without being sent,
  * so a stalled server cannot hide a stall by making the schedule wait. */
-static void run_schedule(struct worker *w, uint64_t now)
+static void run_schedule(struct loader *ld, uint64_t now)
 {
-	while (w->next_due <= now && may_start_more(w, now)) {
-		uint64_t origin = w->next_due;
-		struct conn *c = first_conn(&w->idle);
+	while (ld->next_due <= now && may_start_more(ld, now)) {
+		uint64_t origin = ld->next_due;
+		struct conn *c = first_conn(&ld->idle);
 
 		if (origin + timeout_ns > now && !c)
 			return;
 		if (!claim_budget())
 			return;
-		advance_schedule(w);
+		advance_schedule(ld);
 		if (origin + timeout_ns <= now) {
-			bump(&w->stats.errors[ERR_TIMEOUT]);
+			bump(&ld->stats.errors[ERR_TIMEOUT]);
 			continue;
 		}
 		unlink_conn(c);
-		begin_transaction(w, c, origin);
+		begin_transaction(ld, c, origin);
 	}
 }
 
-static void start_slots(struct worker *w, uint64_t now)
+static void start_slots(struct loader *ld, uint64_t now)
 {
-	for (long i = 0; i < w->nconns; i++) {
-		struct conn *c = &w->conns[i];
+	for (long i = 0; i < ld->nconns; i++) {
+		struct conn *c = &ld->conns[i];
 
 		if (opt.rate > 0)
-			append_conn(&w->idle, c);
-		else if (may_start_more(w, now) && claim_budget())
-			begin_transaction(w, c, now);
+			append_conn(&ld->idle, c);
+		else if (may_start_more(ld, now) && claim_budget())
+			begin_transaction(ld, c, now);
 	}
 }
 
-static bool worker_finished(const struct worker *w, uint64_t now)
+static bool loader_finished(const struct loader *ld, uint64_t now)
 {
 	if (atomic_load_explicit(&stop_level, memory_order_relaxed) >= 2)
 		return true;
-	if (!is_empty(&w->inflight))
+	if (!is_empty(&ld->inflight))
 		return false;
-	if (opt.rate == 0 && is_empty(&w->ready) && is_empty(&w->paused))
+	if (opt.rate == 0 && is_empty(&ld->ready) && is_empty(&ld->paused))
 		return true;
-	return !may_start_more(w, now);
+	return !may_start_more(ld, now);
 }
 
-static uint64_t next_wake(const struct worker *w, uint64_t now)
+static uint64_t next_wake(const struct loader *ld, uint64_t now)
 {
 	const struct conn *c;
 	uint64_t wake = UINT64_MAX;
 
-	if ((c = first_conn(&w->inflight)))
+	if ((c = first_conn(&ld->inflight)))
 		wake = c->due;
-	if ((c = first_conn(&w->paused)) && c->due < wake)
+	if ((c = first_conn(&ld->paused)) && c->due < wake)
 		wake = c->due;
 	/* A send in flush_sends() may have failed a transaction after restart_ready() ran:
 	 * that slot restarts in the next pass, not after the next event, which may never
 	 * come when no other connection is open. */
-	if (!is_empty(&w->ready))
+	if (!is_empty(&ld->ready))
 		wake = now;
-	if (opt.rate > 0 && !is_empty(&w->idle) && w->next_due < wake && may_start_more(w, now))
-		wake = w->next_due;
+	if (opt.rate > 0 && !is_empty(&ld->idle) && ld->next_due < wake && may_start_more(ld, now))
+		wake = ld->next_due;
 	return wake;
 }
 
@@ -710,9 +677,9 @@ static int wait_precisely(int epfd, struct epoll_event *evs, uint64_t wake, uint
 	                  wake == UINT64_MAX ? -1 : (int)((left + NS_PER_MS - 1) / NS_PER_MS));
 }
 
-static int wait_events(struct worker *w, struct epoll_event *evs, uint64_t wake, uint64_t now)
+static int wait_events(struct loader *ld, struct epoll_event *evs, uint64_t wake, uint64_t now)
 {
-	int n = wait_precisely(w->epfd, evs, wake, wake > now ? wake - now : 0);
+	int n = wait_precisely(ld->epfd, evs, wake, wake > now ? wake - now : 0);
 
 	if (n < 0 && errno == EINTR)
 		return 0;
@@ -721,10 +688,10 @@ static int wait_events(struct worker *w, struct epoll_event *evs, uint64_t wake,
 	return n;
 }
 
-static void close_all(struct worker *w)
+static void close_all(struct loader *ld)
 {
-	for (long i = 0; i < w->nconns; i++)
-		close_connection(&w->conns[i]);
+	for (long i = 0; i < ld->nconns; i++)
+		close_connection(&ld->conns[i]);
 }
 
 static void tell_main(char note)
@@ -734,36 +701,36 @@ static void tell_main(char note)
 	(void)r; /* a full pipe already holds enough notes to wake the main thread */
 }
 
-static void *run_worker(void *arg)
+static void *run_loader(void *arg)
 {
-	struct worker *w = arg;
+	struct loader *ld = arg;
 	struct epoll_event evs[MAX_EVENTS];
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 
-	start_slots(w, now);
+	start_slots(ld, now);
 	for (;;) {
 		int n;
 
-		expire_transactions(w, now);
-		restart_ready(w, now);
-		resume_paused(w, now);
+		expire_transactions(ld, now);
+		restart_ready(ld, now);
+		resume_paused(ld, now);
 		if (opt.rate > 0)
-			run_schedule(w, now);
-		flush_sends(w);
-		if (worker_finished(w, now))
+			run_schedule(ld, now);
+		flush_sends(ld);
+		if (loader_finished(ld, now))
 			break;
-		n = wait_events(w, evs, next_wake(w, now), now);
+		n = wait_events(ld, evs, next_wake(ld, now), now);
 		if (n < 0) {
 			atomic_store(&run_failed, true);
 			break;
 		}
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.ptr) /* NULL: the main thread's wake-up */
-				handle_event(w, evs[i].data.ptr, evs[i].events);
-		now = now_ns();
+				handle_event(ld, evs[i].data.ptr, evs[i].events);
+		now = clock_now_ns();
 	}
-	close_all(w);
-	w->finished_ns = now_ns();
+	close_all(ld);
+	ld->finished_ns = clock_now_ns();
 	tell_main('D');
 	return NULL;
 }
@@ -889,66 +856,33 @@ __attribute__((format(printf, 1, 2))) static int complain(const char *fmt, ...)
 
 static int parse_integer(int val, const char *text, long long min, long long max, long long *out)
 {
-	char *end;
-	long long v;
+	char err[256];
 
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	/* strtoll would also take blanks, a sign or nothing at all */
-	if (text[0] < '0' || text[0] > '9' || errno || *end || v < min || v > max) {
-		return complain("%s: expected an integer %lld..%lld, got '%s'", name_option(val),
-		                min, max, text);
-	}
-	*out = v;
+	if (parse_llong(name_option(val), text, min, max, out, err, sizeof err) < 0)
+		return complain("%s", err);
 	return 0;
 }
 
-static int parse_decimal(int val, const char *text, double min, double max, double *out)
+static int parse_number(int val, const char *text, double min, double max, double *out)
 {
-	size_t digits = strspn(text, "0123456789");
-	size_t dots = strspn(text + digits, ".");
-	size_t frac = strspn(text + digits + dots, "0123456789");
-	double v = strtod(text, NULL);
+	char err[256];
 
-	/* digits with at most one point: strtod alone would take "inf", "0x1p3" or " 2" */
-	if (digits + frac == 0 || dots > 1 || text[digits + dots + frac] != '\0' || v < min ||
-	    v > max) {
-		return complain("%s: expected a number %.15g..%.15g, got '%s'", name_option(val),
-		                min, max, text);
-	}
-	*out = v;
+	if (parse_decimal(name_option(val), text, min, max, out, err, sizeof err) < 0)
+		return complain("%s", err);
 	return 0;
 }
 
-/* Splits HOST:PORT or [IPV6]:PORT into target_host and target_port. */
 static int split_target(const char *text)
 {
-	const char *colon = strrchr(text, ':');
-	const char *host = text;
-	size_t host_len = colon ? (size_t)(colon - text) : 0;
-	long long port;
-	char *end;
+	char err[ADDR_TEXT_MAX + 128];
 
-	if (text[0] == '[' && colon && colon > text && colon[-1] == ']') {
-		host = text + 1;
-		host_len -= 2;
-	} else if (colon && memchr(text, ':', host_len)) {
-		colon = NULL; /* an IPv6 address needs its brackets */
-	}
-	errno = 0;
-	port = colon ? strtoll(colon + 1, &end, 10) : 0;
-	if (!colon || host_len == 0 || host_len >= sizeof target_host || colon[1] < '0' ||
-	    colon[1] > '9' || errno || *end || port < 1 || port > 65535)
-		return complain("--connect: expected HOST:PORT or [IPV6]:PORT, got '%s'", text);
-	memcpy(target_host, host, host_len);
-	target_host[host_len] = '\0';
-	snprintf(target_port, sizeof target_port, "%lld", port);
+	if (addr_split_peer(text, &target, err, sizeof err) < 0)
+		return complain("--connect: %s", err);
 	return 0;
 }
 
 static int complain_getopt(int c, char **argv)
 {
-	const char *arg = argv[optind - 1];
 	char name[64];
 
 	if (c == ':')
@@ -956,14 +890,8 @@ static int complain_getopt(int c, char **argv)
 	/* a known option can only be refused when it was given a value it does not take */
 	if (optopt != 0 && name_option(optopt))
 		return complain("%s: takes no value", name_option(optopt));
-	if (optopt != 0) {
-		snprintf(name, sizeof name, "-%c", optopt);
-		arg = name;
-	} else {
-		snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
-		arg = name;
-	}
-	return complain("unknown option '%s' (see --help)", arg);
+	return complain("unknown option '%s' (see --help)",
+	                parse_bad_option(argv, long_options, name, sizeof name));
 }
 
 static int apply_option(int c, const char *arg)
@@ -975,7 +903,7 @@ static int apply_option(int c, const char *arg)
 	case 'c':
 		return parse_integer(c, arg, 1, MAX_CONCURRENCY, &opt.concurrency);
 	case 'd':
-		return parse_decimal(c, arg, 0.001, 1e6, &opt.duration);
+		return parse_number(c, arg, 0.001, 1e6, &opt.duration);
 	case 'n':
 		return parse_integer(c, arg, 1, 1000000000000LL, &opt.requests);
 	case 's':
@@ -984,11 +912,11 @@ static int apply_option(int c, const char *arg)
 		opt.keepalive = true;
 		return 0;
 	case 'r':
-		return parse_decimal(c, arg, 0.001, 1e7, &opt.rate);
+		return parse_number(c, arg, 0.001, 1e7, &opt.rate);
 	case 't':
 		return parse_integer(c, arg, 1, MAX_THREADS, &opt.threads);
 	case OPT_TIMEOUT:
-		return parse_decimal(c, arg, 0.001, 3600, &opt.timeout);
+		return parse_number(c, arg, 0.001, 3600, &opt.timeout);
 	case OPT_SOURCES:
 		return parse_integer(c, arg, 1, 254, &opt.sources);
 	case OPT_JSON:
@@ -1027,7 +955,7 @@ static int parse_options(int argc, char **argv)
 		complain("unexpected argument '%s' (see --help)", argv[optind]);
 		return 2;
 	}
-	if (target_host[0] == '\0' && split_target(opt.target) < 0)
+	if (target.host[0] == '\0' && split_target(opt.target) < 0)
 		return 2;
 	/* an empty round trip exchanges nothing, so nothing would ever complete it */
 	if (opt.keepalive && opt.size == 0) {
@@ -1045,26 +973,10 @@ static int parse_options(int argc, char **argv)
 
 static int resolve_target(void)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res, *pick = NULL;
-	int rc = getaddrinfo(target_host, target_port, &hints, &res);
+	char err[ADDR_TEXT_MAX + 128];
 
-	if (rc != 0) {
-		fprintf(stderr, "prefork-bench: --connect: cannot resolve '%s': %s\n", target_host,
-		        gai_strerror(rc));
-		return -1;
-	}
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-		if (ai->ai_family == AF_INET || (!pick && ai->ai_family == AF_INET6))
-			if (!pick || pick->ai_family != AF_INET)
-				pick = ai;
-	if (!pick) {
-		freeaddrinfo(res);
-		return complain("--connect: no IPv4 or IPv6 address for '%s'", target_host);
-	}
-	memcpy(&dst, pick->ai_addr, pick->ai_addrlen);
-	dst_len = pick->ai_addrlen;
-	freeaddrinfo(res);
+	if (addr_resolve_prefer(&target, 0, AF_INET, &dst, &dst_len, err, sizeof err) < 0)
+		return complain("--connect: %s", err);
 	if (dst.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&dst;
 
@@ -1099,7 +1011,7 @@ static int raise_fd_limit(void)
 static int fill_pool(void)
 {
 	size_t len = (size_t)opt.size + POOL_SPREAD;
-	uint64_t s = (now_ns() ^ ((uint64_t)getpid() << 40)) | 1;
+	uint64_t s = (clock_now_ns() ^ ((uint64_t)getpid() << 40)) | 1;
 
 	pool = malloc(len + sizeof s);
 	if (!pool) {
@@ -1146,68 +1058,67 @@ static int setup_signals(void)
 	return 0;
 }
 
-static struct worker *make_worker(int id, long first_conn_index)
+static struct loader *make_loader(int id, long first_conn_index)
 {
-	struct worker *w = calloc(1, sizeof *w);
+	struct loader *ld = calloc(1, sizeof *ld);
 	/* The wake-up is edge-triggered and never read: each write raises one more edge. */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = NULL };
 
-	if (!w)
+	if (!ld)
 		return NULL;
-	w->id = id;
-	w->nconns = (long)(opt.concurrency / opt.threads + (id < opt.concurrency % opt.threads));
-	w->conns = calloc((size_t)w->nconns, sizeof *w->conns);
-	w->sendq = calloc((size_t)w->nconns, sizeof *w->sendq);
-	w->rbuf_block = aligned_alloc(4096, RBUF_LEN + 4096);
-	w->rbuf = w->rbuf_block ? w->rbuf_block + RBUF_PAGE_OFFSET : NULL;
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!w->conns || !w->sendq || !w->rbuf || w->epfd < 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0) {
-		free(w->conns);
-		free(w->sendq);
-		free(w->rbuf_block);
-		free(w);
+	ld->id = id;
+	ld->nconns = (long)(opt.concurrency / opt.threads + (id < opt.concurrency % opt.threads));
+	ld->conns = calloc((size_t)ld->nconns, sizeof *ld->conns);
+	ld->sendq = calloc((size_t)ld->nconns, sizeof *ld->sendq);
+	ld->rbuf_block = aligned_alloc(4096, RBUF_LEN + 4096);
+	ld->rbuf = ld->rbuf_block ? ld->rbuf_block + RBUF_PAGE_OFFSET : NULL;
+	ld->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!ld->conns || !ld->sendq || !ld->rbuf || ld->epfd < 0 ||
+	    epoll_ctl(ld->epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0) {
+		free(ld->conns);
+		free(ld->sendq);
+		free(ld->rbuf_block);
+		free(ld);
 		return NULL; /* start-up fails: the epoll fd goes with the process */
 	}
-	init_list(&w->inflight);
-	init_list(&w->paused);
-	init_list(&w->ready);
-	init_list(&w->idle);
-	for (long i = 0; i < w->nconns; i++) {
-		w->conns[i].fd = -1;
-		init_list(&w->conns[i].link);
+	init_list(&ld->inflight);
+	init_list(&ld->paused);
+	init_list(&ld->ready);
+	init_list(&ld->idle);
+	for (long i = 0; i < ld->nconns; i++) {
+		ld->conns[i].fd = -1;
+		init_list(&ld->conns[i].link);
 	}
-	w->rng = (start_ns ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL)) | 1;
-	w->next_src = (unsigned)(first_conn_index % opt.sources);
+	ld->rng = (start_ns ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL)) | 1;
+	ld->next_src = (unsigned)(first_conn_index % opt.sources);
 	if (opt.rate > 0) {
-		w->next_slot = (uint64_t)id;
-		w->next_due = start_ns + (uint64_t)((double)id * (double)NS_PER_SEC / opt.rate);
+		ld->next_slot = (uint64_t)id;
+		ld->next_due = start_ns + (uint64_t)((double)id * (double)NS_PER_SEC / opt.rate);
 	}
-	return w;
+	return ld;
 }
 
-static int start_workers(struct worker **ws)
+static int start_loaders(struct loader **loaders)
 {
 	sigset_t block, old;
 	long given = 0;
 
-	/* Signals go to the main thread only: the workers never see EINTR from them. */
+	/* Signals go to the main thread only: the loaders never see EINTR from them. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	start_ns = now_ns();
-	end_ns = opt.duration > 0 ? start_ns + (uint64_t)(opt.duration * (double)NS_PER_SEC)
-	                          : UINT64_MAX;
+	start_ns = clock_now_ns();
+	end_ns = opt.duration > 0 ? start_ns + seconds_to_ns(opt.duration) : UINT64_MAX;
 	for (int i = 0; i < opt.threads; i++) {
-		ws[i] = make_worker(i, given);
-		if (!ws[i]) {
+		loaders[i] = make_loader(i, given);
+		if (!loaders[i]) {
 			fprintf(stderr, "prefork-bench: cannot set up thread %d: %s\n", i,
 			        strerror(errno));
 			return -1;
 		}
-		given += ws[i]->nconns;
-		errno = pthread_create(&ws[i]->tid, NULL, run_worker, ws[i]);
+		given += loaders[i]->nconns;
+		errno = pthread_create(&loaders[i]->tid, NULL, run_loader, loaders[i]);
 		if (errno != 0) {
 			fprintf(stderr, "prefork-bench: pthread_create: %s\n", strerror(errno));
 			return -1;
@@ -1219,7 +1130,7 @@ static int start_workers(struct worker **ws)
 
 /* ---- the main thread: signals, progress, report ---- */
 
-static void stop_workers(void)
+static void stop_loaders(void)
 {
 	uint64_t one = 1;
 	ssize_t r;
@@ -1230,7 +1141,7 @@ static void stop_workers(void)
 	(void)r; /* the eventfd counter cannot overflow in any run */
 }
 
-/* Reads the notes in the pipe; returns how many workers have finished. */
+/* Reads the notes in the pipe; returns how many loaders have finished. */
 static int read_notes(void)
 {
 	char notes[64];
@@ -1242,20 +1153,20 @@ static int read_notes(void)
 			if (notes[i] == 'D')
 				finished++;
 			else
-				stop_workers();
+				stop_loaders();
 		}
 	return finished;
 }
 
-static void print_progress(struct worker **ws, uint64_t now, uint64_t *last_ok)
+static void print_progress(struct loader **loaders, uint64_t now, uint64_t *last_ok)
 {
 	uint64_t ok = 0, errors = 0;
 
 	for (int i = 0; i < opt.threads; i++) {
-		ok += atomic_load_explicit(&ws[i]->stats.ok, memory_order_relaxed);
+		ok += atomic_load_explicit(&loaders[i]->stats.ok, memory_order_relaxed);
 		for (int e = 0; e < ERR_KINDS; e++)
-			errors +=
-				atomic_load_explicit(&ws[i]->stats.errors[e], memory_order_relaxed);
+			errors += atomic_load_explicit(&loaders[i]->stats.errors[e],
+			                               memory_order_relaxed);
 	}
 	fprintf(stderr, "\r%7.1f s  %llu ok  %llu/s  %llu errors   ",
 	        (double)(now - start_ns) / (double)NS_PER_SEC, (unsigned long long)ok,
@@ -1263,7 +1174,7 @@ static void print_progress(struct worker **ws, uint64_t now, uint64_t *last_ok)
 	*last_ok = ok;
 }
 
-static void watch_workers(struct worker **ws)
+static void watch_loaders(struct loader **loaders)
 {
 	bool progress = !opt.quiet && !opt.json && isatty(STDERR_FILENO);
 	uint64_t next_tick = start_ns + NS_PER_SEC, last_ok = 0;
@@ -1272,16 +1183,16 @@ static void watch_workers(struct worker **ws)
 
 	while (finished < opt.threads) {
 		struct pollfd p = { .fd = signal_pipe[0], .events = POLLIN };
-		uint64_t now = now_ns();
+		uint64_t now = clock_now_ns();
 		int timeout = -1;
 
 		if (progress)
 			timeout = next_tick > now ? (int)((next_tick - now) / NS_PER_MS) + 1 : 0;
 		if (poll(&p, 1, timeout) > 0)
 			finished += read_notes();
-		now = now_ns();
+		now = clock_now_ns();
 		if (progress && now >= next_tick) {
-			print_progress(ws, now, &last_ok);
+			print_progress(loaders, now, &last_ok);
 			printed = true;
 			next_tick += NS_PER_SEC;
 		}
@@ -1290,24 +1201,24 @@ static void watch_workers(struct worker **ws)
 		fputc('\n', stderr);
 }
 
-static void merge_results(struct worker **ws, struct summary *s)
+static void merge_results(struct loader **loaders, struct summary *s)
 {
 	uint64_t last = start_ns;
 
 	memset(s, 0, sizeof *s);
 	for (int i = 0; i < opt.threads; i++) {
-		struct stats *st = &ws[i]->stats;
+		struct stats *st = &loaders[i]->stats;
 
-		pthread_join(ws[i]->tid, NULL);
+		pthread_join(loaders[i]->tid, NULL);
 		s->ok += atomic_load(&st->ok);
 		for (int e = 0; e < ERR_KINDS; e++)
 			s->errors[e] += atomic_load(&st->errors[e]);
-		for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		for (unsigned b = 0; b < LAT_BUCKETS; b++)
 			s->hist[b] += st->hist[b];
 		if (st->max_us > s->max_us)
 			s->max_us = st->max_us;
-		if (ws[i]->finished_ns > last)
-			last = ws[i]->finished_ns;
+		if (loaders[i]->finished_ns > last)
+			last = loaders[i]->finished_ns;
 	}
 	/* An open-loop run lasts its whole schedule even when the last transaction ends early,
 	 * or a run at 200/s for 1 s would report 201/s. */
@@ -1363,44 +1274,44 @@ static void print_table(const struct summary *s)
 }
 
 /* Nothing needs it at exit, but LeakSanitizer builds count what is not freed. */
-static void free_workers(struct worker **ws)
+static void free_loaders(struct loader **loaders)
 {
 	for (int i = 0; i < opt.threads; i++) {
-		if (!ws[i])
+		if (!loaders[i])
 			continue;
-		close(ws[i]->epfd);
-		free(ws[i]->conns);
-		free(ws[i]->sendq);
-		free(ws[i]->rbuf_block);
-		free(ws[i]);
+		close(loaders[i]->epfd);
+		free(loaders[i]->conns);
+		free(loaders[i]->sendq);
+		free(loaders[i]->rbuf_block);
+		free(loaders[i]);
 	}
-	free(ws);
+	free(loaders);
 	free(pool);
 }
 
 int main(int argc, char **argv)
 {
-	static struct summary sum; /* 35 KB of histogram */
-	static struct worker **ws; /* static: a failed start exits without freeing it */
+	static struct summary sum;      /* 35 KB of histogram */
+	static struct loader **loaders; /* static: a failed start exits without freeing it */
 	int rc = parse_options(argc, argv);
 
 	if (rc >= 0)
 		return rc;
 	if (resolve_target() < 0 || raise_fd_limit() < 0 || fill_pool() < 0 || setup_signals() < 0)
 		return 2;
-	timeout_ns = (uint64_t)(opt.timeout * (double)NS_PER_SEC);
+	timeout_ns = seconds_to_ns(opt.timeout);
 	atomic_store(&budget, opt.requests);
-	ws = calloc((size_t)opt.threads, sizeof *ws);
-	if (!ws || start_workers(ws) < 0)
+	loaders = calloc((size_t)opt.threads, sizeof *loaders);
+	if (!loaders || start_loaders(loaders) < 0)
 		return 2;
-	watch_workers(ws);
-	merge_results(ws, &sum);
+	watch_loaders(loaders);
+	merge_results(loaders, &sum);
 	if (opt.json)
 		print_json(&sum);
 	else
 		print_table(&sum);
 	fflush(stdout);
-	free_workers(ws);
+	free_loaders(loaders);
 	if (sum.errors[ERR_MISMATCH] > 0)
 		return 1;
 	if (atomic_load(&run_failed)) {

@@ -215,8 +215,8 @@ static int parse_args(struct client *c, int argc, char **argv)
 			printf("prefork-client %s\n", PREFORKD_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "prefork-client: %s: %s\n", argv[optind - 1],
-				opt == ':' ? "missing value" : "unknown option");
+			fprintf(stderr, "prefork-client: %s\n",
+			        parse_getopt_error(opt, argv, opts, err, sizeof err));
 			fprintf(stderr, "Try 'prefork-client --help' for more information.\n");
 			return 2;
 		}

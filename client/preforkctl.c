@@ -499,8 +499,8 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 			printf("preforkctl %s\n", PREFORKD_VERSION);
 			return EXIT_OK;
 		default:
-			fprintf(stderr, "preforkctl: %s: %s\n", argv[optind - 1],
-			        opt == ':' ? "missing value" : "unknown option");
+			fprintf(stderr, "preforkctl: %s\n",
+			        parse_getopt_error(opt, argv, opts, err, sizeof err));
 			fprintf(stderr, "Try 'preforkctl --help' for more information.\n");
 			return EXIT_USAGE;
 		}

@@ -15,7 +15,7 @@ static int split_error(const char *text, const char *why, char *err, size_t errl
 	return -1;
 }
 
-static int parse_port(const char *p, unsigned *port)
+static int parse_port(const char *p, unsigned min, unsigned *port)
 {
 	char *end;
 	unsigned long v;
@@ -23,13 +23,14 @@ static int parse_port(const char *p, unsigned *port)
 	if (*p < '0' || *p > '9')
 		return -1;
 	v = strtoul(p, &end, 10);
-	if (*end != '\0' || v > 65535)
+	if (*end != '\0' || v < min || v > 65535)
 		return -1;
 	*port = (unsigned)v;
 	return 0;
 }
 
-int addr_split(const char *text, struct host_port *hp, char *err, size_t errlen)
+static int split(const char *text, unsigned min_port, struct host_port *hp, char *err,
+                 size_t errlen)
 {
 	const char *colon, *host = text;
 	size_t hostlen;
@@ -56,17 +57,48 @@ int addr_split(const char *text, struct host_port *hp, char *err, size_t errlen)
 		return split_error(text, "empty host", err, errlen);
 	if (hostlen >= sizeof hp->host)
 		return split_error(text, "host too long", err, errlen);
-	if (parse_port(colon + 1, &hp->port) < 0)
-		return split_error(text, "port must be 0..65535", err, errlen);
+	if (parse_port(colon + 1, min_port, &hp->port) < 0)
+		return split_error(text,
+		                   min_port ? "port must be 1..65535" : "port must be 0..65535",
+		                   err, errlen);
 	memcpy(hp->host, host, hostlen);
 	hp->host[hostlen] = '\0';
 	return 0;
 }
 
-int addr_resolve(const struct host_port *hp, int passive, struct sockaddr_storage *ss,
-		 socklen_t *len, char *err, size_t errlen)
+int addr_split(const char *text, struct host_port *hp, char *err, size_t errlen)
+{
+	return split(text, 0, hp, err, errlen);
+}
+
+/* Port 0 means "any" only to bind(): a peer's address needs a real port. */
+int addr_split_peer(const char *text, struct host_port *hp, char *err, size_t errlen)
+{
+	return split(text, 1, hp, err, errlen);
+}
+
+/* The first address of the preferred family, else the first IPv4 or IPv6 one;
+ * AF_UNSPEC takes the first IPv4 or IPv6 address in getaddrinfo's order. */
+static const struct addrinfo *pick_address(const struct addrinfo *res, int prefer)
+{
+	const struct addrinfo *pick = NULL;
+
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (ai->ai_family == prefer)
+			return ai;
+		if (!pick)
+			pick = ai;
+	}
+	return pick;
+}
+
+int addr_resolve_prefer(const struct host_port *hp, int passive, int prefer,
+                        struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res;
+	const struct addrinfo *pick;
 	char port[8];
 	int rc;
 
@@ -80,10 +112,22 @@ int addr_resolve(const struct host_port *hp, int passive, struct sockaddr_storag
 		snprintf(err, errlen, "cannot resolve '%s': %s", hp->host, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
+	pick = pick_address(res, prefer);
+	if (!pick) {
+		snprintf(err, errlen, "no IPv4 or IPv6 address for '%s'", hp->host);
+		freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+	*len = pick->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int addr_resolve(const struct host_port *hp, int passive, struct sockaddr_storage *ss,
+                 socklen_t *len, char *err, size_t errlen)
+{
+	return addr_resolve_prefer(hp, passive, AF_UNSPEC, ss, len, err, errlen);
 }
 
 void addr_format(const struct sockaddr *sa, char *buf, size_t len)

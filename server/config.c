@@ -282,16 +282,16 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	int opt, idx;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets all it kept from an earlier call (the rest of a
+	 * cluster, where non-options were moved), so the command line can be parsed
+	 * again on reload. */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", long_options, &idx)) != -1) {
 		char name[64];
 
 		if (opt == '?' || opt == ':') {
-			const char *bad = argv[optind - 1];
-
-			snprintf(err, errlen, "%s: %s", bad,
-				 opt == '?' ? "unknown option" : "missing value");
+			parse_getopt_error(opt, argv, long_options, err, errlen);
 			return CONFIG_ERROR;
 		}
 		if (opt == 'h') {

@@ -78,3 +78,45 @@ teardown() {
 	log_has "started preforkd"
 	log_has "worker spawned: slot 0 pid"
 }
+
+# refuses PROGRAM PATTERN ARGS...: PROGRAM exits 2 and its first line matches PATTERN.
+refuses() {
+	local pattern=$2
+	run "$ROOT/bin/$1" "${@:3}"
+	echo "$1 ${*:3} -> exit $status: $output"
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == $pattern ]]
+}
+
+@test "numbers are plain decimal in every program: blanks, signs, hex, exponents, inf refused" {
+	# Each command line ends with an unknown option: a number taken by mistake would
+	# leave it to be the one named, and nothing ever starts.
+	refuses preforkd "preforkd: --grace: expected seconds 0..86400, got '0x1p-3'" \
+		--grace 0x1p-3 --no-such-option
+	refuses preforkd "preforkd: --idle-timeout: *'1e1'" --idle-timeout 1e1 --no-such-option
+	refuses preforkd "preforkd: --worker-timeout: *'inf'" --worker-timeout inf --no-such-option
+	refuses preforkd "preforkd: --workers: *' 2'" --workers ' 2' --no-such-option
+	refuses preforkd "preforkd: --max-requests: *'"$'\t'"5'" --max-requests $'\t5' \
+		--no-such-option
+	refuses preforkd "preforkd: --grace: *'+1'" --grace +1 --no-such-option
+	refuses prefork-client "prefork-client: --timeout: expected seconds *'0x1p-3'" \
+		--timeout 0x1p-3 --no-such-option
+	refuses preforkctl "preforkctl: --timeout: *'1e1'" --timeout 1e1 --no-such-option
+	refuses preforkctl "preforkctl: --count: *' 3'" --count ' 3' --no-such-option
+	refuses prefork-bench "prefork-bench: --duration: *'0x1p-3'" --duration 0x1p-3 \
+		--no-such-option
+	# plain decimals are still taken: a leading point, a leading 0
+	refuses preforkd "preforkd: --no-such-option*" --grace .5 --workers 010 --no-such-option
+}
+
+@test "an unknown short option is named as -x in every program, even inside -xq" {
+	refuses preforkd "preforkd: -x: unknown option" -xq
+	refuses preforkd "preforkd: -x: unknown option" --quiet -qxq
+	refuses preforkd "preforkd: --daemon: takes no value" --daemon=yes
+	refuses prefork-client "prefork-client: -x: unknown option" -xq
+	refuses prefork-client "prefork-client: -x: unknown option" --timeout 1 -xq
+	refuses preforkctl "preforkctl: -x: unknown option" -xq
+	refuses preforkctl "preforkctl: -x: unknown option" --json -jxq
+	refuses prefork-bench "prefork-bench: unknown option '-x' (see --help)" -xq
+	refuses prefork-bench "prefork-bench: unknown option '-x' (see --help)" --quiet -kxq
+}

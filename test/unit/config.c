@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define ARGV(...) ((char *[]){ "preforkd", __VA_ARGS__, NULL })
 #define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
@@ -166,6 +167,53 @@ static void test_worker_timeout_rule(void)
 	      "--first-byte-timeout is stored");
 }
 
+/* Starts getopt afresh, so that each case below begins from a clean state. */
+static void reset_getopt(void)
+{
+	char *argv[] = { "x", NULL };
+
+	optind = 0;
+	while (getopt(1, argv, "") != -1)
+		;
+}
+
+/* A later reload parses the command line again: nothing of the first call's getopt
+ * state may leak into the second, whatever the first one ended on. */
+static void test_parse_twice(void)
+{
+	static char *const first[][5] = {
+		{ "preforkd", "-xv", NULL },                     /* refused inside a cluster */
+		{ "preforkd", "stray", "--workers", "2", NULL }, /* a non-option permuted */
+		{ "preforkd", "-qv", "--grace", "2", NULL },     /* a clean parse */
+	};
+	char *none[] = { "preforkd", NULL };
+	struct config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof first / sizeof first[0]; i++) {
+		char *argv[5];
+
+		memcpy(argv, first[i], sizeof argv);
+		reset_getopt();
+		parse(&cfg, argv, err, sizeof err);
+		CHECK(parse(&cfg, ARGV("--workers", "3", "--idle-timeout", "4"), err, sizeof err) ==
+		                      CONFIG_OK &&
+		              cfg.workers == 3 && cfg.idle_timeout == 4 && cfg.verbosity == 0 &&
+		              cfg.grace == 10,
+		      "a second config_parse after '%s%s%s' reads only its own arguments (%s)",
+		      first[i][1], first[i][2] ? " " : "", first[i][2] ? first[i][2] : "", err);
+	}
+	/* with getopt's old state, this one read past the end of its argv */
+	reset_getopt();
+	parse(&cfg, ARGV("-xv"), err, sizeof err);
+	CHECK(parse(&cfg, none, err, sizeof err) == CONFIG_OK && cfg.verbosity == 0,
+	      "a second config_parse with no option at all gives the defaults (%s)", err);
+	CHECK(parse(&cfg, ARGV("-v", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
+	              parse(&cfg, ARGV("-v", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
+	              cfg.workers == 5 && cfg.verbosity == 1,
+	      "the same command line parsed twice gives the same configuration");
+}
+
 int main(void)
 {
 	test_worker_timeout_rule();
@@ -173,5 +221,6 @@ int main(void)
 	test_valid();
 	test_invalid();
 	test_daemon_and_user();
+	test_parse_twice();
 	return unit_done();
 }
