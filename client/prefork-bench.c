@@ -239,7 +239,7 @@ static unsigned bucket_of(uint64_t us)
 {
 	unsigned shift;
 
-	if (us < 2 * HIST_SUB)
+	if (us < 2 * (uint64_t)HIST_SUB)
 		return (unsigned)us;
 	if (us >= (1ULL << HIST_TOP_BIT))
 		us = (1ULL << HIST_TOP_BIT) - 1;
@@ -1138,7 +1138,7 @@ static int setup_signals(void)
 	}
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* cannot fail for SIGPIPE */
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) {
 		fprintf(stderr, "prefork-bench: sigaction: %s\n", strerror(errno));
 		return -1;
@@ -1157,6 +1157,7 @@ static struct worker *make_worker(int id, long first_conn_index)
 	w->id = id;
 	w->nconns = (long)(opt.concurrency / opt.threads + (id < opt.concurrency % opt.threads));
 	w->conns = calloc((size_t)w->nconns, sizeof *w->conns);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers. */
 	w->sendq = calloc((size_t)w->nconns, sizeof *w->sendq);
 	w->rbuf_block = aligned_alloc(4096, RBUF_LEN + 4096);
 	w->rbuf = w->rbuf_block ? w->rbuf_block + RBUF_PAGE_OFFSET : NULL;
@@ -1195,7 +1196,7 @@ static int start_workers(struct worker **ws)
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	(void)pthread_sigmask(SIG_BLOCK, &block, &old); /* fails only for a bad "how" */
 	start_ns = now_ns();
 	end_ns = opt.duration > 0 ? start_ns + (uint64_t)(opt.duration * (double)NS_PER_SEC)
 	                          : UINT64_MAX;
@@ -1213,7 +1214,7 @@ static int start_workers(struct worker **ws)
 			return -1;
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
 
@@ -1298,7 +1299,7 @@ static void merge_results(struct worker **ws, struct summary *s)
 	for (int i = 0; i < opt.threads; i++) {
 		struct stats *st = &ws[i]->stats;
 
-		pthread_join(ws[i]->tid, NULL);
+		(void)pthread_join(ws[i]->tid, NULL); /* fails only for a bad thread */
 		s->ok += atomic_load(&st->ok);
 		for (int e = 0; e < ERR_KINDS; e++)
 			s->errors[e] += atomic_load(&st->errors[e]);
@@ -1390,6 +1391,7 @@ int main(int argc, char **argv)
 		return 2;
 	timeout_ns = (uint64_t)(opt.timeout * (double)NS_PER_SEC);
 	atomic_store(&budget, opt.requests);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers. */
 	ws = calloc((size_t)opt.threads, sizeof *ws);
 	if (!ws || start_workers(ws) < 0)
 		return 2;
@@ -1399,8 +1401,11 @@ int main(int argc, char **argv)
 		print_json(&sum);
 	else
 		print_table(&sum);
-	fflush(stdout);
 	free_workers(ws);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "prefork-bench: writing the results: %s\n", strerror(errno));
+		return 2;
+	}
 	if (sum.errors[ERR_MISMATCH] > 0)
 		return 1;
 	if (atomic_load(&run_failed)) {
