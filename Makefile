@@ -106,11 +106,21 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
 	@scripts/bench.sh
 
+# Static checks (scripts/lint.sh --help): clang-format, clang-tidy, cppcheck, shellcheck,
+# include layering, man pages. The LLVM tools are pinned to one version: clang-format's
+# output differs between versions. CHECKS names a subset: make lint CHECKS='format tidy'.
+LLVM_VERSION := 14
+CLANG_FORMAT ?= clang-format-$(LLVM_VERSION)
+CLANG_TIDY ?= clang-tidy-$(LLVM_VERSION)
+LINT_ENV = LLVM_VERSION=$(LLVM_VERSION) CLANG_FORMAT='$(CLANG_FORMAT)' \
+	CLANG_TIDY='$(CLANG_TIDY)' LINT_CPPFLAGS='$(CPPFLAGS_ALL)'
+
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 -D_GNU_SOURCE -Icommon -Iserver common server client
-	shellcheck scripts/*.sh test/*.bash .ci/run
-	mandoc -Tlint docs/*.1 docs/*.8
+	@$(LINT_ENV) scripts/lint.sh $(CHECKS)
+
+# Rewrites every C file with the pinned clang-format (what the format check expects).
+format:
+	@$(LINT_ENV) scripts/lint.sh --fix format
 
 # Everything `make install` writes, and so exactly what `make uninstall` removes.
 MAN1 := $(wildcard docs/*.1)
@@ -142,6 +152,6 @@ clean:
 
 FORCE:
 .SECONDARY:
-.PHONY: all test test-bins run bench lint install uninstall clean FORCE
+.PHONY: all test test-bins run bench lint format install uninstall clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* cannot fail for SIGPIPE */
 	c.deadline_ns = clock_now_ns() + seconds_to_ns(c.timeout);
 	addr_split(c.connect, &hp, err, sizeof err);
 	if (addr_resolve(&hp, 0, &ss, &len, err, sizeof err) < 0) {

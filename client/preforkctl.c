@@ -436,8 +436,8 @@ static int run_top(const struct ctl *c)
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_interrupt;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL); /* fails only for a bad signal */
+	(void)sigaction(SIGTERM, &sa, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &tick);
 	for (long n = 0; !interrupted && (c->count == 0 || n < c->count); n++) {
 		int rc;

@@ -86,6 +86,7 @@ static int push_front(char *rest, size_t len, const char *target)
 	if (t + 1 + r + 1 > len)
 		return -1;
 	memmove(rest + t + 1, rest, r + 1);
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the NUL moved above ends it. */
 	memcpy(rest, target, t);
 	rest[t] = '/';
 	return 0;

@@ -169,7 +169,7 @@ static int fail_bind(struct admin *a, int fd, const char *what, int unlink_it)
 
 	fprintf(stderr, "preforkd: admin socket %s: %s: %s\n", a->path, what, strerror(err));
 	if (unlink_it)
-		unlink(a->path); /* we made it, in a directory nobody else can change */
+		(void)unlink(a->path); /* we made it, in a directory nobody else can change */
 	close(fd);
 	return -1;
 }
@@ -505,7 +505,7 @@ static void quote_word(const char *s, char *buf, size_t len)
 	size_t i = 0, max = len - 4; /* room for "..." and the NUL */
 
 	for (; *s && i < max; s++)
-		buf[i++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+		buf[i++] = (char)(*s >= 0x20 && *s < 0x7f ? *s : '?');
 	if (*s) {
 		memcpy(buf + i, "...", 3);
 		i += 3;

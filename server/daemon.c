@@ -162,7 +162,7 @@ int daemon_start(const struct config *cfg)
 		fprintf(stderr, "preforkd: pipe2: %s\n", strerror(errno));
 		return -1;
 	}
-	fflush(NULL);
+	(void)fflush(NULL); /* a failed flush loses buffered output, not the start */
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "preforkd: fork: %s\n", strerror(errno));
@@ -175,7 +175,10 @@ int daemon_start(const struct config *cfg)
 	close(p[0]);
 	/* If the parent is killed while waiting, a start-up message must not kill us
 	 * with SIGPIPE (the master ignores SIGPIPE later anyway). */
-	sigaction(SIGPIPE, &sa, NULL);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0) {
+		dprintf(p[1], "preforkd: sigaction SIGPIPE: %s\n", strerror(errno));
+		_exit(1);
+	}
 	leave_session(p[1]);
 	if (chdir("/") < 0) {
 		dprintf(p[1], "preforkd: chdir /: %s\n", strerror(errno));

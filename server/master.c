@@ -872,6 +872,6 @@ int master_run(struct config *cfg)
 		pidfile_remove(&m->pidfile);
 		log_info("stopped");
 	}
-	munmap(m, sizeof *m);
+	(void)munmap(m, sizeof *m); /* fails only for a bad range */
 	return rc;
 }

@@ -11,7 +11,7 @@
 
 struct sb_slot *scoreboard_create(void)
 {
-	void *p = mmap(NULL, sizeof(struct sb_slot) * SLOTS_MAX, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, sizeof(struct sb_slot) * (size_t)SLOTS_MAX, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {

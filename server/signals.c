@@ -93,10 +93,12 @@ void signals_block_all(sigset_t *saved)
 	sigset_t all;
 
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, saved);
+	if (sigprocmask(SIG_SETMASK, &all, saved) < 0)
+		log_error("sigprocmask: %s", strerror(errno));
 }
 
 void signals_restore(const sigset_t *saved)
 {
-	sigprocmask(SIG_SETMASK, saved, NULL);
+	if (sigprocmask(SIG_SETMASK, saved, NULL) < 0)
+		log_error("sigprocmask: %s", strerror(errno));
 }

@@ -152,10 +152,10 @@ static void format_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%lluB", (unsigned long long)n);
 		return;
 	}
-	while (v >= 1024 && u < 4) {
+	do { /* n >= 1024: at least once, so u is never -1 */
 		v /= 1024;
 		u++;
-	}
+	} while (v >= 1024 && u < 4);
 	snprintf(buf, len, "%.1f%s", v, units[u]);
 }
 

@@ -41,28 +41,34 @@ static void on_quit(int sig)
 	quit_now = 1;
 }
 
-/* No SA_RESTART: a signal must interrupt a blocking accept4() so the loop sees it. */
+/* No SA_RESTART: a signal must interrupt a blocking accept4() so the loop sees it.
+ * sigaction() fails only for a signal that cannot be caught: logged, never expected. */
+static void set_disposition(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	if (sigaction(sig, &sa, NULL) < 0)
+		log_error("sigaction %d: %s", sig, strerror(errno));
+}
+
 static void install_worker_signals(void)
 {
 	static const int ignored[] = { SIGINT, SIGHUP, SIGPIPE, SIGTTIN,
 				       SIGTTOU, SIGUSR1, SIGUSR2 };
-	struct sigaction sa;
 	sigset_t all;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
 	/* SIGINT from a terminal's Ctrl-C reaches the whole process group: the master
 	 * alone decides how to stop, so workers ignore it (and the job-control ones). */
 	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-		sigaction(ignored[i], &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_quit;
-	sigaction(SIGQUIT, &sa, NULL);
+		set_disposition(ignored[i], SIG_IGN);
+	set_disposition(SIGCHLD, SIG_DFL);
+	set_disposition(SIGTERM, on_term);
+	set_disposition(SIGQUIT, on_quit);
 	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		log_error("sigprocmask: %s", strerror(errno));
 }
 
 /* PR_SET_PDEATHSIG fires when the parent dies; if it died before the call, the

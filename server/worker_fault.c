@@ -80,17 +80,18 @@ static void hold_fds(void)
 		return;
 	while ((fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0)) >= 0)
 		held_fds[held_count++] = fd;
-	sigaction(SIGALRM, &sa, NULL);
-	setitimer(ITIMER_REAL, &it, NULL);
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+		release_fds(SIGALRM); /* no timer to end the fault: end it now */
 }
 
 static void crash(void)
 {
 	struct rlimit none = { 0, 0 };
 
-	setrlimit(RLIMIT_CORE, &none);
-	signal(SIGSEGV, SIG_DFL);
-	raise(SIGSEGV);
+	/* Whatever fails here, the _exit() below still ends the worker abnormally. */
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)signal(SIGSEGV, SIG_DFL);
+	(void)raise(SIGSEGV);
 	_exit(99);
 }
 

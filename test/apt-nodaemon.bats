@@ -39,6 +39,7 @@ printf '%s\n' /usr/bin/"$2" /lib/systemd/system/"$2".service \
 	/usr/lib/systemd/system/"$2"@.service /lib/systemd/system/"$2".socket /etc/init.d/"$2"
 SH
 	for t in deb-systemd-helper update-rc.d systemctl; do
+		# shellcheck disable=SC2016 # expanded when the fake tool runs
 		printf '#!/usr/bin/env bash\necho "%s ${DPKG_MAINTSCRIPT_PACKAGE:-} $*" >>"$FAKE_LOG"\n' \
 			"$t" >"$FAKE/$t"
 	done

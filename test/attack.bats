@@ -51,6 +51,7 @@ precious_intact() {
 start_at() {
 	local pidfile=$1 admin=$2 log=$3
 	shift 3
+	# shellcheck disable=SC2034 # SERVER_PIDFILE is read by helpers.bash
 	SERVER_LOG=$log SERVER_ADMIN=$admin SERVER_PIDFILE=$pidfile
 	"${PREFORKD_BIN:-$PREFORKD}" --listen 127.0.0.1:0 --workers 1 --pidfile "$pidfile" \
 		--admin "$admin" --log "$log" "$@" </dev/null 2>>"$BATS_TEST_TMPDIR/stderr" &
@@ -58,6 +59,7 @@ start_at() {
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 10 log_has "listening on"
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
+	# shellcheck disable=SC2034 # read by helpers.bash
 	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
 }
 
@@ -250,6 +252,7 @@ while True:
 	local out="$BATS_TEST_TMPDIR/ns.out"
 	SERVER_LOG="$BATS_TEST_TMPDIR/d.log"
 	# A private /run: the machine's own /run/preforkd is never touched.
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	unshare --mount --propagation private bash -c '
 		set -e
 		mount -t tmpfs tmpfs /run

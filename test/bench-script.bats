@@ -38,6 +38,7 @@ teardown() {
 
 @test "a tiny bench run prints every section and leaves no process behind" {
 	# In a session of its own, every server bench.sh starts can be found afterwards.
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	run timeout 300 setsid -w bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$SID_FILE" \
 		"$BENCH_SH" --workers 1 --concurrency 1 --sizes 64 --modes "short keepalive" \
 		--duration 0.3 --rounds 1 --round-duration 0.3 --counted-tx 200 3>&-

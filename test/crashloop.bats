@@ -6,6 +6,7 @@
 # whatever --min-uptime says. Faults come from the test build (test/README.md).
 
 bats_require_minimum_version 1.5.0
+# shellcheck disable=SC2034 # read by helpers.bash
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
@@ -54,9 +55,9 @@ spawns_after() {
 
 @test "100 rounds of kill-all with 4 workers on the defaults: never a back-off" {
 	start_server --workers 4
-	local i mark
+	local mark
 	: >"$BATS_TEST_TMPDIR/ms"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		wait_until 10 workers_ready 4
 		mark=$(wc -l <"$SERVER_LOG")
 		# shellcheck disable=SC2046

@@ -130,8 +130,10 @@ notify_states() {
 	# The daemon's stderr follows the log to the new file; no process keeps the moved
 	# file open, and no worker holds the log file at all (its stderr is the log pipe).
 	[ "$(readlink "/proc/$SERVER_PID/fd/2")" = "$(readlink -f "$SERVER_LOG")" ]
+	# shellcheck disable=SC2046 # one argument per worker pid
 	run holds_file "$SERVER_LOG.1" "$SERVER_PID" $(worker_pids)
 	[ "$status" -ne 0 ]
+	# shellcheck disable=SC2046 # one argument per worker pid
 	run holds_file "$SERVER_LOG" $(worker_pids)
 	[ "$status" -ne 0 ]
 	local w

@@ -20,6 +20,7 @@ teardown() {
 	local i
 	CLIENTS=""
 	for i in 1 2 3 4 5 6 7 8; do
+		# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 		"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued-$i" \
 			>"$BATS_TEST_TMPDIR/out.$i" 2>&1 {HELD}>&- 3>&- &
 		CLIENTS="$CLIENTS $!"

@@ -24,6 +24,7 @@ rotate_and_stop() {
 	kill -USR1 "$SERVER_PID"
 	wait_until 5 log_has "log file reopened (SIGUSR1)"
 	# Nobody keeps the moved file open: not the master, not a worker.
+	# shellcheck disable=SC2086 # one argument per worker pid
 	run holds_file "$SERVER_LOG.1" "$SERVER_PID" $workers
 	[ "$status" -ne 0 ]
 	stop_server

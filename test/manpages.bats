@@ -61,6 +61,7 @@ page() {
 		text=$(mandoc -Tascii "$p" | sed 's/.\x08//g')
 		run "$ROOT/bin/$b" --help
 		[ "$status" -eq 0 ]
+		# shellcheck disable=SC2013 # one option a word
 		for opt in $(grep -o -- '--[a-z][a-z-]*[a-z]' <<<"$output" | sort -u); do
 			grep -q -- "$opt\b" <<<"$text" || missing="$missing $b:$opt"
 		done

@@ -4,6 +4,7 @@
 # failing for a reason other than a signal.
 
 bats_require_minimum_version 1.5.0
+# shellcheck disable=SC2034 # read by helpers.bash
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 

@@ -26,6 +26,7 @@ teardown() {
 	start_server --workers 2 --defer-accept 0
 	(
 		exec 3>&-
+		# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 		{ printf 'first half,'; sleep 1; printf 'second half'; } |
 			"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 >"$BATS_TEST_TMPDIR/out"
 		echo "$?" >"$BATS_TEST_TMPDIR/rc"
@@ -151,8 +152,6 @@ client_loop() {
 
 @test "SIGUSR1 reopens the log file after logrotate moves it, in workers too" {
 	start_server --workers 2 --verbose
-	local old_worker
-	old_worker=$(worker_pids | tail -1)
 	mv "$SERVER_LOG" "$SERVER_LOG.1"
 	kill -USR1 "$SERVER_PID"
 	wait_until 5 test -s "$SERVER_LOG"

@@ -85,6 +85,7 @@ cpu_ticks() {
 	victim=$(worker_pids)
 	# Only the worker that started with the file hangs; its replacement is healthy.
 	rm "$PREFORKD_TEST_FAULT_FILE"
+	# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	local client=$!
 	wait_until 10 log_has "pid $victim cause timeout"

@@ -48,7 +48,7 @@ static int write_port_file(const char *path, unsigned port)
 	if (!f)
 		return -1;
 	if (fprintf(f, "%u\n", port) < 0) {
-		fclose(f);
+		(void)fclose(f); /* already failing */
 		return -1;
 	}
 	if (fclose(f) != 0)
@@ -84,7 +84,8 @@ static void reset_connection(int fd)
 {
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) < 0)
+		perror("flip_echo: SO_LINGER (the close sends FIN, not RST)");
 	close(fd);
 }
 
@@ -203,8 +204,8 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(argc, argv) < 0)
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
+	(void)signal(SIGPIPE, SIG_IGN); /* neither call can fail for these signals */
+	(void)signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
 	lfd = listen_loopback(&port);
 	if (lfd < 0)
 		return 1;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #define ARGV(...) ((char *[]){ "preforkd", __VA_ARGS__, NULL })
-#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
+#define ARGC(v) ((int)(sizeof(v) / sizeof((v)[0])) - 1)
 
 static enum config_result parse(struct config *cfg, char **argv, char *err, size_t len)
 {

@@ -17,7 +17,7 @@ static void open_as(const int *fds, int n)
 		int fd = open("/dev/null", O_RDONLY);
 
 		if (fd >= 0 && fd != fds[i]) {
-			dup2(fd, fds[i]);
+			SETUP(dup2(fd, fds[i]) == fds[i]);
 			close(fd);
 		}
 	}

@@ -22,10 +22,10 @@ int main(void)
 
 	CHECK(signals_install() == 0, "signal handlers installed");
 	for (int i = 0; i < FLOOD; i++)
-		raise(SIGUSR2);
-	raise(SIGTERM);
-	raise(SIGTTIN);
-	raise(SIGTTIN);
+		SETUP(raise(SIGUSR2) == 0);
+	SETUP(raise(SIGTERM) == 0);
+	SETUP(raise(SIGTTIN) == 0);
+	SETUP(raise(SIGTTIN) == 0);
 	CHECK(pipe_readable(), "the wake-up pipe is readable");
 	signals_take(&c);
 	CHECK(c.n[SIGTERM] == 1, "SIGTERM after a full pipe is not lost (got %u)", c.n[SIGTERM]);
@@ -34,7 +34,7 @@ int main(void)
 	CHECK(!pipe_readable(), "taking the signals empties the pipe");
 	signals_take(&c);
 	CHECK(c.n[SIGTERM] == 0 && c.n[SIGUSR2] == 0, "a second take finds nothing new");
-	raise(SIGHUP);
+	SETUP(raise(SIGHUP) == 0);
 	CHECK(pipe_readable(), "a signal after the take wakes the loop again");
 	signals_take(&c);
 	CHECK(c.n[SIGHUP] == 1, "and is counted");

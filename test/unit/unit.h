@@ -3,7 +3,9 @@
 #ifndef PREFORKD_UNIT_H
 #define PREFORKD_UNIT_H
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 static int unit_n, unit_failed;
 
@@ -17,6 +19,14 @@ static int unit_n, unit_failed;
 			unit_failed++;                                     \
 			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
 		}                                                          \
+	} while (0)
+
+/* A set-up step that does not hold is a failed test that names the step (silent
+ * when it holds), so a broken set-up is never mistaken for the code under test. */
+#define SETUP(cond)                                                        \
+	do {                                                               \
+		if (!(cond))                                               \
+			CHECK(0, "set-up: %s: %s", #cond, strerror(errno)); \
 	} while (0)
 
 static inline int unit_done(void)
