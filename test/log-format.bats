@@ -127,6 +127,7 @@ assert_plain_form() {
 @test "a --log file keeps the plain form though stderr is the journal's stream" {
 	local err="$BATS_TEST_TMPDIR/stderr"
 	: >"$err"
+	# shellcheck disable=SC2094 # dev_inode only stats the file
 	JOURNAL_STREAM=$(dev_inode "$err") start_server --verbose --log-format auto 2>>"$err"
 	run_and_stop
 	assert_plain_form
@@ -149,6 +150,7 @@ assert_plain_form() {
 # In a private mount and pid namespace: journald on a tmpfs /run (the host's journal,
 # if any, is never touched), preforkd on its stream as systemd would start it, and
 # everything in the namespace killed with it when the script ends.
+# shellcheck disable=SC2016 # run by bash -c in the namespace: expands there
 JOURNAL_SCRIPT='
 set -u
 preforkd=$1 dir=$2

@@ -85,6 +85,7 @@ refuses() {
 	run "$ROOT/bin/$1" "${@:3}"
 	echo "$1 ${*:3} -> exit $status: $output"
 	[ "$status" -eq 2 ]
+	# shellcheck disable=SC2053 # PATTERN is a glob on purpose
 	[[ "${lines[0]}" == $pattern ]]
 }
 

@@ -88,7 +88,7 @@ static void test_auto(void)
 		CHECK(0, "fstat of the log file");
 		return;
 	}
-	snprintf(match, sizeof match, "%llu:%llu", (unsigned long long)st.st_dev,
+	(void)snprintf(match, sizeof match, "%llu:%llu", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino);
 	snprintf(other_ino, sizeof other_ino, "%llu:%llu", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino + 1);
@@ -134,7 +134,7 @@ static void test_log_file_is_not_the_journal(void)
 	         (unsigned long long)st.st_ino);
 	CHECK(log_open(file) == 0 && auto_with(match) == LOG_FORMAT_PLAIN,
 	      "auto with a --log file is plain, even when stderr is the journal's stream");
-	unlink(file);
+	(void)unlink(file);
 }
 
 int main(void)
@@ -146,7 +146,7 @@ int main(void)
 		return 1;
 	}
 	close(fd);
-	unlink(path);
+	(void)unlink(path);
 	test_journal_lines();
 	test_auto();
 	test_log_file_is_not_the_journal();

@@ -97,11 +97,14 @@ static const char *shown(const char *text)
 	size_t n = 0;
 
 	for (; *text && n + 3 < sizeof buf; text++) {
-		char c = *text == '\t' ? 't' : *text == '\n' ? 'n' : *text == '\v' ? 'v' : 0;
+		char c = (char)(*text == '\t' ? 't' : *text == '\n' ? 'n' : *text == '\v' ? 'v' : 0);
 
-		if (c)
+		if (c) {
 			buf[n++] = '\\';
-		buf[n++] = c ? c : *text;
+			buf[n++] = c;
+		} else {
+			buf[n++] = *text;
+		}
 	}
 	buf[n] = '\0';
 	return buf;

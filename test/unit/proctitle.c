@@ -74,19 +74,22 @@ int main(int argc, char **argv)
 	char *saved[SAVED_MAX], *old_start = argv[0];
 	char *old_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
 	char cmdline[4096], comm[64];
-	const char *path;
+	const char *path, *var;
 	char *path_before;
 	size_t n, room;
 
 	if (argc > SAVED_MAX)
 		return 2;
 	for (int i = 0; i < argc; i++)
-		saved[i] = strdup(argv[i]);
+		if (!(saved[i] = strdup(argv[i])))
+			exit(2);
 	/* A variable of our own, so that the test does not depend on the caller's. */
 	if (setenv("PREFORKD_UNIT_VAR", "kept", 1) < 0)
-		return 2;
+		exit(2);
 	path = getenv("PATH");
 	path_before = strdup(path ? path : "");
+	if (!path_before)
+		exit(2);
 
 	room = area_size(argv);
 	proctitle_init(argc, argv);
@@ -94,7 +97,8 @@ int main(int argc, char **argv)
 	      "after init, argv reads the same from outside the old area");
 	path = getenv("PATH");
 	CHECK(strcmp(path ? path : "", path_before) == 0 &&
-	              strcmp(getenv("PREFORKD_UNIT_VAR"), "kept") == 0,
+	              (var = getenv("PREFORKD_UNIT_VAR")) &&
+	              strcmp(var, "kept") == 0,
 	      "after init, the environment reads the same");
 	CHECK(strcmp(program_invocation_name, saved[0]) == 0,
 	      "program_invocation_name follows argv[0]");
