@@ -104,6 +104,25 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
 	@scripts/bench.sh
 
+# Coverage-guided fuzzing of the configuration parsers with clang's libFuzzer, for
+# FUZZ_TIME seconds: make fuzz FUZZ_TIME=600. New inputs it finds are kept in
+# build/fuzz/config. The same checks run bounded and deterministic in `make test`
+# (bin/test/unit-config_fuzz).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+bin/fuzz/config: test/fuzz/config.c test/fuzz/config_one.h $(COMMON_SRC) $(SERVER_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
+		$(COMMON_SRC) $(SERVER_SRC) $(LDLIBS)
+
+fuzz: bin/fuzz/config
+	@mkdir -p build/fuzz/config
+	bin/fuzz/config -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/config.dict \
+		-artifact_prefix=build/fuzz/ \
+		build/fuzz/config test/fuzz/corpus/config
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 -D_GNU_SOURCE -Icommon -Iserver common server client
@@ -134,12 +153,14 @@ install: $(BINS)
 # Only our files: the directories may hold other software's, so they stay.
 uninstall:
 	rm -f $(INSTALLED)
+	if cmp -s scripts/preforkd.conf $(CONF); then rm -f $(CONF); \
+	elif [ -e $(CONF) ]; then echo "keeping $(CONF): changed since it was installed"; fi
 
 clean:
 	rm -rf build bin
 
 FORCE:
 .SECONDARY:
-.PHONY: all test test-bins run bench lint install uninstall clean FORCE
+.PHONY: all test test-bins run bench fuzz lint install uninstall clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)
