@@ -1,8 +1,10 @@
 /* Unit tests: the configuration file (syntax, keys, errors naming file, line and
- * key), its order with the command line, and -T's output read back. */
+ * key), its order with the command line, -T's output read back, and what a reload
+ * keeps, applies or refuses. */
 #include "conf_file.h"
 #include "config.h"
 #include "config_print.h"
+#include "config_reload.h"
 #include "log.h"
 #include "strbuf.h"
 #include "unit.h"
@@ -285,6 +287,44 @@ static void test_print_round_trip(void)
 	config_release(&again);
 }
 
+static void test_reload(void)
+{
+	const char *file = write_file("reload.conf", "workers 2\nlisten 127.0.0.1:0\n");
+	char **argv = ARGV("-c", (char *)file, "--grace", "3");
+	struct config old, next;
+	char note[256], err[512];
+
+	config_defaults(&old);
+	CHECK(config_parse(&old, argc_of(argv), argv, err, sizeof err) == CONFIG_OK,
+	      "the running configuration (%s)", err);
+	write_file("reload.conf", "workers 4\nlisten 127.0.0.1:1\nuser nobody\ngrace 9\n");
+	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) == 0,
+	      "a reload rebuilds it (%s)", err);
+	CHECK(next.workers == 4, "a live key takes its new value");
+	CHECK(strcmp(next.listen, "127.0.0.1:0") == 0 && !next.user,
+	      "keys that need a restart keep their running value");
+	CHECK(strcmp(note, "; needs a restart to take effect: listen, user") == 0,
+	      "and are named in the note: '%s'", note);
+	CHECK(next.grace == 3, "the command line is applied again over the file");
+	config_release(&next);
+
+	write_file("reload.conf", "workers many\n");
+	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
+	              strstr(err, "reload.conf:1: workers: expected an integer"),
+	      "a file that does not parse is refused: %s", err);
+	write_file("reload.conf", "worker-timeout 1\nidle-timeout 5\n");
+	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
+	              strstr(err, "--worker-timeout (1 s)"),
+	      "so is one that breaks a rule between options: %s", err);
+	unlink(file);
+	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
+	              strstr(err, "reload.conf"),
+	      "and a file that is gone: %s", err);
+	CHECK(old.workers == 2 && strcmp(old.listen, "127.0.0.1:0") == 0,
+	      "the running configuration is untouched");
+	config_release(&old);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -300,6 +340,7 @@ int main(void)
 	test_command_line_over_file();
 	test_strict_file();
 	test_print_round_trip();
+	test_reload();
 	{
 		char cmd[300];
 
