@@ -8,6 +8,8 @@ MANDIR ?= $(PREFIX)/share/man
 # systemd reads units from /usr/local/lib/systemd/system too; logrotate only from /etc.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 LOGROTATEDIR ?= /etc/logrotate.d
+# The sample configuration (scripts/preforkd.conf); SYSCONFDIR=/etc for a system install.
+SYSCONFDIR ?= $(PREFIX)/etc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icommon -Iserver $(CPPFLAGS)
@@ -137,9 +139,15 @@ INSTALLED := $(DESTDIR)$(SBINDIR)/preforkd $(CLIENTS:bin/%=$(DESTDIR)$(BINDIR)/%
 	$(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service $(DESTDIR)$(LOGROTATEDIR)/preforkd
 
 # The unit names the binary by its installed path: the prefix replaces /usr/local.
+# The configuration is the operator's once installed: an existing one is never
+# overwritten, and uninstall removes it only while it is still the sample.
+CONF := $(DESTDIR)$(SYSCONFDIR)/preforkd.conf
 install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
+		$(DESTDIR)$(SYSCONFDIR)
+	if [ -e $(CONF) ]; then echo "keeping $(CONF)"; \
+	else install -m 0644 scripts/preforkd.conf $(CONF); fi
 	install -m 0755 bin/preforkd $(DESTDIR)$(SBINDIR)/preforkd
 	install -m 0755 $(CLIENTS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
