@@ -8,6 +8,8 @@ MANDIR ?= $(PREFIX)/share/man
 # systemd reads units from /usr/local/lib/systemd/system too; logrotate only from /etc.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 LOGROTATEDIR ?= /etc/logrotate.d
+# The sample configuration (scripts/preforkd.conf); SYSCONFDIR=/etc for a system install.
+SYSCONFDIR ?= $(PREFIX)/etc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icommon -Iserver $(CPPFLAGS)
@@ -106,6 +108,25 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
 	@scripts/bench.sh
 
+# Coverage-guided fuzzing of the configuration parsers with clang's libFuzzer, for
+# FUZZ_TIME seconds: make fuzz FUZZ_TIME=600. New inputs it finds are kept in
+# build/fuzz/config. The same checks run bounded and deterministic in `make test`
+# (bin/test/unit-config_fuzz).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+bin/fuzz/config: test/fuzz/config.c test/fuzz/config_one.h $(COMMON_SRC) $(SERVER_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
+		$(COMMON_SRC) $(SERVER_SRC) $(LDLIBS)
+
+fuzz: bin/fuzz/config
+	@mkdir -p build/fuzz/config
+	bin/fuzz/config -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/config.dict \
+		-artifact_prefix=build/fuzz/ \
+		build/fuzz/config test/fuzz/corpus/config
+
 # Static checks (scripts/lint.sh --help): clang-format, clang-tidy, cppcheck, shellcheck,
 # include layering, man pages. The LLVM tools are pinned to one version: clang-format's
 # output differs between versions. CHECKS names a subset: make lint CHECKS='format tidy'.
@@ -130,9 +151,15 @@ INSTALLED := $(DESTDIR)$(SBINDIR)/preforkd $(CLIENTS:bin/%=$(DESTDIR)$(BINDIR)/%
 	$(DESTDIR)$(SYSTEMDUNITDIR)/preforkd.service $(DESTDIR)$(LOGROTATEDIR)/preforkd
 
 # The unit names the binary by its installed path: the prefix replaces /usr/local.
+# The configuration is the operator's once installed: an existing one is never
+# overwritten, and uninstall removes it only while it is still the sample.
+CONF := $(DESTDIR)$(SYSCONFDIR)/preforkd.conf
 install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
+		$(DESTDIR)$(SYSCONFDIR)
+	if [ -e $(CONF) ]; then echo "keeping $(CONF)"; \
+	else install -m 0644 scripts/preforkd.conf $(CONF); fi
 	install -m 0755 bin/preforkd $(DESTDIR)$(SBINDIR)/preforkd
 	install -m 0755 $(CLIENTS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
@@ -146,12 +173,14 @@ install: $(BINS)
 # Only our files: the directories may hold other software's, so they stay.
 uninstall:
 	rm -f $(INSTALLED)
+	if cmp -s scripts/preforkd.conf $(CONF); then rm -f $(CONF); \
+	elif [ -e $(CONF) ]; then echo "keeping $(CONF): changed since it was installed"; fi
 
 clean:
 	rm -rf build bin
 
 FORCE:
 .SECONDARY:
-.PHONY: all test test-bins run bench lint format install uninstall clean FORCE
+.PHONY: all test test-bins run bench fuzz lint format install uninstall clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)

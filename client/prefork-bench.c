@@ -780,7 +780,7 @@ static void print_help(void)
 	       "      --json              print one JSON object on stdout instead of the table\n"
 	       "  -q, --quiet             no progress line\n"
 	       "  -h, --help              show this help and exit\n"
-	       "      --version           show the version and exit\n"
+	       "  -v, --version           show the version and exit\n"
 	       "\n"
 	       "Errors are counted by kind: connect (refused, unreachable, no source port\n"
 	       "left), reset, timeout, short (EOF before the whole echo), mismatch (a byte\n"
@@ -935,12 +935,12 @@ static int parse_options(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:d:n:s:kr:t:qh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:d:n:s:kr:t:qhv", long_options, NULL)) != -1) {
 		if (c == 'h') {
 			print_help();
 			return 0;
 		}
-		if (c == OPT_VERSION) {
+		if (c == OPT_VERSION || c == 'v') {
 			printf("prefork-bench %s\n", PREFORKD_VERSION);
 			return 0;
 		}

@@ -38,7 +38,7 @@ static void usage(void)
 	       "  -t, --timeout SECONDS    give up when the whole exchange takes longer\n"
 	       "                           (default 10)\n"
 	       "  -h, --help               show this help and exit\n"
-	       "      --version            show the version and exit\n"
+	       "  -v, --version            show the version and exit\n"
 	       "\n"
 	       "Exit status: 0 reply received, 1 connection error or timeout, 2 bad usage.\n");
 }
@@ -184,7 +184,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -192,7 +192,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:c:t:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:c:t:hv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if (addr_split(optarg, &hp, err, sizeof err) < 0) {
@@ -211,7 +211,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 		case 'h':
 			usage();
 			return 0;
-		case 'V':
+		case 'v':
 			printf("prefork-client %s\n", PREFORKD_VERSION);
 			return 0;
 		default:

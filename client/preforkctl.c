@@ -4,12 +4,14 @@
 #include "admin.h"
 #include "admin_path.h"
 #include "clock.h"
+#include "conf_file.h"
 #include "net.h"
 #include "parse.h"
 #include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_PROMETHEUS };
 struct ctl {
 	const char *socket_path;
 	const char *pidfile;
+	const char *config; /* --config: admin and pidfile come from the server's file */
+	char config_admin[PATH_MAX], config_pidfile[PATH_MAX];
 	char path[ADMIN_PATH_MAX];
 	enum format format;
 	double timeout;
@@ -58,7 +62,8 @@ static void usage(void)
 	       "                         Prometheus text\n"
 	       "  workers                the per-worker table\n"
 	       "  scale N                run N workers (1..1024), as SIGTTIN/SIGTTOU do\n"
-	       "  reload                 rolling restart of every worker, as SIGHUP\n"
+	       "  reload                 re-read the server's --config file, then a rolling\n"
+	       "                         restart of every worker, as SIGHUP\n"
 	       "  stop                   graceful stop, as SIGTERM; returns once the server\n"
 	       "                         has acknowledged it\n"
 	       "  help                   the server's own list of commands\n"
@@ -72,12 +77,14 @@ static void usage(void)
 	       "                         users $XDG_RUNTIME_DIR/preforkd.sock if that is a\n"
 	       "                         0700 directory of theirs; preforkd uses the same rule)\n"
 	       "  -p, --pidfile PATH     look for the socket beside this pidfile\n"
+	       "  -c, --config PATH      the server's configuration file: its 'admin' key, else\n"
+	       "                         the default rule with its 'pidfile'\n"
 	       "  -j, --json             status, stats, workers: print every statistic as JSON\n"
 	       "  -P, --prometheus       status, stats, workers: print Prometheus text\n"
 	       "  -t, --timeout SECONDS  give up on a reply after this long (default 5)\n"
 	       "  -n, --count N          top: stop after N refreshes (default: until interrupted)\n"
 	       "  -h, --help             show this help and exit\n"
-	       "      --version          show the version and exit\n"
+	       "  -v, --version          show the version and exit\n"
 	       "\n"
 	       "Exit status (LSB): 0 ok; 1 the server replied with an error; 2 usage error;\n"
 	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
@@ -174,6 +181,11 @@ static int report_failure(const struct ctl *c, int err)
 	if (err == ENOENT || err == ECONNREFUSED || err == ENOTDIR) {
 		fprintf(stderr, "preforkctl: preforkd is not running (%s: %s)\n", c->path,
 		        err == ECONNREFUSED ? "connection refused" : "no such socket");
+		/* Nothing said where to look: the server may well run elsewhere. */
+		if (err != ECONNREFUSED && !c->socket_path && !c->pidfile && !c->config)
+			fprintf(stderr, "preforkctl: hint: that is the default path; a server "
+			                "started with --admin, --pidfile or --config is found with "
+			                "-s SOCKET, -p PIDFILE or -c CONFIG\n");
 		return EXIT_NOT_RUNNING;
 	}
 	fprintf(stderr, "preforkctl: cannot talk to preforkd at %s: %s\n", c->path,
@@ -460,25 +472,29 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":s:p:jPt:n:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":s:p:c:jPt:n:hv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			c->socket_path = optarg;
 			break;
 		case 'p':
 			c->pidfile = optarg;
+			break;
+		case 'c':
+			c->config = optarg;
 			break;
 		case 'j':
 		case 'P':
@@ -495,7 +511,7 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		case 'h':
 			usage();
 			return EXIT_OK;
-		case 'V':
+		case 'v':
 			printf("preforkctl %s\n", PREFORKD_VERSION);
 			return EXIT_OK;
 		default:
@@ -508,13 +524,79 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 	return -1;
 }
 
+/* A path from the configuration file, as the server reads it: relative to the
+ * file's directory. */
+static int config_path_value(const struct ctl *c, const struct conf_line *l, char *out,
+                             size_t len, char *err, size_t errlen)
+{
+	const char *slash = strrchr(c->config, '/');
+	int n;
+
+	if (!l->value) {
+		snprintf(err, errlen, "%s: missing value", l->key);
+		return -1;
+	}
+	if (l->value[0] == '/' || !slash)
+		n = snprintf(out, len, "%s", l->value);
+	else
+		n = snprintf(out, len, "%.*s/%s", (int)(slash - c->config), c->config, l->value);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "%s: path too long", l->key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Only the keys that say where the socket is; the server judges the others. */
+static int take_config_line(void *p, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct ctl *c = p;
+
+	if (strcmp(l->key, "admin") == 0)
+		return config_path_value(c, l, c->config_admin, sizeof c->config_admin, err,
+		                         errlen);
+	if (strcmp(l->key, "pidfile") == 0)
+		return config_path_value(c, l, c->config_pidfile, sizeof c->config_pidfile, err,
+		                         errlen);
+	return 0;
+}
+
+/* --config: the socket the server with that file uses (`admin`, else the default
+ * rule with its `pidfile`). A command-line --admin the server was given is not in
+ * the file: then -s says where. */
+static int read_config(struct ctl *c)
+{
+	char err[CONF_LINE_MAX + 512], *text;
+	size_t len;
+	int rc;
+
+	if (conf_file_read(c->config, 0, &text, &len, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkctl: --config: %s\n", err);
+		return EXIT_USAGE;
+	}
+	rc = conf_file_parse(c->config, text, len, take_config_line, c, err, sizeof err);
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "preforkctl: --config: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (c->config_admin[0])
+		c->socket_path = c->config_admin;
+	else if (c->config_pidfile[0])
+		c->pidfile = c->config_pidfile;
+	return -1;
+}
+
 /* Without --socket, the server's own default rule (admin_path.h). */
 static int resolve_socket(struct ctl *c)
 {
 	char err[768];
+	int rc;
 
-	if (c->socket_path && c->pidfile)
-		return usage_error("%s", "--socket and --pidfile exclude each other");
+	if (!!c->socket_path + !!c->pidfile + !!c->config > 1)
+		return usage_error("%s", "--socket, --pidfile and --config exclude each other");
+	if (c->config && (rc = read_config(c)) >= 0)
+		return rc;
 	if (c->socket_path) {
 		if (strlen(c->socket_path) >= sizeof c->path)
 			return usage_error("admin socket path too long: %s", c->socket_path);
@@ -522,7 +604,8 @@ static int resolve_socket(struct ctl *c)
 		return -1;
 	}
 	if (admin_path_default(c->pidfile, c->path, sizeof c->path, err, sizeof err) < 0) {
-		fprintf(stderr, "preforkctl: %s with --socket PATH\n", err);
+		fprintf(stderr, "preforkctl: %s with --socket PATH (or the server's --config FILE)\n",
+		        err);
 		return EXIT_USAGE;
 	}
 	return -1;

@@ -41,7 +41,8 @@ static int stderr_is_log;           /* fd 2 was pointed at the log file (a daemo
 static int pipe_r = -1, pipe_w = -1;
 static _Atomic uint64_t *worker_drops; /* set in a worker: its scoreboard counter */
 static uint64_t master_drops;
-static const char *log_path;
+static const char *log_path; /* log_path_buf once a file is open */
+static char log_path_buf[PATH_MAX];
 static enum log_level log_max = LOG_INFO;
 static const char *log_ident = "preforkd";
 static enum log_format log_form = LOG_FORMAT_PLAIN;
@@ -66,13 +67,19 @@ int log_open(const char *path)
 
 	if (!path)
 		return 0;
+	if (strlen(path) >= sizeof log_path_buf) {
+		fprintf(stderr, "%s: log file path too long: %s\n", log_ident, path);
+		return -1;
+	}
 	fd = open_log_file(path, err, sizeof err);
 	if (fd < 0) {
 		fprintf(stderr, "%s: cannot open log file %s: %s\n", log_ident, path, err);
 		return -1;
 	}
 	log_file = log_out = fd;
-	log_path = path;
+	/* A copy: a reload frees the configuration the path came from. */
+	memcpy(log_path_buf, path, strlen(path) + 1);
+	log_path = log_path_buf;
 	return 0;
 }
 
@@ -108,29 +115,52 @@ void log_protect_stderr(void)
 /* Open the new file before closing the old one: if the open fails, logging goes on
  * to the old file rather than nowhere, and the failure is said there (never on a
  * stderr that may block: the running master only writes its log). */
-int log_reopen(void)
+static int replace_log_file(const char *path, char *err, size_t errlen)
 {
-	char err[768];
 	int fd;
 
-	if (!log_path)
-		return 0;
-	fd = open_log_file(log_path, err, sizeof err);
-	if (fd < 0) {
-		log_error("cannot reopen log file %s: %s", log_path, err);
+	if (strlen(path) >= sizeof log_path_buf) {
+		snprintf(err, errlen, "path too long");
 		return -1;
 	}
+	fd = open_log_file(path, err, errlen);
+	if (fd < 0)
+		return -1;
 	if (dup3(fd, log_file, O_CLOEXEC) < 0) {
-		log_error("cannot reopen log file %s: dup3: %s", log_path, strerror(errno));
+		snprintf(err, errlen, "dup3: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	close(fd);
+	if (path != log_path_buf)
+		memcpy(log_path_buf, path, strlen(path) + 1);
 	/* A daemon's stray stderr output follows the log to the new file; otherwise fd 2
 	 * would keep the rotated file open (and its disk space) for ever. */
 	if (stderr_is_log && dup2(log_file, STDERR_FILENO) < 0)
 		log_error("pointing stderr at the reopened log: %s", strerror(errno));
 	return 0;
+}
+
+int log_reopen(void)
+{
+	char err[768];
+
+	if (!log_path)
+		return 0;
+	if (replace_log_file(log_path, err, sizeof err) < 0) {
+		log_error("cannot reopen log file %s: %s", log_path, err);
+		return -1;
+	}
+	return 0;
+}
+
+int log_switch(const char *path, char *err, size_t errlen)
+{
+	if (!log_path) {
+		snprintf(err, errlen, "log: the log is stderr; a log file needs a restart");
+		return -1;
+	}
+	return replace_log_file(path, err, errlen);
 }
 
 int log_capture_stderr(void)

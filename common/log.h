@@ -5,6 +5,7 @@
 #define PREFORKD_LOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -15,6 +16,10 @@ enum log_format { LOG_FORMAT_AUTO, LOG_FORMAT_PLAIN, LOG_FORMAT_JOURNAL };
 
 int log_open(const char *path);
 int log_reopen(void);
+/* A reload names another file: open it as at start and write there from now on
+ * (SIGUSR1 then reopens that path). Only from a file to a file; on failure (err set)
+ * the old file stays. */
+int log_switch(const char *path, char *err, size_t errlen);
 /* A daemon: point fd 2 at the log file, and keep it there across reopens. */
 int log_capture_stderr(void);
 void log_protect_stderr(void);

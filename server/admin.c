@@ -448,14 +448,19 @@ static void run_scale(struct admin_client *c, struct master *m, char **argv, uin
 
 static void run_reload(struct admin_client *c, struct master *m, char **argv, uint64_t now)
 {
+	char msg[1024];
+
 	(void)argv;
 	(void)now;
 	if (m->stopping) {
 		reply_printf(c, "error: server is stopping\n");
 		return;
 	}
-	master_reload(m, "admin reload");
-	reply_printf(c, "ok: reloading: rolling restart to generation %u\n", m->generation);
+	if (master_reload(m, "admin reload", msg, sizeof msg) < 0) {
+		reply_printf(c, "error: reload refused, nothing changed: %s\n", msg);
+		return;
+	}
+	reply_printf(c, "ok: reloading: rolling restart to generation %u%s\n", m->generation, msg);
 }
 
 static void run_stop(struct admin_client *c, struct master *m, char **argv, uint64_t now)
@@ -477,7 +482,8 @@ static const struct command commands[] = {
 	{ "workers", "", "the per-worker table", 0, 0, 0, run_workers },
 	{ "scale", "N", "set the number of workers (1..1024), as SIGTTIN/SIGTTOU do", 1, 1, 1,
 	  run_scale },
-	{ "reload", "", "rolling restart of every worker, as SIGHUP", 0, 0, 1, run_reload },
+	{ "reload", "", "re-read the --config file, then a rolling restart, as SIGHUP", 0, 0,
+	  1, run_reload },
 	{ "stop", "", "graceful stop, as SIGTERM; the reply comes first", 0, 0, 1, run_stop },
 	{ "help", "", "this list", 0, 0, 0, run_help },
 };

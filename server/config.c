@@ -1,14 +1,19 @@
-/* Option parsing for preforkd. Every bad value is reported as one line naming the
- * option and the value; the caller exits 2. Nothing here touches the system beyond
- * sysconf(), so the unit tests can drive it with argument vectors. */
+/* Option parsing for preforkd, from the command line and from a configuration file
+ * whose keys are the long option names. Every bad value is reported as one line
+ * naming the option (or FILE:LINE: key) and the value; the caller exits 2. Nothing
+ * here touches the system beyond sysconf(), getcwd() and reading the file, so the
+ * unit tests and the fuzzer can drive it with argument vectors and file text. */
 #include "config.h"
 
 #include "addr.h"
+#include "conf_file.h"
 #include "parse.h"
 #include "service.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,7 +38,7 @@ enum {
 	OPT_USER,
 	OPT_GROUP,
 	OPT_CORE_DUMPS,
-	OPT_VERSION,
+	OPT_VERBOSE,
 };
 
 static const struct option long_options[] = {
@@ -58,11 +63,101 @@ static const struct option long_options[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "core-dumps", no_argument, NULL, OPT_CORE_DUMPS },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	/* The command line only, never in a file: */
+	{ "config", required_argument, NULL, 'c' },
+	{ "check-config", no_argument, NULL, 't' },
+	{ "print-config", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
+
+#define SHORT_OPTIONS ":qc:tThv"
+
+static int command_line_only(int opt)
+{
+	return opt == 'c' || opt == 't' || opt == 'T' || opt == 'h' || opt == 'v';
+}
+
+/* ---- memory a configuration owns ---- */
+
+struct config_mem {
+	struct config_mem *next;
+	char data[];
+};
+
+/* n bytes of a, then b (may be NULL), NUL-terminated, owned by cfg. */
+static char *keep_join(struct config *cfg, const char *a, size_t n, const char *b)
+{
+	size_t nb = b ? strlen(b) : 0;
+	struct config_mem *m = malloc(sizeof *m + n + nb + 1);
+
+	if (!m)
+		return NULL;
+	memcpy(m->data, a, n);
+	if (b)
+		memcpy(m->data + n, b, nb);
+	m->data[n + nb] = '\0';
+	m->next = cfg->mem;
+	cfg->mem = m;
+	return m->data;
+}
+
+static char *keep_bytes(struct config *cfg, const char *s, size_t n)
+{
+	return keep_join(cfg, s, n, NULL);
+}
+
+const char *config_keep(struct config *cfg, const char *s)
+{
+	return keep_bytes(cfg, s, strlen(s));
+}
+
+void config_release(struct config *cfg)
+{
+	while (cfg->mem) {
+		struct config_mem *next = cfg->mem->next;
+
+		free(cfg->mem);
+		cfg->mem = next;
+	}
+}
+
+/* dir/path, kept in cfg; path when it is absolute or there is no dir. */
+static const char *join_path(struct config *cfg, const char *dir, const char *path)
+{
+	char *joined;
+	size_t n;
+
+	if (!dir || path[0] == '/')
+		return path;
+	n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	joined = keep_join(cfg, dir, n + 1, path);
+	if (joined)
+		joined[n] = '/';
+	return joined;
+}
+
+/* The directory preforkd started in, noted by the first config_parse: a daemon
+ * leaves it, and a reload must still find the same relative paths. */
+static char start_dir[PATH_MAX];
+
+static void note_start_dir(void)
+{
+	if (start_dir[0] == '\0' && !getcwd(start_dir, sizeof start_dir))
+		start_dir[0] = '\0'; /* relative paths then stay relative */
+}
+
+const char *config_start_dir(void)
+{
+	return start_dir[0] ? start_dir : NULL;
+}
+
+const char *config_absolute(struct config *cfg, const char *path)
+{
+	return join_path(cfg, start_dir[0] ? start_dir : NULL, path);
+}
 
 void config_defaults(struct config *cfg)
 {
@@ -142,30 +237,50 @@ void config_usage(void)
 	       "                          relative pattern means the working directory, / with\n"
 	       "                          --daemon, where the user cannot write\n"
 	       "  -q, --quiet             log warnings and errors only\n"
-	       "  -v, --verbose           log debug detail too\n"
+	       "      --verbose           log debug detail too\n"
+	       "  -c, --config PATH       read options from PATH first: one 'key value' per\n"
+	       "                          line, the keys being the long options above\n"
+	       "                          ('workers 8'); a switch alone or 'KEY yes|no'; '#'\n"
+	       "                          comments. Command-line options override it; relative\n"
+	       "                          paths in it start at its directory. SIGHUP re-reads it\n"
+	       "  -t, --check-config      check the configuration: options, that the address\n"
+	       "                          can be bound (held by the running instance is fine)\n"
+	       "                          and the files opened (nothing is created or locked);\n"
+	       "                          print one line, exit 0 if fine, else 1\n"
+	       "  -T, --print-config      print the effective configuration in the file's\n"
+	       "                          format and exit\n"
 	       "  -h, --help              show this help and exit\n"
-	       "      --version           show the version and exit\n"
+	       "  -v, --version           show the version and exit\n"
 	       "\n"
 	       "The pidfile, the log, the admin socket and their instance locks (PATH.lock,\n"
 	       "kept) are never opened through a symlink, and every directory on their path\n"
 	       "must be owned by root or the master's euid and not writable by others (a\n"
 	       "sticky directory such as /tmp is allowed); else start-up is refused.\n"
 	       "\n"
-	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP rolling\n"
-	       "restart of every worker, TTIN/TTOU one worker more/fewer, USR1 reopen the log.\n"
+	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP re-read the\n"
+	       "--config file and roll every worker over to it (settings that cannot change\n"
+	       "live are logged as needing a restart; a bad file changes nothing), TTIN/TTOU\n"
+	       "one worker more/fewer, USR1 reopen the log.\n"
 	       "Under systemd (Type=notify), readiness, reloads, stopping and the worker count\n"
 	       "are reported to NOTIFY_SOCKET.\n",
 	       WORKERS_MAX, service_names());
 }
 
+static const char *const log_forms[] = { [LOG_FORMAT_AUTO] = "auto",
+					 [LOG_FORMAT_PLAIN] = "plain",
+					 [LOG_FORMAT_JOURNAL] = "journal" };
+
+const char *config_log_format_name(enum log_format format)
+{
+	return (size_t)format < sizeof log_forms / sizeof log_forms[0] ? log_forms[format] : "auto";
+}
+
 static int parse_log_format(const char *name, const char *arg, enum log_format *format,
 			    char *err, size_t errlen)
 {
-	static const char *const forms[] = { [LOG_FORMAT_AUTO] = "auto",
-					     [LOG_FORMAT_PLAIN] = "plain",
-					     [LOG_FORMAT_JOURNAL] = "journal" };
+	const char *const *forms = log_forms;
 
-	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+	for (size_t i = 0; i < sizeof log_forms / sizeof log_forms[0]; i++) {
 		if (strcmp(arg, forms[i]) == 0) {
 			*format = (enum log_format)i;
 			return 0;
@@ -173,6 +288,29 @@ static int parse_log_format(const char *name, const char *arg, enum log_format *
 	}
 	snprintf(err, errlen, "%s: expected auto, plain or journal, got '%s'", name, arg);
 	return -1;
+}
+
+/* Whatever the command line gives must be writable in a configuration file, so that
+ * -T prints it and a reload reads it back the same: no control character (a newline
+ * would start another key), no blank at either end (trimmed), no '#' after a blank
+ * (a comment). */
+static int require_file_text(const char *name, const char *arg, char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+	int bad = n > 0 && (arg[0] == ' ' || arg[0] == '\t' || arg[n - 1] == ' ' ||
+			    arg[n - 1] == '\t');
+
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (unsigned char)arg[i] < 0x20 || arg[i] == 0x7f ||
+		      (arg[i] == '#' && i > 0 && (arg[i - 1] == ' ' || arg[i - 1] == '\t'));
+	if (bad) {
+		snprintf(err, errlen,
+			 "%s: a value with control characters, blanks at either end or ' #' "
+			 "cannot be written in a configuration file",
+			 name);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_option(struct config *cfg, int opt, const char *name, const char *arg,
@@ -183,6 +321,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 
 	switch (opt) {
 	case OPT_LISTEN:
+		if (require_file_text(name, arg, err, errlen) < 0)
+			return -1;
 		if (addr_split(arg, &hp, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: %s", name, why);
 			return -1;
@@ -231,7 +371,7 @@ static int require_path(const char *name, const char *arg, char *err, size_t err
 		snprintf(err, errlen, "%s: expected a path, got ''", name);
 		return -1;
 	}
-	return 0;
+	return require_file_text(name, arg, err, errlen);
 }
 
 /* A user or group name: the POSIX portable set ([A-Za-z0-9._-], no leading '-', at
@@ -277,8 +417,234 @@ static int check_worker_timeout(const struct config *cfg, char *err, size_t errl
 	return 0;
 }
 
-enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
-				size_t errlen)
+int config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->group && !cfg->user) {
+		snprintf(err, errlen, "--group: needs --user");
+		return -1;
+	}
+	if (check_worker_timeout(cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->core_dumps && !cfg->user) {
+		snprintf(err, errlen, "--core-dumps: needs --user (workers of the same user as "
+				      "the master can dump core already)");
+		return -1;
+	}
+	return 0;
+}
+
+/* A switch: alone (the command line, or a key alone in the file) it is on; in the
+ * file it may say yes or no, so a file can state every setting, and -T prints one. */
+static int parse_switch(const char *name, const char *arg, int *on, char *err, size_t errlen)
+{
+	if (!arg || strcmp(arg, "yes") == 0) {
+		*on = 1;
+		return 0;
+	}
+	if (strcmp(arg, "no") == 0) {
+		*on = 0;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: expected yes or no, got '%s'", name, arg);
+	return -1;
+}
+
+/* --quiet and --verbose share one setting: the last one said wins, and "no" only
+ * takes back its own level (so "quiet yes" then "verbose no" stays quiet). */
+static void set_verbosity(struct config *cfg, int level, int on)
+{
+	if (on)
+		cfg->verbosity = level;
+	else if (cfg->verbosity == level)
+		cfg->verbosity = 0;
+}
+
+/* One option, from either source: name is "--key" from the command line, "key" from
+ * a file; dir is the file's directory (relative paths in a file start there), NULL
+ * for the command line. */
+static int set_option(struct config *cfg, int opt, const char *name, const char *arg,
+		      const char *dir, char *err, size_t errlen)
+{
+	int on;
+
+	switch (opt) {
+	case OPT_DAEMON:
+	case OPT_CORE_DUMPS:
+	case OPT_VERBOSE:
+	case 'q':
+		if (parse_switch(name, arg, &on, err, errlen) < 0)
+			return -1;
+		if (opt == OPT_DAEMON || opt == OPT_CORE_DUMPS)
+			*(opt == OPT_DAEMON ? &cfg->daemonize : &cfg->core_dumps) = on;
+		else
+			set_verbosity(cfg, opt == 'q' ? -1 : 1, on);
+		return 0;
+	}
+	if (!arg) {
+		snprintf(err, errlen, "%s: missing value", name);
+		return -1;
+	}
+	if (opt == OPT_USER || opt == OPT_GROUP) {
+		if (require_name(name, arg, err, errlen) < 0)
+			return -1;
+		*(opt == OPT_USER ? &cfg->user : &cfg->group) = arg;
+		return 0;
+	}
+	if (opt == OPT_PIDFILE || opt == OPT_LOG || opt == OPT_ADMIN) {
+		if (require_path(name, arg, err, errlen) < 0)
+			return -1;
+		arg = join_path(cfg, dir, arg);
+		if (!arg) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+		*(opt == OPT_PIDFILE ? &cfg->pidfile :
+		  opt == OPT_LOG     ? &cfg->log_path :
+				       &cfg->admin_path) = arg;
+		return 0;
+	}
+	return parse_option(cfg, opt, name, arg, err, errlen);
+}
+
+/* ---- the configuration file ---- */
+
+#define LONG_OPTIONS (sizeof long_options / sizeof long_options[0] - 1)
+
+const char *config_file_key(size_t i)
+{
+	for (size_t k = 0; k < LONG_OPTIONS; k++) {
+		if (command_line_only(long_options[k].val))
+			continue;
+		if (i-- == 0)
+			return long_options[k].name;
+	}
+	return NULL;
+}
+
+struct file_ctx {
+	struct config *cfg;
+	const char *dir;
+	unsigned seen[LONG_OPTIONS]; /* the line that set each key, 0: not yet */
+};
+
+static int apply_file_line(void *p, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct file_ctx *f = p;
+
+	for (size_t k = 0; k < LONG_OPTIONS; k++) {
+		const struct option *o = &long_options[k];
+
+		if (strcmp(o->name, l->key) != 0)
+			continue;
+		if (command_line_only(o->val)) {
+			snprintf(err, errlen, "%s: allowed on the command line only", l->key);
+			return -1;
+		}
+		/* A key said twice is a mistake (an edit that missed the first), not an
+		 * override: the file is one layer, the command line the other. */
+		if (f->seen[k]) {
+			snprintf(err, errlen, "%s: already set on line %u", l->key, f->seen[k]);
+			return -1;
+		}
+		f->seen[k] = l->line;
+		if (o->has_arg == required_argument && !l->value) {
+			snprintf(err, errlen, "%s: missing value", l->key);
+			return -1;
+		}
+		return set_option(f->cfg, o->val, l->key, l->value, f->dir, err, errlen);
+	}
+	snprintf(err, errlen, "%s: unknown key", l->key);
+	return -1;
+}
+
+int config_load_text(struct config *cfg, const char *name, const char *text, size_t len,
+		     char *err, size_t errlen)
+{
+	struct file_ctx f = { .cfg = cfg };
+	const char *kept = config_keep(cfg, name), *slash;
+	char *copy = keep_bytes(cfg, text, len);
+
+	if (!kept || !copy) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	slash = strrchr(kept, '/');
+	if (slash) {
+		f.dir = keep_bytes(cfg, kept, slash == kept ? 1 : (size_t)(slash - kept));
+		if (!f.dir) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+	}
+	return conf_file_parse(kept, copy, len, apply_file_line, &f, err, errlen);
+}
+
+static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	const char *abs = config_absolute(cfg, path);
+	char *text;
+	size_t len;
+	int rc;
+
+	if (!abs) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (conf_file_read(abs, 1, &text, &len, err, errlen) < 0)
+		return -1;
+	rc = config_load_text(cfg, abs, text, len, err, errlen);
+	free(text);
+	cfg->config_path = abs;
+	return rc;
+}
+
+/* ---- the command line ---- */
+
+/* The first pass looks only for what decides how to read the rest: --help and
+ * --version (acted on at once), the file (read before the options that override it)
+ * and -t/-T. Errors are left to the second pass, which reports them in order. */
+static enum config_result scan_command_line(struct config *cfg, int argc, char **argv,
+					    const char **file, char *err, size_t errlen)
+{
+	int opt;
+
+	optind = 0; /* 0, not 1: glibc then also forgets a previous scan's state */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			config_usage();
+			return CONFIG_EXIT;
+		case 'v':
+			printf("preforkd %s\n", PREFORKD_VERSION);
+			return CONFIG_EXIT;
+		case 'c':
+			if (*file) {
+				snprintf(err, errlen, "--config: given twice");
+				return CONFIG_ERROR;
+			}
+			*file = optarg;
+			if (*optarg == '\0') {
+				snprintf(err, errlen, "--config: expected a path, got ''");
+				return CONFIG_ERROR;
+			}
+			break;
+		case 't':
+		case 'T':
+			if (cfg->action != CONFIG_RUN &&
+			    cfg->action != (opt == 't' ? CONFIG_CHECK : CONFIG_PRINT)) {
+				snprintf(err, errlen, "-t and -T: give one of them");
+				return CONFIG_ERROR;
+			}
+			cfg->action = opt == 't' ? CONFIG_CHECK : CONFIG_PRINT;
+			break;
+		}
+	}
+	return CONFIG_OK;
+}
+
+static enum config_result apply_command_line(struct config *cfg, int argc, char **argv,
+					     char *err, size_t errlen)
 {
 	int opt, idx;
 
@@ -287,61 +653,47 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 	 * again on reload. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":qvh", long_options, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, SHORT_OPTIONS, long_options, &idx)) != -1) {
 		char name[64];
 
 		if (opt == '?' || opt == ':') {
 			parse_getopt_error(opt, argv, long_options, err, errlen);
 			return CONFIG_ERROR;
 		}
-		if (opt == 'h') {
-			config_usage();
-			return CONFIG_EXIT;
-		}
-		if (opt == OPT_VERSION) {
-			printf("preforkd %s\n", PREFORKD_VERSION);
-			return CONFIG_EXIT;
-		}
-		if (opt == 'q' || opt == 'v') {
-			cfg->verbosity = opt == 'q' ? -1 : 1;
-			continue;
-		}
-		if (opt == OPT_DAEMON || opt == OPT_CORE_DUMPS) {
-			*(opt == OPT_DAEMON ? &cfg->daemonize : &cfg->core_dumps) = 1;
-			continue;
-		}
+		if (command_line_only(opt))
+			continue; /* taken by the first pass */
+		/* A short option (-q) leaves idx alone: name it by its long form. */
+		for (size_t k = 0; k < LONG_OPTIONS; k++)
+			if (long_options[k].val == opt)
+				idx = (int)k;
 		snprintf(name, sizeof name, "--%s", long_options[idx].name);
-		if (opt == OPT_USER || opt == OPT_GROUP) {
-			if (require_name(name, optarg, err, errlen) < 0)
-				return CONFIG_ERROR;
-			*(opt == OPT_USER ? &cfg->user : &cfg->group) = optarg;
-			continue;
-		}
-		if (opt == OPT_PIDFILE || opt == OPT_LOG || opt == OPT_ADMIN) {
-			if (require_path(name, optarg, err, errlen) < 0)
-				return CONFIG_ERROR;
-			*(opt == OPT_PIDFILE ? &cfg->pidfile :
-			  opt == OPT_LOG     ? &cfg->log_path :
-					       &cfg->admin_path) = optarg;
-			continue;
-		}
-		if (parse_option(cfg, opt, name, optarg, err, errlen) < 0)
+		if (set_option(cfg, opt, name, optarg, NULL, err, errlen) < 0)
 			return CONFIG_ERROR;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return CONFIG_ERROR;
 	}
-	if (cfg->group && !cfg->user) {
-		snprintf(err, errlen, "--group: needs --user");
-		return CONFIG_ERROR;
-	}
-	if (check_worker_timeout(cfg, err, errlen) < 0)
-		return CONFIG_ERROR;
-	if (cfg->core_dumps && !cfg->user) {
-		snprintf(err, errlen, "--core-dumps: needs --user (workers of the same user as "
-				      "the master can dump core already)");
-		return CONFIG_ERROR;
-	}
 	return CONFIG_OK;
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
+				size_t errlen)
+{
+	const char *file = NULL;
+	enum config_result r;
+
+	note_start_dir();
+	cfg->argc = argc;
+	cfg->argv = argv;
+	cfg->loaded = time(NULL);
+	r = scan_command_line(cfg, argc, argv, &file, err, errlen);
+	if (r != CONFIG_OK)
+		return r;
+	if (file && load_file(cfg, file, err, errlen) < 0)
+		return CONFIG_ERROR;
+	r = apply_command_line(cfg, argc, argv, err, errlen);
+	if (r != CONFIG_OK)
+		return r;
+	return config_validate(cfg, err, errlen) < 0 ? CONFIG_ERROR : CONFIG_OK;
 }

@@ -1,4 +1,6 @@
-/* preforkd's configuration: option parsing and validation (pure, unit-tested). */
+/* preforkd's configuration: the options, from a configuration file (--config) and
+ * the command line over it; parsing and validation (pure but for reading the file,
+ * unit-tested and fuzzed). */
 #ifndef PREFORKD_CONFIG_H
 #define PREFORKD_CONFIG_H
 
@@ -6,10 +8,15 @@
 #include "version.h"
 
 #include <stddef.h>
+#include <time.h>
 
 #define WORKERS_MAX 1024
 
 struct service;
+struct config_mem;
+
+/* What the command line asks for besides running: -t checks, -T prints. */
+enum config_action { CONFIG_RUN, CONFIG_CHECK, CONFIG_PRINT };
 
 struct config {
 	const char *listen;
@@ -33,13 +40,47 @@ struct config {
 	const char *user;
 	const char *group;
 	int core_dumps; /* workers under --user stay dumpable */
+	/* Where it came from, so that a reload can build it again (config_reload.h). */
+	enum config_action action;
+	const char *config_path; /* --config made absolute; NULL without one */
+	time_t loaded;           /* wall clock when it was built */
+	int argc;                /* the command line, applied again over a re-read file */
+	char **argv;
+	/* Strings this configuration owns (read from the file, or made absolute):
+	 * freed by config_release. A struct copy moves them; release only one copy. */
+	struct config_mem *mem;
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
 
+/* The --log-format word for a form: what -T prints and a file reads. */
+const char *config_log_format_name(enum log_format format);
+
 void config_defaults(struct config *cfg);
+/* The defaults, then the --config file if one is given, then every command-line
+ * option over it, then the rules between options. Re-callable (a reload calls it
+ * again with the same argv). -h and -v print and return CONFIG_EXIT. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
 				size_t errlen);
+/* Applies configuration-file text as if read from `name` (relative paths in it are
+ * taken from name's directory): the file half of config_parse, for tests and the
+ * fuzzer. The text is copied. Errors are "NAME:LINE: key: why". */
+int config_load_text(struct config *cfg, const char *name, const char *text, size_t len,
+		     char *err, size_t errlen);
+/* The rules between options (config_parse applies them last). */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+/* The i-th key a configuration file accepts (its long option name), NULL past the
+ * last: every long option but --config, --check-config, --print-config, --help and
+ * --version. */
+const char *config_file_key(size_t i);
+/* A copy of s that lives as long as cfg (NULL when out of memory). */
+const char *config_keep(struct config *cfg, const char *s);
+/* path made absolute against the directory preforkd started in (a daemon has left
+ * it since): kept in cfg; path itself when already absolute; NULL when out of memory. */
+const char *config_absolute(struct config *cfg, const char *path);
+/* That directory (NULL if getcwd failed). */
+const char *config_start_dir(void);
+void config_release(struct config *cfg);
 void config_usage(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include "master.h"
 
 #include "clock.h"
+#include "config_reload.h"
 #include "daemon.h"
 #include "drain.h"
 #include "log.h"
@@ -187,6 +188,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->killed_for_timeout = 0;
 	w->progress_mark = 0;
 	w->progress_ns = now;
+	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
 	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
 		 m->generation);
 	return 0;
@@ -376,15 +378,15 @@ static void stop_worker(struct master *m, int slot, uint64_t now)
 	signal_worker(&m->workers[slot], SIGTERM, now);
 }
 
-/* A busy worker whose counters have not moved for --worker-timeout is stuck. */
+/* A busy worker whose counters have not moved for --worker-timeout is stuck. Each is
+ * judged by the limit of its own configuration: after a reload, an older worker still
+ * serves with the per-connection waits it was started with. */
 static void kill_hung_workers(struct master *m, uint64_t now)
 {
-	uint64_t limit = seconds_to_ns(m->cfg->worker_timeout);
-
 	for (int i = 0; i < SLOTS_MAX; i++) {
 		struct worker *w = &m->workers[i];
 		struct sb_slot *s = &m->sb[i];
-		uint64_t mark;
+		uint64_t mark, limit = w->hang_limit_ns;
 
 		if (!is_live(w) || w->killed_for_timeout)
 			continue;
@@ -568,13 +570,43 @@ int master_scale(struct master *m, long workers, char *err, size_t errlen)
 	return 0;
 }
 
-void master_reload(struct master *m, const char *why)
+/* The configuration built again (config_reload.h) and installed: a file that does
+ * not parse changes nothing. A `workers` that the file changed sets the target; one
+ * it left alone keeps a count scaled since. */
+static int reread_config(struct master *m, char *msg, size_t msglen)
 {
-	if (m->stopping)
-		return;
+	struct config next;
+	char note[256];
+
+	if (config_reload(m->cfg, &next, note, sizeof note, msg, msglen) < 0)
+		return -1;
+	if (config_apply(m->cfg, &next, m->listen_fd, msg, msglen) < 0) {
+		config_release(&next);
+		return -1;
+	}
+	if (next.workers != m->cfg->workers)
+		m->target = next.workers;
+	config_release(m->cfg);
+	*m->cfg = next;
+	snprintf(msg, msglen, " (%s re-read)%s", m->cfg->config_path, note);
+	return 0;
+}
+
+int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
+{
+	msg[0] = '\0';
+	if (m->stopping) {
+		snprintf(msg, msglen, "server is stopping");
+		return -1;
+	}
+	if (m->cfg->config_path && reread_config(m, msg, msglen) < 0) {
+		log_error("reload (%s) refused, nothing changed: %s", why, msg);
+		return -1;
+	}
 	m->generation++;
 	log_info("reloading (%s): rolling restart to generation %u", why, m->generation);
 	notify_reloading();
+	return 0;
 }
 
 void master_stop(struct master *m, int fast, const char *why)
@@ -601,7 +633,7 @@ void master_stop(struct master *m, int fast, const char *why)
 
 static void handle_signals(struct master *m, const struct signal_counts *sig)
 {
-	char err[128];
+	char err[1024];
 
 	if (sig->n[SIGQUIT])
 		master_stop(m, 1, "SIGQUIT");
@@ -610,7 +642,7 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 	if (sig->n[SIGINT])
 		master_stop(m, 0, "SIGINT");
 	if (sig->n[SIGHUP])
-		master_reload(m, "SIGHUP");
+		master_reload(m, "SIGHUP", err, sizeof err); /* logged there */
 	/* Each TTIN/TTOU is one step, clamped to 1..WORKERS_MAX. */
 	if (sig->n[SIGTTIN] || sig->n[SIGTTOU]) {
 		long want = m->target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];

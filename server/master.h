@@ -44,6 +44,7 @@ struct worker {
 	uint64_t progress_mark;
 	uint64_t progress_ns;
 	uint64_t signalled_ns;
+	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
 	uint64_t spawn_seq; /* order of spawning: tells a crash-loop probe from its elders */
 	struct exit_record last_exit;
 };
@@ -95,7 +96,10 @@ int master_run(struct config *cfg);
 
 /* Requests from signals and the admin socket; the loop carries them out. */
 int master_scale(struct master *m, long workers, char *err, size_t errlen);
-void master_reload(struct master *m, const char *why);
+/* Re-reads the --config file, if any, then starts the rolling restart. Returns 0
+ * with msg "" or " (FILE re-read)[; needs a restart to take effect: KEYS]", or -1
+ * with msg saying why nothing changed. */
+int master_reload(struct master *m, const char *why, char *msg, size_t msglen);
 void master_stop(struct master *m, int fast, const char *why);
 
 int master_live_count(const struct master *m);

@@ -268,15 +268,18 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 {
 	const struct master *m = s->m;
 	const struct pool_stats *p = &s->pool;
-	char since[32], up[32];
+	char since[32], up[32], loaded[32];
 
 	format_wall(m->started_wall, since, sizeof since);
+	format_wall(m->cfg->loaded, loaded, sizeof loaded);
 	format_duration(ns_to_s(s->now_ns - m->started_ns), up, sizeof up);
 	strbuf_printf(b, "preforkd %s - %s, pid %ld\n", PREFORKD_VERSION,
 	              m->stopping ? "stopping" : "running", (long)getpid());
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
 	strbuf_printf(b, "    Listen: %s (service %s)\n", m->listen_text, m->cfg->service->name);
 	strbuf_printf(b, "     Admin: %s\n", m->admin.path);
+	strbuf_printf(b, "    Config: %s, loaded %s\n",
+	              m->cfg->config_path ? m->cfg->config_path : "none (command line only)", loaded);
 	strbuf_printf(b,
 	              "   Workers: %ld configured, %d running (%d busy, %d idle, %d starting, "
 	              "%d stopping), generation %u\n",

@@ -1,7 +1,7 @@
 /* Worker process: the hot path of preforkd. accept4 -> serve -> close, with the
  * scoreboard updated by plain relaxed stores, no allocation and no extra syscalls:
  * timeouts and TCP_NODELAY come from the listener, which every accepted socket
- * inherits. Linux wakes one blocked accept() waiter per connection (exclusive
+ * inherits (after a reload that changed the waits, see set_limits). Linux wakes one blocked accept() waiter per connection (exclusive
  * wait queue, FIFO), so no accept lock is needed and there is no thundering herd. */
 #include "worker.h"
 
@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,13 +156,42 @@ double worker_recv_slice(const struct config *cfg)
 /* The limits in nanoseconds, computed once per worker. */
 static struct conn_limits limits;
 
-static void set_limits(const struct config *cfg)
+/* The listener's SO_RCVTIMEO is set once, at start; a reload that changes the waits
+ * gives new workers another slice. conn_recv_wait() counts on the socket's timeout
+ * being its slice (a shorter one would cut idle clients early), so such a worker sets
+ * its own on each connection: one setsockopt() more per connection, until the next
+ * restart. A worker whose slice is the listener's adds nothing. */
+static int own_slice_per_connection;
+static struct timeval own_slice;
+
+static void compare_listener_slice(int listen_fd, double slice)
+{
+	struct timeval tv;
+	socklen_t len = sizeof tv;
+	double diff;
+
+	own_slice.tv_sec = (time_t)slice;
+	own_slice.tv_usec = (suseconds_t)((slice - (double)own_slice.tv_sec) * 1e6);
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0) {
+		log_warn("getsockopt SO_RCVTIMEO on the listener: %s; setting it on each "
+			 "connection",
+			 strerror(errno));
+		own_slice_per_connection = 1;
+		return;
+	}
+	/* The kernel keeps it in jiffies, rounded up: within 10 ms it is the same. */
+	diff = (double)tv.tv_sec + (double)tv.tv_usec / 1e6 - slice;
+	own_slice_per_connection = diff > 0.01 || diff < -0.01;
+}
+
+static void set_limits(const struct config *cfg, int listen_fd)
 {
 	limits = (struct conn_limits){
 		.first_byte_ns = seconds_to_ns(cfg->first_byte_timeout),
 		.idle_ns = seconds_to_ns(cfg->idle_timeout),
 		.slice_ns = seconds_to_ns(worker_recv_slice(cfg)),
 	};
+	compare_listener_slice(listen_fd, worker_recv_slice(cfg));
 }
 
 static void serve_connection(const struct worker_args *a, int fd)
@@ -173,6 +204,9 @@ static void serve_connection(const struct worker_args *a, int fd)
 	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
 	enum serve_result r;
 
+	if (own_slice_per_connection &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own_slice, sizeof own_slice) < 0)
+		log_warn("setsockopt SO_RCVTIMEO: %s", strerror(errno));
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
 	sb_set_state(slot, WS_BUSY);
 	sb_add(&slot->counters[C_ACCEPTED], 1);
@@ -248,7 +282,7 @@ void worker_run(const struct worker_args *a)
 	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
 	proctitle_set_worker(a->slot_index, a->generation);
 	install_worker_signals();
-	set_limits(a->cfg);
+	set_limits(a->cfg, a->listen_fd);
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);

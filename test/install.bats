@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # make install puts the binaries, the man pages, the systemd unit (its ExecStart
-# following PREFIX) and the logrotate snippet in place under DESTDIR; make uninstall
-# removes exactly those files and nothing else. Run on a copy of the tree, built
+# following PREFIX), the logrotate snippet and the sample configuration in place under
+# DESTDIR; make uninstall removes exactly those files and nothing else (an edited
+# configuration stays, and install never overwrites one). Run on a copy of the tree, built
 # there, so the suite's own bin/ (perhaps a sanitizer build) is left alone.
 
 load helpers
@@ -31,7 +32,7 @@ files() {
 	got=$(files "$dest")
 	echo "installed:"
 	echo "$got"
-	want=$(printf '%s\n' etc/logrotate.d/preforkd \
+	want=$(printf '%s\n' etc/logrotate.d/preforkd opt/preforkd-test/etc/preforkd.conf \
 		opt/preforkd-test/bin/prefork-bench opt/preforkd-test/bin/prefork-client \
 		opt/preforkd-test/bin/preforkctl opt/preforkd-test/lib/systemd/system/preforkd.service \
 		opt/preforkd-test/sbin/preforkd \
@@ -55,6 +56,9 @@ files() {
 	grep -q "^ExecStart=$prefix/sbin/preforkd " "$unit"
 	if grep -v '^#' "$unit" | grep -q /usr/local; then return 1; fi
 	cmp "$dest/etc/logrotate.d/preforkd" "$ROOT/scripts/preforkd.logrotate"
+	cmp "$dest$prefix/etc/preforkd.conf" "$ROOT/scripts/preforkd.conf"
+	[ "$(stat -c %a "$dest$prefix/etc/preforkd.conf")" = 644 ]
+	"$dest$prefix/sbin/preforkd" -T -c "$dest$prefix/etc/preforkd.conf" >/dev/null
 }
 
 @test "the installed unit and logrotate snippet parse" {
@@ -83,7 +87,7 @@ files() {
 	echo other >"$dest$prefix/share/man/man8/other.8"
 	echo other >"$dest/etc/logrotate.d/other"
 	mk install DESTDIR="$dest" PREFIX="$prefix"
-	[ "$(files "$dest" | wc -l)" -eq 13 ]
+	[ "$(files "$dest" | wc -l)" -eq 14 ]
 	mk uninstall DESTDIR="$dest" PREFIX="$prefix"
 	run files "$dest"
 	echo "left after uninstall:"
@@ -92,4 +96,20 @@ files() {
 		opt/preforkd-test/share/man/man8/other.8)" ]
 	# A second uninstall finds nothing to do and does not fail.
 	mk uninstall DESTDIR="$dest" PREFIX="$prefix"
+}
+
+@test "an operator's configuration survives make install and make uninstall" {
+	local dest="$BATS_TEST_TMPDIR/dest" conf
+	conf="$dest/etc/preforkd.conf"
+	mk install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
+	cmp "$conf" "$ROOT/scripts/preforkd.conf"
+	echo "workers 3" >>"$conf"
+	run mk install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"keeping $conf"* ]]
+	tail -1 "$conf" | grep -qx "workers 3"
+	run mk uninstall DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"keeping $conf: changed since it was installed"* ]]
+	[ "$(files "$dest")" = etc/preforkd.conf ]
 }

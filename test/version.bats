@@ -17,6 +17,24 @@ load helpers
 	done
 }
 
+@test "-v is --version in every binary (preforkd's --verbose has no short form)" {
+	local want b
+	want=$(sed -n 's/^#define PREFORKD_VERSION "\(.*\)"$/\1/p' "$ROOT/common/version.h")
+	for b in preforkd prefork-client preforkctl prefork-bench; do
+		run "$ROOT/bin/$b" -v
+		echo "$b: exit $status, output '$output'"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$b $want" ]
+	done
+	# -v acts at once, whatever else is on the command line.
+	run "$ROOT/bin/preforkd" --workers 0 -v
+	[ "$status" -eq 0 ]
+	[ "$output" = "preforkd $want" ]
+	run "$ROOT/bin/preforkd" --help
+	[[ "$output" == *"      --verbose "* ]]
+	[[ "$output" == *"  -v, --version "* ]]
+}
+
 @test "--version is listed in every binary's --help" {
 	local b
 	for b in preforkd prefork-client preforkctl prefork-bench; do

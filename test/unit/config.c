@@ -182,9 +182,9 @@ static void reset_getopt(void)
 static void test_parse_twice(void)
 {
 	static char *const first[][5] = {
-		{ "preforkd", "-xv", NULL },                     /* refused inside a cluster */
+		{ "preforkd", "-xq", NULL },                     /* refused inside a cluster */
 		{ "preforkd", "stray", "--workers", "2", NULL }, /* a non-option permuted */
-		{ "preforkd", "-qv", "--grace", "2", NULL },     /* a clean parse */
+		{ "preforkd", "-qq", "--grace", "2", NULL },     /* a clean parse */
 	};
 	char *none[] = { "preforkd", NULL };
 	struct config cfg;
@@ -205,11 +205,11 @@ static void test_parse_twice(void)
 	}
 	/* with getopt's old state, this one read past the end of its argv */
 	reset_getopt();
-	parse(&cfg, ARGV("-xv"), err, sizeof err);
+	parse(&cfg, ARGV("-xq"), err, sizeof err);
 	CHECK(parse(&cfg, none, err, sizeof err) == CONFIG_OK && cfg.verbosity == 0,
 	      "a second config_parse with no option at all gives the defaults (%s)", err);
-	CHECK(parse(&cfg, ARGV("-v", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
-	              parse(&cfg, ARGV("-v", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
+	CHECK(parse(&cfg, ARGV("--verbose", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
+	              parse(&cfg, ARGV("--verbose", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
 	              cfg.workers == 5 && cfg.verbosity == 1,
 	      "the same command line parsed twice gives the same configuration");
 }

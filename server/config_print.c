@@ -1,0 +1,150 @@
+/* -T: the effective configuration in the configuration file's format. One table says,
+ * for every key, whether a reload can apply it live; the values are written so that
+ * they read back to exactly the same configuration (numbers in their shortest form
+ * that round-trips, switches as yes/no).
+ * Calls: config, service, strbuf. Touches: nothing; pure. */
+#include "config_print.h"
+
+#include "config.h"
+#include "service.h"
+#include "strbuf.h"
+#include "version.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct config_key config_keys[] = {
+	{ "listen", CONFIG_RESTART, 0 },
+	{ "workers", CONFIG_LIVE, 0 },
+	{ "backlog", CONFIG_LIVE, 0 },
+	{ "service", CONFIG_LIVE, 0 },
+	{ "idle-timeout", CONFIG_LIVE, 0 },
+	{ "first-byte-timeout", CONFIG_LIVE, 0 },
+	{ "grace", CONFIG_LIVE, 0 },
+	{ "pidfile", CONFIG_RESTART, 1 },
+	/* live from one file to another; to or from stderr only with a restart */
+	{ "log", CONFIG_LIVE, 1 },
+	/* the workers' line form is set before the first fork */
+	{ "log-format", CONFIG_RESTART, 0 },
+	{ "admin", CONFIG_RESTART, 1 },
+	{ "worker-timeout", CONFIG_LIVE, 0 },
+	{ "max-requests", CONFIG_LIVE, 0 },
+	{ "max-requests-jitter", CONFIG_LIVE, 0 },
+	{ "min-uptime", CONFIG_LIVE, 0 },
+	{ "defer-accept", CONFIG_LIVE, 0 },
+	{ "daemon", CONFIG_RESTART, 0 },
+	{ "user", CONFIG_RESTART, 0 },
+	{ "group", CONFIG_RESTART, 0 },
+	{ "core-dumps", CONFIG_RESTART, 0 },
+	{ "quiet", CONFIG_LIVE, 0 },
+	{ "verbose", CONFIG_LIVE, 0 },
+	{ NULL, CONFIG_LIVE, 0 },
+};
+
+/* The fewest decimals that strtod() reads back as the same double (seconds are at
+ * most a day, so there is no exponent to write). */
+static void show_seconds(double v, char *buf, size_t len)
+{
+	for (int decimals = 0; decimals <= 20; decimals++) {
+		snprintf(buf, len, "%.*f", decimals, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+static int show_text(const char *s, char *buf, size_t len)
+{
+	if (!s)
+		return 0;
+	snprintf(buf, len, "%s", s);
+	return 1;
+}
+
+static int show_path(const char *s, char *buf, size_t len)
+{
+	const char *dir = config_start_dir();
+
+	if (!s)
+		return 0;
+	if (s[0] == '/' || !dir)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, s);
+	return 1;
+}
+
+static int show_switch(int on, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", on ? "yes" : "no");
+	return 1;
+}
+
+static int show_long(long v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%ld", v);
+	return 1;
+}
+
+int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
+{
+	const char *k = config_keys[i].name;
+
+	buf[0] = '\0';
+	if (strcmp(k, "listen") == 0)
+		return show_text(c->listen, buf, len);
+	if (strcmp(k, "workers") == 0)
+		return show_long(c->workers, buf, len);
+	if (strcmp(k, "backlog") == 0)
+		return show_long(c->backlog, buf, len);
+	if (strcmp(k, "service") == 0)
+		return show_text(c->service->name, buf, len);
+	if (strcmp(k, "pidfile") == 0)
+		return show_path(c->pidfile, buf, len);
+	if (strcmp(k, "log") == 0)
+		return show_path(c->log_path, buf, len);
+	if (strcmp(k, "admin") == 0)
+		return show_path(c->admin_path, buf, len);
+	if (strcmp(k, "max-requests") == 0)
+		return show_long(c->max_requests, buf, len);
+	if (strcmp(k, "max-requests-jitter") == 0)
+		return show_long(c->max_requests_jitter, buf, len);
+	if (strcmp(k, "defer-accept") == 0)
+		return show_long(c->defer_accept, buf, len);
+	if (strcmp(k, "daemon") == 0)
+		return show_switch(c->daemonize, buf, len);
+	if (strcmp(k, "user") == 0)
+		return show_text(c->user, buf, len);
+	if (strcmp(k, "group") == 0)
+		return show_text(c->group, buf, len);
+	if (strcmp(k, "core-dumps") == 0)
+		return show_switch(c->core_dumps, buf, len);
+	if (strcmp(k, "log-format") == 0)
+		return show_text(config_log_format_name(c->log_format), buf, len);
+	if (strcmp(k, "quiet") == 0)
+		return show_switch(c->verbosity < 0, buf, len);
+	if (strcmp(k, "verbose") == 0)
+		return show_switch(c->verbosity > 0, buf, len);
+	show_seconds(strcmp(k, "idle-timeout") == 0         ? c->idle_timeout
+	             : strcmp(k, "first-byte-timeout") == 0 ? c->first_byte_timeout
+	             : strcmp(k, "grace") == 0              ? c->grace
+	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
+	                                                    : c->min_uptime,
+	             buf, len);
+	return 1;
+}
+
+void config_print(const struct config *cfg, struct strbuf *b)
+{
+	strbuf_printf(b, "# preforkd %s: the effective configuration (preforkd -T)\n",
+	              PREFORKD_VERSION);
+	for (size_t i = 0; config_keys[i].name; i++) {
+		char value[PATH_MAX + 16];
+
+		if (config_key_value(cfg, i, value, sizeof value))
+			strbuf_printf(b, "%s %s\n", config_keys[i].name, value);
+		else
+			strbuf_printf(b, "# %s (not set)\n", config_keys[i].name);
+	}
+}

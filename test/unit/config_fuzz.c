@@ -1,0 +1,187 @@
+/* A bounded, deterministic fuzz run of the configuration parsers, part of `make
+ * test`: mutated configuration files and command lines (seeds below, a fixed
+ * xorshift sequence) through config_one.h's checks. `make fuzz` runs the same checks
+ * under libFuzzer, coverage-guided, for as long as it is given. */
+#include "../fuzz/config_one.h"
+#include "log.h"
+#include "unit.h"
+
+#define ROUNDS 50000
+#define INPUT_MAX 2048
+
+/* File text, then NUL-separated command-line words. */
+#define SEED(s)                                                                                    \
+	{                                                                                          \
+		s, sizeof s - 1                                                                    \
+	}
+static const struct {
+	const char *data;
+	size_t len;
+} seeds[] = {
+	SEED("listen 127.0.0.1:0\nworkers 4\n# a comment\n\nidle-timeout 0.5 # trailing\n"),
+	SEED("daemon\ncore-dumps no\nquiet yes\nverbose no\nuser nobody\ngroup nogroup\n"),
+	SEED("pidfile run/p.pid\nlog /var/log/p.log\nadmin ../a.sock\r\nservice echo\n"),
+	SEED("worker-timeout 0\nmax-requests 10\nmax-requests-jitter 3\nmin-uptime 1\n"
+	     "defer-accept 0\nbacklog 16\ngrace 2\nfirst-byte-timeout 1\n"),
+	SEED("workers 2\0--workers\0003\0-q\0--listen=[::1]:0\0--verbose"),
+	SEED("\0--pidfile\0p\0--daemon\0-t"),
+	SEED("listen [::1]:7\nworkers 1\nworkers 2\n"),
+	SEED("\0--idle-timeout\0001\0--worker-timeout\0002\0-T"),
+};
+
+/* Pieces the mutator inserts: keys, values and the format's own characters. */
+static const char *const tokens[] = {
+	"listen ",
+	"workers ",
+	"backlog ",
+	"service ",
+	"idle-timeout ",
+	"first-byte-timeout ",
+	"grace ",
+	"pidfile ",
+	"log ",
+	"admin ",
+	"worker-timeout ",
+	"max-requests ",
+	"max-requests-jitter ",
+	"min-uptime ",
+	"defer-accept ",
+	"daemon",
+	"user ",
+	"group ",
+	"core-dumps",
+	"quiet",
+	"verbose",
+	"config ",
+	"help",
+	" yes",
+	" no",
+	"#",
+	" #",
+	"\n",
+	"\r\n",
+	"\t",
+	" ",
+	"\0",
+	"0",
+	"1",
+	"-1",
+	"0.001",
+	"86400",
+	"1e3",
+	"nan",
+	"inf",
+	"127.0.0.1:0",
+	"[::1]:0",
+	"x:99999",
+	"/",
+	"..",
+	"a/b",
+	"\0--workers\0",
+	"\0-q",
+	"\0--daemon",
+	"\0-t",
+	"\0-T",
+	"\0--log=",
+	"\0--user\0",
+	"\0--listen\0",
+	"\0-",
+	"\0--",
+	"\x7f",
+	"\x01",
+	"\xff",
+	"é",
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static size_t pick(size_t n)
+{
+	return n ? (size_t)(next_random() % n) : 0;
+}
+
+static void insert(uint8_t *buf, size_t *len, size_t at, const void *p, size_t n)
+{
+	if (*len + n > INPUT_MAX)
+		return;
+	memmove(buf + at + n, buf + at, *len - at);
+	memcpy(buf + at, p, n);
+	*len += n;
+}
+
+static void mutate(uint8_t *buf, size_t *len)
+{
+	size_t at = pick(*len + 1), n;
+	uint8_t range[32];
+	const char *t;
+
+	switch (pick(6)) {
+	case 0: /* flip a byte */
+		if (*len)
+			buf[pick(*len)] ^= (uint8_t)(1u << pick(8));
+		break;
+	case 1: /* a random byte */
+		n = (size_t)next_random() & 0xff;
+		insert(buf, len, at, &n, 1);
+		break;
+	case 2: /* a token; "\0" ones have their NUL counted */
+		t = tokens[pick(sizeof tokens / sizeof tokens[0])];
+		n = t[0] == '\0' ? 1 + strlen(t + 1) : strlen(t);
+		insert(buf, len, at, t, n);
+		break;
+	case 3: /* delete a range */
+		n = pick(*len - at + 1);
+		if (n > 16)
+			n = 16;
+		memmove(buf + at, buf + at + n, *len - at - n);
+		*len -= n;
+		break;
+	case 4: /* repeat a range (copied first: the insert moves it) */
+		n = pick(*len - at + 1);
+		if (n > sizeof range)
+			n = sizeof range;
+		memcpy(range, buf + at, n);
+		insert(buf, len, pick(*len + 1), range, n);
+		break;
+	default: /* splice in part of another seed */
+		t = seeds[pick(sizeof seeds / sizeof seeds[0])].data;
+		insert(buf, len, at, t, pick(strlen(t) + 1));
+	}
+}
+
+int main(void)
+{
+	static uint8_t buf[INPUT_MAX + 64];
+	size_t rounds = 0;
+
+	/* The parsers' rejections are the expected outcome; a reload's notes are not
+	 * exercised here. Keep the output to the TAP lines. */
+	log_set_level(LOG_ERROR);
+	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+		config_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
+	for (; rounds < ROUNDS; rounds++) {
+		size_t s = pick(sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
+
+		memcpy(buf, seeds[s].data, len);
+		for (size_t m = 1 + pick(3); m > 0; m--)
+			mutate(buf, &len);
+		config_fuzz_one(buf, len);
+	}
+	CHECK(rounds == ROUNDS,
+	      "%zu mutated files and command lines: none crashed, every accepted one (%lu) "
+	      "printed by -T read back the same",
+	      rounds, fuzz_accepted);
+	CHECK(fuzz_accepted > ROUNDS / 20,
+	      "the mutations keep enough inputs valid to test "
+	      "the printer (%lu of %zu)",
+	      fuzz_accepted, rounds);
+	return unit_done();
+}
