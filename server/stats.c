@@ -9,7 +9,7 @@
 #include "config.h"
 #include "hist.h"
 #include "log.h"
-#include "master.h"
+#include "pool.h"
 #include "scoreboard.h"
 #include "service.h"
 #include "strbuf.h"
@@ -32,7 +32,7 @@ struct pool_stats {
 };
 
 struct snapshot {
-	const struct master *m;
+	const struct pool *m;
 	uint64_t now_ns;
 	struct pool_stats pool;
 	struct sb_totals totals; /* retired + every live slot */
@@ -45,9 +45,9 @@ static double ns_to_s(uint64_t ns)
 	return (double)ns / (double)NS_PER_SEC;
 }
 
-static int is_live(const struct master *m, int slot)
+static int is_live(const struct pool *m, int slot)
 {
-	return m->workers[slot].pid > 0;
+	return m->children[slot].pid > 0;
 }
 
 /* Percentiles are bucket upper bounds (hist.h), so a reported p99 is never better
@@ -64,11 +64,11 @@ static void measure_latency(const uint64_t *hist, struct latency *l)
 
 /* A worker told to stop is "stopping" whatever its slot says: it no longer counts
  * toward the target, even while it finishes a connection. */
-static enum worker_state effective_state(const struct master *m, int slot)
+static enum worker_state effective_state(const struct pool *m, int slot)
 {
-	enum worker_state st = sb_state(&m->sb[slot]);
+	enum worker_state st = sb_state(&m->slots[slot]);
 
-	if (m->workers[slot].stopping)
+	if (m->children[slot].stopping)
 		return WS_STOPPING;
 	return st == WS_EMPTY || st > WS_STOPPING ? WS_STARTING : st;
 }
@@ -96,7 +96,7 @@ static void count_state(struct pool_stats *p, enum worker_state st)
 		p->starting++;
 }
 
-static void take_snapshot(struct snapshot *s, const struct master *m, uint64_t now)
+static void take_snapshot(struct snapshot *s, const struct pool *m, uint64_t now)
 {
 	memset(s, 0, sizeof *s);
 	s->m = m;
@@ -107,7 +107,7 @@ static void take_snapshot(struct snapshot *s, const struct master *m, uint64_t n
 		if (!is_live(m, i))
 			continue;
 		count_state(&s->pool, effective_state(m, i));
-		scoreboard_fold(&s->totals, &m->sb[i]);
+		scoreboard_fold(&s->totals, &m->slots[i]);
 	}
 	/* The master's own dropped log lines count with its workers'. */
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
@@ -118,10 +118,10 @@ static void take_snapshot(struct snapshot *s, const struct master *m, uint64_t n
 }
 
 /* One live slot's counters and histogram, read with atomic loads. */
-static void read_slot(const struct master *m, int slot, struct sb_totals *out)
+static void read_slot(const struct pool *m, int slot, struct sb_totals *out)
 {
 	memset(out, 0, sizeof *out);
-	scoreboard_fold(out, &m->sb[slot]);
+	scoreboard_fold(out, &m->slots[slot]);
 }
 
 /* ---- human formatting ---- */
@@ -208,9 +208,9 @@ static void render_table_header(struct strbuf *b)
 	              "PEER", "BUSY", "LAST EXIT");
 }
 
-static void render_table_row(struct strbuf *b, const struct master *m, int i, uint64_t now)
+static void render_table_row(struct strbuf *b, const struct pool *m, int i, uint64_t now)
 {
-	const struct worker *w = &m->workers[i];
+	const struct child *w = &m->children[i];
 	enum worker_state st = effective_state(m, i);
 	char age[32], in[32], out[32], p50[32], p99[32], last[48];
 	char peer[ADDR_TEXT_MAX] = "-", busy[32] = "-";
@@ -224,10 +224,10 @@ static void render_table_row(struct strbuf *b, const struct master *m, int i, ui
 	format_bytes(t.counters[C_BYTES_OUT], out, sizeof out);
 	format_us(l.p50, l.count, p50, sizeof p50);
 	format_us(l.p99, l.count, p99, sizeof p99);
-	if (sb_state(&m->sb[i]) == WS_BUSY) {
-		uint64_t since = sb_get(&m->sb[i].busy_since_ns);
+	if (sb_state(&m->slots[i]) == WS_BUSY) {
+		uint64_t since = sb_get(&m->slots[i].busy_since_ns);
 
-		addr_format((const struct sockaddr *)&m->sb[i].peer, peer, sizeof peer);
+		addr_format((const struct sockaddr *)&m->slots[i].peer, peer, sizeof peer);
 		format_duration(ns_to_s(now > since ? now - since : 0), busy, sizeof busy);
 	}
 	describe_exit_short(&w->last_exit, last, sizeof last);
@@ -237,7 +237,7 @@ static void render_table_row(struct strbuf *b, const struct master *m, int i, ui
 	              (unsigned long long)errors_of(t.counters), p50, p99, peer, busy, last);
 }
 
-void stats_render_workers(struct strbuf *b, const struct master *m, uint64_t now_ns)
+void stats_render_workers(struct strbuf *b, const struct pool *m, uint64_t now_ns)
 {
 	render_table_header(b);
 	for (int i = 0; i < SLOTS_MAX; i++)
@@ -247,7 +247,7 @@ void stats_render_workers(struct strbuf *b, const struct master *m, uint64_t now
 
 /* ---- status ---- */
 
-static void render_crash_loop_line(struct strbuf *b, const struct master *m, uint64_t now)
+static void render_crash_loop_line(struct strbuf *b, const struct pool *m, uint64_t now)
 {
 	uint64_t next = m->next_spawn_ns > now ? m->next_spawn_ns - now : 0;
 
@@ -257,7 +257,7 @@ static void render_crash_loop_line(struct strbuf *b, const struct master *m, uin
 		strbuf_printf(b,
 		              "Crash loop: yes: %u failed starts in a row (%u failed probes), "
 		              "back-off %.1fs, next start in %.1fs\n",
-		              m->failed_starts, m->backoff_steps, ns_to_s(m->backoff_ns),
+		              m->failed_starts, m->failed_probes, ns_to_s(m->backoff_ns),
 		              ns_to_s(next));
 	if (m->slots_exhausted)
 		strbuf_printf(b, "     Slots: all taken by workers still finishing; "
@@ -266,17 +266,17 @@ static void render_crash_loop_line(struct strbuf *b, const struct master *m, uin
 
 static void render_status_header(struct strbuf *b, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 	const struct pool_stats *p = &s->pool;
 	char since[32], up[32];
 
 	format_wall(m->started_wall, since, sizeof since);
 	format_duration(ns_to_s(s->now_ns - m->started_ns), up, sizeof up);
 	strbuf_printf(b, "preforkd %s - %s, pid %ld\n", PREFORKD_VERSION,
-	              m->stopping ? "stopping" : "running", (long)getpid());
+	              m->stopping ? "stopping" : "running", (long)m->pid);
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
 	strbuf_printf(b, "    Listen: %s (service %s)\n", m->listen_text, m->cfg->service->name);
-	strbuf_printf(b, "     Admin: %s\n", m->admin.path);
+	strbuf_printf(b, "     Admin: %s\n", m->admin_path);
 	strbuf_printf(b,
 	              "   Workers: %ld configured, %d running (%d busy, %d idle, %d starting, "
 	              "%d stopping), generation %u\n",
@@ -326,10 +326,10 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 #define STATUS_EXITS 5
 
 /* The newest few entries of the master's ring of recent exits, newest first. */
-static void render_recent_exits(struct strbuf *b, const struct master *m)
+static void render_recent_exits(struct strbuf *b, const struct pool *m)
 {
 	for (unsigned k = 0; k < STATUS_EXITS && k < RECENT_EXITS && k < m->recent_next; k++) {
-		const struct exit_record *r = &m->recent[(m->recent_next - 1 - k) % RECENT_EXITS];
+		const struct exit_record *r = &m->recent_exits[(m->recent_next - 1 - k) % RECENT_EXITS];
 		char when[32], detail[96], life[32];
 
 		if (!r->valid)
@@ -343,7 +343,7 @@ static void render_recent_exits(struct strbuf *b, const struct master *m)
 	}
 }
 
-void stats_render_status(struct strbuf *b, const struct master *m, uint64_t now_ns)
+void stats_render_status(struct strbuf *b, const struct pool *m, uint64_t now_ns)
 {
 	struct snapshot s;
 
@@ -549,7 +549,7 @@ static void emit_totals(struct emitter *e, const uint64_t *c)
 
 static void emit_restarts(struct emitter *e, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 
 	emit_open(e, "restarts", 0);
 	emit_u64(e, "total", s->restarts);
@@ -561,15 +561,15 @@ static void emit_restarts(struct emitter *e, const struct snapshot *s)
 	emit_u64(e, "stopped_on_request", m->exits[EXIT_CAUSE_STOPPED]);
 	emit_u64(e, "fork_failures", m->fork_failures_total);
 	emit_bool(e, "slots_exhausted", m->slots_exhausted);
-	emit_u64(e, "slots_exhausted_events", m->slots_exhausted_total);
+	emit_u64(e, "slots_exhausted_events", m->slots_exhausted_events);
 }
 
-static void emit_crash_loop(struct emitter *e, const struct master *m, uint64_t now)
+static void emit_crash_loop(struct emitter *e, const struct pool *m, uint64_t now)
 {
 	emit_open(e, "crash_loop", 0);
 	emit_bool(e, "active", m->failed_starts > 0);
 	emit_u64(e, "failed_starts", m->failed_starts);
-	emit_u64(e, "failed_probes", m->backoff_steps);
+	emit_u64(e, "failed_probes", m->failed_probes);
 	emit_seconds(e, "backoff_seconds", ns_to_s(m->backoff_ns));
 	emit_seconds(e, "next_start_in_seconds",
 	             m->next_spawn_ns > now ? ns_to_s(m->next_spawn_ns - now) : 0);
@@ -598,34 +598,34 @@ static void emit_exit(struct emitter *e, const char *name, const struct exit_rec
 	emit_close(e);
 }
 
-static void emit_last_exits(struct emitter *e, const struct master *m)
+static void emit_last_exits(struct emitter *e, const struct pool *m)
 {
 	emit_open(e, "last_exits", 1);
 	for (int i = 0; i < SLOTS_MAX; i++)
-		if (m->workers[i].last_exit.valid)
-			emit_exit(e, NULL, &m->workers[i].last_exit, i);
+		if (m->children[i].last_exit.valid)
+			emit_exit(e, NULL, &m->children[i].last_exit, i);
 	emit_close(e);
 }
 
-static void emit_peer(struct emitter *e, const struct master *m, int i, uint64_t now)
+static void emit_peer(struct emitter *e, const struct pool *m, int i, uint64_t now)
 {
 	char peer[ADDR_TEXT_MAX];
 	uint64_t since;
 
-	if (sb_state(&m->sb[i]) != WS_BUSY) {
+	if (sb_state(&m->slots[i]) != WS_BUSY) {
 		emit_null(e, "peer");
 		emit_null(e, "busy_seconds");
 		return;
 	}
-	since = sb_get(&m->sb[i].busy_since_ns);
-	addr_format((const struct sockaddr *)&m->sb[i].peer, peer, sizeof peer);
+	since = sb_get(&m->slots[i].busy_since_ns);
+	addr_format((const struct sockaddr *)&m->slots[i].peer, peer, sizeof peer);
 	emit_str(e, "peer", peer);
 	emit_seconds(e, "busy_seconds", now > since ? ns_to_s(now - since) : 0);
 }
 
-static void emit_worker(struct emitter *e, const struct master *m, int i, uint64_t now)
+static void emit_worker(struct emitter *e, const struct pool *m, int i, uint64_t now)
 {
-	const struct worker *w = &m->workers[i];
+	const struct child *w = &m->children[i];
 	struct sb_totals t;
 	struct latency l;
 
@@ -650,12 +650,12 @@ static void emit_worker(struct emitter *e, const struct master *m, int i, uint64
 
 static void emit_stats(struct emitter *e, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 	char started[32];
 
 	format_wall(m->started_wall, started, sizeof started);
 	emit_str(e, "version", PREFORKD_VERSION);
-	emit_u64(e, "pid", (uint64_t)getpid());
+	emit_u64(e, "pid", (uint64_t)m->pid);
 	emit_str(e, "state", m->stopping ? "stopping" : "running");
 	emit_str(e, "started", started);
 	emit_seconds(e, "uptime_seconds", ns_to_s(s->now_ns - m->started_ns));
@@ -663,7 +663,7 @@ static void emit_stats(struct emitter *e, const struct snapshot *s)
 	emit_str(e, NULL, m->listen_text);
 	emit_close(e);
 	emit_str(e, "service", m->cfg->service->name);
-	emit_str(e, "admin_socket", m->admin.path);
+	emit_str(e, "admin_socket", m->admin_path);
 	emit_u64(e, "generation", m->generation);
 	emit_pool(e, &s->pool);
 	emit_totals(e, s->totals.counters);
@@ -727,7 +727,7 @@ static void prom_double(struct strbuf *b, const char *name, const char *help, do
 
 static void render_prom_info(struct strbuf *b, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 
 	prom_family(b, "preforkd_info", "gauge",
 	            "Constant 1, labelled with version, service and listen address.");
@@ -828,7 +828,7 @@ static void render_prom_histogram(struct strbuf *b, const uint64_t *hist)
 
 static void render_prom_exits(struct strbuf *b, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 
 	prom_family(b, "preforkd_worker_exits_total", "counter",
 	            "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
@@ -870,9 +870,9 @@ static const struct {
 	              "How long the current connection has been served; 0 when idle." },
 };
 
-static double worker_metric_value(const struct master *m, int i, enum worker_metric k, uint64_t now)
+static double worker_metric_value(const struct pool *m, int i, enum worker_metric k, uint64_t now)
 {
-	struct sb_slot *s = &m->sb[i];
+	struct sb_slot *s = &m->slots[i];
 	uint64_t since;
 
 	switch (k) {
@@ -885,7 +885,7 @@ static double worker_metric_value(const struct master *m, int i, enum worker_met
 	case WM_BYTES_OUT:
 		return (double)sb_get(&s->counters[C_BYTES_OUT]);
 	case WM_AGE:
-		return ns_to_s(now - m->workers[i].started_ns);
+		return ns_to_s(now - m->children[i].started_ns);
 	case WM_BUSY:
 		since = sb_get(&s->busy_since_ns);
 		return sb_state(s) == WS_BUSY && now > since ? ns_to_s(now - since) : 0;
@@ -896,7 +896,7 @@ static double worker_metric_value(const struct master *m, int i, enum worker_met
 static void render_prom_worker_family(struct strbuf *b, const struct snapshot *s,
                                       enum worker_metric k)
 {
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 
 	prom_family(b, worker_families[k].name, worker_families[k].type, worker_families[k].help);
 	for (int i = 0; i < SLOTS_MAX; i++)
@@ -904,7 +904,7 @@ static void render_prom_worker_family(struct strbuf *b, const struct snapshot *s
 			strbuf_printf(b,
 			              k < WM_AGE ? "%s{slot=\"%d\",pid=\"%ld\"} %.0f\n"
 			                         : "%s{slot=\"%d\",pid=\"%ld\"} %.6f\n",
-			              worker_families[k].name, i, (long)m->workers[i].pid,
+			              worker_families[k].name, i, (long)m->children[i].pid,
 			              worker_metric_value(m, i, k, s->now_ns));
 }
 
@@ -912,7 +912,7 @@ static void render_prom_worker_summary(struct strbuf *b, const struct snapshot *
 {
 	static const double q[] = { 0.5, 0.9, 0.99, 0.999 };
 	const char *name = "preforkd_worker_service_time_seconds";
-	const struct master *m = s->m;
+	const struct pool *m = s->m;
 
 	prom_family(b, name, "summary",
 	            "Service time of this worker's connections (bucket upper bounds).");
@@ -924,12 +924,12 @@ static void render_prom_worker_summary(struct strbuf *b, const struct snapshot *
 		read_slot(m, i, &t);
 		for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
 			strbuf_printf(b, "%s{slot=\"%d\",pid=\"%ld\",quantile=\"%g\"} %.9g\n", name,
-			              i, (long)m->workers[i].pid, q[k],
+			              i, (long)m->children[i].pid, q[k],
 			              (double)hist_percentile(t.hist, q[k]) / 1e6);
 		strbuf_printf(b, "%s_sum{slot=\"%d\",pid=\"%ld\"} %.9g\n", name, i,
-		              (long)m->workers[i].pid, hist_sum_seconds(t.hist));
+		              (long)m->children[i].pid, hist_sum_seconds(t.hist));
 		strbuf_printf(b, "%s_count{slot=\"%d\",pid=\"%ld\"} %llu\n", name, i,
-		              (long)m->workers[i].pid, (unsigned long long)hist_total(t.hist));
+		              (long)m->children[i].pid, (unsigned long long)hist_total(t.hist));
 	}
 }
 
@@ -945,7 +945,7 @@ static void render_prometheus(struct strbuf *b, const struct snapshot *s)
 	render_prom_worker_summary(b, s);
 }
 
-void stats_render(struct strbuf *b, const struct master *m, enum stats_format f, uint64_t now_ns)
+void stats_render(struct strbuf *b, const struct pool *m, enum stats_format f, uint64_t now_ns)
 {
 	struct snapshot s;
 

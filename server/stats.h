@@ -7,17 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct master;
+struct pool;
 struct strbuf;
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
 
 /* `status`: a systemctl-like header, the totals, then the per-worker table. */
-void stats_render_status(struct strbuf *b, const struct master *m, uint64_t now_ns);
+void stats_render_status(struct strbuf *b, const struct pool *m, uint64_t now_ns);
 /* `workers`: the per-worker table alone. */
-void stats_render_workers(struct strbuf *b, const struct master *m, uint64_t now_ns);
+void stats_render_workers(struct strbuf *b, const struct pool *m, uint64_t now_ns);
 /* `stats [json|prometheus]`: every field; text is one "key: value" line each, the
  * keys being the JSON paths. */
-void stats_render(struct strbuf *b, const struct master *m, enum stats_format f, uint64_t now_ns);
+void stats_render(struct strbuf *b, const struct pool *m, enum stats_format f, uint64_t now_ns);
 
 #endif
