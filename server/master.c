@@ -1,6 +1,15 @@
 /* The supervisor. The loop reads as a checklist: wait for a signal, an admin
  * request or a timer; take pending signals; reap the dead; kill the hung; bring the
- * pool to its target; move a shutdown along. Nothing here blocks except poll(). */
+ * pool to its target; move a shutdown along. Nothing here blocks except poll().
+ *
+ * Rule: the master decides. master.c is the only writer of struct master and of
+ * the pool it exports (m->pool, pool.h); the scoreboard slots are written by their
+ * workers, and here only reset, marked starting or folded once their worker is
+ * gone. It may call admin (serve the socket), notify (with the const pool),
+ * signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and common/.
+ * It never calls stats: replies are the admin module's business. Other modules see
+ * only a const struct pool *, except admin.c, which may call the request functions
+ * declared in master.h and nothing else of this file. */
 #include "master.h"
 
 #include "clock.h"

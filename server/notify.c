@@ -2,7 +2,13 @@
  * newline-separated KEY=VALUE lines sent to the Unix socket named by NOTIFY_SOCKET
  * (a path, or an abstract name written with a leading '@'). A socket is opened per
  * message, as sd_notify() does: messages are rare, and no fd is left for a worker to
- * inherit. A lost message is logged, never fatal: the server works without systemd. */
+ * inherit. A lost message is logged, never fatal: the server works without systemd.
+ *
+ * Rule: notify reads the pool through a const struct pool * and changes nothing
+ * in it; its own data are the few statics below. It calls the pool's read-only
+ * helpers and common/ (log, clock), never the master or the admin module: the
+ * master calls notify_tick() each loop turn and notify_reloading()/
+ * notify_stopping() when those begin. */
 #include "notify.h"
 
 #include "clock.h"

@@ -1,5 +1,7 @@
 /* The pool's read-only helpers: how many children live, and how an exit is named
- * and described (in the log, status and stats alike). */
+ * and described (in the log, status and stats alike).
+ *
+ * Rule: as pool.h says: libc only, and nothing here writes a pool. */
 #include "pool.h"
 
 #include <stdio.h>

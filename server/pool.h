@@ -1,9 +1,12 @@
 /* The pool: the master's record of its children and of their exits, as one
- * read-only view that the master exports. master.c is its only writer; stats,
- * notify and the admin replies read it and never see struct master.
+ * read-only view that the master exports. Stats, notify and the admin replies read
+ * it and never see struct master.
  *
- * Rule: pool.{h,c} call nothing in server/ (types from scoreboard.h and config.h
- * only) and change no data: the helpers below read a pool or an exit record. */
+ * Rule: only master.c writes a struct pool (struct master embeds it); every other
+ * module takes a const struct pool * and changes nothing in it, nor in the
+ * scoreboard slots it points to. pool.{h,c} take types from scoreboard.h, addr.h
+ * and config.h, call only libc, and their helpers read a pool or an exit record,
+ * never write one. Nothing here includes master.h, admin.h, stats.h or notify.h. */
 #ifndef PREFORKD_POOL_H
 #define PREFORKD_POOL_H
 

@@ -3,10 +3,13 @@
  * a field table below (its path, Prometheus family, type, help and unit), and the
  * three machine formats are walks over those tables: adding a stat is one row.
  *
- * Rule: stats reads the pool (pool.h) and the scoreboard slots it points to, and
- * changes neither; it calls the pool's read-only helpers and common/ (hist, addr,
- * strbuf, log_dropped), nothing else. It never sees struct master or the admin
- * module: the admin socket's path comes with the pool. */
+ * Rule: stats reads the pool through a const struct pool * and the scoreboard
+ * slots it points to, and changes neither: it writes only its own snapshot and the
+ * strbuf it is handed. It calls the pool's read-only helpers, the scoreboard's
+ * readers (sb_state, sb_get, scoreboard_fold into its own copy) and common/ (hist,
+ * addr, strbuf, log_dropped). It never sees struct master or the admin module (the
+ * admin socket's path comes with the pool); admin.c calls it, it calls nothing
+ * back. */
 #include "stats.h"
 
 #include "addr.h"
@@ -239,7 +242,14 @@ static void view_exit(const struct exit_record *r, int slot, struct exit_view *x
 	x->connections = r->connections;
 }
 
-/* ---- the field tables ---- */
+/* ---- the field tables ----
+ *
+ * Adding a stat: if its value is not in a view yet, add it to struct snapshot,
+ * worker_view or exit_view and fill it in view_pool(), view_worker() or
+ * view_exit() (a new scoreboard counter is already there: counters[C_NEW]); then
+ * write one row. The row's place sets its place in text, JSON and Prometheus;
+ * stats_check_fields() (run by the unit test) says if it breaks a rule. Document
+ * it in the README's "Stats fields". */
 
 /* How a value is kept in its view, and so how each format writes it. */
 enum stat_unit {
