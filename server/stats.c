@@ -275,14 +275,14 @@ enum prom_type { PROM_NONE, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM, PROM_SUMMA
 #define SF_LISTED 2   /* only where the record stands in a list (it says its slot) */
 
 struct stat_field {
-	const char *path; /* text key and JSON path in its table; NULL: Prometheus only */
-	enum stat_unit unit;
-	size_t off; /* the value's place in the table's view */
-	int flags;
-	const char *prom; /* Prometheus family; NULL: not exported */
-	enum prom_type type;
+	const char *path;  /* text key and JSON path in its table; NULL: Prometheus only */
+	const char *prom;  /* Prometheus family; NULL: not exported */
 	const char *label; /* this sample's label within its family, e.g. kind="reset" */
 	const char *help;  /* the family's help, on its first row */
+	size_t off;        /* the value's place in the table's view */
+	enum stat_unit unit;
+	enum prom_type type;
+	int flags;
 };
 
 struct stat_table {
@@ -297,8 +297,12 @@ struct stat_table {
 #define X(m) offsetof(struct exit_view, m)
 #define TABLE(a) { #a, a, sizeof a / sizeof a[0] }
 
+/* A row: where and how it is shown, where its value is. */
+#define STAT(path_, unit_, off_, flags_, prom_, type_, label_, help_)        \
+	{ .path = path_, .unit = unit_, .off = off_, .flags = flags_,        \
+	  .prom = prom_, .type = type_, .label = label_, .help = help_ }
 /* A row shown in text and JSON only. */
-#define ROW(path, unit, off, flags) { path, unit, off, flags, NULL, PROM_NONE, NULL, NULL }
+#define ROW(path, unit, off, flags) STAT(path, unit, off, flags, NULL, PROM_NONE, NULL, NULL)
 
 /* A latency object in microseconds; Prometheus gets the histogram or the summary. */
 #define LATENCY_ROWS(V, l)                                           \
@@ -326,105 +330,108 @@ static const struct stat_field worker_fields[] = {
 	ROW("pid", SU_COUNT, W(pid), 0),
 	ROW("generation", SU_COUNT, W(generation), 0),
 	ROW("state", SU_TEXT, W(state_name), 0),
-	{ "age_seconds", SU_SECONDS, W(age_seconds), 0, "preforkd_worker_age_seconds", PROM_GAUGE,
-	  NULL, "Seconds since this worker started." },
-	{ "accepted", SU_COUNT, W(counters[C_ACCEPTED]), 0, "preforkd_worker_accepted_total",
-	  PROM_COUNTER, NULL, "Connections accepted by this worker." },
-	{ "completed", SU_COUNT, W(counters[C_COMPLETED]), 0, "preforkd_worker_completed_total",
-	  PROM_COUNTER, NULL, "Connections this worker served without an error." },
+	STAT("age_seconds", SU_SECONDS, W(age_seconds), 0, "preforkd_worker_age_seconds",
+	     PROM_GAUGE, NULL, "Seconds since this worker started."),
+	STAT("accepted", SU_COUNT, W(counters[C_ACCEPTED]), 0, "preforkd_worker_accepted_total",
+	     PROM_COUNTER, NULL, "Connections accepted by this worker."),
+	STAT("completed", SU_COUNT, W(counters[C_COMPLETED]), 0, "preforkd_worker_completed_total",
+	     PROM_COUNTER, NULL, "Connections this worker served without an error."),
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
-	{ "bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0, "preforkd_worker_received_bytes_total",
-	  PROM_COUNTER, NULL, "Bytes this worker read." },
-	{ "bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
-	  PROM_COUNTER, NULL, "Bytes this worker wrote." },
+	STAT("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0,
+	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL, "Bytes this worker read."),
+	STAT("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
+	     PROM_COUNTER, NULL, "Bytes this worker wrote."),
 	ROW("peer", SU_TEXT, W(peer), SF_NULLABLE),
-	{ "busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE, "preforkd_worker_busy_seconds",
-	  PROM_GAUGE, NULL, "How long the current connection has been served; 0 when idle." },
+	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
+	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
+	     "How long the current connection has been served; 0 when idle."),
 	LATENCY_ROWS(W, latency),
-	{ NULL, SU_LATENCY, W(latency), 0, "preforkd_worker_service_time_seconds", PROM_SUMMARY,
-	  NULL, "Service time of this worker's connections (bucket upper bounds)." },
+	STAT(NULL, SU_LATENCY, W(latency), 0, "preforkd_worker_service_time_seconds", PROM_SUMMARY,
+	     NULL, "Service time of this worker's connections (bucket upper bounds)."),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
 };
 
 static const struct stat_field global_fields[] = {
-	{ NULL, SU_INFO, 0, 0, "preforkd_info", PROM_GAUGE, NULL,
-	  "Constant 1, labelled with version, service and listen address." },
+	STAT(NULL, SU_INFO, 0, 0, "preforkd_info", PROM_GAUGE, NULL,
+	     "Constant 1, labelled with version, service and listen address."),
 	ROW("version", SU_TEXT, S(version), 0),
 	ROW("pid", SU_COUNT, S(pid), 0),
 	ROW("state", SU_TEXT, S(state), 0),
-	{ "started", SU_TIME, S(started), 0, "preforkd_start_time_seconds", PROM_GAUGE, NULL,
-	  "Start time of the master, seconds since the Unix epoch." },
-	{ "uptime_seconds", SU_SECONDS, S(uptime_seconds), 0, "preforkd_uptime_seconds", PROM_GAUGE,
-	  NULL, "Seconds since the master started." },
-	{ NULL, SU_BOOL, S(stopping), 0, "preforkd_stopping", PROM_GAUGE, NULL,
-	  "1 while the server shuts down." },
+	STAT("started", SU_TIME, S(started), 0, "preforkd_start_time_seconds", PROM_GAUGE, NULL,
+	     "Start time of the master, seconds since the Unix epoch."),
+	STAT("uptime_seconds", SU_SECONDS, S(uptime_seconds), 0, "preforkd_uptime_seconds",
+	     PROM_GAUGE, NULL, "Seconds since the master started."),
+	STAT(NULL, SU_BOOL, S(stopping), 0, "preforkd_stopping", PROM_GAUGE, NULL,
+	     "1 while the server shuts down."),
 	ROW("listen", SU_TEXT_LIST, S(listen), 0),
 	ROW("service", SU_TEXT, S(service), 0),
 	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
-	{ "generation", SU_COUNT, S(generation), 0, "preforkd_generation", PROM_GAUGE, NULL,
-	  "Worker generation; each reload adds one." },
-	{ "pool.configured", SU_COUNT, S(configured), 0, "preforkd_workers_configured", PROM_GAUGE,
-	  NULL, "Target number of workers." },
+	STAT("generation", SU_COUNT, S(generation), 0, "preforkd_generation", PROM_GAUGE, NULL,
+	     "Worker generation; each reload adds one."),
+	STAT("pool.configured", SU_COUNT, S(configured), 0, "preforkd_workers_configured",
+	     PROM_GAUGE, NULL, "Target number of workers."),
 	ROW("pool.running", SU_COUNT, S(running), 0),
-	{ "pool.busy", SU_COUNT, S(by_state[WS_BUSY]), 0, "preforkd_workers", PROM_GAUGE,
-	  "state=\"busy\"", "Live worker processes by state." },
-	{ "pool.idle", SU_COUNT, S(by_state[WS_IDLE]), 0, "preforkd_workers", PROM_GAUGE,
-	  "state=\"idle\"", NULL },
-	{ "pool.starting", SU_COUNT, S(by_state[WS_STARTING]), 0, "preforkd_workers", PROM_GAUGE,
-	  "state=\"starting\"", NULL },
-	{ "pool.stopping", SU_COUNT, S(by_state[WS_STOPPING]), 0, "preforkd_workers", PROM_GAUGE,
-	  "state=\"stopping\"", NULL },
-	{ "totals.accepted", SU_COUNT, S(totals.counters[C_ACCEPTED]), 0,
-	  "preforkd_connections_accepted_total", PROM_COUNTER, NULL,
-	  "Connections accepted by any worker, including workers that are gone." },
-	{ "totals.completed", SU_COUNT, S(totals.counters[C_COMPLETED]), 0,
-	  "preforkd_connections_completed_total", PROM_COUNTER, NULL,
-	  "Connections served to the end without an error." },
-	{ "totals.errors.timeout", SU_COUNT, S(totals.counters[C_ERR_TIMEOUT]), 0,
-	  "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"timeout\"",
-	  "Connections that ended in an error, by kind." },
-	{ "totals.errors.reset", SU_COUNT, S(totals.counters[C_ERR_RESET]), 0,
-	  "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"reset\"", NULL },
-	{ "totals.errors.other", SU_COUNT, S(totals.counters[C_ERR_OTHER]), 0,
-	  "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"other\"", NULL },
-	{ "totals.bytes_in", SU_BYTES, S(totals.counters[C_BYTES_IN]), 0,
-	  "preforkd_received_bytes_total", PROM_COUNTER, NULL, "Bytes read from clients." },
-	{ "totals.bytes_out", SU_BYTES, S(totals.counters[C_BYTES_OUT]), 0,
-	  "preforkd_sent_bytes_total", PROM_COUNTER, NULL, "Bytes written to clients." },
-	{ "totals.log_lines_dropped", SU_COUNT, S(totals.counters[C_LOG_DROPPED]), 0,
-	  "preforkd_log_lines_dropped_total", PROM_COUNTER, NULL,
-	  "Log lines dropped because the log (or the workers' pipe to it) was full." },
+	STAT("pool.busy", SU_COUNT, S(by_state[WS_BUSY]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"busy\"", "Live worker processes by state."),
+	STAT("pool.idle", SU_COUNT, S(by_state[WS_IDLE]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"idle\"", NULL),
+	STAT("pool.starting", SU_COUNT, S(by_state[WS_STARTING]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"starting\"", NULL),
+	STAT("pool.stopping", SU_COUNT, S(by_state[WS_STOPPING]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"stopping\"", NULL),
+	STAT("totals.accepted", SU_COUNT, S(totals.counters[C_ACCEPTED]), 0,
+	     "preforkd_connections_accepted_total", PROM_COUNTER, NULL,
+	     "Connections accepted by any worker, including workers that are gone."),
+	STAT("totals.completed", SU_COUNT, S(totals.counters[C_COMPLETED]), 0,
+	     "preforkd_connections_completed_total", PROM_COUNTER, NULL,
+	     "Connections served to the end without an error."),
+	STAT("totals.errors.timeout", SU_COUNT, S(totals.counters[C_ERR_TIMEOUT]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"timeout\"",
+	     "Connections that ended in an error, by kind."),
+	STAT("totals.errors.reset", SU_COUNT, S(totals.counters[C_ERR_RESET]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"reset\"", NULL),
+	STAT("totals.errors.other", SU_COUNT, S(totals.counters[C_ERR_OTHER]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"other\"", NULL),
+	STAT("totals.bytes_in", SU_BYTES, S(totals.counters[C_BYTES_IN]), 0,
+	     "preforkd_received_bytes_total", PROM_COUNTER, NULL, "Bytes read from clients."),
+	STAT("totals.bytes_out", SU_BYTES, S(totals.counters[C_BYTES_OUT]), 0,
+	     "preforkd_sent_bytes_total", PROM_COUNTER, NULL, "Bytes written to clients."),
+	STAT("totals.log_lines_dropped", SU_COUNT, S(totals.counters[C_LOG_DROPPED]), 0,
+	     "preforkd_log_lines_dropped_total", PROM_COUNTER, NULL,
+	     "Log lines dropped because the log (or the workers' pipe to it) was full."),
 	LATENCY_ROWS(S, latency),
-	{ NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
-	  NULL, "Connection service time, accept to close (sum estimated from buckets)." },
-	{ "restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER, NULL,
-	  "Workers replaced after an exit that was not requested (every cause but stopped)." },
-	{ "restarts.exit_code", SU_COUNT, S(exits[EXIT_CAUSE_CODE]), 0,
-	  "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"exit\"",
-	  "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
-	  "request)." },
-	{ "restarts.signal", SU_COUNT, S(exits[EXIT_CAUSE_SIGNAL]), 0,
-	  "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"signal\"", NULL },
-	{ "restarts.timeout", SU_COUNT, S(exits[EXIT_CAUSE_TIMEOUT]), 0,
-	  "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"timeout\"", NULL },
-	{ "restarts.recycled", SU_COUNT, S(exits[EXIT_CAUSE_RECYCLED]), 0,
-	  "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"recycled\"", NULL },
-	{ "stopped_on_request", SU_COUNT, S(exits[EXIT_CAUSE_STOPPED]), 0,
-	  "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"stopped\"", NULL },
-	{ "fork_failures", SU_COUNT, S(fork_failures), 0, "preforkd_fork_failures_total",
-	  PROM_COUNTER, NULL, "fork() calls that failed." },
-	{ "slots_exhausted", SU_BOOL, S(slots_exhausted), 0, "preforkd_slots_exhausted", PROM_GAUGE,
-	  NULL, "1 while every worker slot is taken and new workers wait for old ones to exit." },
+	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
+	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
+	STAT("restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER,
+	     NULL,
+	     "Workers replaced after an exit that was not requested (every cause but stopped)."),
+	STAT("restarts.exit_code", SU_COUNT, S(exits[EXIT_CAUSE_CODE]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"exit\"",
+	     "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
+	     "request)."),
+	STAT("restarts.signal", SU_COUNT, S(exits[EXIT_CAUSE_SIGNAL]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"signal\"", NULL),
+	STAT("restarts.timeout", SU_COUNT, S(exits[EXIT_CAUSE_TIMEOUT]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"timeout\"", NULL),
+	STAT("restarts.recycled", SU_COUNT, S(exits[EXIT_CAUSE_RECYCLED]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"recycled\"", NULL),
+	STAT("stopped_on_request", SU_COUNT, S(exits[EXIT_CAUSE_STOPPED]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"stopped\"", NULL),
+	STAT("fork_failures", SU_COUNT, S(fork_failures), 0, "preforkd_fork_failures_total",
+	     PROM_COUNTER, NULL, "fork() calls that failed."),
+	STAT("slots_exhausted", SU_BOOL, S(slots_exhausted), 0, "preforkd_slots_exhausted",
+	     PROM_GAUGE, NULL,
+	     "1 while every worker slot is taken and new workers wait for old ones to exit."),
 	ROW("slots_exhausted_events", SU_COUNT, S(slots_exhausted_events), 0),
 	ROW("crash_loop.active", SU_BOOL, S(crash_loop), 0),
-	{ "crash_loop.failed_starts", SU_COUNT, S(failed_starts), 0,
-	  "preforkd_crash_loop_failed_starts", PROM_GAUGE, NULL,
-	  "Failed starts in a row; restarts back off while it is above 0." },
+	STAT("crash_loop.failed_starts", SU_COUNT, S(failed_starts), 0,
+	     "preforkd_crash_loop_failed_starts", PROM_GAUGE, NULL,
+	     "Failed starts in a row; restarts back off while it is above 0."),
 	ROW("crash_loop.failed_probes", SU_COUNT, S(failed_probes), 0),
-	{ "crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
-	  "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off." },
+	STAT("crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
+	     "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off."),
 	ROW("crash_loop.next_start_in_seconds", SU_SECONDS, S(next_start_seconds), 0),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
@@ -485,8 +492,8 @@ static void format_duration(double s, char *buf, size_t len)
 static void format_bytes(uint64_t n, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	int u = -1;
+	double v = (double)n / 1024;
+	int u = 0;
 
 	if (n < 1024) {
 		snprintf(buf, len, "%lluB", (unsigned long long)n);
@@ -1109,10 +1116,15 @@ static void prom_value(struct strbuf *b, const struct stat_field *f, const void 
 	}
 }
 
+static int same_family(const struct stat_field *a, const struct stat_field *b)
+{
+	return a->prom && b->prom && strcmp(a->prom, b->prom) == 0;
+}
+
 static int first_of_family(const struct stat_table *t, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
-		if (t->f[k].prom && strcmp(t->f[k].prom, t->f[i].prom) == 0)
+		if (same_family(&t->f[k], &t->f[i]))
 			return 0;
 	return 1;
 }
@@ -1143,7 +1155,7 @@ static void render_prom_family(struct strbuf *b, const struct stat_table *t, siz
 			         (unsigned long long)w->slot, (unsigned long long)w->pid);
 		}
 		for (size_t k = i; k < t->n; k++)
-			if (t->f[k].prom && strcmp(t->f[k].prom, t->f[i].prom) == 0)
+			if (same_family(&t->f[k], &t->f[i]))
 				prom_value(b, &t->f[k], view, instance, s);
 	}
 }
@@ -1315,7 +1327,7 @@ static int check_family(const struct stat_table *t, size_t i, char *err, size_t 
 	for (size_t j = i; j < t->n; j++) {
 		const struct stat_field *g = &t->f[j];
 
-		if (!g->prom || strcmp(g->prom, f->prom) != 0)
+		if (!same_family(g, f))
 			continue;
 		rows++;
 		if (j > i && (g->help || g->type != f->type || g->unit != f->unit)) {
@@ -1324,7 +1336,7 @@ static int check_family(const struct stat_table *t, size_t i, char *err, size_t 
 			return -1;
 		}
 		for (size_t k = i; k < j; k++)
-			if (t->f[k].prom && strcmp(t->f[k].prom, f->prom) == 0 &&
+			if (same_family(&t->f[k], f) &&
 			    (!g->label || !t->f[k].label || strcmp(g->label, t->f[k].label) == 0)) {
 				snprintf(err, errlen, "%s: %s: samples without distinct labels",
 				         t->name, f->prom);
@@ -1353,8 +1365,7 @@ static int check_families(char *err, size_t errlen)
 				return -1;
 			for (size_t b = a + 1; b < nt; b++)
 				for (size_t j = 0; j < tables[b]->n; j++)
-					if (tables[b]->f[j].prom &&
-					    strcmp(tables[b]->f[j].prom, f->prom) == 0) {
+					if (same_family(&tables[b]->f[j], f)) {
 						snprintf(err, errlen, "%s: in two tables", f->prom);
 						return -1;
 					}
