@@ -383,7 +383,7 @@ static void run_status(struct admin_client *c, struct master *m, char **argv, ui
 	struct strbuf b = { 0 };
 
 	(void)argv;
-	stats_render_status(&b, m, now);
+	stats_render_status(&b, &m->pool, now);
 	set_reply(c, &b);
 }
 
@@ -392,7 +392,7 @@ static void run_workers(struct admin_client *c, struct master *m, char **argv, u
 	struct strbuf b = { 0 };
 
 	(void)argv;
-	stats_render_workers(&b, m, now);
+	stats_render_workers(&b, &m->pool, now);
 	set_reply(c, &b);
 }
 
@@ -412,7 +412,7 @@ static void reply_stats(struct admin_client *c, struct master *m, enum stats_for
 {
 	struct strbuf b = { 0 };
 
-	stats_render(&b, m, f, now);
+	stats_render(&b, &m->pool, f, now);
 	set_reply(c, &b);
 }
 
@@ -430,7 +430,7 @@ static void run_stats(struct admin_client *c, struct master *m, char **argv, uin
 
 static void run_scale(struct admin_client *c, struct master *m, char **argv, uint64_t now)
 {
-	long from = m->target, to;
+	long from = m->pool.target, to;
 	char err[256];
 
 	(void)now;
@@ -452,7 +452,7 @@ static void run_reload(struct admin_client *c, struct master *m, char **argv, ui
 
 	(void)argv;
 	(void)now;
-	if (m->stopping) {
+	if (m->pool.stopping) {
 		reply_printf(c, "error: server is stopping\n");
 		return;
 	}
@@ -460,7 +460,7 @@ static void run_reload(struct admin_client *c, struct master *m, char **argv, ui
 		reply_printf(c, "error: reload refused, nothing changed: %s\n", msg);
 		return;
 	}
-	reply_printf(c, "ok: reloading: rolling restart to generation %u%s\n", m->generation, msg);
+	reply_printf(c, "ok: reloading: rolling restart to generation %u%s\n", m->pool.generation, msg);
 }
 
 static void run_stop(struct admin_client *c, struct master *m, char **argv, uint64_t now)

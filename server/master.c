@@ -1,6 +1,15 @@
 /* The supervisor. The loop reads as a checklist: wait for a signal, an admin
  * request or a timer; take pending signals; reap the dead; kill the hung; bring the
- * pool to its target; move a shutdown along. Nothing here blocks except poll(). */
+ * pool to its target; move a shutdown along. Nothing here blocks except poll().
+ *
+ * Rule: the master decides. master.c is the only writer of struct master and of
+ * the pool it exports (m->pool, pool.h); the scoreboard slots are written by their
+ * workers, and here only reset, marked starting or folded once their worker is
+ * gone. It may call admin (serve the socket), notify (with the const pool),
+ * signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and common/.
+ * It never calls stats: replies are the admin module's business. Other modules see
+ * only a const struct pool *, except admin.c, which may call the request functions
+ * declared in master.h and nothing else of this file. */
 #include "master.h"
 
 #include "clock.h"
@@ -33,46 +42,6 @@
 #define BACKOFF_MAX_NS (30 * NS_PER_SEC)
 #define RESIGNAL_NS (100 * NS_PER_MS)
 
-static const char *const cause_names[] = {
-	[EXIT_CAUSE_CODE] = "exit", [EXIT_CAUSE_SIGNAL] = "signal",
-	[EXIT_CAUSE_TIMEOUT] = "timeout", [EXIT_CAUSE_RECYCLED] = "recycled",
-	[EXIT_CAUSE_STOPPED] = "stopped",
-};
-
-const char *exit_cause_name(enum exit_cause c)
-{
-	return cause_names[c];
-}
-
-void exit_record_describe(const struct exit_record *r, char *buf, size_t len)
-{
-	switch (r->cause) {
-	case EXIT_CAUSE_SIGNAL:
-		snprintf(buf, len, "signal %d (%s)%s", r->status, strsignal(r->status),
-			 r->core ? ", core dumped" : "");
-		break;
-	case EXIT_CAUSE_CODE:
-		snprintf(buf, len, "exit code %d", r->status);
-		break;
-	default:
-		snprintf(buf, len, "%s", cause_names[r->cause]);
-	}
-}
-
-static int is_live(const struct worker *w)
-{
-	return w->pid > 0;
-}
-
-int master_live_count(const struct master *m)
-{
-	int n = 0;
-
-	for (int i = 0; i < SLOTS_MAX; i++)
-		n += is_live(&m->workers[i]);
-	return n;
-}
-
 /* ---- spawning ---- */
 
 static long worker_request_limit(const struct config *cfg)
@@ -96,13 +65,13 @@ static void plan_child(const struct master *m, int slot, long max_requests,
 		       struct child_plan *p)
 {
 	p->args = (struct worker_args){
-		.cfg = m->cfg,
+		.cfg = m->pool.cfg,
 		.listen_fd = m->listen_fd,
-		.slot = &m->sb[slot],
+		.slot = &m->pool.slots[slot],
 		.master_pid = getpid(),
 		.max_requests = max_requests,
 		.slot_index = slot,
-		.generation = m->generation,
+		.generation = m->pool.generation,
 	};
 	p->nclose = admin_fds(&m->admin, p->close_fds);
 	if (m->pidfile.lock_fd >= 0)
@@ -122,7 +91,7 @@ static int find_free_slot(const struct master *m)
 	int slots = test_fault_slots(SLOTS_MAX);
 
 	for (int i = 0; i < slots; i++)
-		if (!is_live(&m->workers[i]))
+		if (!child_is_live(&m->pool.children[i]))
 			return i;
 	return -1;
 }
@@ -134,16 +103,16 @@ static void note_fork_failure(struct master *m, uint64_t now, int err)
 	if (delay > BACKOFF_MAX_NS)
 		delay = BACKOFF_MAX_NS;
 	m->fork_failures++;
-	m->fork_failures_total++;
-	m->next_spawn_ns = now + delay;
+	m->pool.fork_failures_total++;
+	m->pool.next_spawn_ns = now + delay;
 	log_error("fork: %s; serving with %d workers, next try in %.1f s", strerror(err),
-		  master_live_count(m), (double)delay / NS_PER_SEC);
+		  pool_live_count(&m->pool), (double)delay / NS_PER_SEC);
 }
 
 static int spawn_worker(struct master *m, uint64_t now)
 {
 	int slot = find_free_slot(m);
-	struct worker *w;
+	struct child *w;
 	struct child_plan plan;
 	sigset_t saved;
 	pid_t pid;
@@ -151,37 +120,37 @@ static int spawn_worker(struct master *m, uint64_t now)
 	if (slot < 0) {
 		/* Every slot is taken: old workers still finishing their connections
 		 * after reloads. Said once; retried each turn as they leave. */
-		if (!m->slots_exhausted) {
-			m->slots_exhausted_total++;
+		if (!m->pool.slots_exhausted) {
+			m->pool.slots_exhausted_events++;
 			log_warn("cannot start a worker: all %d slots are taken by workers "
 				 "still finishing (reloads faster than connections end); "
 				 "retrying as they exit",
 				 test_fault_slots(SLOTS_MAX));
 		}
-		m->slots_exhausted = 1;
+		m->pool.slots_exhausted = 1;
 		return -1;
 	}
 	/* The jitter is drawn here, not in the child: random() in a child never advances
 	 * the master's state, so every worker would draw the same one and retire in step. */
-	plan_child(m, slot, worker_request_limit(m->cfg), &plan);
-	scoreboard_reset_slot(&m->sb[slot]);
-	sb_set_state(&m->sb[slot], WS_STARTING);
+	plan_child(m, slot, worker_request_limit(m->pool.cfg), &plan);
+	scoreboard_reset_slot(&m->pool.slots[slot]);
+	sb_set_state(&m->pool.slots[slot], WS_STARTING);
 	signals_block_all(&saved);
 	pid = fork();
 	if (pid == 0)
 		run_child(&plan);
 	signals_restore(&saved);
 	if (pid < 0) {
-		sb_set_state(&m->sb[slot], WS_EMPTY);
+		sb_set_state(&m->pool.slots[slot], WS_EMPTY);
 		note_fork_failure(m, now, errno);
 		return -1;
 	}
 	m->fork_failures = 0;
-	m->slots_exhausted = 0;
-	w = &m->workers[slot];
+	m->pool.slots_exhausted = 0;
+	w = &m->pool.children[slot];
 	w->pid = pid;
 	w->spawn_seq = ++m->spawns;
-	w->generation = m->generation;
+	w->generation = m->pool.generation;
 	w->started_ns = now;
 	w->started_wall = time(NULL);
 	w->stopping = 0;
@@ -190,7 +159,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->progress_ns = now;
 	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
 	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
-		 m->generation);
+		 m->pool.generation);
 	return 0;
 }
 
@@ -199,12 +168,12 @@ static int spawn_worker(struct master *m, uint64_t now)
 static int find_slot_by_pid(const struct master *m, pid_t pid)
 {
 	for (int i = 0; i < SLOTS_MAX; i++)
-		if (m->workers[i].pid == pid)
+		if (m->pool.children[i].pid == pid)
 			return i;
 	return -1;
 }
 
-static enum exit_cause classify_exit(const struct worker *w, int status)
+static enum exit_cause classify_exit(const struct child *w, int status)
 {
 	if (w->killed_for_timeout)
 		return EXIT_CAUSE_TIMEOUT;
@@ -221,14 +190,14 @@ static enum exit_cause classify_exit(const struct worker *w, int status)
  * completed nor failed: count it as an error so the totals still add up. */
 static void fold_retired_counters(struct master *m, int slot)
 {
-	struct sb_slot *s = &m->sb[slot];
+	struct sb_slot *s = &m->pool.slots[slot];
 	uint64_t ended = sb_get(&s->counters[C_COMPLETED]) + sb_get(&s->counters[C_ERR_TIMEOUT]) +
 			 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]);
 	uint64_t accepted = sb_get(&s->counters[C_ACCEPTED]);
 
 	if (accepted > ended)
 		sb_add(&s->counters[C_ERR_OTHER], accepted - ended);
-	scoreboard_fold(&m->retired, s);
+	scoreboard_fold(&m->pool.retired, s);
 	scoreboard_reset_slot(s);
 }
 
@@ -249,33 +218,33 @@ static uint64_t spawn_gate_ns(const struct master *m)
 /* One step of back-off per failed probe, never one per reaped worker: the workers
  * of a batch that fails together (spawned before the last step was taken) add
  * nothing; a worker spawned since (in back-off: the single probe) adds a step. */
-static void note_failed_start(struct master *m, uint64_t now, int slot, const struct worker *w)
+static void note_failed_start(struct master *m, uint64_t now, int slot, const struct child *w)
 {
 	uint64_t gate;
 
-	if (m->failed_starts == 0) {
+	if (m->pool.failed_starts == 0) {
 		m->episode_seq = m->spawns;
 		m->step_seq = 0;
-		m->backoff_steps = 0;
-		m->backoff_ns = 0;
+		m->pool.failed_probes = 0;
+		m->pool.backoff_ns = 0;
 	}
-	m->failed_starts++;
+	m->pool.failed_starts++;
 	m->fail_tat_ns = (m->fail_tat_ns > now ? m->fail_tat_ns : now) + FAILED_START_COST_NS;
-	if (m->backoff_steps == 0 || w->spawn_seq > m->step_seq) {
-		m->backoff_steps++;
+	if (m->pool.failed_probes == 0 || w->spawn_seq > m->step_seq) {
+		m->pool.failed_probes++;
 		m->step_seq = m->spawns;
-		m->backoff_ns = m->backoff_ns ? m->backoff_ns * 2 : BACKOFF_FIRST_NS;
-		if (m->backoff_ns > BACKOFF_MAX_NS)
-			m->backoff_ns = BACKOFF_MAX_NS;
-		m->next_spawn_ns = now + m->backoff_ns;
+		m->pool.backoff_ns = m->pool.backoff_ns ? m->pool.backoff_ns * 2 : BACKOFF_FIRST_NS;
+		if (m->pool.backoff_ns > BACKOFF_MAX_NS)
+			m->pool.backoff_ns = BACKOFF_MAX_NS;
+		m->pool.next_spawn_ns = now + m->pool.backoff_ns;
 	}
 	gate = spawn_gate_ns(m);
-	if (m->next_spawn_ns < gate)
-		m->next_spawn_ns = gate;
+	if (m->pool.next_spawn_ns < gate)
+		m->pool.next_spawn_ns = gate;
 	log_warn("crash loop: slot %d failed to start; %u failed starts, %u failed probes "
 		 "in a row, next start in %.1f s",
-		 slot, m->failed_starts, m->backoff_steps,
-		 (double)(m->next_spawn_ns - now) / NS_PER_SEC);
+		 slot, m->pool.failed_starts, m->pool.failed_probes,
+		 (double)(m->pool.next_spawn_ns - now) / NS_PER_SEC);
 }
 
 /* A failed start is a worker that never proved it can work: it died before it
@@ -287,7 +256,7 @@ static void note_failed_start(struct master *m, uint64_t now, int slot, const st
 static int is_failed_start(const struct master *m, const struct exit_record *r, int status,
 			   int was_ready)
 {
-	if (m->stopping || (r->cause != EXIT_CAUSE_SIGNAL && r->cause != EXIT_CAUSE_CODE))
+	if (m->pool.stopping || (r->cause != EXIT_CAUSE_SIGNAL && r->cause != EXIT_CAUSE_CODE))
 		return 0;
 	if (!was_ready)
 		return 1;
@@ -310,7 +279,7 @@ static int is_failed_start(const struct master *m, const struct exit_record *r, 
 
 static void record_exit(struct master *m, int slot, int status, uint64_t now)
 {
-	struct worker *w = &m->workers[slot];
+	struct child *w = &m->pool.children[slot];
 	struct exit_record *r = &w->last_exit;
 	char cause[96];
 	int was_ready;
@@ -322,10 +291,10 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 	r->status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
 	r->core = WIFSIGNALED(status) && WCOREDUMP(status);
 	r->lifetime_ns = now - w->started_ns;
-	r->connections = sb_get(&m->sb[slot].counters[C_ACCEPTED]);
-	was_ready = sb_state(&m->sb[slot]) != WS_STARTING;
-	m->exits[r->cause]++;
-	m->recent[m->recent_next++ % RECENT_EXITS] = *r;
+	r->connections = sb_get(&m->pool.slots[slot].counters[C_ACCEPTED]);
+	was_ready = sb_state(&m->pool.slots[slot]) != WS_STARTING;
+	m->pool.exits[r->cause]++;
+	m->pool.recent_exits[m->pool.recent_next++ % RECENT_EXITS] = *r;
 	exit_record_describe(r, cause, sizeof cause);
 	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ? LOG_INFO :
 										     LOG_WARN,
@@ -358,14 +327,14 @@ static void reap_children(struct master *m, uint64_t now)
 		}
 		record_exit(m, slot, status, now);
 		fold_retired_counters(m, slot);
-		m->workers[slot].pid = 0;
-		m->workers[slot].stopping = 0;
+		m->pool.children[slot].pid = 0;
+		m->pool.children[slot].stopping = 0;
 	}
 }
 
 /* ---- supervision ---- */
 
-static void signal_worker(struct worker *w, int sig, uint64_t now)
+static void signal_worker(struct child *w, int sig, uint64_t now)
 {
 	if (kill(w->pid, sig) < 0 && errno != ESRCH)
 		log_error("kill %ld: %s", (long)w->pid, strerror(errno));
@@ -374,8 +343,8 @@ static void signal_worker(struct worker *w, int sig, uint64_t now)
 
 static void stop_worker(struct master *m, int slot, uint64_t now)
 {
-	m->workers[slot].stopping = 1;
-	signal_worker(&m->workers[slot], SIGTERM, now);
+	m->pool.children[slot].stopping = 1;
+	signal_worker(&m->pool.children[slot], SIGTERM, now);
 }
 
 /* A busy worker whose counters have not moved for --worker-timeout is stuck. Each is
@@ -384,11 +353,11 @@ static void stop_worker(struct master *m, int slot, uint64_t now)
 static void kill_hung_workers(struct master *m, uint64_t now)
 {
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		struct worker *w = &m->workers[i];
-		struct sb_slot *s = &m->sb[i];
+		struct child *w = &m->pool.children[i];
+		struct sb_slot *s = &m->pool.slots[i];
 		uint64_t mark, limit = w->hang_limit_ns;
 
-		if (!is_live(w) || w->killed_for_timeout)
+		if (!child_is_live(w) || w->killed_for_timeout)
 			continue;
 		mark = sb_get(&s->counters[C_ACCEPTED]) + sb_get(&s->counters[C_BYTES_IN]) +
 		       sb_get(&s->counters[C_BYTES_OUT]);
@@ -412,27 +381,27 @@ static void kill_hung_workers(struct master *m, uint64_t now)
  * at start while an old worker serves must stay throttled). */
 static void reset_backoff_when_stable(struct master *m, uint64_t now)
 {
-	uint64_t min_up = seconds_to_ns(m->cfg->min_uptime);
+	uint64_t min_up = seconds_to_ns(m->pool.cfg->min_uptime);
 
-	if (m->failed_starts == 0)
+	if (m->pool.failed_starts == 0)
 		return;
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		const struct worker *w = &m->workers[i];
-		struct sb_slot *s = &m->sb[i];
+		const struct child *w = &m->pool.children[i];
+		struct sb_slot *s = &m->pool.slots[i];
 
-		if (!is_live(w) || w->stopping || w->spawn_seq <= m->episode_seq ||
+		if (!child_is_live(w) || w->stopping || w->spawn_seq <= m->episode_seq ||
 		    sb_state(s) == WS_STARTING)
 			continue;
 		if (now - w->started_ns < min_up && sb_get(&s->counters[C_ACCEPTED]) == 0)
 			continue;
 		log_info("workers start cleanly again after %u failed starts: back-off reset",
-			 m->failed_starts);
-		m->failed_starts = 0;
-		m->backoff_steps = 0;
-		m->backoff_ns = 0;
+			 m->pool.failed_starts);
+		m->pool.failed_starts = 0;
+		m->pool.failed_probes = 0;
+		m->pool.backoff_ns = 0;
 		/* The probe's failure set the next start a whole back-off away: fill the
 		 * pool now, not up to 30 s later (the failed-start rate bound aside). */
-		m->next_spawn_ns = spawn_gate_ns(m) > now ? spawn_gate_ns(m) : now;
+		m->pool.next_spawn_ns = spawn_gate_ns(m) > now ? spawn_gate_ns(m) : now;
 		return;
 	}
 }
@@ -442,9 +411,9 @@ static void reset_backoff_when_stable(struct master *m, uint64_t now)
 static int probe_running(const struct master *m)
 {
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		const struct worker *w = &m->workers[i];
+		const struct child *w = &m->pool.children[i];
 
-		if (is_live(w) && !w->stopping && w->spawn_seq > m->episode_seq)
+		if (child_is_live(w) && !w->stopping && w->spawn_seq > m->episode_seq)
 			return 1;
 	}
 	return 0;
@@ -461,16 +430,16 @@ static struct pool_count count_pool(const struct master *m)
 	struct pool_count c = { 0, 0, 0 };
 
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		const struct worker *w = &m->workers[i];
+		const struct child *w = &m->pool.children[i];
 
-		if (!is_live(w) || w->stopping)
+		if (!child_is_live(w) || w->stopping)
 			continue;
-		if (w->generation != m->generation) {
+		if (w->generation != m->pool.generation) {
 			c.old++;
 			continue;
 		}
 		c.current++;
-		if (sb_state(&m->sb[i]) != WS_STARTING)
+		if (sb_state(&m->pool.slots[i]) != WS_STARTING)
 			c.current_ready++;
 	}
 	return c;
@@ -482,10 +451,10 @@ static void stop_surplus(struct master *m, int n, int old_only, uint64_t now)
 {
 	for (int pass = 0; pass < 2 && n > 0; pass++) {
 		for (int i = SLOTS_MAX - 1; i >= 0 && n > 0; i--) {
-			struct worker *w = &m->workers[i];
-			int old = w->generation != m->generation;
+			struct child *w = &m->pool.children[i];
+			int old = w->generation != m->pool.generation;
 
-			if (!is_live(w) || w->stopping || (pass == 0) != old)
+			if (!child_is_live(w) || w->stopping || (pass == 0) != old)
 				continue;
 			stop_worker(m, i, now);
 			n--;
@@ -498,20 +467,20 @@ static void stop_surplus(struct master *m, int n, int old_only, uint64_t now)
 static void maintain_pool(struct master *m, uint64_t now)
 {
 	struct pool_count c = count_pool(m);
-	int ready = c.current_ready < m->target ? c.current_ready : (int)m->target;
+	int ready = c.current_ready < m->pool.target ? c.current_ready : (int)m->pool.target;
 
 	/* Rolling restart: one old worker leaves for each new one that accepts. */
-	if (c.old > 0 && c.old + ready > m->target)
-		stop_surplus(m, c.old + ready - (int)m->target, 1, now);
-	if (c.current > m->target)
-		stop_surplus(m, c.current - (int)m->target, 0, now);
-	if (c.current < m->target && m->failed_starts > 0) {
+	if (c.old > 0 && c.old + ready > m->pool.target)
+		stop_surplus(m, c.old + ready - (int)m->pool.target, 1, now);
+	if (c.current > m->pool.target)
+		stop_surplus(m, c.current - (int)m->pool.target, 0, now);
+	if (c.current < m->pool.target && m->pool.failed_starts > 0) {
 		/* In a crash loop, probe with one worker at a time. */
-		if (now >= m->next_spawn_ns && !probe_running(m))
+		if (now >= m->pool.next_spawn_ns && !probe_running(m))
 			spawn_worker(m, now);
 		return;
 	}
-	while (c.current < m->target && now >= m->next_spawn_ns) {
+	while (c.current < m->pool.target && now >= m->pool.next_spawn_ns) {
 		if (spawn_worker(m, now) < 0)
 			break;
 		c.current++;
@@ -523,12 +492,12 @@ static void maintain_pool(struct master *m, uint64_t now)
 static void resignal_stopping(struct master *m, uint64_t now)
 {
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		struct worker *w = &m->workers[i];
+		struct child *w = &m->pool.children[i];
 		enum worker_state st;
 
-		if (!is_live(w) || !w->stopping || now - w->signalled_ns < RESIGNAL_NS)
+		if (!child_is_live(w) || !w->stopping || now - w->signalled_ns < RESIGNAL_NS)
 			continue;
-		st = sb_state(&m->sb[i]);
+		st = sb_state(&m->pool.slots[i]);
 		if (st == WS_IDLE || st == WS_STARTING)
 			signal_worker(w, SIGTERM, now);
 	}
@@ -537,10 +506,10 @@ static void resignal_stopping(struct master *m, uint64_t now)
 static void kill_all(struct master *m, uint64_t now)
 {
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		if (!is_live(&m->workers[i]))
+		if (!child_is_live(&m->pool.children[i]))
 			continue;
-		m->workers[i].stopping = 1;
-		signal_worker(&m->workers[i], SIGKILL, now);
+		m->pool.children[i].stopping = 1;
+		signal_worker(&m->pool.children[i], SIGKILL, now);
 	}
 	m->killed_all = 1;
 }
@@ -549,7 +518,7 @@ static void advance_shutdown(struct master *m, uint64_t now)
 {
 	if (m->killed_all || now < m->stop_deadline_ns)
 		return;
-	log_warn("grace period over: killing %d workers still serving", master_live_count(m));
+	log_warn("grace period over: killing %d workers still serving", pool_live_count(&m->pool));
 	kill_all(m, now);
 }
 
@@ -561,12 +530,12 @@ int master_scale(struct master *m, long workers, char *err, size_t errlen)
 		snprintf(err, errlen, "worker count must be 1..%d, got %ld", WORKERS_MAX, workers);
 		return -1;
 	}
-	if (m->stopping) {
+	if (m->pool.stopping) {
 		snprintf(err, errlen, "server is stopping");
 		return -1;
 	}
-	log_info("scaling from %ld to %ld workers", m->target, workers);
-	m->target = workers;
+	log_info("scaling from %ld to %ld workers", m->pool.target, workers);
+	m->pool.target = workers;
 	return 0;
 }
 
@@ -585,7 +554,7 @@ static int reread_config(struct master *m, char *msg, size_t msglen)
 		return -1;
 	}
 	if (next.workers != m->cfg->workers)
-		m->target = next.workers;
+		m->pool.target = next.workers;
 	config_release(m->cfg);
 	*m->cfg = next;
 	snprintf(msg, msglen, " (%s re-read)%s", m->cfg->config_path, note);
@@ -595,7 +564,7 @@ static int reread_config(struct master *m, char *msg, size_t msglen)
 int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
 {
 	msg[0] = '\0';
-	if (m->stopping) {
+	if (m->pool.stopping) {
 		snprintf(msg, msglen, "server is stopping");
 		return -1;
 	}
@@ -603,8 +572,8 @@ int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
 		log_error("reload (%s) refused, nothing changed: %s", why, msg);
 		return -1;
 	}
-	m->generation++;
-	log_info("reloading (%s): rolling restart to generation %u", why, m->generation);
+	m->pool.generation++;
+	log_info("reloading (%s): rolling restart to generation %u", why, m->pool.generation);
 	notify_reloading();
 	return 0;
 }
@@ -613,18 +582,18 @@ void master_stop(struct master *m, int fast, const char *why)
 {
 	uint64_t now = clock_now_ns();
 
-	if (m->stopping && !fast)
+	if (m->pool.stopping && !fast)
 		return;
 	log_info("stopping (%s)%s", why, fast ? ": killing workers now" : "");
-	if (!m->stopping) {
-		m->stopping = 1;
+	if (!m->pool.stopping) {
+		m->pool.stopping = 1;
 		notify_stopping();
-		m->stop_deadline_ns = now + seconds_to_ns(m->cfg->grace);
+		m->stop_deadline_ns = now + seconds_to_ns(m->pool.cfg->grace);
 		/* Before the workers hear of it: each then empties the queue and exits. */
 		if (!fast && m->listener_owned && drain_begin(m->listen_fd) == 0)
-			m->draining = 1;
+			m->pool.draining = 1;
 		for (int i = 0; i < SLOTS_MAX; i++)
-			if (is_live(&m->workers[i]))
+			if (child_is_live(&m->pool.children[i]))
 				stop_worker(m, i, now);
 	}
 	if (fast)
@@ -645,10 +614,10 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 		master_reload(m, "SIGHUP", err, sizeof err); /* logged there */
 	/* Each TTIN/TTOU is one step, clamped to 1..WORKERS_MAX. */
 	if (sig->n[SIGTTIN] || sig->n[SIGTTOU]) {
-		long want = m->target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];
+		long want = m->pool.target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];
 
 		want = want < 1 ? 1 : want > WORKERS_MAX ? WORKERS_MAX : want;
-		if (want != m->target)
+		if (want != m->pool.target)
 			master_scale(m, want, err, sizeof err);
 	}
 	if (sig->n[SIGUSR1]) {
@@ -669,25 +638,25 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	 * them) are checked often so an old worker leaves as soon as its successor is
 	 * ready. */
 	for (int i = 0; i < SLOTS_MAX; i++) {
-		const struct worker *w = &m->workers[i];
+		const struct child *w = &m->pool.children[i];
 
-		if (is_live(w) && (w->stopping || w->generation != m->generation ||
-				   sb_state(&m->sb[i]) == WS_STARTING)) {
+		if (child_is_live(w) && (w->stopping || w->generation != m->pool.generation ||
+				   sb_state(&m->pool.slots[i]) == WS_STARTING)) {
 			wait = RESIGNAL_NS / 4;
 			break;
 		}
 	}
-	if (m->stopping && !m->killed_all && m->stop_deadline_ns > now &&
+	if (m->pool.stopping && !m->killed_all && m->stop_deadline_ns > now &&
 	    m->stop_deadline_ns - now < wait)
 		wait = m->stop_deadline_ns - now;
-	if (!m->stopping && m->next_spawn_ns > now && m->next_spawn_ns - now < wait)
-		wait = m->next_spawn_ns - now;
+	if (!m->pool.stopping && m->pool.next_spawn_ns > now && m->pool.next_spawn_ns - now < wait)
+		wait = m->pool.next_spawn_ns - now;
 	/* A crash-loop probe ends the episode the moment it has stayed --min-uptime. */
-	for (int i = 0; i < SLOTS_MAX && m->failed_starts > 0; i++) {
-		const struct worker *w = &m->workers[i];
-		uint64_t proven = w->started_ns + seconds_to_ns(m->cfg->min_uptime);
+	for (int i = 0; i < SLOTS_MAX && m->pool.failed_starts > 0; i++) {
+		const struct child *w = &m->pool.children[i];
+		uint64_t proven = w->started_ns + seconds_to_ns(m->pool.cfg->min_uptime);
 
-		if (is_live(w) && w->spawn_seq > m->episode_seq && proven > now &&
+		if (child_is_live(w) && w->spawn_seq > m->episode_seq && proven > now &&
 		    proven - now < wait)
 			wait = proven - now;
 	}
@@ -735,9 +704,9 @@ static void run_loop(struct master *m)
 		struct signal_counts sigs;
 		int rc, timeout_ms;
 
-		if (m->stopping && master_live_count(m) == 0)
+		if (m->pool.stopping && pool_live_count(&m->pool) == 0)
 			return;
-		notify_tick(m);
+		notify_tick(&m->pool);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
 		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
@@ -752,7 +721,7 @@ static void run_loop(struct master *m)
 		admin_serve(&m->admin, m, pfd + 1, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
-		if (m->stopping) {
+		if (m->pool.stopping) {
 			resignal_stopping(m, now);
 			advance_shutdown(m, now);
 			continue;
@@ -768,25 +737,25 @@ static void run_loop(struct master *m)
 static int open_listener(struct master *m)
 {
 	struct listen_opts o = {
-		.backlog = (int)m->cfg->backlog,
-		.recv_timeout = worker_recv_slice(m->cfg),
-		.defer_accept = (int)m->cfg->defer_accept,
+		.backlog = (int)m->pool.cfg->backlog,
+		.recv_timeout = worker_recv_slice(m->pool.cfg),
+		.defer_accept = (int)m->pool.cfg->defer_accept,
 	};
 	struct sockaddr_storage ss;
 	struct host_port hp;
 	socklen_t len = sizeof ss;
 	char err[512];
 
-	if (addr_split(m->cfg->listen, &hp, err, sizeof err) < 0 ||
+	if (addr_split(m->pool.cfg->listen, &hp, err, sizeof err) < 0 ||
 	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: --listen: %s\n", err);
 		return -1;
 	}
 	m->listen_fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
 	if (m->listen_fd < 0) {
-		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->cfg->listen,
+		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->pool.cfg->listen,
 			strerror(errno));
-		log_error("cannot listen on %s: %s", m->cfg->listen, err);
+		log_error("cannot listen on %s: %s", m->pool.cfg->listen, err);
 		return -1;
 	}
 	len = sizeof ss;
@@ -794,7 +763,7 @@ static int open_listener(struct master *m)
 		log_error("getsockname: %s", strerror(errno));
 		return -1;
 	}
-	addr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+	addr_format((struct sockaddr *)&ss, m->pool.listen_text, sizeof m->pool.listen_text);
 	m->listener_owned = 1;
 	return 0;
 }
@@ -804,9 +773,9 @@ static int open_pidfile(struct master *m)
 	char err[512];
 
 	pidfile_init(&m->pidfile);
-	if (!m->cfg->pidfile)
+	if (!m->pool.cfg->pidfile)
 		return 0;
-	if (pidfile_create(&m->pidfile, m->cfg->pidfile, err, sizeof err) < 0) {
+	if (pidfile_create(&m->pidfile, m->pool.cfg->pidfile, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
 		return -1;
 	}
@@ -815,26 +784,27 @@ static int open_pidfile(struct master *m)
 
 static int start_master(struct master *m)
 {
-	m->started_ns = clock_now_ns();
-	m->started_wall = time(NULL);
-	m->target = m->cfg->workers;
-	m->generation = 1;
-	srandom((unsigned)getpid() ^ (unsigned)m->started_ns);
-	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->cfg) < 0)
+	m->pool.pid = getpid();
+	m->pool.started_ns = clock_now_ns();
+	m->pool.started_wall = time(NULL);
+	m->pool.target = m->pool.cfg->workers;
+	m->pool.generation = 1;
+	srandom((unsigned)getpid() ^ (unsigned)m->pool.started_ns);
+	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->pool.cfg) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m) < 0)
 		return -1;
-	m->sb = scoreboard_create();
-	if (!m->sb)
+	m->pool.slots = scoreboard_create();
+	if (!m->pool.slots)
 		return -1;
 	if (log_pipe_open() < 0) {
 		log_error("pipe2 for the workers' log lines: %s", strerror(errno));
 		return -1;
 	}
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
-		 (long)getpid(), m->target, m->cfg->service->name);
-	log_info("listening on %s", m->listen_text);
-	proctitle_set_master(m->listen_text);
+		 (long)getpid(), m->pool.target, m->cfg->service->name);
+	log_info("listening on %s", m->pool.listen_text);
+	proctitle_set_master(m->pool.listen_text);
 	return 0;
 }
 
@@ -884,6 +854,8 @@ int master_run(struct config *cfg)
 	if (!m)
 		return 1;
 	m->cfg = cfg;
+	m->pool.cfg = cfg;
+	m->pool.admin_path = m->admin.path; /* filled in by admin_open() */
 	m->listen_fd = -1;
 	if (start_master(m) < 0) {
 		admin_close(&m->admin);
@@ -898,7 +870,7 @@ int master_run(struct config *cfg)
 		/* Every worker is gone: whatever they logged is in the pipe. */
 		log_drain_pipe_all();
 		admin_close(&m->admin);
-		if (m->draining)
+		if (m->pool.draining)
 			report_drain_leftovers(m);
 		close(m->listen_fd);
 		pidfile_remove(&m->pidfile);

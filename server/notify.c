@@ -2,12 +2,18 @@
  * newline-separated KEY=VALUE lines sent to the Unix socket named by NOTIFY_SOCKET
  * (a path, or an abstract name written with a leading '@'). A socket is opened per
  * message, as sd_notify() does: messages are rare, and no fd is left for a worker to
- * inherit. A lost message is logged, never fatal: the server works without systemd. */
+ * inherit. A lost message is logged, never fatal: the server works without systemd.
+ *
+ * Rule: notify reads the pool through a const struct pool * and changes nothing
+ * in it; its own data are the few statics below. It calls the pool's read-only
+ * helpers and common/ (log, clock), never the master or the admin module: the
+ * master calls notify_tick() each loop turn and notify_reloading()/
+ * notify_stopping() when those begin. */
 #include "notify.h"
 
 #include "clock.h"
 #include "log.h"
-#include "master.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -94,38 +100,38 @@ static void send_message(const char *msg)
  * told to stop, which the master does one by one as new workers become ready. Old
  * workers may still be finishing a connection (for as long as it lasts, up to
  * --idle-timeout or more); waiting for them would hold `systemctl reload` back. */
-static int old_workers_serving(const struct master *m)
+static int old_workers_serving(const struct pool *p)
 {
 	for (int i = 0; i < SLOTS_MAX; i++)
-		if (m->workers[i].pid > 0 && !m->workers[i].stopping &&
-		    m->workers[i].generation != m->generation)
+		if (child_is_live(&p->children[i]) && !p->children[i].stopping &&
+		    p->children[i].generation != p->generation)
 			return 1;
 	return 0;
 }
 
-static void format_status(const struct master *m, char *buf, size_t len)
+static void format_status(const struct pool *p, char *buf, size_t len)
 {
 	int n;
 
-	if (m->stopping) {
-		snprintf(buf, len, "STATUS=stopping: %d workers left", master_live_count(m));
+	if (p->stopping) {
+		snprintf(buf, len, "STATUS=stopping: %d workers left", pool_live_count(p));
 		return;
 	}
 	n = snprintf(buf, len, "STATUS=%d workers running (target %ld), generation %u",
-	             master_live_count(m), m->target, m->generation);
-	if (m->failed_starts > 0 && n > 0 && (size_t)n < len)
+	             pool_live_count(p), p->target, p->generation);
+	if (p->failed_starts > 0 && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "; crash loop: %u failed starts in a row",
-		         m->failed_starts);
+		         p->failed_starts);
 }
 
-void notify_tick(const struct master *m)
+void notify_tick(const struct pool *p)
 {
 	char status[STATUS_MAX], msg[STATUS_MAX + 16];
 
 	if (!notify_enabled())
 		return;
-	format_status(m, status, sizeof status);
-	if (!ready_sent || (reload_pending && !stopping && !old_workers_serving(m))) {
+	format_status(p, status, sizeof status);
+	if (!ready_sent || (reload_pending && !stopping && !old_workers_serving(p))) {
 		/* READY=1 first: systemd reads the assignments of a datagram in order. */
 		snprintf(msg, sizeof msg, "READY=1\n%s", status);
 		ready_sent = 1;

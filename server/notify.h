@@ -3,11 +3,11 @@
 #ifndef PREFORKD_NOTIFY_H
 #define PREFORKD_NOTIFY_H
 
-struct master;
+struct pool;
 
 /* Called at the top of every master loop turn: READY=1 the first time, READY=1 again
  * once a reload has replaced every old worker, STATUS= whenever the pool changes. */
-void notify_tick(const struct master *m);
+void notify_tick(const struct pool *p);
 /* A reload (SIGHUP or admin) began: RELOADING=1. */
 void notify_reloading(void);
 /* A stop began: STOPPING=1. */

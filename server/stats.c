@@ -1,7 +1,15 @@
-/* Stats: one snapshot of the master and the scoreboard, rendered as the `status`
- * summary, the `workers` table, "key: value" text, JSON or Prometheus text. Text and
- * JSON come from one walk over the fields (struct emitter), so the two formats can
- * never disagree about which fields exist or what they are called. */
+/* Stats: one snapshot of the pool, rendered as the `status` summary, the `workers`
+ * table, "key: value" text, JSON or Prometheus text. Every statistic is one row of
+ * a field table below (its path, Prometheus family, type, help and unit), and the
+ * three machine formats are walks over those tables: adding a stat is one row.
+ *
+ * Rule: stats reads the pool through a const struct pool * and the scoreboard
+ * slots it points to, and changes neither: it writes only its own snapshot and the
+ * strbuf it is handed. It calls the pool's read-only helpers, the scoreboard's
+ * readers (sb_state, sb_get, scoreboard_fold into its own copy) and common/ (hist,
+ * addr, strbuf, log_dropped). It never sees struct master or the admin module (the
+ * admin socket's path comes with the pool); admin.c calls it, it calls nothing
+ * back. */
 #include "stats.h"
 
 #include "addr.h"
@@ -9,7 +17,7 @@
 #include "config.h"
 #include "hist.h"
 #include "log.h"
-#include "master.h"
+#include "pool.h"
 #include "scoreboard.h"
 #include "service.h"
 #include "strbuf.h"
@@ -18,26 +26,63 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* ---- the snapshot ---- */
 
 struct latency {
 	uint64_t count, p50, p90, p99, p999, max; /* microseconds */
+	double sum_seconds;                       /* estimated from bucket midpoints */
 };
 
-struct pool_stats {
-	long configured;
-	int running, busy, idle, starting, stopping;
-};
-
-struct snapshot {
-	const struct master *m;
-	uint64_t now_ns;
-	struct pool_stats pool;
-	struct sb_totals totals; /* retired + every live slot */
+/* One live worker, its scoreboard slot read once. */
+struct worker_view {
+	uint64_t slot, pid, generation;
+	enum worker_state state; /* as shown: a worker told to stop is stopping */
+	const char *state_name;
+	double age_seconds;
+	uint64_t counters[C_COUNT];
 	struct latency latency;
-	uint64_t restarts;
+	const char *peer;    /* the client while busy, else NULL */
+	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
+	const struct exit_record *last_exit;
+	char peer_text[ADDR_TEXT_MAX];
+};
+
+/* An exit record as the tables show it. */
+struct exit_view {
+	uint64_t slot, pid, connections;
+	time_t when;
+	const char *cause, *detail;
+	double lifetime_seconds;
+	char detail_text[96];
+};
+
+/* Everything the renderers show, read once: scoreboard slots are written by the
+ * workers meanwhile, so each is copied here and every format shows the same copy.
+ * The pool itself does not change while a reply is built. */
+struct snapshot {
+	const struct pool *p;
+	uint64_t now_ns;
+	const char *version, *state, *service, *admin_socket;
+	const char *config_file; /* NULL: the command line only */
+	time_t config_loaded;
+	const char *listen[2]; /* NULL-terminated */
+	uint64_t pid, generation;
+	time_t started;
+	double uptime_seconds;
+	int stopping;
+	uint64_t configured, running;
+	uint64_t by_state[WS_STOPPING + 1]; /* live workers per shown state */
+	struct sb_totals totals;            /* retired + every live slot */
+	struct latency latency;
+	uint64_t restarts; /* exits of every cause but "stopped" */
+	uint64_t exits[EXIT_CAUSE_COUNT];
+	uint64_t fork_failures, slots_exhausted_events;
+	int slots_exhausted, crash_loop;
+	uint64_t failed_starts, failed_probes;
+	double backoff_seconds, next_start_seconds;
+	size_t nworkers;
+	struct worker_view *workers; /* the live ones, by slot */
 };
 
 static double ns_to_s(uint64_t ns)
@@ -45,9 +90,17 @@ static double ns_to_s(uint64_t ns)
 	return (double)ns / (double)NS_PER_SEC;
 }
 
-static int is_live(const struct master *m, int slot)
+/* The histogram keeps no exact sum: estimate it from bucket midpoints (each bucket
+ * is at most 12.5 % wide, so is the error). */
+static double hist_sum_seconds(const uint64_t *hist)
 {
-	return m->workers[slot].pid > 0;
+	double sum = 0;
+
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		if (hist[i])
+			sum += (double)hist[i] *
+			       ((double)hist_bucket_low(i) + (double)hist_bucket_high(i)) / 2e6;
+	return sum;
 }
 
 /* Percentiles are bucket upper bounds (hist.h), so a reported p99 is never better
@@ -60,17 +113,7 @@ static void measure_latency(const uint64_t *hist, struct latency *l)
 	l->p99 = hist_percentile(hist, 0.99);
 	l->p999 = hist_percentile(hist, 0.999);
 	l->max = hist_percentile(hist, 1.0);
-}
-
-/* A worker told to stop is "stopping" whatever its slot says: it no longer counts
- * toward the target, even while it finishes a connection. */
-static enum worker_state effective_state(const struct master *m, int slot)
-{
-	enum worker_state st = sb_state(&m->sb[slot]);
-
-	if (m->workers[slot].stopping)
-		return WS_STOPPING;
-	return st == WS_EMPTY || st > WS_STOPPING ? WS_STARTING : st;
+	l->sum_seconds = hist_sum_seconds(hist);
 }
 
 static const char *state_name(enum worker_state st)
@@ -83,45 +126,356 @@ static const char *state_name(enum worker_state st)
 	return names[st];
 }
 
-static void count_state(struct pool_stats *p, enum worker_state st)
+/* A worker told to stop is "stopping" whatever its slot says: it no longer counts
+ * toward the target, even while it finishes a connection. */
+static enum worker_state shown_state(const struct child *c, enum worker_state st)
 {
-	p->running++;
-	if (st == WS_BUSY)
-		p->busy++;
-	else if (st == WS_IDLE)
-		p->idle++;
-	else if (st == WS_STOPPING)
-		p->stopping++;
-	else
-		p->starting++;
+	if (c->stopping)
+		return WS_STOPPING;
+	return st == WS_EMPTY || st > WS_STOPPING ? WS_STARTING : st;
 }
 
-static void take_snapshot(struct snapshot *s, const struct master *m, uint64_t now)
+/* One live slot, read with atomic loads; its counters are added to the totals. */
+static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 {
-	memset(s, 0, sizeof *s);
-	s->m = m;
-	s->now_ns = now;
-	s->pool.configured = m->target;
-	s->totals = m->retired;
-	for (int i = 0; i < SLOTS_MAX; i++) {
-		if (!is_live(m, i))
-			continue;
-		count_state(&s->pool, effective_state(m, i));
-		scoreboard_fold(&s->totals, &m->sb[i]);
+	const struct child *c = &s->p->children[slot];
+	struct sb_slot *sb = &s->p->slots[slot];
+	enum worker_state raw = sb_state(sb);
+	struct sb_totals t;
+
+	memset(&t, 0, sizeof t);
+	scoreboard_fold(&t, sb);
+	for (int k = 0; k < C_COUNT; k++)
+		s->totals.counters[k] += t.counters[k];
+	for (unsigned k = 0; k < HIST_BUCKETS; k++)
+		s->totals.hist[k] += t.hist[k];
+	w->slot = (uint64_t)slot;
+	w->pid = (uint64_t)c->pid;
+	w->generation = c->generation;
+	w->state = shown_state(c, raw);
+	w->state_name = state_name(w->state);
+	w->age_seconds = ns_to_s(s->now_ns - c->started_ns);
+	memcpy(w->counters, t.counters, sizeof w->counters);
+	measure_latency(t.hist, &w->latency);
+	w->peer = NULL;
+	w->busy_seconds = -1;
+	if (raw == WS_BUSY) {
+		uint64_t since = sb_get(&sb->busy_since_ns);
+
+		addr_format((const struct sockaddr *)&sb->peer, w->peer_text, sizeof w->peer_text);
+		w->peer = w->peer_text;
+		w->busy_seconds = s->now_ns > since ? ns_to_s(s->now_ns - since) : 0;
 	}
+	w->last_exit = &c->last_exit;
+}
+
+static void view_pool(struct snapshot *s, const struct pool *p)
+{
+	s->version = PREFORKD_VERSION;
+	s->pid = (uint64_t)p->pid;
+	s->stopping = p->stopping != 0;
+	s->state = p->stopping ? "stopping" : "running";
+	s->started = p->started_wall;
+	s->uptime_seconds = ns_to_s(s->now_ns - p->started_ns);
+	s->listen[0] = p->listen_text;
+	s->service = p->cfg->service->name;
+	s->admin_socket = p->admin_path;
+	s->config_file = p->cfg->config_path;
+	s->config_loaded = p->cfg->loaded;
+	s->generation = p->generation;
+	s->configured = (uint64_t)p->target;
+	memcpy(s->exits, p->exits, sizeof s->exits);
+	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
+		if (c != EXIT_CAUSE_STOPPED)
+			s->restarts += p->exits[c];
+	s->fork_failures = p->fork_failures_total;
+	s->slots_exhausted = p->slots_exhausted != 0;
+	s->slots_exhausted_events = p->slots_exhausted_events;
+	s->crash_loop = p->failed_starts > 0;
+	s->failed_starts = p->failed_starts;
+	s->failed_probes = p->failed_probes;
+	s->backoff_seconds = ns_to_s(p->backoff_ns);
+	s->next_start_seconds =
+		p->next_spawn_ns > s->now_ns ? ns_to_s(p->next_spawn_ns - s->now_ns) : 0;
+}
+
+/* Returns -1 when there is no memory for the worker views. */
+static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now)
+{
+	int live = pool_live_count(p);
+
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	s->now_ns = now;
+	view_pool(s, p);
+	s->totals = p->retired;
+	s->workers = calloc(live > 0 ? (size_t)live : 1, sizeof *s->workers);
+	if (!s->workers)
+		return -1;
+	for (int i = 0; i < SLOTS_MAX && s->nworkers < (size_t)live; i++) {
+		struct worker_view *w = &s->workers[s->nworkers];
+
+		if (!child_is_live(&p->children[i]))
+			continue;
+		view_worker(s, i, w);
+		s->by_state[w->state]++;
+		s->nworkers++;
+	}
+	s->running = s->nworkers;
 	/* The master's own dropped log lines count with its workers'. */
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
 	measure_latency(s->totals.hist, &s->latency);
-	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
-		if (c != EXIT_CAUSE_STOPPED)
-			s->restarts += m->exits[c];
+	return 0;
 }
 
-/* One live slot's counters and histogram, read with atomic loads. */
-static void read_slot(const struct master *m, int slot, struct sb_totals *out)
+static void free_snapshot(struct snapshot *s)
 {
-	memset(out, 0, sizeof *out);
-	scoreboard_fold(out, &m->sb[slot]);
+	free(s->workers);
+	s->workers = NULL;
+}
+
+static void view_exit(const struct exit_record *r, int slot, struct exit_view *x)
+{
+	x->slot = (uint64_t)slot;
+	x->pid = (uint64_t)r->pid;
+	x->when = r->when;
+	x->cause = exit_cause_name(r->cause);
+	exit_record_describe(r, x->detail_text, sizeof x->detail_text);
+	x->detail = x->detail_text;
+	x->lifetime_seconds = ns_to_s(r->lifetime_ns);
+	x->connections = r->connections;
+}
+
+/* ---- the field tables ----
+ *
+ * Adding a stat: if its value is not in a view yet, add it to struct snapshot,
+ * worker_view or exit_view and fill it in view_pool(), view_worker() or
+ * view_exit() (a new scoreboard counter is already there: counters[C_NEW]); then
+ * write one row. The row's place sets its place in text, JSON and Prometheus;
+ * stats_check_fields() (run by the unit test) says if it breaks a rule. Document
+ * it in the README's "Stats fields". */
+
+/* How a value is kept in its view, and so how each format writes it. */
+enum stat_unit {
+	SU_COUNT,        /* uint64_t */
+	SU_BYTES,        /* uint64_t */
+	SU_MICROSECONDS, /* uint64_t */
+	SU_SECONDS,      /* double; with SF_NULLABLE, < 0 is none */
+	SU_BOOL,         /* int: true/false, 1/0 in Prometheus */
+	SU_TEXT,         /* const char *; with SF_NULLABLE, NULL is none */
+	SU_TEXT_LIST,    /* const char *[], NULL-terminated: a JSON array */
+	SU_TIME,         /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
+	SU_INFO,         /* Prometheus only: preforkd_info and its labels */
+	SU_HISTOGRAM,    /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
+	SU_LATENCY,      /* struct latency: a Prometheus summary */
+	SU_EXIT,         /* const struct exit_record *: an object of exit_fields or null */
+	SU_EXIT_LIST,    /* the last exit of every slot (snapshot only) */
+	SU_WORKER_LIST,  /* every live worker: worker_fields (snapshot only) */
+};
+
+enum prom_type { PROM_NONE, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM, PROM_SUMMARY };
+
+#define SF_NULLABLE 1 /* the value may be absent: null in JSON, "-" in text */
+#define SF_LISTED 2   /* only where the record stands in a list (it says its slot) */
+
+struct stat_field {
+	const char *path;  /* text key and JSON path in its table; NULL: Prometheus only */
+	const char *prom;  /* Prometheus family; NULL: not exported */
+	const char *label; /* this sample's label within its family, e.g. kind="reset" */
+	const char *help;  /* the family's help, on its first row */
+	size_t off;        /* the value's place in the table's view */
+	enum stat_unit unit;
+	enum prom_type type;
+	int flags;
+};
+
+struct stat_table {
+	const char *name; /* for stats_check_fields() */
+	const struct stat_field *f;
+	size_t n;
+};
+
+/* clang-format off */
+#define S(m) offsetof(struct snapshot, m)
+#define W(m) offsetof(struct worker_view, m)
+#define X(m) offsetof(struct exit_view, m)
+#define TABLE(a) { #a, a, sizeof a / sizeof a[0] }
+
+/* A row: where and how it is shown, where its value is. */
+#define STAT(path_, unit_, off_, flags_, prom_, type_, label_, help_)        \
+	{ .path = path_, .unit = unit_, .off = off_, .flags = flags_,        \
+	  .prom = prom_, .type = type_, .label = label_, .help = help_ }
+/* A row shown in text and JSON only. */
+#define ROW(path, unit, off, flags) STAT(path, unit, off, flags, NULL, PROM_NONE, NULL, NULL)
+
+/* A latency object in microseconds; Prometheus gets the histogram or the summary. */
+#define LATENCY_ROWS(V, l)                                           \
+	ROW("service_time_us.count", SU_COUNT, V(l.count), 0),         \
+	ROW("service_time_us.p50", SU_MICROSECONDS, V(l.p50), 0),      \
+	ROW("service_time_us.p90", SU_MICROSECONDS, V(l.p90), 0),      \
+	ROW("service_time_us.p99", SU_MICROSECONDS, V(l.p99), 0),      \
+	ROW("service_time_us.p99_9", SU_MICROSECONDS, V(l.p999), 0),   \
+	ROW("service_time_us.max", SU_MICROSECONDS, V(l.max), 0)
+/* clang-format on */
+
+static const struct stat_field exit_fields[] = {
+	ROW("slot", SU_COUNT, X(slot), SF_LISTED),
+	ROW("pid", SU_COUNT, X(pid), 0),
+	ROW("when", SU_TIME, X(when), 0),
+	ROW("cause", SU_TEXT, X(cause), 0),
+	ROW("detail", SU_TEXT, X(detail), 0),
+	ROW("lifetime_seconds", SU_SECONDS, X(lifetime_seconds), 0),
+	ROW("connections", SU_COUNT, X(connections), 0),
+};
+
+/* Per-worker Prometheus samples are labelled slot and pid as well. */
+static const struct stat_field worker_fields[] = {
+	ROW("slot", SU_COUNT, W(slot), 0),
+	ROW("pid", SU_COUNT, W(pid), 0),
+	ROW("generation", SU_COUNT, W(generation), 0),
+	ROW("state", SU_TEXT, W(state_name), 0),
+	STAT("age_seconds", SU_SECONDS, W(age_seconds), 0, "preforkd_worker_age_seconds",
+	     PROM_GAUGE, NULL, "Seconds since this worker started."),
+	STAT("accepted", SU_COUNT, W(counters[C_ACCEPTED]), 0, "preforkd_worker_accepted_total",
+	     PROM_COUNTER, NULL, "Connections accepted by this worker."),
+	STAT("completed", SU_COUNT, W(counters[C_COMPLETED]), 0, "preforkd_worker_completed_total",
+	     PROM_COUNTER, NULL, "Connections this worker served without an error."),
+	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
+	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
+	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
+	STAT("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0,
+	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL, "Bytes this worker read."),
+	STAT("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
+	     PROM_COUNTER, NULL, "Bytes this worker wrote."),
+	ROW("peer", SU_TEXT, W(peer), SF_NULLABLE),
+	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
+	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
+	     "How long the current connection has been served; 0 when idle."),
+	LATENCY_ROWS(W, latency),
+	STAT(NULL, SU_LATENCY, W(latency), 0, "preforkd_worker_service_time_seconds", PROM_SUMMARY,
+	     NULL, "Service time of this worker's connections (bucket upper bounds)."),
+	ROW("last_exit", SU_EXIT, W(last_exit), 0),
+};
+
+static const struct stat_field global_fields[] = {
+	STAT(NULL, SU_INFO, 0, 0, "preforkd_info", PROM_GAUGE, NULL,
+	     "Constant 1, labelled with version, service and listen address."),
+	ROW("version", SU_TEXT, S(version), 0),
+	ROW("pid", SU_COUNT, S(pid), 0),
+	ROW("state", SU_TEXT, S(state), 0),
+	STAT("started", SU_TIME, S(started), 0, "preforkd_start_time_seconds", PROM_GAUGE, NULL,
+	     "Start time of the master, seconds since the Unix epoch."),
+	STAT("uptime_seconds", SU_SECONDS, S(uptime_seconds), 0, "preforkd_uptime_seconds",
+	     PROM_GAUGE, NULL, "Seconds since the master started."),
+	STAT(NULL, SU_BOOL, S(stopping), 0, "preforkd_stopping", PROM_GAUGE, NULL,
+	     "1 while the server shuts down."),
+	ROW("listen", SU_TEXT_LIST, S(listen), 0),
+	ROW("service", SU_TEXT, S(service), 0),
+	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
+	ROW("config.file", SU_TEXT, S(config_file), 0),
+	STAT("config.loaded", SU_TIME, S(config_loaded), 0, "preforkd_config_load_time_seconds",
+	     PROM_GAUGE, NULL, "When the configuration was last loaded, seconds since the Unix epoch."),
+	STAT("generation", SU_COUNT, S(generation), 0, "preforkd_generation", PROM_GAUGE, NULL,
+	     "Worker generation; each reload adds one."),
+	STAT("pool.configured", SU_COUNT, S(configured), 0, "preforkd_workers_configured",
+	     PROM_GAUGE, NULL, "Target number of workers."),
+	ROW("pool.running", SU_COUNT, S(running), 0),
+	STAT("pool.busy", SU_COUNT, S(by_state[WS_BUSY]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"busy\"", "Live worker processes by state."),
+	STAT("pool.idle", SU_COUNT, S(by_state[WS_IDLE]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"idle\"", NULL),
+	STAT("pool.starting", SU_COUNT, S(by_state[WS_STARTING]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"starting\"", NULL),
+	STAT("pool.stopping", SU_COUNT, S(by_state[WS_STOPPING]), 0, "preforkd_workers", PROM_GAUGE,
+	     "state=\"stopping\"", NULL),
+	STAT("totals.accepted", SU_COUNT, S(totals.counters[C_ACCEPTED]), 0,
+	     "preforkd_connections_accepted_total", PROM_COUNTER, NULL,
+	     "Connections accepted by any worker, including workers that are gone."),
+	STAT("totals.completed", SU_COUNT, S(totals.counters[C_COMPLETED]), 0,
+	     "preforkd_connections_completed_total", PROM_COUNTER, NULL,
+	     "Connections served to the end without an error."),
+	STAT("totals.errors.timeout", SU_COUNT, S(totals.counters[C_ERR_TIMEOUT]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"timeout\"",
+	     "Connections that ended in an error, by kind."),
+	STAT("totals.errors.reset", SU_COUNT, S(totals.counters[C_ERR_RESET]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"reset\"", NULL),
+	STAT("totals.errors.other", SU_COUNT, S(totals.counters[C_ERR_OTHER]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"other\"", NULL),
+	STAT("totals.bytes_in", SU_BYTES, S(totals.counters[C_BYTES_IN]), 0,
+	     "preforkd_received_bytes_total", PROM_COUNTER, NULL, "Bytes read from clients."),
+	STAT("totals.bytes_out", SU_BYTES, S(totals.counters[C_BYTES_OUT]), 0,
+	     "preforkd_sent_bytes_total", PROM_COUNTER, NULL, "Bytes written to clients."),
+	STAT("totals.log_lines_dropped", SU_COUNT, S(totals.counters[C_LOG_DROPPED]), 0,
+	     "preforkd_log_lines_dropped_total", PROM_COUNTER, NULL,
+	     "Log lines dropped because the log (or the workers' pipe to it) was full."),
+	LATENCY_ROWS(S, latency),
+	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
+	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
+	STAT("restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER,
+	     NULL,
+	     "Workers replaced after an exit that was not requested (every cause but stopped)."),
+	STAT("restarts.exit_code", SU_COUNT, S(exits[EXIT_CAUSE_CODE]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"exit\"",
+	     "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
+	     "request)."),
+	STAT("restarts.signal", SU_COUNT, S(exits[EXIT_CAUSE_SIGNAL]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"signal\"", NULL),
+	STAT("restarts.timeout", SU_COUNT, S(exits[EXIT_CAUSE_TIMEOUT]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"timeout\"", NULL),
+	STAT("restarts.recycled", SU_COUNT, S(exits[EXIT_CAUSE_RECYCLED]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"recycled\"", NULL),
+	STAT("stopped_on_request", SU_COUNT, S(exits[EXIT_CAUSE_STOPPED]), 0,
+	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"stopped\"", NULL),
+	STAT("fork_failures", SU_COUNT, S(fork_failures), 0, "preforkd_fork_failures_total",
+	     PROM_COUNTER, NULL, "fork() calls that failed."),
+	STAT("slots_exhausted", SU_BOOL, S(slots_exhausted), 0, "preforkd_slots_exhausted",
+	     PROM_GAUGE, NULL,
+	     "1 while every worker slot is taken and new workers wait for old ones to exit."),
+	ROW("slots_exhausted_events", SU_COUNT, S(slots_exhausted_events), 0),
+	ROW("crash_loop.active", SU_BOOL, S(crash_loop), 0),
+	STAT("crash_loop.failed_starts", SU_COUNT, S(failed_starts), 0,
+	     "preforkd_crash_loop_failed_starts", PROM_GAUGE, NULL,
+	     "Failed starts in a row; restarts back off while it is above 0."),
+	ROW("crash_loop.failed_probes", SU_COUNT, S(failed_probes), 0),
+	STAT("crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
+	     "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off."),
+	ROW("crash_loop.next_start_in_seconds", SU_SECONDS, S(next_start_seconds), 0),
+	ROW("last_exits", SU_EXIT_LIST, 0, 0),
+	ROW("workers", SU_WORKER_LIST, 0, 0),
+};
+
+static const struct stat_table global_table = TABLE(global_fields);
+static const struct stat_table worker_table = TABLE(worker_fields);
+static const struct stat_table exit_table = TABLE(exit_fields);
+static const struct stat_table *const tables[] = { &global_table, &worker_table, &exit_table };
+
+static const void *field_ptr(const void *view, const struct stat_field *f)
+{
+	return (const char *)view + f->off;
+}
+
+static uint64_t field_u64(const void *view, const struct stat_field *f)
+{
+	uint64_t v;
+
+	memcpy(&v, field_ptr(view, f), sizeof v);
+	return v;
+}
+
+static double field_double(const void *view, const struct stat_field *f)
+{
+	double v;
+
+	memcpy(&v, field_ptr(view, f), sizeof v);
+	return v;
+}
+
+static const char *field_text(const void *view, const struct stat_field *f)
+{
+	const char *v;
+
+	memcpy(&v, field_ptr(view, f), sizeof v);
+	return v;
 }
 
 /* ---- human formatting ---- */
@@ -145,8 +499,8 @@ static void format_duration(double s, char *buf, size_t len)
 static void format_bytes(uint64_t n, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	int u = -1;
+	double v = (double)n / 1024;
+	int u = 0;
 
 	if (n < 1024) {
 		snprintf(buf, len, "%lluB", (unsigned long long)n);
@@ -208,94 +562,85 @@ static void render_table_header(struct strbuf *b)
 	              "PEER", "BUSY", "LAST EXIT");
 }
 
-static void render_table_row(struct strbuf *b, const struct master *m, int i, uint64_t now)
+static void render_table_row(struct strbuf *b, const struct worker_view *w)
 {
-	const struct worker *w = &m->workers[i];
-	enum worker_state st = effective_state(m, i);
-	char age[32], in[32], out[32], p50[32], p99[32], last[48];
-	char peer[ADDR_TEXT_MAX] = "-", busy[32] = "-";
-	struct sb_totals t;
-	struct latency l;
+	const struct latency *l = &w->latency;
+	char age[32], in[32], out[32], p50[32], p99[32], last[48], busy[32] = "-";
 
-	read_slot(m, i, &t);
-	measure_latency(t.hist, &l);
-	format_duration(ns_to_s(now - w->started_ns), age, sizeof age);
-	format_bytes(t.counters[C_BYTES_IN], in, sizeof in);
-	format_bytes(t.counters[C_BYTES_OUT], out, sizeof out);
-	format_us(l.p50, l.count, p50, sizeof p50);
-	format_us(l.p99, l.count, p99, sizeof p99);
-	if (sb_state(&m->sb[i]) == WS_BUSY) {
-		uint64_t since = sb_get(&m->sb[i].busy_since_ns);
-
-		addr_format((const struct sockaddr *)&m->sb[i].peer, peer, sizeof peer);
-		format_duration(ns_to_s(now > since ? now - since : 0), busy, sizeof busy);
-	}
-	describe_exit_short(&w->last_exit, last, sizeof last);
-	strbuf_printf(b, "%4d %7ld %4u %-8s %6s %8llu %8s %8s %5llu %7s %7s %-21s %6s  %s\n", i,
-	              (long)w->pid, w->generation, state_name(st), age,
-	              (unsigned long long)t.counters[C_ACCEPTED], in, out,
-	              (unsigned long long)errors_of(t.counters), p50, p99, peer, busy, last);
+	format_duration(w->age_seconds, age, sizeof age);
+	format_bytes(w->counters[C_BYTES_IN], in, sizeof in);
+	format_bytes(w->counters[C_BYTES_OUT], out, sizeof out);
+	format_us(l->p50, l->count, p50, sizeof p50);
+	format_us(l->p99, l->count, p99, sizeof p99);
+	if (w->busy_seconds >= 0)
+		format_duration(w->busy_seconds, busy, sizeof busy);
+	describe_exit_short(w->last_exit, last, sizeof last);
+	strbuf_printf(b, "%4llu %7llu %4llu %-8s %6s %8llu %8s %8s %5llu %7s %7s %-21s %6s  %s\n",
+	              (unsigned long long)w->slot, (unsigned long long)w->pid,
+	              (unsigned long long)w->generation, w->state_name, age,
+	              (unsigned long long)w->counters[C_ACCEPTED], in, out,
+	              (unsigned long long)errors_of(w->counters), p50, p99, w->peer ? w->peer : "-",
+	              busy, last);
 }
 
-void stats_render_workers(struct strbuf *b, const struct master *m, uint64_t now_ns)
+static void render_workers(struct strbuf *b, const struct snapshot *s)
 {
 	render_table_header(b);
-	for (int i = 0; i < SLOTS_MAX; i++)
-		if (is_live(m, i))
-			render_table_row(b, m, i, now_ns);
+	for (size_t k = 0; k < s->nworkers; k++)
+		render_table_row(b, &s->workers[k]);
 }
 
 /* ---- status ---- */
 
-static void render_crash_loop_line(struct strbuf *b, const struct master *m, uint64_t now)
+static void render_crash_loop_line(struct strbuf *b, const struct snapshot *s)
 {
-	uint64_t next = m->next_spawn_ns > now ? m->next_spawn_ns - now : 0;
-
-	if (m->failed_starts == 0)
+	if (!s->crash_loop)
 		strbuf_printf(b, "Crash loop: no\n");
 	else
 		strbuf_printf(b,
-		              "Crash loop: yes: %u failed starts in a row (%u failed probes), "
+		              "Crash loop: yes: %llu failed starts in a row (%llu failed probes), "
 		              "back-off %.1fs, next start in %.1fs\n",
-		              m->failed_starts, m->backoff_steps, ns_to_s(m->backoff_ns),
-		              ns_to_s(next));
-	if (m->slots_exhausted)
+		              (unsigned long long)s->failed_starts,
+		              (unsigned long long)s->failed_probes, s->backoff_seconds,
+		              s->next_start_seconds);
+	if (s->slots_exhausted)
 		strbuf_printf(b, "     Slots: all taken by workers still finishing; "
 		                 "new workers wait for them\n");
 }
 
 static void render_status_header(struct strbuf *b, const struct snapshot *s)
 {
-	const struct master *m = s->m;
-	const struct pool_stats *p = &s->pool;
+	const uint64_t *n = s->by_state;
 	char since[32], up[32], loaded[32];
 
-	format_wall(m->started_wall, since, sizeof since);
-	format_wall(m->cfg->loaded, loaded, sizeof loaded);
-	format_duration(ns_to_s(s->now_ns - m->started_ns), up, sizeof up);
-	strbuf_printf(b, "preforkd %s - %s, pid %ld\n", PREFORKD_VERSION,
-	              m->stopping ? "stopping" : "running", (long)getpid());
+	format_wall(s->started, since, sizeof since);
+	format_duration(s->uptime_seconds, up, sizeof up);
+	strbuf_printf(b, "preforkd %s - %s, pid %llu\n", s->version, s->state,
+	              (unsigned long long)s->pid);
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
-	strbuf_printf(b, "    Listen: %s (service %s)\n", m->listen_text, m->cfg->service->name);
-	strbuf_printf(b, "     Admin: %s\n", m->admin.path);
+	strbuf_printf(b, "    Listen: %s (service %s)\n", s->listen[0], s->service);
+	strbuf_printf(b, "     Admin: %s\n", s->admin_socket);
+	format_wall(s->config_loaded, loaded, sizeof loaded);
 	strbuf_printf(b, "    Config: %s, loaded %s\n",
-	              m->cfg->config_path ? m->cfg->config_path : "none (command line only)", loaded);
+	              s->config_file ? s->config_file : "none (command line only)", loaded);
 	strbuf_printf(b,
-	              "   Workers: %ld configured, %d running (%d busy, %d idle, %d starting, "
-	              "%d stopping), generation %u\n",
-	              p->configured, p->running, p->busy, p->idle, p->starting, p->stopping,
-	              m->generation);
+	              "   Workers: %llu configured, %llu running (%llu busy, %llu idle, %llu "
+	              "starting, %llu stopping), generation %llu\n",
+	              (unsigned long long)s->configured, (unsigned long long)s->running,
+	              (unsigned long long)n[WS_BUSY], (unsigned long long)n[WS_IDLE],
+	              (unsigned long long)n[WS_STARTING], (unsigned long long)n[WS_STOPPING],
+	              (unsigned long long)s->generation);
 	strbuf_printf(b,
 	              "  Restarts: %llu (exit code %llu, signal %llu, timeout %llu, recycled "
 	              "%llu); %llu stopped on request; %llu fork failures\n",
 	              (unsigned long long)s->restarts,
-	              (unsigned long long)m->exits[EXIT_CAUSE_CODE],
-	              (unsigned long long)m->exits[EXIT_CAUSE_SIGNAL],
-	              (unsigned long long)m->exits[EXIT_CAUSE_TIMEOUT],
-	              (unsigned long long)m->exits[EXIT_CAUSE_RECYCLED],
-	              (unsigned long long)m->exits[EXIT_CAUSE_STOPPED],
-	              (unsigned long long)m->fork_failures_total);
-	render_crash_loop_line(b, m, s->now_ns);
+	              (unsigned long long)s->exits[EXIT_CAUSE_CODE],
+	              (unsigned long long)s->exits[EXIT_CAUSE_SIGNAL],
+	              (unsigned long long)s->exits[EXIT_CAUSE_TIMEOUT],
+	              (unsigned long long)s->exits[EXIT_CAUSE_RECYCLED],
+	              (unsigned long long)s->exits[EXIT_CAUSE_STOPPED],
+	              (unsigned long long)s->fork_failures);
+	render_crash_loop_line(b, s);
 }
 
 static void render_status_totals(struct strbuf *b, const struct snapshot *s)
@@ -328,11 +673,12 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 
 #define STATUS_EXITS 5
 
-/* The newest few entries of the master's ring of recent exits, newest first. */
-static void render_recent_exits(struct strbuf *b, const struct master *m)
+/* The newest few entries of the pool's ring of recent exits, newest first. */
+static void render_recent_exits(struct strbuf *b, const struct pool *p)
 {
-	for (unsigned k = 0; k < STATUS_EXITS && k < RECENT_EXITS && k < m->recent_next; k++) {
-		const struct exit_record *r = &m->recent[(m->recent_next - 1 - k) % RECENT_EXITS];
+	for (unsigned k = 0; k < STATUS_EXITS && k < RECENT_EXITS && k < p->recent_next; k++) {
+		const struct exit_record *r =
+			&p->recent_exits[(p->recent_next - 1 - k) % RECENT_EXITS];
 		char when[32], detail[96], life[32];
 
 		if (!r->valid)
@@ -344,18 +690,6 @@ static void render_recent_exits(struct strbuf *b, const struct master *m)
 		              k == 0 ? "Last exits:" : "           ", when, (long)r->pid, detail,
 		              life, (unsigned long long)r->connections);
 	}
-}
-
-void stats_render_status(struct strbuf *b, const struct master *m, uint64_t now_ns)
-{
-	struct snapshot s;
-
-	take_snapshot(&s, m, now_ns);
-	render_status_header(b, &s);
-	render_status_totals(b, &s);
-	render_recent_exits(b, m);
-	strbuf_printf(b, "\n");
-	stats_render_workers(b, m, now_ns);
 }
 
 /* ---- one walk, two formats: "key: value" lines or JSON ---- */
@@ -423,7 +757,7 @@ static void emit_open(struct emitter *e, const char *name, int array)
 
 	begin_member(e, name, key, sizeof key);
 	if (e->depth + 1 >= EMIT_DEPTH)
-		return; /* cannot happen with the fixed layout below */
+		return; /* cannot happen: stats_check_fields() bounds the nesting */
 	e->depth++;
 	e->count[e->depth] = 0;
 	e->is_array[e->depth] = array;
@@ -503,182 +837,145 @@ static void emit_str(struct emitter *e, const char *name, const char *s)
 	strbuf_append(e->b, "\n", 1);
 }
 
-/* ---- the fields ---- */
+/* ---- text and JSON from the tables ---- */
 
-static void emit_latency(struct emitter *e, const char *name, const struct latency *l)
+static void emit_fields(struct emitter *e, const struct stat_table *t, const void *view, int skip,
+                        const struct snapshot *s);
+
+static void emit_exit(struct emitter *e, const char *name, const struct exit_record *r, int slot,
+                      const struct snapshot *s)
 {
-	emit_open(e, name, 0);
-	emit_u64(e, "count", l->count);
-	emit_u64(e, "p50", l->p50);
-	emit_u64(e, "p90", l->p90);
-	emit_u64(e, "p99", l->p99);
-	emit_u64(e, "p99_9", l->p999);
-	emit_u64(e, "max", l->max);
-	emit_close(e);
-}
-
-static void emit_errors(struct emitter *e, const uint64_t *c)
-{
-	emit_open(e, "errors", 0);
-	emit_u64(e, "timeout", c[C_ERR_TIMEOUT]);
-	emit_u64(e, "reset", c[C_ERR_RESET]);
-	emit_u64(e, "other", c[C_ERR_OTHER]);
-	emit_close(e);
-}
-
-static void emit_pool(struct emitter *e, const struct pool_stats *p)
-{
-	emit_open(e, "pool", 0);
-	emit_u64(e, "configured", (uint64_t)p->configured);
-	emit_u64(e, "running", (uint64_t)p->running);
-	emit_u64(e, "busy", (uint64_t)p->busy);
-	emit_u64(e, "idle", (uint64_t)p->idle);
-	emit_u64(e, "starting", (uint64_t)p->starting);
-	emit_u64(e, "stopping", (uint64_t)p->stopping);
-	emit_close(e);
-}
-
-static void emit_totals(struct emitter *e, const uint64_t *c)
-{
-	emit_open(e, "totals", 0);
-	emit_u64(e, "accepted", c[C_ACCEPTED]);
-	emit_u64(e, "completed", c[C_COMPLETED]);
-	emit_errors(e, c);
-	emit_u64(e, "bytes_in", c[C_BYTES_IN]);
-	emit_u64(e, "bytes_out", c[C_BYTES_OUT]);
-	emit_u64(e, "log_lines_dropped", c[C_LOG_DROPPED]);
-	emit_close(e);
-}
-
-static void emit_restarts(struct emitter *e, const struct snapshot *s)
-{
-	const struct master *m = s->m;
-
-	emit_open(e, "restarts", 0);
-	emit_u64(e, "total", s->restarts);
-	emit_u64(e, "exit_code", m->exits[EXIT_CAUSE_CODE]);
-	emit_u64(e, "signal", m->exits[EXIT_CAUSE_SIGNAL]);
-	emit_u64(e, "timeout", m->exits[EXIT_CAUSE_TIMEOUT]);
-	emit_u64(e, "recycled", m->exits[EXIT_CAUSE_RECYCLED]);
-	emit_close(e);
-	emit_u64(e, "stopped_on_request", m->exits[EXIT_CAUSE_STOPPED]);
-	emit_u64(e, "fork_failures", m->fork_failures_total);
-	emit_bool(e, "slots_exhausted", m->slots_exhausted);
-	emit_u64(e, "slots_exhausted_events", m->slots_exhausted_total);
-}
-
-static void emit_crash_loop(struct emitter *e, const struct master *m, uint64_t now)
-{
-	emit_open(e, "crash_loop", 0);
-	emit_bool(e, "active", m->failed_starts > 0);
-	emit_u64(e, "failed_starts", m->failed_starts);
-	emit_u64(e, "failed_probes", m->backoff_steps);
-	emit_seconds(e, "backoff_seconds", ns_to_s(m->backoff_ns));
-	emit_seconds(e, "next_start_in_seconds",
-	             m->next_spawn_ns > now ? ns_to_s(m->next_spawn_ns - now) : 0);
-	emit_close(e);
-}
-
-static void emit_exit(struct emitter *e, const char *name, const struct exit_record *r, int slot)
-{
-	char when[32], detail[96];
+	struct exit_view x;
 
 	if (!r->valid) {
 		emit_null(e, name);
 		return;
 	}
-	format_wall(r->when, when, sizeof when);
-	exit_record_describe(r, detail, sizeof detail);
+	view_exit(r, slot, &x);
 	emit_open(e, name, 0);
-	if (slot >= 0)
-		emit_u64(e, "slot", (uint64_t)slot);
-	emit_u64(e, "pid", (uint64_t)r->pid);
-	emit_str(e, "when", when);
-	emit_str(e, "cause", exit_cause_name(r->cause));
-	emit_str(e, "detail", detail);
-	emit_seconds(e, "lifetime_seconds", ns_to_s(r->lifetime_ns));
-	emit_u64(e, "connections", r->connections);
+	emit_fields(e, &exit_table, &x, slot < 0 ? SF_LISTED : 0, s);
 	emit_close(e);
 }
 
-static void emit_last_exits(struct emitter *e, const struct master *m)
+static void emit_lists(struct emitter *e, const struct stat_field *f, const struct snapshot *s)
 {
-	emit_open(e, "last_exits", 1);
-	for (int i = 0; i < SLOTS_MAX; i++)
-		if (m->workers[i].last_exit.valid)
-			emit_exit(e, NULL, &m->workers[i].last_exit, i);
-	emit_close(e);
-}
-
-static void emit_peer(struct emitter *e, const struct master *m, int i, uint64_t now)
-{
-	char peer[ADDR_TEXT_MAX];
-	uint64_t since;
-
-	if (sb_state(&m->sb[i]) != WS_BUSY) {
-		emit_null(e, "peer");
-		emit_null(e, "busy_seconds");
-		return;
+	emit_open(e, f->path, 1);
+	if (f->unit == SU_EXIT_LIST) {
+		for (int i = 0; i < SLOTS_MAX; i++)
+			if (s->p->children[i].last_exit.valid)
+				emit_exit(e, NULL, &s->p->children[i].last_exit, i, s);
+	} else {
+		for (size_t k = 0; k < s->nworkers; k++) {
+			emit_open(e, NULL, 0);
+			emit_fields(e, &worker_table, &s->workers[k], 0, s);
+			emit_close(e);
+		}
 	}
-	since = sb_get(&m->sb[i].busy_since_ns);
-	addr_format((const struct sockaddr *)&m->sb[i].peer, peer, sizeof peer);
-	emit_str(e, "peer", peer);
-	emit_seconds(e, "busy_seconds", now > since ? ns_to_s(now - since) : 0);
-}
-
-static void emit_worker(struct emitter *e, const struct master *m, int i, uint64_t now)
-{
-	const struct worker *w = &m->workers[i];
-	struct sb_totals t;
-	struct latency l;
-
-	read_slot(m, i, &t);
-	measure_latency(t.hist, &l);
-	emit_open(e, NULL, 0);
-	emit_u64(e, "slot", (uint64_t)i);
-	emit_u64(e, "pid", (uint64_t)w->pid);
-	emit_u64(e, "generation", w->generation);
-	emit_str(e, "state", state_name(effective_state(m, i)));
-	emit_seconds(e, "age_seconds", ns_to_s(now - w->started_ns));
-	emit_u64(e, "accepted", t.counters[C_ACCEPTED]);
-	emit_u64(e, "completed", t.counters[C_COMPLETED]);
-	emit_errors(e, t.counters);
-	emit_u64(e, "bytes_in", t.counters[C_BYTES_IN]);
-	emit_u64(e, "bytes_out", t.counters[C_BYTES_OUT]);
-	emit_peer(e, m, i, now);
-	emit_latency(e, "service_time_us", &l);
-	emit_exit(e, "last_exit", &w->last_exit, -1);
 	emit_close(e);
 }
 
-static void emit_stats(struct emitter *e, const struct snapshot *s)
+static void emit_field(struct emitter *e, const struct stat_field *f, const char *name,
+                       const void *view, const struct snapshot *s)
 {
-	const struct master *m = s->m;
-	char started[32];
+	char when[32];
+	const char *text;
 
-	format_wall(m->started_wall, started, sizeof started);
-	emit_str(e, "version", PREFORKD_VERSION);
-	emit_u64(e, "pid", (uint64_t)getpid());
-	emit_str(e, "state", m->stopping ? "stopping" : "running");
-	emit_str(e, "started", started);
-	emit_seconds(e, "uptime_seconds", ns_to_s(s->now_ns - m->started_ns));
-	emit_open(e, "listen", 1);
-	emit_str(e, NULL, m->listen_text);
-	emit_close(e);
-	emit_str(e, "service", m->cfg->service->name);
-	emit_str(e, "admin_socket", m->admin.path);
-	emit_u64(e, "generation", m->generation);
-	emit_pool(e, &s->pool);
-	emit_totals(e, s->totals.counters);
-	emit_latency(e, "service_time_us", &s->latency);
-	emit_restarts(e, s);
-	emit_crash_loop(e, m, s->now_ns);
-	emit_last_exits(e, m);
-	emit_open(e, "workers", 1);
-	for (int i = 0; i < SLOTS_MAX; i++)
-		if (is_live(m, i))
-			emit_worker(e, m, i, s->now_ns);
-	emit_close(e);
+	switch (f->unit) {
+	case SU_COUNT:
+	case SU_BYTES:
+	case SU_MICROSECONDS:
+		emit_u64(e, name, field_u64(view, f));
+		break;
+	case SU_SECONDS:
+		if ((f->flags & SF_NULLABLE) && field_double(view, f) < 0)
+			emit_null(e, name);
+		else
+			emit_seconds(e, name, field_double(view, f));
+		break;
+	case SU_BOOL:
+		emit_bool(e, name, *(const int *)field_ptr(view, f));
+		break;
+	case SU_TEXT:
+		text = field_text(view, f);
+		if (text)
+			emit_str(e, name, text);
+		else
+			emit_null(e, name);
+		break;
+	case SU_TEXT_LIST:
+		emit_open(e, name, 1);
+		for (const char *const *l = field_ptr(view, f); *l; l++)
+			emit_str(e, NULL, *l);
+		emit_close(e);
+		break;
+	case SU_TIME:
+		format_wall(*(const time_t *)field_ptr(view, f), when, sizeof when);
+		emit_str(e, name, when);
+		break;
+	case SU_EXIT:
+		emit_exit(e, name, *(const struct exit_record *const *)field_ptr(view, f), -1, s);
+		break;
+	case SU_EXIT_LIST:
+	case SU_WORKER_LIST:
+		emit_lists(e, f, s);
+		break;
+	case SU_INFO:
+	case SU_HISTOGRAM:
+	case SU_LATENCY:
+		break; /* Prometheus only */
+	}
+}
+
+/* The row's path lies in object `prefix` (a path of `len` bytes). */
+static int in_object(const struct stat_field *f, const char *prefix, size_t len)
+{
+	return f->path && strncmp(f->path, prefix, len) == 0 && f->path[len] == '.';
+}
+
+/* The rows' paths nest: "a.b.c" is member c of object b of object a. Objects are
+ * opened and closed as the paths move on, so a table must keep each object's rows
+ * together (stats_check_fields() makes sure). */
+static void emit_fields(struct emitter *e, const struct stat_table *t, const void *view, int skip,
+                        const struct snapshot *s)
+{
+	char open[EMIT_KEY_MAX] = ""; /* the path of the innermost open object */
+	int opened = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct stat_field *f = &t->f[i];
+		const char *leaf;
+		size_t parent;
+
+		if (!f->path || (f->flags & skip))
+			continue;
+		leaf = strrchr(f->path, '.');
+		parent = leaf ? (size_t)(leaf - f->path) : 0;
+		leaf = leaf ? leaf + 1 : f->path;
+		/* Close what this path is not in. */
+		while (opened > 0 &&
+		       !(strlen(open) <= parent && in_object(f, open, strlen(open)))) {
+			char *dot = strrchr(open, '.');
+
+			emit_close(e);
+			opened--;
+			*(dot ? dot : open) = '\0';
+		}
+		/* Open what it is in. */
+		while (strlen(open) < parent) {
+			size_t from = strlen(open) + (open[0] ? 1 : 0);
+			/* the next dot: at the latest, the one before the leaf */
+			size_t to = (size_t)(strchr(f->path + from, '.') - f->path);
+			char name[EMIT_KEY_MAX];
+
+			snprintf(name, sizeof name, "%.*s", (int)(to - from), f->path + from);
+			emit_open(e, name, 0);
+			opened++;
+			snprintf(open, sizeof open, "%.*s", (int)to, f->path);
+		}
+		emit_field(e, f, leaf, view, s);
+	}
+	while (opened-- > 0)
+		emit_close(e);
 }
 
 static void render_emitted(struct strbuf *b, const struct snapshot *s, int json)
@@ -690,16 +987,22 @@ static void render_emitted(struct strbuf *b, const struct snapshot *s, int json)
 	e.json = json;
 	if (json)
 		strbuf_append(b, "{", 1);
-	emit_stats(&e, s);
+	emit_fields(&e, &global_table, s, 0, s);
 	if (json)
 		strbuf_append(b, "\n}\n", 3);
 }
 
-/* ---- Prometheus text exposition format ---- */
+/* ---- Prometheus text exposition format from the tables ---- */
 
-static void prom_family(struct strbuf *b, const char *name, const char *type, const char *help)
+static const char *const prom_type_names[] = {
+	[PROM_NONE] = "untyped",        [PROM_COUNTER] = "counter", [PROM_GAUGE] = "gauge",
+	[PROM_HISTOGRAM] = "histogram", [PROM_SUMMARY] = "summary",
+};
+
+static void prom_family(struct strbuf *b, const struct stat_field *f)
 {
-	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->prom, f->help, f->prom,
+	              prom_type_names[f->type]);
 }
 
 /* Label values escape backslash, double quote and newline. */
@@ -715,78 +1018,15 @@ static void prom_label_value(struct strbuf *b, const char *s)
 	}
 }
 
-static void prom_u64(struct strbuf *b, const char *name, const char *type, const char *help,
-                     uint64_t v)
+/* "name{labels} " with the instance's labels (a worker's slot and pid) first. */
+static void prom_sample(struct strbuf *b, const char *name, const char *suffix,
+                        const char *instance, const char *label)
 {
-	prom_family(b, name, type, help);
-	strbuf_printf(b, "%s %llu\n", name, (unsigned long long)v);
-}
+	int any = instance[0] || (label && label[0]);
 
-static void prom_double(struct strbuf *b, const char *name, const char *help, double v)
-{
-	prom_family(b, name, "gauge", help);
-	strbuf_printf(b, "%s %.9g\n", name, v);
-}
-
-static void render_prom_info(struct strbuf *b, const struct snapshot *s)
-{
-	const struct master *m = s->m;
-
-	prom_family(b, "preforkd_info", "gauge",
-	            "Constant 1, labelled with version, service and listen address.");
-	strbuf_printf(b, "preforkd_info{version=\"%s\",service=\"", PREFORKD_VERSION);
-	prom_label_value(b, m->cfg->service->name);
-	strbuf_printf(b, "\",listen=\"");
-	prom_label_value(b, m->listen_text);
-	strbuf_printf(b, "\"} 1\n");
-	prom_u64(b, "preforkd_start_time_seconds", "gauge",
-	         "Start time of the master, seconds since the Unix epoch.",
-	         (uint64_t)m->started_wall);
-	prom_double(b, "preforkd_uptime_seconds", "Seconds since the master started.",
-	            ns_to_s(s->now_ns - m->started_ns));
-	prom_u64(b, "preforkd_stopping", "gauge", "1 while the server shuts down.",
-	         (uint64_t)(m->stopping != 0));
-	prom_u64(b, "preforkd_generation", "gauge", "Worker generation; each reload adds one.",
-	         m->generation);
-}
-
-static void render_prom_pool(struct strbuf *b, const struct snapshot *s)
-{
-	const struct pool_stats *p = &s->pool;
-
-	prom_u64(b, "preforkd_workers_configured", "gauge", "Target number of workers.",
-	         (uint64_t)p->configured);
-	prom_family(b, "preforkd_workers", "gauge", "Live worker processes by state.");
-	strbuf_printf(b, "preforkd_workers{state=\"busy\"} %d\n", p->busy);
-	strbuf_printf(b, "preforkd_workers{state=\"idle\"} %d\n", p->idle);
-	strbuf_printf(b, "preforkd_workers{state=\"starting\"} %d\n", p->starting);
-	strbuf_printf(b, "preforkd_workers{state=\"stopping\"} %d\n", p->stopping);
-}
-
-static void render_prom_totals(struct strbuf *b, const struct snapshot *s)
-{
-	const uint64_t *c = s->totals.counters;
-
-	prom_u64(b, "preforkd_connections_accepted_total", "counter",
-	         "Connections accepted by any worker, including workers that are gone.",
-	         c[C_ACCEPTED]);
-	prom_u64(b, "preforkd_connections_completed_total", "counter",
-	         "Connections served to the end without an error.", c[C_COMPLETED]);
-	prom_family(b, "preforkd_connection_errors_total", "counter",
-	            "Connections that ended in an error, by kind.");
-	strbuf_printf(b, "preforkd_connection_errors_total{kind=\"timeout\"} %llu\n",
-	              (unsigned long long)c[C_ERR_TIMEOUT]);
-	strbuf_printf(b, "preforkd_connection_errors_total{kind=\"reset\"} %llu\n",
-	              (unsigned long long)c[C_ERR_RESET]);
-	strbuf_printf(b, "preforkd_connection_errors_total{kind=\"other\"} %llu\n",
-	              (unsigned long long)c[C_ERR_OTHER]);
-	prom_u64(b, "preforkd_received_bytes_total", "counter", "Bytes read from clients.",
-	         c[C_BYTES_IN]);
-	prom_u64(b, "preforkd_sent_bytes_total", "counter", "Bytes written to clients.",
-	         c[C_BYTES_OUT]);
-	prom_u64(b, "preforkd_log_lines_dropped_total", "counter",
-	         "Log lines dropped because the log (or the workers' pipe to it) was full.",
-	         c[C_LOG_DROPPED]);
+	strbuf_printf(b, "%s%s%s%s%s%s%s ", name, suffix, any ? "{" : "", instance,
+	              instance[0] && label && label[0] ? "," : "", label ? label : "",
+	              any ? "}" : "");
 }
 
 /* Fixed bucket bounds, so series stay stable across scrapes and instances. A
@@ -795,25 +1035,8 @@ static const double prom_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 	                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
 	                              1,      2.5,     5,      10,    30,     60 };
 
-/* The histogram keeps no exact sum: estimate it from bucket midpoints (each bucket
- * is at most 12.5 % wide, so is the error). */
-static double hist_sum_seconds(const uint64_t *hist)
+static void prom_histogram(struct strbuf *b, const char *name, const uint64_t *hist)
 {
-	double sum = 0;
-
-	for (unsigned i = 0; i < HIST_BUCKETS; i++)
-		if (hist[i])
-			sum += (double)hist[i] *
-			       ((double)hist_bucket_low(i) + (double)hist_bucket_high(i)) / 2e6;
-	return sum;
-}
-
-static void render_prom_histogram(struct strbuf *b, const uint64_t *hist)
-{
-	const char *name = "preforkd_service_time_seconds";
-
-	prom_family(b, name, "histogram",
-	            "Connection service time, accept to close (sum estimated from buckets).");
 	for (size_t k = 0; k < sizeof prom_bounds / sizeof prom_bounds[0]; k++) {
 		uint64_t n = 0;
 
@@ -829,132 +1052,341 @@ static void render_prom_histogram(struct strbuf *b, const uint64_t *hist)
 	              (unsigned long long)hist_total(hist));
 }
 
-static void render_prom_exits(struct strbuf *b, const struct snapshot *s)
+static void prom_summary(struct strbuf *b, const char *name, const char *instance,
+                         const struct latency *l)
 {
-	const struct master *m = s->m;
+	const struct {
+		const char *q;
+		uint64_t us;
+	} qs[] = { { "0.5", l->p50 }, { "0.9", l->p90 }, { "0.99", l->p99 }, { "0.999", l->p999 } };
+	char label[32];
 
-	prom_family(b, "preforkd_worker_exits_total", "counter",
-	            "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
-	            "request).");
-	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
-		strbuf_printf(b, "preforkd_worker_exits_total{cause=\"%s\"} %llu\n",
-		              exit_cause_name((enum exit_cause)c), (unsigned long long)m->exits[c]);
-	prom_u64(b, "preforkd_restarts_total", "counter",
-	         "Workers replaced after an exit that was not requested (every cause but stopped).",
-	         s->restarts);
-	prom_u64(b, "preforkd_fork_failures_total", "counter", "fork() calls that failed.",
-	         m->fork_failures_total);
-	prom_u64(b, "preforkd_crash_loop_failed_starts", "gauge",
-	         "Failed starts in a row; restarts back off while it is above 0.",
-	         m->failed_starts);
-	prom_double(b, "preforkd_crash_loop_backoff_seconds", "Current restart back-off.",
-	            ns_to_s(m->backoff_ns));
-	prom_u64(b, "preforkd_slots_exhausted", "gauge",
-	         "1 while every worker slot is taken and new workers wait for old ones to exit.",
-	         (uint64_t)m->slots_exhausted);
+	for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+		snprintf(label, sizeof label, "quantile=\"%s\"", qs[k].q);
+		prom_sample(b, name, "", instance, label);
+		strbuf_printf(b, "%.9g\n", (double)qs[k].us / 1e6);
+	}
+	prom_sample(b, name, "_sum", instance, NULL);
+	strbuf_printf(b, "%.9g\n", l->sum_seconds);
+	prom_sample(b, name, "_count", instance, NULL);
+	strbuf_printf(b, "%llu\n", (unsigned long long)l->count);
 }
 
-/* One per-worker family: a sample per live slot, labelled slot and pid. */
-enum worker_metric { WM_ACCEPTED, WM_COMPLETED, WM_BYTES_IN, WM_BYTES_OUT, WM_AGE, WM_BUSY };
+static void prom_info(struct strbuf *b, const struct stat_field *f, const struct snapshot *s)
+{
+	strbuf_printf(b, "%s{version=\"", f->prom);
+	prom_label_value(b, s->version);
+	strbuf_printf(b, "\",service=\"");
+	prom_label_value(b, s->service);
+	strbuf_printf(b, "\",listen=\"");
+	prom_label_value(b, s->listen[0]);
+	strbuf_printf(b, "\"} 1\n");
+}
 
-static const struct {
-	const char *name, *type, *help;
-} worker_families[] = {
-	[WM_ACCEPTED] = { "preforkd_worker_accepted_total", "counter",
-	                  "Connections accepted by this worker." },
-	[WM_COMPLETED] = { "preforkd_worker_completed_total", "counter",
-	                   "Connections this worker served without an error." },
-	[WM_BYTES_IN] = { "preforkd_worker_received_bytes_total", "counter",
-	                  "Bytes this worker read." },
-	[WM_BYTES_OUT] = { "preforkd_worker_sent_bytes_total", "counter",
-	                   "Bytes this worker wrote." },
-	[WM_AGE] = { "preforkd_worker_age_seconds", "gauge", "Seconds since this worker started." },
-	[WM_BUSY] = { "preforkd_worker_busy_seconds", "gauge",
-	              "How long the current connection has been served; 0 when idle." },
+static void prom_value(struct strbuf *b, const struct stat_field *f, const void *view,
+                       const char *instance, const struct snapshot *s)
+{
+	double d;
+
+	switch (f->unit) {
+	case SU_COUNT:
+	case SU_BYTES:
+	case SU_MICROSECONDS:
+		prom_sample(b, f->prom, "", instance, f->label);
+		strbuf_printf(b, "%llu\n", (unsigned long long)field_u64(view, f));
+		break;
+	case SU_SECONDS:
+		d = field_double(view, f);
+		prom_sample(b, f->prom, "", instance, f->label);
+		strbuf_printf(b, "%.9g\n", d < 0 ? 0 : d); /* none: 0 */
+		break;
+	case SU_BOOL:
+		prom_sample(b, f->prom, "", instance, f->label);
+		strbuf_printf(b, "%d\n", *(const int *)field_ptr(view, f) != 0);
+		break;
+	case SU_TIME:
+		prom_sample(b, f->prom, "", instance, f->label);
+		strbuf_printf(b, "%llu\n", (unsigned long long)*(const time_t *)field_ptr(view, f));
+		break;
+	case SU_INFO:
+		prom_info(b, f, s);
+		break;
+	case SU_HISTOGRAM:
+		prom_histogram(b, f->prom, field_ptr(view, f));
+		break;
+	case SU_LATENCY:
+		prom_summary(b, f->prom, instance, field_ptr(view, f));
+		break;
+	case SU_TEXT:
+	case SU_TEXT_LIST:
+	case SU_EXIT:
+	case SU_EXIT_LIST:
+	case SU_WORKER_LIST:
+		break; /* stats_check_fields() refuses these in Prometheus */
+	}
+}
+
+static int same_family(const struct stat_field *a, const struct stat_field *b)
+{
+	return a->prom && b->prom && strcmp(a->prom, b->prom) == 0;
+}
+
+static int first_of_family(const struct stat_table *t, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (same_family(&t->f[k], &t->f[i]))
+			return 0;
+	return 1;
+}
+
+struct prom_instances {
+	const void *views; /* nviews views, stride bytes apart */
+	size_t nviews, stride;
+	int workers; /* labelled with their slot and pid */
 };
 
-static double worker_metric_value(const struct master *m, int i, enum worker_metric k, uint64_t now)
-{
-	struct sb_slot *s = &m->sb[i];
-	uint64_t since;
+/* Each family once, at its first row: its rows for every instance (a family's
+ * samples must stay together, whatever else the table puts between its rows). */
+static void render_prom_table(struct strbuf *b, const struct stat_table *t,
+                              const struct prom_instances *in, const struct snapshot *s);
 
-	switch (k) {
-	case WM_ACCEPTED:
-		return (double)sb_get(&s->counters[C_ACCEPTED]);
-	case WM_COMPLETED:
-		return (double)sb_get(&s->counters[C_COMPLETED]);
-	case WM_BYTES_IN:
-		return (double)sb_get(&s->counters[C_BYTES_IN]);
-	case WM_BYTES_OUT:
-		return (double)sb_get(&s->counters[C_BYTES_OUT]);
-	case WM_AGE:
-		return ns_to_s(now - m->workers[i].started_ns);
-	case WM_BUSY:
-		since = sb_get(&s->busy_since_ns);
-		return sb_state(s) == WS_BUSY && now > since ? ns_to_s(now - since) : 0;
+static void render_prom_family(struct strbuf *b, const struct stat_table *t, size_t i,
+                               const struct prom_instances *in, const struct snapshot *s)
+{
+	prom_family(b, &t->f[i]);
+	for (size_t v = 0; v < in->nviews; v++) {
+		const void *view = (const char *)in->views + v * in->stride;
+		char instance[64] = "";
+
+		if (in->workers) {
+			const struct worker_view *w = view;
+
+			snprintf(instance, sizeof instance, "slot=\"%llu\",pid=\"%llu\"",
+			         (unsigned long long)w->slot, (unsigned long long)w->pid);
+		}
+		for (size_t k = i; k < t->n; k++)
+			if (same_family(&t->f[k], &t->f[i]))
+				prom_value(b, &t->f[k], view, instance, s);
 	}
-	return 0;
 }
 
-static void render_prom_worker_family(struct strbuf *b, const struct snapshot *s,
-                                      enum worker_metric k)
+static void render_prom_table(struct strbuf *b, const struct stat_table *t,
+                              const struct prom_instances *in, const struct snapshot *s)
 {
-	const struct master *m = s->m;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct stat_field *f = &t->f[i];
 
-	prom_family(b, worker_families[k].name, worker_families[k].type, worker_families[k].help);
-	for (int i = 0; i < SLOTS_MAX; i++)
-		if (is_live(m, i))
-			strbuf_printf(b,
-			              k < WM_AGE ? "%s{slot=\"%d\",pid=\"%ld\"} %.0f\n"
-			                         : "%s{slot=\"%d\",pid=\"%ld\"} %.6f\n",
-			              worker_families[k].name, i, (long)m->workers[i].pid,
-			              worker_metric_value(m, i, k, s->now_ns));
-}
+		if (f->unit == SU_WORKER_LIST) {
+			struct prom_instances w = { s->workers, s->nworkers, sizeof *s->workers,
+				                    1 };
 
-static void render_prom_worker_summary(struct strbuf *b, const struct snapshot *s)
-{
-	static const double q[] = { 0.5, 0.9, 0.99, 0.999 };
-	const char *name = "preforkd_worker_service_time_seconds";
-	const struct master *m = s->m;
-
-	prom_family(b, name, "summary",
-	            "Service time of this worker's connections (bucket upper bounds).");
-	for (int i = 0; i < SLOTS_MAX; i++) {
-		struct sb_totals t;
-
-		if (!is_live(m, i))
-			continue;
-		read_slot(m, i, &t);
-		for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
-			strbuf_printf(b, "%s{slot=\"%d\",pid=\"%ld\",quantile=\"%g\"} %.9g\n", name,
-			              i, (long)m->workers[i].pid, q[k],
-			              (double)hist_percentile(t.hist, q[k]) / 1e6);
-		strbuf_printf(b, "%s_sum{slot=\"%d\",pid=\"%ld\"} %.9g\n", name, i,
-		              (long)m->workers[i].pid, hist_sum_seconds(t.hist));
-		strbuf_printf(b, "%s_count{slot=\"%d\",pid=\"%ld\"} %llu\n", name, i,
-		              (long)m->workers[i].pid, (unsigned long long)hist_total(t.hist));
+			render_prom_table(b, &worker_table, &w, s);
+		} else if (f->prom && first_of_family(t, i)) {
+			render_prom_family(b, t, i, in, s);
+		}
 	}
 }
 
 static void render_prometheus(struct strbuf *b, const struct snapshot *s)
 {
-	render_prom_info(b, s);
-	render_prom_pool(b, s);
-	render_prom_totals(b, s);
-	render_prom_histogram(b, s->totals.hist);
-	render_prom_exits(b, s);
-	for (int k = WM_ACCEPTED; k <= WM_BUSY; k++)
-		render_prom_worker_family(b, s, (enum worker_metric)k);
-	render_prom_worker_summary(b, s);
+	struct prom_instances one = { s, 1, sizeof *s, 0 };
+
+	render_prom_table(b, &global_table, &one, s);
 }
 
-void stats_render(struct strbuf *b, const struct master *m, enum stats_format f, uint64_t now_ns)
+/* ---- the entry points ---- */
+
+/* Without memory for the snapshot the reply is marked failed: the admin module
+ * answers "out of memory" as for any reply it could not build. */
+static int snapshot_or_fail(struct strbuf *b, struct snapshot *s, const struct pool *p,
+                            uint64_t now)
+{
+	if (take_snapshot(s, p, now) == 0)
+		return 0;
+	b->failed = 1;
+	return -1;
+}
+
+void stats_render_workers(struct strbuf *b, const struct pool *p, uint64_t now_ns)
 {
 	struct snapshot s;
 
-	take_snapshot(&s, m, now_ns);
+	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+		return;
+	render_workers(b, &s);
+	free_snapshot(&s);
+}
+
+void stats_render_status(struct strbuf *b, const struct pool *p, uint64_t now_ns)
+{
+	struct snapshot s;
+
+	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+		return;
+	render_status_header(b, &s);
+	render_status_totals(b, &s);
+	render_recent_exits(b, p);
+	strbuf_printf(b, "\n");
+	render_workers(b, &s);
+	free_snapshot(&s);
+}
+
+void stats_render(struct strbuf *b, const struct pool *p, enum stats_format f, uint64_t now_ns)
+{
+	struct snapshot s;
+
+	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+		return;
 	if (f == STATS_PROMETHEUS)
 		render_prometheus(b, &s);
 	else
 		render_emitted(b, &s, f == STATS_JSON);
+	free_snapshot(&s);
+}
+
+/* ---- the tables' rules ---- */
+
+/* JSON: an object's rows stand together (else it would be written twice), and no
+ * leaf shares a name with an object or another leaf. */
+static int check_paths(const struct stat_table *t, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const char *path = t->f[i].path;
+		int dots = 0;
+
+		if (!path)
+			continue;
+		for (const char *d = strchr(path, '.'); d; d = strchr(d + 1, '.')) {
+			size_t len = (size_t)(d - path), j = i + 1;
+
+			dots++;
+			while (j < t->n && (!t->f[j].path || in_object(&t->f[j], path, len)))
+				j++;
+			for (; j < t->n; j++)
+				if (in_object(&t->f[j], path, len)) {
+					snprintf(err, errlen,
+					         "%s: %s: the rows of object %.*s are apart (%s "
+					         "comes between)",
+					         t->name, t->f[j].path, (int)len, path,
+					         t->f[j - 1].path ? t->f[j - 1].path : "a row");
+					return -1;
+				}
+		}
+		if (dots > 3) {
+			snprintf(err, errlen, "%s: %s: nested too deep", t->name, path);
+			return -1;
+		}
+		for (size_t j = 0; j < t->n; j++)
+			if (j != i && t->f[j].path &&
+			    (strcmp(t->f[j].path, path) == 0 ||
+			     in_object(&t->f[j], path, strlen(path)))) {
+				snprintf(err, errlen, "%s: %s: the name is used twice", t->name,
+				         path);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static int valid_prom_name(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+static int prom_unit_fits(const struct stat_field *f)
+{
+	switch (f->unit) {
+	case SU_COUNT:
+	case SU_BYTES:
+	case SU_MICROSECONDS:
+	case SU_SECONDS:
+	case SU_BOOL:
+	case SU_TIME:
+		return f->type == PROM_COUNTER || f->type == PROM_GAUGE;
+	case SU_INFO:
+		return f->type == PROM_GAUGE;
+	case SU_HISTOGRAM:
+		return f->type == PROM_HISTOGRAM && !f->path;
+	case SU_LATENCY:
+		return f->type == PROM_SUMMARY && !f->path;
+	default:
+		return 0;
+	}
+}
+
+/* Prometheus: a family is named once in all the tables, its first row carries
+ * its help and type, its other rows the same type, no help, and distinct labels;
+ * counters end in _total. */
+static int check_family(const struct stat_table *t, size_t i, char *err, size_t errlen)
+{
+	const struct stat_field *f = &t->f[i];
+	size_t rows = 0;
+
+	if (!valid_prom_name(f->prom) || !f->help || !prom_unit_fits(f) ||
+	    (f->type == PROM_COUNTER) !=
+	            (strlen(f->prom) > 6 && strcmp(f->prom + strlen(f->prom) - 6, "_total") == 0)) {
+		snprintf(err, errlen, "%s: %s: bad name, help, type or unit", t->name, f->prom);
+		return -1;
+	}
+	for (size_t j = i; j < t->n; j++) {
+		const struct stat_field *g = &t->f[j];
+
+		if (!same_family(g, f))
+			continue;
+		rows++;
+		if (j > i && (g->help || g->type != f->type || g->unit != f->unit)) {
+			snprintf(err, errlen, "%s: %s: a second help, type or unit", t->name,
+			         f->prom);
+			return -1;
+		}
+		for (size_t k = i; k < j; k++)
+			if (same_family(&t->f[k], f) &&
+			    (!g->label || !t->f[k].label || strcmp(g->label, t->f[k].label) == 0)) {
+				snprintf(err, errlen, "%s: %s: samples without distinct labels",
+				         t->name, f->prom);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static int check_families(char *err, size_t errlen)
+{
+	size_t nt = sizeof tables / sizeof tables[0];
+
+	for (size_t a = 0; a < nt; a++)
+		for (size_t i = 0; i < tables[a]->n; i++) {
+			const struct stat_field *f = &tables[a]->f[i];
+
+			if (!f->path && !f->prom) {
+				snprintf(err, errlen, "%s: row %zu is shown nowhere",
+				         tables[a]->name, i);
+				return -1;
+			}
+			if (!f->prom || !first_of_family(tables[a], i))
+				continue;
+			if (check_family(tables[a], i, err, errlen) < 0)
+				return -1;
+			for (size_t b = a + 1; b < nt; b++)
+				for (size_t j = 0; j < tables[b]->n; j++)
+					if (same_family(&tables[b]->f[j], f)) {
+						snprintf(err, errlen, "%s: in two tables", f->prom);
+						return -1;
+					}
+		}
+	return 0;
+}
+
+int stats_check_fields(char *err, size_t errlen)
+{
+	for (size_t a = 0; a < sizeof tables / sizeof tables[0]; a++)
+		if (check_paths(tables[a], err, errlen) < 0)
+			return -1;
+	return check_families(err, errlen);
 }

@@ -1,0 +1,100 @@
+/* The pool: the master's record of its children and of their exits, as one
+ * read-only view that the master exports. Stats, notify and the admin replies read
+ * it and never see struct master.
+ *
+ * Rule: only master.c writes a struct pool (struct master embeds it); every other
+ * module takes a const struct pool * and changes nothing in it, nor in the
+ * scoreboard slots it points to. pool.{h,c} take types from scoreboard.h, addr.h
+ * and config.h, call only libc, and their helpers read a pool or an exit record,
+ * never write one. Nothing here includes master.h, admin.h, stats.h or notify.h. */
+#ifndef PREFORKD_POOL_H
+#define PREFORKD_POOL_H
+
+#include "addr.h"
+#include "scoreboard.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct config;
+
+enum exit_cause {
+	EXIT_CAUSE_CODE,     /* exited with an unexpected code */
+	EXIT_CAUSE_SIGNAL,   /* killed by a signal it was not sent by the master */
+	EXIT_CAUSE_TIMEOUT,  /* killed by the master: busy with no progress */
+	EXIT_CAUSE_RECYCLED, /* served --max-requests and retired */
+	EXIT_CAUSE_STOPPED,  /* asked to stop: scale down, reload, shutdown */
+	EXIT_CAUSE_COUNT
+};
+
+struct exit_record {
+	int valid;
+	time_t when;
+	pid_t pid;
+	enum exit_cause cause;
+	int status; /* exit code, or signal number */
+	int core;   /* dumped core */
+	uint64_t lifetime_ns;
+	uint64_t connections;
+};
+
+/* The master's record of one child, kept in the slot of the child's scoreboard
+ * entry. (The worker process itself is worker.c.) */
+struct child {
+	pid_t pid; /* 0 = slot free */
+	unsigned generation;
+	uint64_t started_ns;
+	time_t started_wall;
+	int stopping; /* told to stop; no longer counts toward the target */
+	int killed_for_timeout;
+	uint64_t progress_mark;
+	uint64_t progress_ns;
+	uint64_t signalled_ns;
+	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
+	uint64_t spawn_seq; /* order of spawning: tells a crash-loop probe from its elders */
+	struct exit_record last_exit; /* the last child that used this slot */
+};
+
+#define RECENT_EXITS 16
+
+struct pool {
+	const struct config *cfg;
+	pid_t pid; /* the master's */
+	char listen_text[ADDR_TEXT_MAX];
+	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
+	uint64_t started_ns;
+	time_t started_wall;
+	long target;
+	unsigned generation;
+	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
+	int stopping;
+	/* children[i] runs in the scoreboard's slots[i]; a free slot's counters are 0 */
+	struct sb_slot *slots;
+	struct child children[SLOTS_MAX];
+	struct sb_totals retired; /* folded from every child that exited */
+	uint64_t exits[EXIT_CAUSE_COUNT];
+	struct exit_record recent_exits[RECENT_EXITS]; /* a ring: the newest is recent_next-1 */
+	unsigned recent_next;
+	/* crash-loop back-off: an episode begins with a failed start and ends when a
+	 * worker started during it proves itself (master.c, "crash loops") */
+	unsigned failed_starts; /* failed starts reaped during the episode */
+	unsigned failed_probes; /* the back-off doubles once per failed probe */
+	uint64_t backoff_ns;
+	uint64_t next_spawn_ns; /* no start before this: crash-loop or fork-failure back-off */
+	int slots_exhausted;    /* a spawn found no free slot; logged once until one frees */
+	uint64_t slots_exhausted_events;
+	uint64_t fork_failures_total;
+};
+
+static inline int child_is_live(const struct child *c)
+{
+	return c->pid > 0;
+}
+
+int pool_live_count(const struct pool *p);
+const char *exit_cause_name(enum exit_cause c);
+void exit_record_describe(const struct exit_record *r, char *buf, size_t len);
+
+#endif
