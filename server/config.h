@@ -2,11 +2,10 @@
 #ifndef PREFORKD_CONFIG_H
 #define PREFORKD_CONFIG_H
 
+#include "pool_size.h"
 #include "version.h"
 
 #include <stddef.h>
-
-#define WORKERS_MAX 1024
 
 struct service;
 
