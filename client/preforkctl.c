@@ -3,6 +3,7 @@
  * the LSB status convention so scripts and init systems can use them. */
 #include "admin.h"
 #include "admin_path.h"
+#include "admin_proto.h"
 #include "clock.h"
 #include "net.h"
 #include "parse.h"
@@ -26,8 +27,6 @@ enum exit_code {
 	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not ask, an untrusted server, a
 	                     truncated reply */
 };
-
-#define REPLY_MAX (64u << 20) /* far above any real reply; guards a confused peer */
 
 enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_PROMETHEUS };
 
@@ -127,48 +126,6 @@ static int connect_admin(const char *path, uint64_t deadline_ns)
 	return -1;
 }
 
-static int grow_reply(struct reply *r, size_t *cap)
-{
-	char *p;
-
-	if (r->len + 1 < *cap)
-		return 0;
-	if (*cap >= REPLY_MAX) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	*cap = *cap ? *cap * 2 : 65536;
-	p = realloc(r->data, *cap);
-	if (!p)
-		return -1;
-	r->data = p;
-	return 0;
-}
-
-/* Reads to EOF. ECONNRESET after the reply only means the server closed with our
- * input unread; what it sent is complete. */
-static int read_reply(int fd, struct reply *r, uint64_t deadline_ns)
-{
-	size_t cap = 0;
-
-	r->data = NULL;
-	r->len = 0;
-	for (;;) {
-		ssize_t n;
-
-		if (grow_reply(r, &cap) < 0)
-			return -1;
-		n = read_some(fd, r->data + r->len, cap - r->len - 1, deadline_ns);
-		if (n == 0 || (n < 0 && errno == ECONNRESET && r->len > 0))
-			break;
-		if (n < 0)
-			return -1;
-		r->len += (size_t)n;
-	}
-	r->data[r->len] = '\0';
-	return 0;
-}
-
 static int report_failure(const struct ctl *c, int err)
 {
 	if (err == ENOENT || err == ECONNREFUSED || err == ENOTDIR) {
@@ -203,14 +160,62 @@ static int check_server(const struct ctl *c, int fd)
 	return EXIT_OK;
 }
 
+/* The reply's body moved to the start of its buffer, which R takes. */
+static void take_body(struct admin_reply *ar, struct reply *r)
+{
+	memmove(ar->data, ar->body, ar->body_len);
+	ar->data[ar->body_len] = '\0';
+	r->data = ar->data;
+	r->len = ar->body_len;
+	ar->data = NULL;
+}
+
+/* A framed reply (admin_proto.h) tells a complete one from one cut short. */
+static int judge_reply(const struct ctl *c, struct admin_reply *ar, struct reply *r)
+{
+	int rc = EXIT_UNKNOWN;
+
+	if (ar->len == 0)
+		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
+	else if (ar->kind == ADMIN_REPLY_TRUNCATED)
+		fprintf(stderr, "preforkctl: truncated reply from preforkd at %s: %s\n", c->path,
+		        ar->why);
+	else if (ar->kind == ADMIN_REPLY_MALFORMED)
+		fprintf(stderr, "preforkctl: malformed reply from preforkd at %s: %s\n", c->path,
+		        ar->why);
+	else {
+		rc = ar->kind == ADMIN_REPLY_OK ? EXIT_OK : EXIT_ERROR_REPLY;
+		take_body(ar, r);
+	}
+	admin_reply_free(ar);
+	return rc;
+}
+
+static int escape_reply(struct reply *r);
+
+/* An error reply goes to stderr, escaped like any reply. */
+static void print_error_reply(struct reply *r)
+{
+	if (escape_reply(r) < 0)
+		fprintf(stderr, "preforkctl: error: (unprintable: %s)\n", strerror(errno));
+	else
+		fprintf(stderr, "preforkctl: error: %s\n", r->data);
+	free(r->data);
+	r->data = NULL;
+}
+
 /* One exchange: connect, send the line, read the reply. Returns an exit code; the
- * reply is in *r only when that code is EXIT_OK. */
+ * body of the reply is in *r only when that code is EXIT_OK. An error reply is
+ * printed here (exit 1). */
 static int ask(const struct ctl *c, const char *command, struct reply *r)
 {
 	uint64_t deadline = clock_now_ns() + seconds_to_ns(c->timeout);
 	char line[ADMIN_COMMAND_MAX];
+	struct admin_reply ar;
 	int fd, n, err;
 
+	r->data = NULL;
+	r->len = 0;
 	n = snprintf(line, sizeof line, "%s\n", command);
 	if (n < 0 || (size_t)n >= sizeof line)
 		return usage_error("command too long: %s", command);
@@ -224,28 +229,17 @@ static int ask(const struct ctl *c, const char *command, struct reply *r)
 	/* A server that refuses us replies and closes at once, maybe before our write:
 	 * its reply still counts. */
 	err = write_full(fd, line, (size_t)n, deadline) < 0 ? errno : 0;
-	if (read_reply(fd, r, deadline) < 0 || (err && r->len == 0)) {
+	if (admin_read_reply(fd, deadline, &ar) < 0 || (err && ar.len == 0)) {
 		err = err ? err : errno;
 		close(fd);
-		free(r->data);
-		r->data = NULL;
+		admin_reply_free(&ar);
 		return report_failure(c, err);
 	}
 	close(fd);
-	if (r->len == 0) {
-		free(r->data);
-		r->data = NULL;
-		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
-		return EXIT_UNKNOWN;
-	}
-	/* Every reply ends with a newline: without one it was cut short. */
-	if (r->data[r->len - 1] != '\n') {
-		free(r->data);
-		r->data = NULL;
-		fprintf(stderr, "preforkctl: truncated reply from preforkd at %s\n", c->path);
-		return EXIT_UNKNOWN;
-	}
-	return EXIT_OK;
+	err = judge_reply(c, &ar, r);
+	if (err == EXIT_ERROR_REPLY)
+		print_error_reply(r);
+	return err;
 }
 
 static int write_stdout(const char *p, size_t n)
@@ -305,7 +299,7 @@ static int escape_reply(struct reply *r)
 	return 0;
 }
 
-/* An "error: ..." reply goes to stderr and exits 1; anything else is printed. */
+/* The body of a success is printed; an error reply went to stderr (exit 1). */
 static int run_once(const struct ctl *c, const char *command)
 {
 	struct reply r;
@@ -316,9 +310,6 @@ static int run_once(const struct ctl *c, const char *command)
 	if (escape_reply(&r) < 0) {
 		fprintf(stderr, "preforkctl: %s\n", strerror(errno));
 		rc = EXIT_UNKNOWN;
-	} else if (strncmp(r.data, "error:", 6) == 0) {
-		fprintf(stderr, "preforkctl: %s", r.data);
-		rc = EXIT_ERROR_REPLY;
 	} else if (write_stdout(r.data, r.len) < 0) {
 		rc = EXIT_UNKNOWN;
 	}

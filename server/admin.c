@@ -1,17 +1,18 @@
 /* The admin socket, served from the master's loop: accept, check the peer's
- * credentials, read one bounded command line, build the whole reply, write it
- * without blocking, close. Each client has a 1 s deadline and at most
+ * credentials, read one bounded command line, build the whole reply, frame it, write
+ * it without blocking, close. A client has 1 s to send its line; a reply is sent as
+ * long as the reader keeps taking it (admin_proto.h has the deadlines). At most
  * ADMIN_CLIENTS_MAX are served at once; the rest wait in the kernel's backlog. */
 #include "admin.h"
 
 #include "admin_path.h"
+#include "admin_proto.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "instance_lock.h"
 #include "master.h"
 #include "master_fault.h"
-#include "parse.h"
 #include "safe_path.h"
 #include "stats.h"
 #include "strbuf.h"
@@ -25,9 +26,10 @@
 #include <unistd.h>
 
 #define ADMIN_BACKLOG 128
-#define ADMIN_DEADLINE_NS ((uint64_t)ADMIN_DEADLINE_MS * NS_PER_MS)
+#define ADMIN_REQUEST_NS ((uint64_t)ADMIN_REQUEST_MS * NS_PER_MS)
+#define ADMIN_PROGRESS_NS ((uint64_t)ADMIN_PROGRESS_MS * NS_PER_MS)
+#define ADMIN_REPLY_NS ((uint64_t)ADMIN_REPLY_MS * NS_PER_MS)
 #define ACCEPT_PAUSE_NS (100 * NS_PER_MS)
-#define ARGS_MAX 4
 
 /* ---- opening the socket ---- */
 
@@ -261,6 +263,11 @@ void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_
 	}
 }
 
+static uint64_t client_deadline(const struct admin_client *c)
+{
+	return c->writing && c->end_ns < c->deadline_ns ? c->end_ns : c->deadline_ns;
+}
+
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
 {
 	uint64_t next = UINT64_MAX, wait;
@@ -268,8 +275,8 @@ int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
 	if (!a->open)
 		return timeout_ms;
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
-		if (a->clients[i].fd >= 0 && a->clients[i].deadline_ns < next)
-			next = a->clients[i].deadline_ns;
+		if (a->clients[i].fd >= 0 && client_deadline(&a->clients[i]) < next)
+			next = client_deadline(&a->clients[i]);
 	if (a->paused_until_ns > now_ns && a->paused_until_ns < next)
 		next = a->paused_until_ns;
 	if (next == UINT64_MAX)
@@ -282,7 +289,10 @@ int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
 
 static const char reply_oom[] = "error: out of memory\n";
 
-static void set_reply(struct admin_client *c, struct strbuf *b)
+/* Takes the framed reply in B (or, when building it failed, the static one) and
+ * starts sending it: from now on the deadlines are the reader's progress and the
+ * whole reply's. */
+static void set_reply(struct admin_client *c, struct strbuf *b, uint64_t now)
 {
 	if (b->failed || !b->data) {
 		strbuf_free(b);
@@ -294,6 +304,8 @@ static void set_reply(struct admin_client *c, struct strbuf *b)
 	}
 	c->out_off = 0;
 	c->writing = 1;
+	c->deadline_ns = now + ADMIN_PROGRESS_NS;
+	c->end_ns = now + ADMIN_REPLY_NS;
 }
 
 static const char *reply_data(const struct admin_client *c)
@@ -301,20 +313,27 @@ static const char *reply_data(const struct admin_client *c)
 	return c->out ? c->out : reply_oom;
 }
 
-static void reply_printf(struct admin_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* A success: the body in B, built whole, goes out after its "ok LEN" header. */
+static void reply_ok(struct admin_client *c, struct strbuf *b, uint64_t now)
+{
+	admin_frame_ok(b);
+	set_reply(c, b, now);
+}
 
-static void reply_printf(struct admin_client *c, const char *fmt, ...)
+static void reply_error(struct admin_client *c, uint64_t now, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct admin_client *c, uint64_t now, const char *fmt, ...)
 {
 	struct strbuf b = { 0 };
-	char line[ADMIN_COMMAND_MAX + 256];
+	char msg[ADMIN_COMMAND_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	strbuf_append(&b, line, strlen(line));
-	set_reply(c, &b);
+	admin_frame_error(&b, "%s", msg);
+	set_reply(c, &b, now);
 }
 
 /* Unread input at close() makes Linux report ECONNRESET to the peer, which could
@@ -349,17 +368,30 @@ static void finish_client(struct admin *a, struct admin_client *c, struct master
 		master_stop(m, 0, "admin stop");
 }
 
-static void write_reply(struct admin *a, struct admin_client *c, struct master *m)
+/* Sends what the socket takes, ADMIN_SEND_CHUNK bytes per send(): the kernel frees a
+ * chunk's memory only once the reader has taken all of it, so small chunks let a
+ * slow reader's progress show as room for the next one. Any byte taken moves the
+ * progress deadline on (never past the whole reply's). */
+static void write_reply(struct admin *a, struct admin_client *c, struct master *m, uint64_t now)
 {
 	const char *data = reply_data(c);
+	size_t before = c->out_off;
 
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, data + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		size_t len = c->out_len - c->out_off;
+		ssize_t n;
+
+		if (len > ADMIN_SEND_CHUNK)
+			len = ADMIN_SEND_CHUNK;
+		n = send(c->fd, data + c->out_off, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (c->out_off > before)
+				c->deadline_ns = now + ADMIN_PROGRESS_NS;
 			return;
+		}
 		if (n < 0)
 			break; /* the peer left: nobody to tell */
 		c->out_off += (size_t)n;
@@ -369,209 +401,139 @@ static void write_reply(struct admin *a, struct admin_client *c, struct master *
 
 /* ---- commands ---- */
 
-struct command {
-	const char *name;
-	const char *args;
-	const char *summary;
-	int min_args, max_args;
-	int changes; /* changes the server: logged at info (who looked is only debug) */
-	void (*run)(struct admin_client *c, struct master *m, char **argv, uint64_t now);
-};
+typedef void run_fn(struct admin_client *c, struct master *m, const struct admin_request *req,
+		    uint64_t now);
 
-static void run_status(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_status(struct admin_client *c, struct master *m, const struct admin_request *req,
+		       uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)argv;
+	(void)req;
 	stats_render_status(&b, m, now);
-	set_reply(c, &b);
+	reply_ok(c, &b, now);
 }
 
-static void run_workers(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_workers(struct admin_client *c, struct master *m, const struct admin_request *req,
+			uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)argv;
+	(void)req;
 	stats_render_workers(&b, m, now);
-	set_reply(c, &b);
+	reply_ok(c, &b, now);
 }
 
-static void quote_word(const char *s, char *buf, size_t len);
-
-/* An argument echoed in an error reply: printable and bounded, never the raw bytes
- * (a terminal escape sent by one client must not reach whoever reads the reply). */
-static void reply_bad_arg(struct admin_client *c, const char *what, const char *arg)
+static void run_stats(struct admin_client *c, struct master *m, const struct admin_request *req,
+		      uint64_t now)
 {
-	char quoted[64];
-
-	quote_word(arg, quoted, sizeof quoted);
-	reply_printf(c, "error: %s, got '%s'\n", what, quoted);
-}
-
-static void reply_stats(struct admin_client *c, struct master *m, enum stats_format f, uint64_t now)
-{
+	static const enum stats_format formats[] = {
+		[ADMIN_FORMAT_TEXT] = STATS_TEXT,
+		[ADMIN_FORMAT_JSON] = STATS_JSON,
+		[ADMIN_FORMAT_PROMETHEUS] = STATS_PROMETHEUS,
+	};
 	struct strbuf b = { 0 };
 
-	stats_render(&b, m, f, now);
-	set_reply(c, &b);
+	stats_render(&b, m, formats[req->format], now);
+	reply_ok(c, &b, now);
 }
 
-static void run_stats(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void reply_line(struct admin_client *c, uint64_t now, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_line(struct admin_client *c, uint64_t now, const char *fmt, ...)
 {
-	if (!argv[1])
-		reply_stats(c, m, STATS_TEXT, now);
-	else if (strcmp(argv[1], "json") == 0)
-		reply_stats(c, m, STATS_JSON, now);
-	else if (strcmp(argv[1], "prometheus") == 0)
-		reply_stats(c, m, STATS_PROMETHEUS, now);
-	else
-		reply_bad_arg(c, "stats: expected 'json' or 'prometheus'", argv[1]);
+	struct strbuf b = { 0 };
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	strbuf_printf(&b, "%s\n", line);
+	reply_ok(c, &b, now);
 }
 
-static void run_scale(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_scale(struct admin_client *c, struct master *m, const struct admin_request *req,
+		      uint64_t now)
 {
-	long from = m->target, to;
+	long from = m->target;
 	char err[256];
 
-	(void)now;
-	if (parse_long("scale", argv[1], 1, WORKERS_MAX, &to, err, sizeof err) < 0) {
-		snprintf(err, sizeof err, "scale: expected an integer 1..%d", WORKERS_MAX);
-		reply_bad_arg(c, err, argv[1]);
+	if (master_scale(m, req->workers, err, sizeof err) < 0) {
+		reply_error(c, now, "%s", err);
 		return;
 	}
-	if (master_scale(m, to, err, sizeof err) < 0) {
-		reply_printf(c, "error: %s\n", err);
-		return;
-	}
-	reply_printf(c, "ok: scaling from %ld to %ld workers\n", from, to);
+	reply_line(c, now, "ok: scaling from %ld to %ld workers", from, req->workers);
 }
 
-static void run_reload(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_reload(struct admin_client *c, struct master *m, const struct admin_request *req,
+		       uint64_t now)
 {
-	(void)argv;
-	(void)now;
+	(void)req;
 	if (m->stopping) {
-		reply_printf(c, "error: server is stopping\n");
+		reply_error(c, now, "server is stopping");
 		return;
 	}
 	master_reload(m, "admin reload");
-	reply_printf(c, "ok: reloading: rolling restart to generation %u\n", m->generation);
+	reply_line(c, now, "ok: reloading: rolling restart to generation %u", m->generation);
 }
 
-static void run_stop(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_stop(struct admin_client *c, struct master *m, const struct admin_request *req,
+		     uint64_t now)
 {
 	(void)m;
-	(void)argv;
-	(void)now;
+	(void)req;
 	c->then = ADMIN_THEN_STOP;
-	reply_printf(c, "ok: stopping preforkd (pid %ld)\n", (long)getpid());
+	reply_line(c, now, "ok: stopping preforkd (pid %ld)", (long)getpid());
 }
 
-static void run_help(struct admin_client *c, struct master *m, char **argv, uint64_t now);
-
-static const struct command commands[] = {
-	{ "status", "", "summary: pool, totals, latency and the worker table", 0, 0, 0,
-	  run_status },
-	{ "stats", "[json|prometheus]",
-	  "every statistic: key: value lines, JSON or Prometheus text", 0, 1, 0, run_stats },
-	{ "workers", "", "the per-worker table", 0, 0, 0, run_workers },
-	{ "scale", "N", "set the number of workers (1..1024), as SIGTTIN/SIGTTOU do", 1, 1, 1,
-	  run_scale },
-	{ "reload", "", "rolling restart of every worker, as SIGHUP", 0, 0, 1, run_reload },
-	{ "stop", "", "graceful stop, as SIGTERM; the reply comes first", 0, 0, 1, run_stop },
-	{ "help", "", "this list", 0, 0, 0, run_help },
-};
-
-static void run_help(struct admin_client *c, struct master *m, char **argv, uint64_t now)
+static void run_help(struct admin_client *c, struct master *m, const struct admin_request *req,
+		     uint64_t now)
 {
 	struct strbuf b = { 0 };
 
 	(void)m;
-	(void)argv;
-	(void)now;
+	(void)req;
 	strbuf_printf(&b, "commands (one per connection):\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		char usage[40];
-
-		snprintf(usage, sizeof usage, "%s %s", commands[i].name, commands[i].args);
-		strbuf_printf(&b, "  %-26s %s\n", usage, commands[i].summary);
-	}
-	set_reply(c, &b);
+	admin_help(&b);
+	reply_ok(c, &b, now);
 }
 
-/* A command word as it may appear in a reply: printable, bounded. */
-static void quote_word(const char *s, char *buf, size_t len)
-{
-	size_t i = 0, max = len - 4; /* room for "..." and the NUL */
+/* The server's half of the command table (common/admin_proto.c). */
+static run_fn *const handlers[ADMIN_CMD_COUNT] = {
+	[ADMIN_CMD_STATUS] = run_status, [ADMIN_CMD_STATS] = run_stats,
+	[ADMIN_CMD_WORKERS] = run_workers, [ADMIN_CMD_SCALE] = run_scale,
+	[ADMIN_CMD_RELOAD] = run_reload, [ADMIN_CMD_STOP] = run_stop,
+	[ADMIN_CMD_HELP] = run_help,
+};
 
-	for (; *s && i < max; s++)
-		buf[i++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
-	if (*s) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
+/* Who asked for what: a command that changes the server is logged at info, one that
+ * only looks at debug. */
+static void log_request(const struct admin_client *c, const struct admin_request *req)
+{
+	char what[64];
+
+	admin_describe(req, what, sizeof what);
+	log_msg(admin_commands[req->cmd].changes_state ? LOG_INFO : LOG_DEBUG,
+		"admin: '%s' from uid %u pid %ld", what, (unsigned)c->uid, (long)c->pid);
 }
 
-static int split_words(char *line, char **argv)
+/* Takes the line in c->in (LEN bytes, no newline) and starts the reply. */
+static void run_command(struct admin_client *c, struct master *m, size_t len, uint64_t now)
 {
-	int argc = 0;
+	struct admin_request req;
+	char err[256];
 
-	for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w;
-	     w = strtok_r(NULL, " \t\r", &save)) {
-		if (argc == ARGS_MAX)
-			return -1;
-		argv[argc++] = w;
-	}
-	argv[argc] = NULL;
-	return argc;
-}
-
-static void run_command(struct admin_client *c, struct master *m, char *line, uint64_t now)
-{
-	char *argv[ARGS_MAX + 1], word[64], arg[64] = "";
-	int argc = split_words(line, argv);
-
-	if (argc == 0) {
-		reply_printf(c, "error: empty command (try 'help')\n");
+	if (admin_parse(c->in, len, &req, err, sizeof err) < 0) {
+		reply_error(c, now, "%s", err);
 		return;
 	}
-	quote_word(argv[0], word, sizeof word);
-	if (argc < 0) {
-		reply_printf(c, "error: %s: too many arguments\n", word);
-		return;
-	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		const struct command *cmd = &commands[i];
-
-		if (strcmp(argv[0], cmd->name) != 0)
-			continue;
-		if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args) {
-			reply_printf(c, "error: %s: usage: %s%s%s\n", cmd->name, cmd->name,
-			             *cmd->args ? " " : "", cmd->args);
-			return;
-		}
-		if (argc > 1)
-			quote_word(argv[1], arg, sizeof arg);
-		log_msg(cmd->changes ? LOG_INFO : LOG_DEBUG, "admin: '%s%s%s' from uid %u pid %ld",
-		        cmd->name, argc > 1 ? " " : "", arg, (unsigned)c->uid, (long)c->pid);
-		cmd->run(c, m, argv, now);
-		return;
-	}
-	reply_printf(c, "error: unknown command '%s' (try 'help')\n", word);
+	log_request(c, &req);
+	handlers[req.cmd](c, m, &req, now);
 }
 
 /* ---- reading ---- */
-
-/* Takes the line in c->in (NUL-terminated, no newline) and starts the reply. */
-static void take_line(struct admin_client *c, struct master *m, size_t len, uint64_t now)
-{
-	if (memchr(c->in, '\0', len)) {
-		reply_printf(c, "error: command contains a NUL byte\n");
-		return;
-	}
-	run_command(c, m, c->in, now);
-}
 
 /* Returns 1 once a reply is ready, 0 to wait for more, -1 when the peer is gone. */
 static int read_command(struct admin_client *c, struct master *m, uint64_t now)
@@ -582,9 +544,8 @@ static int read_command(struct admin_client *c, struct master *m, uint64_t now)
 		char *nl;
 
 		if (room == 0) {
-			reply_printf(
-				c, "error: command too long (at most %d bytes with its newline)\n",
-				ADMIN_COMMAND_MAX);
+			reply_error(c, now, "command too long (at most %d bytes with its newline)",
+				    ADMIN_COMMAND_MAX);
 			return 1;
 		}
 		n = read(c->fd, c->in + c->in_len, room);
@@ -595,10 +556,7 @@ static int read_command(struct admin_client *c, struct master *m, uint64_t now)
 		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
 		c->in_len += (size_t)n;
 		if (nl || n == 0) {
-			size_t len = nl ? (size_t)(nl - c->in) : c->in_len;
-
-			c->in[len] = '\0'; /* len < sizeof c->in: room was left above */
-			take_line(c, m, len, now);
+			run_command(c, m, nl ? (size_t)(nl - c->in) : c->in_len, now);
 			return 1;
 		}
 	}
@@ -609,25 +567,49 @@ static void serve_client(struct admin *a, struct admin_client *c, struct master 
 	int rc;
 
 	if (c->writing) {
-		write_reply(a, c, m);
+		write_reply(a, c, m, now);
 		return;
 	}
 	rc = read_command(c, m, now);
 	if (rc < 0)
 		finish_client(a, c, m);
 	else if (rc > 0)
-		write_reply(a, c, m);
+		write_reply(a, c, m, now);
 }
 
-/* A client that said nothing, or does not read its reply, is cut off at its
- * deadline; a pending `stop` still happens. */
-static void expire_client(struct admin *a, struct admin_client *c, struct master *m)
+/* A client that did not send its line in time is told so and closed. One that is
+ * being answered is given one more send first: POLLOUT comes only once a quarter of
+ * the socket's buffer is free, so a slow reader's progress may show only as room
+ * for one more chunk. Without it, or past the whole reply's deadline, the reply is
+ * cut off: the reader sees fewer bytes than the header announced. A pending `stop`
+ * still happens. */
+static void expire_client(struct admin *a, struct admin_client *c, struct master *m, uint64_t now)
 {
 	static const char msg[] = "error: timed out\n";
+	size_t off = c->out_off;
 
-	log_debug("admin: client uid %u pid %ld timed out", (unsigned)c->uid, (long)c->pid);
-	if (!c->writing && send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("admin: timeout reply: %s", strerror(errno));
+	if (!c->writing) {
+		log_debug("admin: client uid %u pid %ld timed out", (unsigned)c->uid, (long)c->pid);
+		if (send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("admin: timeout reply: %s", strerror(errno));
+		finish_client(a, c, m);
+		return;
+	}
+	if (now < c->end_ns) {
+		write_reply(a, c, m, now);
+		if (c->fd < 0 || c->out_off > off)
+			return;
+	}
+	if (now < c->end_ns)
+		log_info("admin: cut off the reply to uid %u pid %ld after %zu of %zu bytes: "
+			 "the reader took nothing for %d s",
+			 (unsigned)c->uid, (long)c->pid, c->out_off, c->out_len,
+			 ADMIN_PROGRESS_MS / 1000);
+	else
+		log_info("admin: cut off the reply to uid %u pid %ld after %zu of %zu bytes: "
+			 "not taken whole within %d s",
+			 (unsigned)c->uid, (long)c->pid, c->out_off, c->out_len,
+			 ADMIN_REPLY_MS / 1000);
 	finish_client(a, c, m);
 }
 
@@ -647,7 +629,7 @@ static int check_peer(struct admin_client *c)
 	if (cred.uid == 0 || cred.uid == geteuid())
 		return 0;
 	log_warn("admin: refused a client with uid %u (pid %ld): permission denied",
-	         (unsigned)cred.uid, (long)cred.pid);
+		 (unsigned)cred.uid, (long)cred.pid);
 	return -1;
 }
 
@@ -664,11 +646,11 @@ static void start_client(struct admin *a, struct master *m, int fd, uint64_t now
 	}
 	memset(c, 0, sizeof *c);
 	c->fd = fd;
-	c->deadline_ns = now + ADMIN_DEADLINE_NS;
+	c->deadline_ns = now + ADMIN_REQUEST_NS;
 	a->nclients++;
 	if (check_peer(c) < 0) {
-		reply_printf(c, "error: permission denied\n");
-		write_reply(a, c, m);
+		reply_error(c, now, "permission denied");
+		write_reply(a, c, m, now);
 		return;
 	}
 	/* Most clients send their command with the connect: try it now. */
@@ -714,8 +696,8 @@ void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, ui
 
 		if (c->fd >= 0 && pfd[1 + i].fd == c->fd && pfd[1 + i].revents)
 			serve_client(a, c, m, now_ns);
-		if (c->fd >= 0 && now_ns >= c->deadline_ns)
-			expire_client(a, c, m);
+		if (c->fd >= 0 && now_ns >= client_deadline(c))
+			expire_client(a, c, m, now_ns);
 	}
 	if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
 		accept_clients(a, m, now_ns);

@@ -1,11 +1,13 @@
 /* The admin socket: a Unix stream socket served from the master's poll() loop. One
- * command line per connection, one reply, then close. Every fd is non-blocking and
- * every client has a deadline, so a stuck client never delays supervision. The
- * protocol constants are shared with preforkctl. */
+ * command line per connection, one framed reply, then close. Every fd is non-blocking
+ * and every client has a deadline, so a stuck client never delays supervision. The
+ * protocol (limits, commands, framing) is common/admin_proto.h, shared with
+ * preforkctl. */
 #ifndef PREFORKD_ADMIN_H
 #define PREFORKD_ADMIN_H
 
 #include "admin_path.h"
+#include "admin_proto.h"
 
 #include <poll.h>
 #include <stdint.h>
@@ -14,11 +16,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#define ADMIN_COMMAND_MAX 4096 /* one command line, its newline included */
-#define ADMIN_CLIENTS_MAX 16   /* served at once; the rest wait in the backlog */
 #define ADMIN_POLLFDS (1 + ADMIN_CLIENTS_MAX)
-#define ADMIN_DEADLINE_MS 1000
-#define ADMIN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 struct config;
 struct master;
@@ -29,7 +27,8 @@ struct admin_client {
 	int fd;    /* -1: free */
 	uid_t uid; /* the peer, from SO_PEERCRED */
 	pid_t pid;
-	uint64_t deadline_ns;
+	uint64_t deadline_ns; /* reading: the whole line; writing: the next progress */
+	uint64_t end_ns;      /* writing: the whole reply */
 	int writing;          /* the reply is built; sending it */
 	enum admin_then then; /* what to do once the reply is sent (or abandoned) */
 	size_t in_len;
