@@ -2,7 +2,13 @@
  * credentials, read one bounded command line, build the whole reply, frame it, write
  * it without blocking, close. A client has 1 s to send its line; a reply is sent as
  * long as the reader keeps taking it (admin_proto.h has the deadlines). At most
- * ADMIN_CLIENTS_MAX are served at once; the rest wait in the kernel's backlog. */
+ * ADMIN_CLIENTS_MAX are served at once; the rest wait in the kernel's backlog.
+ *
+ * May call: stats (to render what a client asks to see, from a master it only
+ * reads), the common protocol, log, safe_path, instance_lock. Never calls into
+ * master.c and changes no master state: a command that changes the server becomes a
+ * request that the master takes (admin_next_request), applies in its own loop step
+ * and answers (admin_reply_ok/error). Touches only struct admin. */
 #include "admin.h"
 
 #include "admin_path.h"
@@ -11,7 +17,6 @@
 #include "config.h"
 #include "log.h"
 #include "instance_lock.h"
-#include "master.h"
 #include "master_fault.h"
 #include "safe_path.h"
 #include "stats.h"
@@ -256,16 +261,24 @@ void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
 		const struct admin_client *c = &a->clients[i];
 
-		if (c->fd >= 0)
-			pfd[1 + i] = (struct pollfd){ .fd = c->fd,
-				                      .events = c->writing ? POLLOUT : POLLIN,
-				                      .revents = 0 };
+		/* A client waiting for the master is not polled: it has said all it
+		 * may say, and is answered when the master knows the outcome. */
+		if (c->fd >= 0 && (c->state == ADMIN_READING || c->state == ADMIN_WRITING))
+			pfd[1 + i] = (struct pollfd){
+				.fd = c->fd,
+				.events = c->state == ADMIN_WRITING ? POLLOUT : POLLIN,
+				.revents = 0,
+			};
 	}
 }
 
+/* UINT64_MAX while the client waits for the master: no deadline of its own. */
 static uint64_t client_deadline(const struct admin_client *c)
 {
-	return c->writing && c->end_ns < c->deadline_ns ? c->end_ns : c->deadline_ns;
+	if (c->state == ADMIN_QUEUED || c->state == ADMIN_WAITING)
+		return UINT64_MAX;
+	return c->state == ADMIN_WRITING && c->end_ns < c->deadline_ns ? c->end_ns
+								       : c->deadline_ns;
 }
 
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
@@ -303,7 +316,7 @@ static void set_reply(struct admin_client *c, struct strbuf *b, uint64_t now)
 		c->out_len = b->len;
 	}
 	c->out_off = 0;
-	c->writing = 1;
+	c->state = ADMIN_WRITING;
 	c->deadline_ns = now + ADMIN_PROGRESS_NS;
 	c->end_ns = now + ADMIN_REPLY_NS;
 }
@@ -352,27 +365,21 @@ static void drain_input(int fd)
 	}
 }
 
-static void finish_client(struct admin *a, struct admin_client *c, struct master *m)
+static void finish_client(struct admin *a, struct admin_client *c)
 {
-	enum admin_then then = c->then;
-
 	drain_input(c->fd);
 	close(c->fd); /* a Unix socket's close() has nothing to retry */
 	free(c->out);
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
 	a->nclients--;
-	/* `stop` acts only once its reply is out, so the client hears it before the
-	 * server goes away. */
-	if (then == ADMIN_THEN_STOP)
-		master_stop(m, 0, "admin stop");
 }
 
 /* Sends what the socket takes, ADMIN_SEND_CHUNK bytes per send(): the kernel frees a
  * chunk's memory only once the reader has taken all of it, so small chunks let a
  * slow reader's progress show as room for the next one. Any byte taken moves the
  * progress deadline on (never past the whole reply's). */
-static void write_reply(struct admin *a, struct admin_client *c, struct master *m, uint64_t now)
+static void write_reply(struct admin *a, struct admin_client *c, uint64_t now)
 {
 	const char *data = reply_data(c);
 	size_t before = c->out_off;
@@ -396,35 +403,35 @@ static void write_reply(struct admin *a, struct admin_client *c, struct master *
 			break; /* the peer left: nobody to tell */
 		c->out_off += (size_t)n;
 	}
-	finish_client(a, c, m);
+	finish_client(a, c);
 }
 
 /* ---- commands ---- */
 
-typedef void run_fn(struct admin_client *c, struct master *m, const struct admin_request *req,
+typedef void run_fn(struct admin *a, struct admin_client *c, const struct master *m,
 		    uint64_t now);
 
-static void run_status(struct admin_client *c, struct master *m, const struct admin_request *req,
+static void run_status(struct admin *a, struct admin_client *c, const struct master *m,
 		       uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)req;
+	(void)a;
 	stats_render_status(&b, m, now);
 	reply_ok(c, &b, now);
 }
 
-static void run_workers(struct admin_client *c, struct master *m, const struct admin_request *req,
+static void run_workers(struct admin *a, struct admin_client *c, const struct master *m,
 			uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)req;
+	(void)a;
 	stats_render_workers(&b, m, now);
 	reply_ok(c, &b, now);
 }
 
-static void run_stats(struct admin_client *c, struct master *m, const struct admin_request *req,
+static void run_stats(struct admin *a, struct admin_client *c, const struct master *m,
 		      uint64_t now)
 {
 	static const enum stats_format formats[] = {
@@ -434,109 +441,163 @@ static void run_stats(struct admin_client *c, struct master *m, const struct adm
 	};
 	struct strbuf b = { 0 };
 
-	stats_render(&b, m, formats[req->format], now);
+	(void)a;
+	stats_render(&b, m, formats[c->req.format], now);
 	reply_ok(c, &b, now);
 }
 
-static void reply_line(struct admin_client *c, uint64_t now, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void reply_line(struct admin_client *c, uint64_t now, const char *fmt, ...)
-{
-	struct strbuf b = { 0 };
-	char line[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	strbuf_printf(&b, "%s\n", line);
-	reply_ok(c, &b, now);
-}
-
-static void run_scale(struct admin_client *c, struct master *m, const struct admin_request *req,
-		      uint64_t now)
-{
-	long from = m->target;
-	char err[256];
-
-	if (master_scale(m, req->workers, err, sizeof err) < 0) {
-		reply_error(c, now, "%s", err);
-		return;
-	}
-	reply_line(c, now, "ok: scaling from %ld to %ld workers", from, req->workers);
-}
-
-static void run_reload(struct admin_client *c, struct master *m, const struct admin_request *req,
-		       uint64_t now)
-{
-	(void)req;
-	if (m->stopping) {
-		reply_error(c, now, "server is stopping");
-		return;
-	}
-	master_reload(m, "admin reload");
-	reply_line(c, now, "ok: reloading: rolling restart to generation %u", m->generation);
-}
-
-static void run_stop(struct admin_client *c, struct master *m, const struct admin_request *req,
-		     uint64_t now)
-{
-	(void)m;
-	(void)req;
-	c->then = ADMIN_THEN_STOP;
-	reply_line(c, now, "ok: stopping preforkd (pid %ld)", (long)getpid());
-}
-
-static void run_help(struct admin_client *c, struct master *m, const struct admin_request *req,
+static void run_help(struct admin *a, struct admin_client *c, const struct master *m,
 		     uint64_t now)
 {
 	struct strbuf b = { 0 };
 
+	(void)a;
 	(void)m;
-	(void)req;
 	strbuf_printf(&b, "commands (one per connection):\n");
 	admin_help(&b);
 	reply_ok(c, &b, now);
 }
 
+/* A command that changes the server is never carried out here: it waits, with the
+ * client, for the master to take it (admin_next_request), apply it as a step of its
+ * own loop and answer (admin_reply_ok/error), now or turns later. */
+static void queue_request(struct admin *a, struct admin_client *c, const struct master *m,
+			  uint64_t now)
+{
+	(void)m;
+	(void)now;
+	c->state = ADMIN_QUEUED;
+	c->token = ++a->last_token;
+}
+
 /* The server's half of the command table (common/admin_proto.c). */
 static run_fn *const handlers[ADMIN_CMD_COUNT] = {
 	[ADMIN_CMD_STATUS] = run_status, [ADMIN_CMD_STATS] = run_stats,
-	[ADMIN_CMD_WORKERS] = run_workers, [ADMIN_CMD_SCALE] = run_scale,
-	[ADMIN_CMD_RELOAD] = run_reload, [ADMIN_CMD_STOP] = run_stop,
+	[ADMIN_CMD_WORKERS] = run_workers, [ADMIN_CMD_SCALE] = queue_request,
+	[ADMIN_CMD_RELOAD] = queue_request, [ADMIN_CMD_STOP] = queue_request,
 	[ADMIN_CMD_HELP] = run_help,
 };
 
 /* Who asked for what: a command that changes the server is logged at info, one that
  * only looks at debug. */
-static void log_request(const struct admin_client *c, const struct admin_request *req)
+static void log_request(const struct admin_client *c)
 {
 	char what[64];
 
-	admin_describe(req, what, sizeof what);
-	log_msg(admin_commands[req->cmd].changes_state ? LOG_INFO : LOG_DEBUG,
+	admin_describe(&c->req, what, sizeof what);
+	log_msg(admin_commands[c->req.cmd].changes_state ? LOG_INFO : LOG_DEBUG,
 		"admin: '%s' from uid %u pid %ld", what, (unsigned)c->uid, (long)c->pid);
 }
 
-/* Takes the line in c->in (LEN bytes, no newline) and starts the reply. */
-static void run_command(struct admin_client *c, struct master *m, size_t len, uint64_t now)
+/* Takes the line in c->in (LEN bytes, no newline): starts the reply, or queues the
+ * request. */
+static void run_command(struct admin *a, struct admin_client *c, const struct master *m,
+			size_t len, uint64_t now)
 {
-	struct admin_request req;
 	char err[256];
 
-	if (admin_parse(c->in, len, &req, err, sizeof err) < 0) {
+	if (admin_parse(c->in, len, &c->req, err, sizeof err) < 0) {
 		reply_error(c, now, "%s", err);
 		return;
 	}
-	log_request(c, &req);
-	handlers[req.cmd](c, m, &req, now);
+	log_request(c);
+	handlers[c->req.cmd](a, c, m, now);
+}
+
+/* ---- requests: the master's side ---- */
+
+static struct admin_client *find_token(struct admin *a, uint64_t token, enum admin_state state)
+{
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
+		if (a->clients[i].fd >= 0 && a->clients[i].state == state &&
+		    a->clients[i].token == token)
+			return &a->clients[i];
+	return NULL;
+}
+
+int admin_next_request(struct admin *a, struct admin_pending *p)
+{
+	struct admin_client *first = NULL;
+
+	if (!a->open)
+		return 0;
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
+		struct admin_client *c = &a->clients[i];
+
+		if (c->fd >= 0 && c->state == ADMIN_QUEUED && (!first || c->token < first->token))
+			first = c;
+	}
+	if (!first)
+		return 0;
+	first->state = ADMIN_WAITING;
+	*p = (struct admin_pending){
+		.req = first->req, .token = first->token, .uid = first->uid, .pid = first->pid
+	};
+	return 1;
+}
+
+/* Both answers: the reply is built whole, framed, and its sending starts now. */
+static int answer(struct admin *a, uint64_t token, int ok, const char *fmt, va_list ap)
+{
+	struct admin_client *c = find_token(a, token, ADMIN_WAITING);
+	uint64_t now = clock_now_ns();
+	struct strbuf b = { 0 };
+	char msg[ADMIN_COMMAND_MAX];
+
+	if (!c) {
+		log_debug("admin: request %llu has nobody waiting for its answer",
+			  (unsigned long long)token);
+		return -1;
+	}
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (ok) {
+		strbuf_printf(&b, "%s\n", msg);
+		admin_frame_ok(&b);
+	} else {
+		admin_frame_error(&b, "%s", msg);
+	}
+	set_reply(c, &b, now);
+	c->answers_request = 1;
+	write_reply(a, c, now);
+	return 0;
+}
+
+int admin_reply_ok(struct admin *a, uint64_t token, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = answer(a, token, 1, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int admin_reply_error(struct admin *a, uint64_t token, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = answer(a, token, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int admin_answering(const struct admin *a)
+{
+	for (int i = 0; a->open && i < ADMIN_CLIENTS_MAX; i++)
+		if (a->clients[i].fd >= 0 && a->clients[i].state == ADMIN_WRITING &&
+		    a->clients[i].answers_request)
+			return 1;
+	return 0;
 }
 
 /* ---- reading ---- */
 
 /* Returns 1 once a reply is ready, 0 to wait for more, -1 when the peer is gone. */
-static int read_command(struct admin_client *c, struct master *m, uint64_t now)
+static int read_command(struct admin *a, struct admin_client *c, const struct master *m,
+			uint64_t now)
 {
 	for (;;) {
 		size_t room = sizeof c->in - c->in_len;
@@ -556,47 +617,47 @@ static int read_command(struct admin_client *c, struct master *m, uint64_t now)
 		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
 		c->in_len += (size_t)n;
 		if (nl || n == 0) {
-			run_command(c, m, nl ? (size_t)(nl - c->in) : c->in_len, now);
+			run_command(a, c, m, nl ? (size_t)(nl - c->in) : c->in_len, now);
 			return 1;
 		}
 	}
 }
 
-static void serve_client(struct admin *a, struct admin_client *c, struct master *m, uint64_t now)
+static void serve_client(struct admin *a, struct admin_client *c, const struct master *m,
+			 uint64_t now)
 {
 	int rc;
 
-	if (c->writing) {
-		write_reply(a, c, m, now);
+	if (c->state == ADMIN_WRITING) {
+		write_reply(a, c, now);
 		return;
 	}
-	rc = read_command(c, m, now);
+	rc = read_command(a, c, m, now);
 	if (rc < 0)
-		finish_client(a, c, m);
-	else if (rc > 0)
-		write_reply(a, c, m, now);
+		finish_client(a, c);
+	else if (rc > 0 && c->state == ADMIN_WRITING)
+		write_reply(a, c, now);
 }
 
 /* A client that did not send its line in time is told so and closed. One that is
  * being answered is given one more send first: POLLOUT comes only once a quarter of
  * the socket's buffer is free, so a slow reader's progress may show only as room
  * for one more chunk. Without it, or past the whole reply's deadline, the reply is
- * cut off: the reader sees fewer bytes than the header announced. A pending `stop`
- * still happens. */
-static void expire_client(struct admin *a, struct admin_client *c, struct master *m, uint64_t now)
+ * cut off: the reader sees fewer bytes than the header announced. */
+static void expire_client(struct admin *a, struct admin_client *c, uint64_t now)
 {
 	static const char msg[] = "error: timed out\n";
 	size_t off = c->out_off;
 
-	if (!c->writing) {
+	if (c->state == ADMIN_READING) {
 		log_debug("admin: client uid %u pid %ld timed out", (unsigned)c->uid, (long)c->pid);
 		if (send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			log_debug("admin: timeout reply: %s", strerror(errno));
-		finish_client(a, c, m);
+		finish_client(a, c);
 		return;
 	}
 	if (now < c->end_ns) {
-		write_reply(a, c, m, now);
+		write_reply(a, c, now);
 		if (c->fd < 0 || c->out_off > off)
 			return;
 	}
@@ -610,7 +671,7 @@ static void expire_client(struct admin *a, struct admin_client *c, struct master
 			 "not taken whole within %d s",
 			 (unsigned)c->uid, (long)c->pid, c->out_off, c->out_len,
 			 ADMIN_REPLY_MS / 1000);
-	finish_client(a, c, m);
+	finish_client(a, c);
 }
 
 /* ---- accepting ---- */
@@ -633,7 +694,7 @@ static int check_peer(struct admin_client *c)
 	return -1;
 }
 
-static void start_client(struct admin *a, struct master *m, int fd, uint64_t now)
+static void start_client(struct admin *a, const struct master *m, int fd, uint64_t now)
 {
 	struct admin_client *c = NULL;
 
@@ -650,7 +711,7 @@ static void start_client(struct admin *a, struct master *m, int fd, uint64_t now
 	a->nclients++;
 	if (check_peer(c) < 0) {
 		reply_error(c, now, "permission denied");
-		write_reply(a, c, m, now);
+		write_reply(a, c, now);
 		return;
 	}
 	/* Most clients send their command with the connect: try it now. */
@@ -670,7 +731,7 @@ static void pause_accepting(struct admin *a, int err, uint64_t now)
  * as it can (most are served and gone within their turn, so the slots never fill)
  * must not keep the master here; the rest wait in the backlog until the next turn,
  * after signals, reaping and timers. */
-static void accept_clients(struct admin *a, struct master *m, uint64_t now)
+static void accept_clients(struct admin *a, const struct master *m, uint64_t now)
 {
 	for (int turn = 0; turn < ADMIN_CLIENTS_MAX && a->nclients < ADMIN_CLIENTS_MAX; turn++) {
 		int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -687,7 +748,8 @@ static void accept_clients(struct admin *a, struct master *m, uint64_t now)
 	}
 }
 
-void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns)
+void admin_serve(struct admin *a, const struct master *m, const struct pollfd *pfd,
+		 uint64_t now_ns)
 {
 	if (!a->open)
 		return;
@@ -697,7 +759,7 @@ void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, ui
 		if (c->fd >= 0 && pfd[1 + i].fd == c->fd && pfd[1 + i].revents)
 			serve_client(a, c, m, now_ns);
 		if (c->fd >= 0 && now_ns >= client_deadline(c))
-			expire_client(a, c, m, now_ns);
+			expire_client(a, c, now_ns);
 	}
 	if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
 		accept_clients(a, m, now_ns);

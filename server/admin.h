@@ -21,16 +21,24 @@
 struct config;
 struct master;
 
-enum admin_then { ADMIN_THEN_NOTHING, ADMIN_THEN_STOP };
+/* A client's life: READING -> (WRITING | QUEUED -> WAITING -> WRITING) -> closed. */
+enum admin_state {
+	ADMIN_READING, /* its command line, within ADMIN_REQUEST_MS */
+	ADMIN_QUEUED,  /* a request for the master, not yet taken: no deadline */
+	ADMIN_WAITING, /* taken; the master answers once it knows the outcome */
+	ADMIN_WRITING, /* the reply: the reader's progress and the whole reply's deadlines */
+};
 
 struct admin_client {
 	int fd;    /* -1: free */
 	uid_t uid; /* the peer, from SO_PEERCRED */
 	pid_t pid;
+	enum admin_state state;
+	uint64_t token;       /* QUEUED, WAITING: names the request to the master */
+	int answers_request;  /* WRITING: the master's answer, which exit waits for */
 	uint64_t deadline_ns; /* reading: the whole line; writing: the next progress */
 	uint64_t end_ns;      /* writing: the whole reply */
-	int writing;          /* the reply is built; sending it */
-	enum admin_then then; /* what to do once the reply is sent (or abandoned) */
+	struct admin_request req; /* QUEUED, WAITING */
 	size_t in_len;
 	char in[ADMIN_COMMAND_MAX];
 	char *out;
@@ -48,7 +56,17 @@ struct admin {
 	uint64_t paused_until_ns; /* accept4() ran out of fds: stop polling the listener */
 	uint64_t pause_logged_ns;
 	int nclients;
+	uint64_t last_token;
 	struct admin_client clients[ADMIN_CLIENTS_MAX];
+};
+
+/* A command that changes the server, for the master to apply (admin_next_request)
+ * and answer (admin_reply_ok, admin_reply_error). */
+struct admin_pending {
+	struct admin_request req; /* scale N, reload, stop */
+	uint64_t token;           /* the waiting client */
+	uid_t uid;                /* who asked, from SO_PEERCRED */
+	pid_t pid;
 };
 
 /* Start-up: replaces a stale socket file, refuses when a live instance answers.
@@ -58,8 +76,24 @@ int admin_open(struct admin *a, const struct config *cfg);
 void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns);
 /* The poll timeout, shortened to the nearest admin deadline. */
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
-/* Accepts, reads, answers and expires clients; never blocks. */
-void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns);
+/* Accepts, reads, answers and expires clients; never blocks. Commands that only look
+ * are answered here from M, which is only read; those that change the server are
+ * queued for the master. */
+void admin_serve(struct admin *a, const struct master *m, const struct pollfd *pfd,
+                 uint64_t now_ns);
+/* The oldest queued request, in *P: 1, or 0 when there is none. The master must
+ * answer every request it takes, at once or in a later turn of its loop. */
+int admin_next_request(struct admin *a, struct admin_pending *p);
+/* The master's answer to request TOKEN: a success, whose body is the text and a
+ * newline (several lines if the text has newlines), or a refusal. Sending starts at
+ * once. Returns -1 when nobody waits for TOKEN (nobody to tell). */
+int admin_reply_ok(struct admin *a, uint64_t token, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int admin_reply_error(struct admin *a, uint64_t token, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Answers to requests are still being sent: a stopping master waits for them, so
+ * the client that asked for the stop hears it. Bounded by the reply deadlines. */
+int admin_answering(const struct admin *a);
 /* The master's admin fds, for a new worker to close (workers never exec, so
  * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 2; returns how many. */
 int admin_fds(const struct admin *a, int *fds);

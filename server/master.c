@@ -596,6 +596,52 @@ void master_stop(struct master *m, int fast, const char *why)
 		kill_all(m, now);
 }
 
+/* The admin module only asks (admin.h): each request it has queued is carried out
+ * here, as a step of this loop, and answered. `stop` is answered before it acts, and
+ * the loop does not end while that answer is being sent, so the client that asked
+ * hears it before the server goes away. */
+static void apply_request(struct master *m, const struct admin_pending *p)
+{
+	struct admin *a = &m->admin;
+	long from = m->target;
+	char err[128];
+
+	switch (p->req.cmd) {
+	case ADMIN_CMD_SCALE:
+		if (master_scale(m, p->req.workers, err, sizeof err) < 0)
+			admin_reply_error(a, p->token, "%s", err);
+		else
+			admin_reply_ok(a, p->token, "ok: scaling from %ld to %ld workers", from,
+				       p->req.workers);
+		break;
+	case ADMIN_CMD_RELOAD:
+		if (m->stopping) {
+			admin_reply_error(a, p->token, "server is stopping");
+			break;
+		}
+		master_reload(m, "admin reload");
+		admin_reply_ok(a, p->token, "ok: reloading: rolling restart to generation %u",
+			       m->generation);
+		break;
+	case ADMIN_CMD_STOP:
+		admin_reply_ok(a, p->token, "ok: stopping preforkd (pid %ld)", (long)getpid());
+		master_stop(m, 0, "admin stop");
+		break;
+	default: /* only the commands that change the server are queued */
+		log_error("admin: '%s' queued as a request", admin_commands[p->req.cmd].name);
+		admin_reply_error(a, p->token, "internal error");
+		break;
+	}
+}
+
+static void apply_admin_requests(struct master *m)
+{
+	struct admin_pending p;
+
+	while (admin_next_request(&m->admin, &p))
+		apply_request(m, &p);
+}
+
 static void handle_signals(struct master *m, const struct signal_counts *sig)
 {
 	char err[128];
@@ -700,7 +746,7 @@ static void run_loop(struct master *m)
 		struct signal_counts sigs;
 		int rc, timeout_ms;
 
-		if (m->stopping && master_live_count(m) == 0)
+		if (m->stopping && master_live_count(m) == 0 && !admin_answering(&m->admin))
 			return;
 		notify_tick(m);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
@@ -715,6 +761,7 @@ static void run_loop(struct master *m)
 		signals_take(&sigs);
 		handle_signals(m, &sigs);
 		admin_serve(&m->admin, m, pfd + 1, now);
+		apply_admin_requests(m);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
 		if (m->stopping) {
