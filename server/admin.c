@@ -1,11 +1,10 @@
-/* The admin socket, served from the master's loop: accept, check the peer's
- * credentials, read one bounded command line, build the whole reply, frame it, write
- * it without blocking, close. A client has 1 s to send its line; a reply is sent as
- * long as the reader keeps taking it (admin_proto.h has the deadlines). At most
- * ADMIN_CLIENTS_MAX are served at once; the rest wait in the kernel's backlog.
+/* The admin socket: opening it safely, and serving it as a user of the endpoint
+ * module, which accepts, reads, writes and keeps every client within the deadlines
+ * of admin_proto.h. Here: check the peer's credentials, parse one command line,
+ * build the whole reply and frame it, or queue the request for the master.
  *
- * May call: stats (to render what a client asks to see, from a master it only
- * reads), the common protocol, log, safe_path, instance_lock. Never calls into
+ * May call: endpoint, stats (to render what a client asks to see, from a master it
+ * only reads), the common protocol, log, safe_path, instance_lock. Never calls into
  * master.c and changes no master state: a command that changes the server becomes a
  * request that the master takes (admin_next_request), applies in its own loop step
  * and answers (admin_reply_ok/error). Touches only struct admin. */
@@ -31,10 +30,9 @@
 #include <unistd.h>
 
 #define ADMIN_BACKLOG 128
-#define ADMIN_REQUEST_NS ((uint64_t)ADMIN_REQUEST_MS * NS_PER_MS)
-#define ADMIN_PROGRESS_NS ((uint64_t)ADMIN_PROGRESS_MS * NS_PER_MS)
-#define ADMIN_REPLY_NS ((uint64_t)ADMIN_REPLY_MS * NS_PER_MS)
-#define ACCEPT_PAUSE_NS (100 * NS_PER_MS)
+
+_Static_assert(ADMIN_CLIENTS_MAX == ENDPOINT_CLIENTS_MAX, "the protocol's client limit");
+_Static_assert(ADMIN_COMMAND_MAX <= ENDPOINT_REQUEST_MAX, "a command line fits a request");
 
 /* ---- opening the socket ---- */
 
@@ -183,7 +181,8 @@ static int fail_bind(struct admin *a, int fd, const char *what, int unlink_it)
 
 /* bind() creates the file with the umask's mode: with 0177 it is 0600 from its
  * first moment, and nothing changes it by path afterwards (a chmod() by path could
- * be redirected to another file through a symlink swapped in meanwhile). */
+ * be redirected to another file through a symlink swapped in meanwhile). Returns the
+ * listening fd. */
 static int bind_socket(struct admin *a)
 {
 	struct sockaddr_un sun;
@@ -209,8 +208,7 @@ static int bind_socket(struct admin *a)
 		return fail_bind(a, fd, "lstat", 1);
 	a->dev = st.st_dev;
 	a->ino = st.st_ino;
-	a->listen_fd = fd;
-	return 0;
+	return fd;
 }
 
 /* The instance lock beside the socket (PATH.lock): held before the socket file is
@@ -227,116 +225,33 @@ static int lock_instance(struct admin *a)
 	return 0;
 }
 
-int admin_open(struct admin *a, const struct config *cfg)
-{
-	memset(a, 0, sizeof *a);
-	a->listen_fd = -1;
-	a->lock_fd = -1;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
-		a->clients[i].fd = -1;
-	if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
-		return -1;
-	if (remove_stale_socket(a) < 0 || bind_socket(a) < 0) {
-		close(a->lock_fd);
-		a->lock_fd = -1;
-		return -1;
-	}
-	a->open = 1;
-	log_info("admin socket %s", a->path);
-	return 0;
-}
-
-/* ---- polling ---- */
-
-void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns)
-{
-	for (int i = 0; i < ADMIN_POLLFDS; i++)
-		pfd[i] = (struct pollfd){ .fd = -1, .events = 0, .revents = 0 };
-	if (!a->open)
-		return;
-	/* With every client slot taken, the listener is left out: new connections wait
-	 * in the backlog rather than being accepted and dropped. */
-	if (a->nclients < ADMIN_CLIENTS_MAX && now_ns >= a->paused_until_ns)
-		pfd[0] = (struct pollfd){ .fd = a->listen_fd, .events = POLLIN, .revents = 0 };
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
-		const struct admin_client *c = &a->clients[i];
-
-		/* A client waiting for the master is not polled: it has said all it
-		 * may say, and is answered when the master knows the outcome. */
-		if (c->fd >= 0 && (c->state == ADMIN_READING || c->state == ADMIN_WRITING))
-			pfd[1 + i] = (struct pollfd){
-				.fd = c->fd,
-				.events = c->state == ADMIN_WRITING ? POLLOUT : POLLIN,
-				.revents = 0,
-			};
-	}
-}
-
-/* UINT64_MAX while the client waits for the master: no deadline of its own. */
-static uint64_t client_deadline(const struct admin_client *c)
-{
-	if (c->state == ADMIN_QUEUED || c->state == ADMIN_WAITING)
-		return UINT64_MAX;
-	return c->state == ADMIN_WRITING && c->end_ns < c->deadline_ns ? c->end_ns
-								       : c->deadline_ns;
-}
-
-int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
-{
-	uint64_t next = UINT64_MAX, wait;
-
-	if (!a->open)
-		return timeout_ms;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
-		if (a->clients[i].fd >= 0 && client_deadline(&a->clients[i]) < next)
-			next = client_deadline(&a->clients[i]);
-	if (a->paused_until_ns > now_ns && a->paused_until_ns < next)
-		next = a->paused_until_ns;
-	if (next == UINT64_MAX)
-		return timeout_ms;
-	wait = next <= now_ns ? 0 : (next - now_ns + NS_PER_MS - 1) / NS_PER_MS;
-	return timeout_ms < 0 || wait < (uint64_t)timeout_ms ? (int)wait : timeout_ms;
-}
-
-/* ---- one client ---- */
+/* ---- serving: the endpoint's user ---- */
 
 static const char reply_oom[] = "error: out of memory\n";
 
-/* Takes the framed reply in B (or, when building it failed, the static one) and
- * starts sending it: from now on the deadlines are the reader's progress and the
- * whole reply's. */
-static void set_reply(struct admin_client *c, struct strbuf *b, uint64_t now)
-{
-	if (b->failed || !b->data) {
-		strbuf_free(b);
-		c->out = NULL;
-		c->out_len = sizeof reply_oom - 1;
-	} else {
-		c->out = b->data;
-		c->out_len = b->len;
-	}
-	c->out_off = 0;
-	c->state = ADMIN_WRITING;
-	c->deadline_ns = now + ADMIN_PROGRESS_NS;
-	c->end_ns = now + ADMIN_REPLY_NS;
-}
+/* What endpoint_serve passes to the ops: the master is only read. */
+struct admin_turn {
+	struct admin *a;
+	const struct master *m;
+};
 
-static const char *reply_data(const struct admin_client *c)
+static struct admin_slot *slot_of(struct admin *a, const struct endpoint_client *c)
 {
-	return c->out ? c->out : reply_oom;
+	return &a->slots[c - a->ep.clients];
 }
 
 /* A success: the body in B, built whole, goes out after its "ok LEN" header. */
-static void reply_ok(struct admin_client *c, struct strbuf *b, uint64_t now)
+static void reply_ok(struct admin *a, struct endpoint_client *c, struct strbuf *b, uint64_t now)
 {
 	admin_frame_ok(b);
-	set_reply(c, b, now);
+	endpoint_reply(&a->ep, c, b, reply_oom, now);
 }
 
-static void reply_error(struct admin_client *c, uint64_t now, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void reply_error(struct admin *a, struct endpoint_client *c, uint64_t now, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
 
-static void reply_error(struct admin_client *c, uint64_t now, const char *fmt, ...)
+static void reply_error(struct admin *a, struct endpoint_client *c, uint64_t now, const char *fmt,
+			...)
 {
 	struct strbuf b = { 0 };
 	char msg[ADMIN_COMMAND_MAX];
@@ -346,93 +261,57 @@ static void reply_error(struct admin_client *c, uint64_t now, const char *fmt, .
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	admin_frame_error(&b, "%s", msg);
-	set_reply(c, &b, now);
+	endpoint_reply(&a->ep, c, &b, reply_oom, now);
 }
 
-/* Unread input at close() makes Linux report ECONNRESET to the peer, which could
- * then lose the tail of our reply: read what is left (bounded) before closing. */
-static void drain_input(int fd)
+/* Only the server's own uid and root may talk to it. */
+static int accept_client(void *arg, struct endpoint *e, struct endpoint_client *c, uint64_t now)
 {
-	char buf[4096];
+	struct admin *a = ((struct admin_turn *)arg)->a;
 
-	for (int i = 0; i < 16; i++) {
-		ssize_t n = read(fd, buf, sizeof buf);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
+	(void)e;
+	if (!c->has_cred) {
+		log_error("admin: getsockopt SO_PEERCRED: %s", c->peer);
+	} else if (c->uid == 0 || c->uid == geteuid()) {
+		*slot_of(a, c) = (struct admin_slot){ .token = c->token };
+		return 0;
+	} else {
+		log_warn("admin: refused a client with uid %u (pid %ld): permission denied",
+			 (unsigned)c->uid, (long)c->pid);
 	}
+	reply_error(a, c, now, "permission denied");
+	return -1;
 }
 
-static void finish_client(struct admin *a, struct admin_client *c)
+/* A command line ends at its newline. */
+static long line_length(const char *in, size_t len)
 {
-	drain_input(c->fd);
-	close(c->fd); /* a Unix socket's close() has nothing to retry */
-	free(c->out);
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
-	a->nclients--;
-}
+	const char *nl = memchr(in, '\n', len);
 
-/* Sends what the socket takes, ADMIN_SEND_CHUNK bytes per send(): the kernel frees a
- * chunk's memory only once the reader has taken all of it, so small chunks let a
- * slow reader's progress show as room for the next one. Any byte taken moves the
- * progress deadline on (never past the whole reply's). */
-static void write_reply(struct admin *a, struct admin_client *c, uint64_t now)
-{
-	const char *data = reply_data(c);
-	size_t before = c->out_off;
-
-	while (c->out_off < c->out_len) {
-		size_t len = c->out_len - c->out_off;
-		ssize_t n;
-
-		if (len > ADMIN_SEND_CHUNK)
-			len = ADMIN_SEND_CHUNK;
-		n = send(c->fd, data + c->out_off, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (c->out_off > before)
-				c->deadline_ns = now + ADMIN_PROGRESS_NS;
-			return;
-		}
-		if (n < 0)
-			break; /* the peer left: nobody to tell */
-		c->out_off += (size_t)n;
-	}
-	finish_client(a, c);
+	return nl ? nl - in : -1;
 }
 
 /* ---- commands ---- */
 
-typedef void run_fn(struct admin *a, struct admin_client *c, const struct master *m,
-		    uint64_t now);
+typedef void run_fn(struct admin_turn *t, struct endpoint_client *c, uint64_t now);
 
-static void run_status(struct admin *a, struct admin_client *c, const struct master *m,
-		       uint64_t now)
+static void run_status(struct admin_turn *t, struct endpoint_client *c, uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)a;
-	stats_render_status(&b, m, now);
-	reply_ok(c, &b, now);
+	stats_render_status(&b, t->m, now);
+	reply_ok(t->a, c, &b, now);
 }
 
-static void run_workers(struct admin *a, struct admin_client *c, const struct master *m,
-			uint64_t now)
+static void run_workers(struct admin_turn *t, struct endpoint_client *c, uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)a;
-	stats_render_workers(&b, m, now);
-	reply_ok(c, &b, now);
+	stats_render_workers(&b, t->m, now);
+	reply_ok(t->a, c, &b, now);
 }
 
-static void run_stats(struct admin *a, struct admin_client *c, const struct master *m,
-		      uint64_t now)
+static void run_stats(struct admin_turn *t, struct endpoint_client *c, uint64_t now)
 {
 	static const enum stats_format formats[] = {
 		[ADMIN_FORMAT_TEXT] = STATS_TEXT,
@@ -441,33 +320,27 @@ static void run_stats(struct admin *a, struct admin_client *c, const struct mast
 	};
 	struct strbuf b = { 0 };
 
-	(void)a;
-	stats_render(&b, m, formats[c->req.format], now);
-	reply_ok(c, &b, now);
+	stats_render(&b, t->m, formats[slot_of(t->a, c)->req.format], now);
+	reply_ok(t->a, c, &b, now);
 }
 
-static void run_help(struct admin *a, struct admin_client *c, const struct master *m,
-		     uint64_t now)
+static void run_help(struct admin_turn *t, struct endpoint_client *c, uint64_t now)
 {
 	struct strbuf b = { 0 };
 
-	(void)a;
-	(void)m;
 	strbuf_printf(&b, "commands (one per connection):\n");
 	admin_help(&b);
-	reply_ok(c, &b, now);
+	reply_ok(t->a, c, &b, now);
 }
 
 /* A command that changes the server is never carried out here: it waits, with the
  * client, for the master to take it (admin_next_request), apply it as a step of its
  * own loop and answer (admin_reply_ok/error), now or turns later. */
-static void queue_request(struct admin *a, struct admin_client *c, const struct master *m,
-			  uint64_t now)
+static void queue_request(struct admin_turn *t, struct endpoint_client *c, uint64_t now)
 {
-	(void)m;
 	(void)now;
-	c->state = ADMIN_QUEUED;
-	c->token = ++a->last_token;
+	slot_of(t->a, c)->queued = 1;
+	endpoint_wait(c);
 }
 
 /* The server's half of the command table (common/admin_proto.c). */
@@ -480,58 +353,95 @@ static run_fn *const handlers[ADMIN_CMD_COUNT] = {
 
 /* Who asked for what: a command that changes the server is logged at info, one that
  * only looks at debug. */
-static void log_request(const struct admin_client *c)
+static void log_request(const struct endpoint_client *c, const struct admin_request *req)
 {
 	char what[64];
 
-	admin_describe(&c->req, what, sizeof what);
-	log_msg(admin_commands[c->req.cmd].changes_state ? LOG_INFO : LOG_DEBUG,
-		"admin: '%s' from uid %u pid %ld", what, (unsigned)c->uid, (long)c->pid);
+	admin_describe(req, what, sizeof what);
+	log_msg(admin_commands[req->cmd].changes_state ? LOG_INFO : LOG_DEBUG,
+		"admin: '%s' from %s", what, c->peer);
 }
 
-/* Takes the line in c->in (LEN bytes, no newline): starts the reply, or queues the
- * request. */
-static void run_command(struct admin *a, struct admin_client *c, const struct master *m,
-			size_t len, uint64_t now)
+/* The line in c->in (LEN bytes): starts the reply, or queues the request. */
+static void take_line(void *arg, struct endpoint *e, struct endpoint_client *c,
+		      enum endpoint_input how, size_t len, uint64_t now)
 {
+	struct admin_turn *t = arg;
+	struct admin_request *req = &slot_of(t->a, c)->req;
 	char err[256];
 
-	if (admin_parse(c->in, len, &c->req, err, sizeof err) < 0) {
-		reply_error(c, now, "%s", err);
+	(void)e;
+	if (how == ENDPOINT_TOO_LONG) {
+		reply_error(t->a, c, now, "command too long (at most %d bytes with its newline)",
+			    ADMIN_COMMAND_MAX);
 		return;
 	}
-	log_request(c);
-	handlers[c->req.cmd](a, c, m, now);
+	if (admin_parse(c->in, len, req, err, sizeof err) < 0) {
+		reply_error(t->a, c, now, "%s", err);
+		return;
+	}
+	log_request(c, req);
+	handlers[req->cmd](t, c, now);
+}
+
+static const struct endpoint_ops admin_ops = {
+	.name = "admin",
+	.accept = accept_client,
+	.complete = line_length,
+	.request = take_line,
+	.timeout_reply = "error: timed out\n",
+	.closing_reply = "error: the server stopped before answering\n",
+};
+
+int admin_open(struct admin *a, const struct config *cfg)
+{
+	static const struct endpoint_limits lim = {
+		.request_max = ADMIN_COMMAND_MAX,
+		.request_ns = ADMIN_REQUEST_MS * NS_PER_MS,
+		.progress_ns = ADMIN_PROGRESS_MS * NS_PER_MS,
+		.reply_ns = ADMIN_REPLY_MS * NS_PER_MS,
+		.send_chunk = ADMIN_SEND_CHUNK,
+	};
+	int fd;
+
+	memset(a, 0, sizeof *a);
+	a->lock_fd = -1;
+	if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
+		return -1;
+	if (remove_stale_socket(a) < 0 || (fd = bind_socket(a)) < 0) {
+		close(a->lock_fd);
+		a->lock_fd = -1;
+		return -1;
+	}
+	endpoint_init(&a->ep, fd, &admin_ops, &lim);
+	a->open = 1;
+	log_info("admin socket %s", a->path);
+	return 0;
 }
 
 /* ---- requests: the master's side ---- */
 
-static struct admin_client *find_token(struct admin *a, uint64_t token, enum admin_state state)
-{
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
-		if (a->clients[i].fd >= 0 && a->clients[i].state == state &&
-		    a->clients[i].token == token)
-			return &a->clients[i];
-	return NULL;
-}
-
 int admin_next_request(struct admin *a, struct admin_pending *p)
 {
-	struct admin_client *first = NULL;
+	struct endpoint_client *first = NULL;
 
 	if (!a->open)
 		return 0;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
-		struct admin_client *c = &a->clients[i];
+	for (int i = 0; i < ENDPOINT_CLIENTS_MAX; i++) {
+		struct endpoint_client *c = &a->ep.clients[i];
 
-		if (c->fd >= 0 && c->state == ADMIN_QUEUED && (!first || c->token < first->token))
+		if (c->fd >= 0 && c->state == ENDPOINT_WAITING && a->slots[i].queued &&
+		    a->slots[i].token == c->token && (!first || c->token < first->token))
 			first = c;
 	}
 	if (!first)
 		return 0;
-	first->state = ADMIN_WAITING;
+	slot_of(a, first)->queued = 0;
 	*p = (struct admin_pending){
-		.req = first->req, .token = first->token, .uid = first->uid, .pid = first->pid
+		.req = slot_of(a, first)->req,
+		.token = first->token,
+		.uid = first->uid,
+		.pid = first->pid,
 	};
 	return 1;
 }
@@ -539,12 +449,12 @@ int admin_next_request(struct admin *a, struct admin_pending *p)
 /* Both answers: the reply is built whole, framed, and its sending starts now. */
 static int answer(struct admin *a, uint64_t token, int ok, const char *fmt, va_list ap)
 {
-	struct admin_client *c = find_token(a, token, ADMIN_WAITING);
+	struct endpoint_client *c = a->open ? endpoint_find(&a->ep, token) : NULL;
 	uint64_t now = clock_now_ns();
 	struct strbuf b = { 0 };
 	char msg[ADMIN_COMMAND_MAX];
 
-	if (!c) {
+	if (!c || slot_of(a, c)->queued) {
 		log_debug("admin: request %llu has nobody waiting for its answer",
 			  (unsigned long long)token);
 		return -1;
@@ -556,9 +466,8 @@ static int answer(struct admin *a, uint64_t token, int ok, const char *fmt, va_l
 	} else {
 		admin_frame_error(&b, "%s", msg);
 	}
-	set_reply(c, &b, now);
-	c->answers_request = 1;
-	write_reply(a, c, now);
+	c->flush_at_exit = 1;
+	endpoint_reply(&a->ep, c, &b, reply_oom, now);
 	return 0;
 }
 
@@ -586,199 +495,46 @@ int admin_reply_error(struct admin *a, uint64_t token, const char *fmt, ...)
 
 int admin_answering(const struct admin *a)
 {
-	for (int i = 0; a->open && i < ADMIN_CLIENTS_MAX; i++)
-		if (a->clients[i].fd >= 0 && a->clients[i].state == ADMIN_WRITING &&
-		    a->clients[i].answers_request)
-			return 1;
-	return 0;
+	return a->open && endpoint_flushing(&a->ep);
 }
 
-/* ---- reading ---- */
+/* ---- the loop's calls ---- */
 
-/* Returns 1 once a reply is ready, 0 to wait for more, -1 when the peer is gone. */
-static int read_command(struct admin *a, struct admin_client *c, const struct master *m,
-			uint64_t now)
+void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns)
 {
-	for (;;) {
-		size_t room = sizeof c->in - c->in_len;
-		ssize_t n;
-		char *nl;
-
-		if (room == 0) {
-			reply_error(c, now, "command too long (at most %d bytes with its newline)",
-				    ADMIN_COMMAND_MAX);
-			return 1;
-		}
-		n = read(c->fd, c->in + c->in_len, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
-		c->in_len += (size_t)n;
-		if (nl || n == 0) {
-			run_command(a, c, m, nl ? (size_t)(nl - c->in) : c->in_len, now);
-			return 1;
-		}
-	}
-}
-
-static void serve_client(struct admin *a, struct admin_client *c, const struct master *m,
-			 uint64_t now)
-{
-	int rc;
-
-	if (c->state == ADMIN_WRITING) {
-		write_reply(a, c, now);
+	if (a->open) {
+		endpoint_fill_pollfds(&a->ep, pfd, now_ns);
 		return;
 	}
-	rc = read_command(a, c, m, now);
-	if (rc < 0)
-		finish_client(a, c);
-	else if (rc > 0 && c->state == ADMIN_WRITING)
-		write_reply(a, c, now);
+	for (int i = 0; i < ADMIN_POLLFDS; i++)
+		pfd[i] = (struct pollfd){ .fd = -1, .events = 0, .revents = 0 };
 }
 
-/* A client that did not send its line in time is told so and closed. One that is
- * being answered is given one more send first: POLLOUT comes only once a quarter of
- * the socket's buffer is free, so a slow reader's progress may show only as room
- * for one more chunk. Without it, or past the whole reply's deadline, the reply is
- * cut off: the reader sees fewer bytes than the header announced. */
-static void expire_client(struct admin *a, struct admin_client *c, uint64_t now)
+int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
 {
-	static const char msg[] = "error: timed out\n";
-	size_t off = c->out_off;
-
-	if (c->state == ADMIN_READING) {
-		log_debug("admin: client uid %u pid %ld timed out", (unsigned)c->uid, (long)c->pid);
-		if (send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("admin: timeout reply: %s", strerror(errno));
-		finish_client(a, c);
-		return;
-	}
-	if (now < c->end_ns) {
-		write_reply(a, c, now);
-		if (c->fd < 0 || c->out_off > off)
-			return;
-	}
-	if (now < c->end_ns)
-		log_info("admin: cut off the reply to uid %u pid %ld after %zu of %zu bytes: "
-			 "the reader took nothing for %d s",
-			 (unsigned)c->uid, (long)c->pid, c->out_off, c->out_len,
-			 ADMIN_PROGRESS_MS / 1000);
-	else
-		log_info("admin: cut off the reply to uid %u pid %ld after %zu of %zu bytes: "
-			 "not taken whole within %d s",
-			 (unsigned)c->uid, (long)c->pid, c->out_off, c->out_len,
-			 ADMIN_REPLY_MS / 1000);
-	finish_client(a, c);
-}
-
-/* ---- accepting ---- */
-
-static int check_peer(struct admin_client *c)
-{
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_error("admin: getsockopt SO_PEERCRED: %s", strerror(errno));
-		return -1;
-	}
-	c->uid = cred.uid;
-	c->pid = cred.pid;
-	if (cred.uid == 0 || cred.uid == geteuid())
-		return 0;
-	log_warn("admin: refused a client with uid %u (pid %ld): permission denied",
-		 (unsigned)cred.uid, (long)cred.pid);
-	return -1;
-}
-
-static void start_client(struct admin *a, const struct master *m, int fd, uint64_t now)
-{
-	struct admin_client *c = NULL;
-
-	for (int i = 0; i < ADMIN_CLIENTS_MAX && !c; i++)
-		if (a->clients[i].fd < 0)
-			c = &a->clients[i];
-	if (!c) { /* cannot happen: the listener is polled only with a slot free */
-		close(fd);
-		return;
-	}
-	memset(c, 0, sizeof *c);
-	c->fd = fd;
-	c->deadline_ns = now + ADMIN_REQUEST_NS;
-	a->nclients++;
-	if (check_peer(c) < 0) {
-		reply_error(c, now, "permission denied");
-		write_reply(a, c, now);
-		return;
-	}
-	/* Most clients send their command with the connect: try it now. */
-	serve_client(a, c, m, now);
-}
-
-static void pause_accepting(struct admin *a, int err, uint64_t now)
-{
-	if (now - a->pause_logged_ns >= 10 * NS_PER_SEC || a->pause_logged_ns == 0) {
-		log_error("admin: accept4: %s; pausing (logged at most every 10 s)", strerror(err));
-		a->pause_logged_ns = now;
-	}
-	a->paused_until_ns = now + ACCEPT_PAUSE_NS;
-}
-
-/* At most ADMIN_CLIENTS_MAX accepts per loop turn: a client that connects as fast
- * as it can (most are served and gone within their turn, so the slots never fill)
- * must not keep the master here; the rest wait in the backlog until the next turn,
- * after signals, reaping and timers. */
-static void accept_clients(struct admin *a, const struct master *m, uint64_t now)
-{
-	for (int turn = 0; turn < ADMIN_CLIENTS_MAX && a->nclients < ADMIN_CLIENTS_MAX; turn++) {
-		int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-		if (fd >= 0) {
-			start_client(a, m, fd, now);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			pause_accepting(a, errno, now); /* EMFILE and kin: never a busy loop */
-		return;
-	}
+	return a->open ? endpoint_timeout_ms(&a->ep, now_ns, timeout_ms) : timeout_ms;
 }
 
 void admin_serve(struct admin *a, const struct master *m, const struct pollfd *pfd,
 		 uint64_t now_ns)
 {
-	if (!a->open)
-		return;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
-		struct admin_client *c = &a->clients[i];
+	struct admin_turn t = { a, m };
 
-		if (c->fd >= 0 && pfd[1 + i].fd == c->fd && pfd[1 + i].revents)
-			serve_client(a, c, m, now_ns);
-		if (c->fd >= 0 && now_ns >= client_deadline(c))
-			expire_client(a, c, now_ns);
-	}
-	if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
-		accept_clients(a, m, now_ns);
+	if (a->open)
+		endpoint_serve(&a->ep, pfd, now_ns, &t);
 }
 
 /* ---- closing ---- */
 
 int admin_fds(const struct admin *a, int *fds)
 {
-	int n = 0;
+	int n;
 
 	if (!a->open)
 		return 0;
-	fds[n++] = a->listen_fd;
+	n = endpoint_fds(&a->ep, fds);
 	if (a->lock_fd >= 0)
 		fds[n++] = a->lock_fd;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
-		if (a->clients[i].fd >= 0)
-			fds[n++] = a->clients[i].fd;
 	return n;
 }
 
@@ -791,14 +547,7 @@ void admin_close(struct admin *a)
 
 	if (!a->open)
 		return;
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
-		if (a->clients[i].fd < 0)
-			continue;
-		close(a->clients[i].fd);
-		free(a->clients[i].out);
-		a->clients[i].fd = -1;
-	}
-	close(a->listen_fd);
+	endpoint_close(&a->ep);
 	if (lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == a->dev &&
 	    st.st_ino == a->ino && st.st_uid == geteuid() && st.st_nlink == 1 &&
 	    unlink(a->path) < 0)

@@ -1,13 +1,13 @@
-/* The admin socket: a Unix stream socket served from the master's poll() loop. One
- * command line per connection, one framed reply, then close. Every fd is non-blocking
- * and every client has a deadline, so a stuck client never delays supervision. The
- * protocol (limits, commands, framing) is common/admin_proto.h, shared with
- * preforkctl. */
+/* The admin socket: a Unix stream socket served from the master's poll() loop by the
+ * endpoint module (endpoint.h), which bounds every client in time. One command line
+ * per connection, one framed reply, then close. The protocol (limits, commands,
+ * framing) is common/admin_proto.h, shared with preforkctl. */
 #ifndef PREFORKD_ADMIN_H
 #define PREFORKD_ADMIN_H
 
 #include "admin_path.h"
 #include "admin_proto.h"
+#include "endpoint.h"
 
 #include <poll.h>
 #include <stdint.h>
@@ -16,48 +16,27 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#define ADMIN_POLLFDS (1 + ADMIN_CLIENTS_MAX)
+#define ADMIN_POLLFDS ENDPOINT_POLLFDS
 
 struct config;
 struct master;
 
-/* A client's life: READING -> (WRITING | QUEUED -> WAITING -> WRITING) -> closed. */
-enum admin_state {
-	ADMIN_READING, /* its command line, within ADMIN_REQUEST_MS */
-	ADMIN_QUEUED,  /* a request for the master, not yet taken: no deadline */
-	ADMIN_WAITING, /* taken; the master answers once it knows the outcome */
-	ADMIN_WRITING, /* the reply: the reader's progress and the whole reply's deadlines */
-};
-
-struct admin_client {
-	int fd;    /* -1: free */
-	uid_t uid; /* the peer, from SO_PEERCRED */
-	pid_t pid;
-	enum admin_state state;
-	uint64_t token;       /* QUEUED, WAITING: names the request to the master */
-	int answers_request;  /* WRITING: the master's answer, which exit waits for */
-	uint64_t deadline_ns; /* reading: the whole line; writing: the next progress */
-	uint64_t end_ns;      /* writing: the whole reply */
-	struct admin_request req; /* QUEUED, WAITING */
-	size_t in_len;
-	char in[ADMIN_COMMAND_MAX];
-	char *out;
-	size_t out_len, out_off;
+/* What the admin module knows of each endpoint client, by the client's slot. */
+struct admin_slot {
+	uint64_t token;           /* the client this is about: slots are reused */
+	int queued;               /* a request not yet taken by the master */
+	struct admin_request req; /* what the client asked */
 };
 
 /* All zero means "not open": a master that fails before admin_open() closes nothing. */
 struct admin {
 	int open;
-	int listen_fd;
 	int lock_fd; /* the instance lock, PATH.lock (instance_lock.h) */
 	char path[ADMIN_PATH_MAX];
 	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
 	ino_t ino;
-	uint64_t paused_until_ns; /* accept4() ran out of fds: stop polling the listener */
-	uint64_t pause_logged_ns;
-	int nclients;
-	uint64_t last_token;
-	struct admin_client clients[ADMIN_CLIENTS_MAX];
+	struct endpoint ep; /* the listener and its clients (endpoint.h) */
+	struct admin_slot slots[ENDPOINT_CLIENTS_MAX];
 };
 
 /* A command that changes the server, for the master to apply (admin_next_request)
@@ -95,7 +74,7 @@ int admin_reply_error(struct admin *a, uint64_t token, const char *fmt, ...)
  * the client that asked for the stop hears it. Bounded by the reply deadlines. */
 int admin_answering(const struct admin *a);
 /* The master's admin fds, for a new worker to close (workers never exec, so
- * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 2; returns how many. */
+ * O_CLOEXEC does not do it). Writes at most ADMIN_POLLFDS + 1; returns how many. */
 int admin_fds(const struct admin *a, int *fds);
 /* At exit: close everything, remove the socket file if it is still ours, then
  * release the instance lock. */

@@ -90,7 +90,7 @@ static void test_answer_later(uint64_t t0)
 	              strcmp(body, "ok: stopping preforkd (pid 7)\n") == 0,
 	      "the waiting client gets the answer, framed");
 	CHECK(admin_reply_ok(&adm, p.token, "again") < 0, "a request is answered once");
-	CHECK(adm.nclients == 0, "every client slot is free again");
+	CHECK(adm.ep.nclients == 0, "every client slot is free again");
 	close(stop);
 	close(help);
 }
@@ -116,7 +116,7 @@ static void test_refusal_and_order(uint64_t t0)
 	close(b);
 	admin_reply_ok(&adm, second.token, "ok: reloading");
 	turn(t0 + NS_PER_SEC);
-	CHECK(adm.nclients == 0, "a client that left before its answer frees its slot");
+	CHECK(adm.ep.nclients == 0, "a client that left before its answer frees its slot");
 	close(a);
 }
 
