@@ -184,3 +184,88 @@ EOF
 	run ctl status
 	[ "$status" -eq 0 ]
 }
+
+# fake_server NAME REPLY: a server on $BATS_TEST_TMPDIR/NAME.sock that answers every
+# connection with REPLY (a Python bytes literal) and closes.
+fake_server() {
+	local path="$BATS_TEST_TMPDIR/$1.sock"
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+open(sys.argv[1] + ".up", "w").close()
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(4096)
+        c.sendall(eval(sys.argv[2]))
+    except OSError:
+        pass
+    c.close()' "$path" "$2" 3>&- &
+	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	wait_until 10 test -e "$path.up"
+}
+
+@test "preforkctl says a reply is truncated (exit 4) when it ends before LEN bytes" {
+	# Ten bytes of a hundred, ending in a newline: it looks like a whole reply.
+	fake_server short 'b"ok 100\n012345678\n"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/short.sock" status
+	[ "$status" -eq 4 ]
+	[ "$output" = "preforkctl: truncated reply from preforkd at $BATS_TEST_TMPDIR/short.sock: got 10 of 100 bytes" ]
+	fake_server cut 'b"ok 10"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/cut.sock" status
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"truncated reply"*"the reply ends inside its header" ]]
+}
+
+@test "preforkctl refuses a reply without a valid header or with bytes past LEN (exit 4)" {
+	fake_server plain 'b"preforkd 0.1.0 - running\n"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/plain.sock" status
+	[ "$status" -eq 4 ]
+	[ "$output" = "preforkctl: malformed reply from preforkd at $BATS_TEST_TMPDIR/plain.sock: no 'ok LEN' or 'error:' header" ]
+	fake_server long 'b"ok 3\nabc\ndef\n"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/long.sock" status
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"malformed reply"*"more bytes than the 3 announced" ]]
+	fake_server huge 'b"ok 99999999999\n"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/huge.sock" status
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"malformed reply"*"a reply over 67108864 bytes" ]]
+	fake_server fine 'b"ok 6\nfine\n\n"'
+	run "$CTL" --socket "$BATS_TEST_TMPDIR/fine.sock" status
+	[ "$status" -eq 0 ]
+	[ "$output" = "fine" ]
+}
+
+@test "preforkctl sends a 4096-byte command line, as the server reads it, and no longer one" {
+	start_server --workers 1
+	local arg
+	# "stats " and 4089 bytes and the newline: 4096 bytes, the server's limit.
+	arg=$(head -c 4089 /dev/zero | tr '\0' a)
+	run ctl stats "$arg"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "preforkctl: error: stats: expected 'json' or 'prometheus', got 'aaaa"*"...'" ]]
+	run ctl stats "${arg}a"
+	[ "$status" -eq 2 ]
+	[[ "$output" == "preforkctl: command too long (at most 4096 bytes with its newline)"* ]]
+}
+
+@test "an empty --socket or --pidfile is a usage error (exit 2), not a missing server" {
+	run "$CTL" -s '' status
+	[ "$status" -eq 2 ]
+	[[ "$output" == "preforkctl: --socket: empty path"* ]]
+	run "$CTL" --pidfile '' status
+	[ "$status" -eq 2 ]
+	[[ "$output" == "preforkctl: --pidfile: empty path"* ]]
+}
+
+@test "preforkctl --help and the server's help list the same commands, from one table" {
+	start_server --workers 1
+	run "$CTL" --help
+	[ "$status" -eq 0 ]
+	# The lines between "Commands" and preforkctl's own `top`.
+	sed -n '/^Commands/,/^  top /p' <<<"$output" | sed '1d;$d' >"$BATS_TEST_TMPDIR/ctl-help"
+	ctl help | sed 1d >"$BATS_TEST_TMPDIR/server-help"
+	[ -s "$BATS_TEST_TMPDIR/server-help" ]
+	diff "$BATS_TEST_TMPDIR/ctl-help" "$BATS_TEST_TMPDIR/server-help"
+}
