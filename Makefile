@@ -12,7 +12,14 @@ LOGROTATEDIR ?= /etc/logrotate.d
 SYSCONFDIR ?= $(PREFIX)/etc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
-CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icommon -Iserver $(CPPFLAGS)
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(CPPFLAGS)
+# Include paths by source directory: common/ and client/ see only common/, so a
+# client that included a server header would not build; server/ and the tests see both.
+INC_common := -Icommon
+INC_client := -Icommon
+INC_server := -Icommon -Iserver
+INC_test := -Icommon -Iserver
+INC = $(INC_$(firstword $(subst /, ,$<)))
 LDLIBS := -lm
 # Full RELRO with every symbol bound at start (BIND_NOW): the master resolves the
 # dynamic symbols once, so a forked worker never runs the dynamic linker, never
@@ -49,7 +56,7 @@ TEST_BINS := bin/test/preforkd $(patsubst test/unit/%.c,bin/test/unit-%,$(UNIT_S
 # by both builds, so the link stamp names the build: a switch relinks, no more.
 COMPILE_STAMP := $(BUILD)/.cflags
 LINK_STAMP := bin/.link
-COMPILE_FLAGS := $(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN)
+COMPILE_FLAGS := $(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) [$(INC_common)] [$(INC_server)]
 LINK_FLAGS := $(BUILD) $(CC) $(LDHARDEN) $(LDFLAGS) $(LDLIBS)
 # Every binary links its object prerequisites the same way.
 LINK = $(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
@@ -66,11 +73,11 @@ $(LINK_STAMP): FORCE
 
 $(BUILD)/%.o: %.c $(COMPILE_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(INC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 $(BUILD)/test/%.o: %.c $(COMPILE_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -DPREFORKD_TEST_FAULTS $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(INC) -DPREFORKD_TEST_FAULTS $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 bin/preforkd: $(BUILD)/server/main.o $(SERVER_OBJ) $(COMMON_OBJ) $(LINK_STAMP)
 	@mkdir -p $(@D)

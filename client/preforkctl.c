@@ -1,22 +1,25 @@
 /* preforkctl: the admin status command. Sends one command line to preforkd's admin
  * socket and prints the reply; `top` repeats that every second. Exit codes follow
  * the LSB status convention so scripts and init systems can use them. */
-#include "admin.h"
 #include "admin_path.h"
+#include "admin_proto.h"
 #include "clock.h"
 #include "conf_file.h"
 #include "net.h"
 #include "parse.h"
+#include "strbuf.h"
 #include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +31,6 @@ enum exit_code {
 	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not ask, an untrusted server, a
 	                     truncated reply */
 };
-
-#define REPLY_MAX (64u << 20) /* far above any real reply; guards a confused peer */
 
 enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_PROMETHEUS };
 
@@ -51,25 +52,21 @@ struct reply {
 
 static volatile sig_atomic_t interrupted;
 
+/* The commands come from the protocol's table (admin_proto.c), as the server's own
+ * `help` does; `top` is preforkctl's. */
 static void usage(void)
 {
+	struct strbuf cmds = { 0 };
+
+	admin_help(&cmds);
 	printf("Usage: preforkctl [OPTION]... [COMMAND [ARG]]\n"
 	       "Query and steer a running preforkd through its admin socket.\n"
 	       "\n"
 	       "Commands (default: status):\n"
-	       "  status                 header, totals and the per-worker table\n"
-	       "  stats [json|prometheus]  every statistic as 'key: value' lines, JSON or\n"
-	       "                         Prometheus text\n"
-	       "  workers                the per-worker table\n"
-	       "  scale N                run N workers (1..1024), as SIGTTIN/SIGTTOU do\n"
-	       "  reload                 re-read the server's --config file, then a rolling\n"
-	       "                         restart of every worker, as SIGHUP\n"
-	       "  stop                   graceful stop, as SIGTERM; returns once the server\n"
-	       "                         has acknowledged it\n"
-	       "  help                   the server's own list of commands\n"
-	       "  top                    refresh a compact table every second until\n"
-	       "                         interrupted; one plain line per second when standard\n"
-	       "                         output is not a terminal\n"
+	       "%s"
+	       "  top                      refresh a compact table every second until\n"
+	       "                           interrupted; one plain line per second when\n"
+	       "                           standard output is not a terminal\n"
 	       "\n"
 	       "Options:\n"
 	       "  -s, --socket PATH      admin socket (default: preforkd.sock beside --pidfile;\n"
@@ -86,17 +83,28 @@ static void usage(void)
 	       "  -h, --help             show this help and exit\n"
 	       "  -v, --version          show the version and exit\n"
 	       "\n"
+	       "A command line is at most %d bytes with its newline, as the server reads it.\n"
+	       "\n"
 	       "Exit status (LSB): 0 ok; 1 the server replied with an error; 2 usage error;\n"
 	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
 	       "server could not be asked: permission denied, timeout; a server that runs\n"
-	       "as neither root nor your uid, which is not trusted; a truncated reply).\n"
-	       "Control characters in a reply are printed escaped (\\xHH), never raw.\n");
+	       "as neither root nor your uid, which is not trusted; a reply that was\n"
+	       "truncated or malformed).\n"
+	       "Control characters in a reply are printed escaped (\\xHH), never raw.\n",
+	       cmds.data ? cmds.data : "", ADMIN_COMMAND_MAX);
+	strbuf_free(&cmds);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "preforkctl: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry 'preforkctl --help' for more information.\n");
 	return EXIT_USAGE;
 }
@@ -132,48 +140,6 @@ static int connect_admin(const char *path, uint64_t deadline_ns)
 	close(fd);
 	errno = err;
 	return -1;
-}
-
-static int grow_reply(struct reply *r, size_t *cap)
-{
-	char *p;
-
-	if (r->len + 1 < *cap)
-		return 0;
-	if (*cap >= REPLY_MAX) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	*cap = *cap ? *cap * 2 : 65536;
-	p = realloc(r->data, *cap);
-	if (!p)
-		return -1;
-	r->data = p;
-	return 0;
-}
-
-/* Reads to EOF. ECONNRESET after the reply only means the server closed with our
- * input unread; what it sent is complete. */
-static int read_reply(int fd, struct reply *r, uint64_t deadline_ns)
-{
-	size_t cap = 0;
-
-	r->data = NULL;
-	r->len = 0;
-	for (;;) {
-		ssize_t n;
-
-		if (grow_reply(r, &cap) < 0)
-			return -1;
-		n = read_some(fd, r->data + r->len, cap - r->len - 1, deadline_ns);
-		if (n == 0 || (n < 0 && errno == ECONNRESET && r->len > 0))
-			break;
-		if (n < 0)
-			return -1;
-		r->len += (size_t)n;
-	}
-	r->data[r->len] = '\0';
-	return 0;
 }
 
 static int report_failure(const struct ctl *c, int err)
@@ -215,17 +181,66 @@ static int check_server(const struct ctl *c, int fd)
 	return EXIT_OK;
 }
 
+/* The reply's body moved to the start of its buffer, which R takes. */
+static void take_body(struct admin_reply *ar, struct reply *r)
+{
+	memmove(ar->data, ar->body, ar->body_len);
+	ar->data[ar->body_len] = '\0';
+	r->data = ar->data;
+	r->len = ar->body_len;
+	ar->data = NULL;
+}
+
+/* A framed reply (admin_proto.h) tells a complete one from one cut short. */
+static int judge_reply(const struct ctl *c, struct admin_reply *ar, struct reply *r)
+{
+	int rc = EXIT_UNKNOWN;
+
+	if (ar->len == 0)
+		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
+	else if (ar->kind == ADMIN_REPLY_TRUNCATED)
+		fprintf(stderr, "preforkctl: truncated reply from preforkd at %s: %s\n", c->path,
+		        ar->why);
+	else if (ar->kind == ADMIN_REPLY_MALFORMED)
+		fprintf(stderr, "preforkctl: malformed reply from preforkd at %s: %s\n", c->path,
+		        ar->why);
+	else {
+		rc = ar->kind == ADMIN_REPLY_OK ? EXIT_OK : EXIT_ERROR_REPLY;
+		take_body(ar, r);
+	}
+	admin_reply_free(ar);
+	return rc;
+}
+
+static int escape_reply(struct reply *r);
+
+/* An error reply goes to stderr, escaped like any reply. */
+static void print_error_reply(struct reply *r)
+{
+	if (escape_reply(r) < 0)
+		fprintf(stderr, "preforkctl: error: (unprintable: %s)\n", strerror(errno));
+	else
+		fprintf(stderr, "preforkctl: error: %s\n", r->data);
+	free(r->data);
+	r->data = NULL;
+}
+
 /* One exchange: connect, send the line, read the reply. Returns an exit code; the
- * reply is in *r only when that code is EXIT_OK. */
+ * body of the reply is in *r only when that code is EXIT_OK. An error reply is
+ * printed here (exit 1). */
 static int ask(const struct ctl *c, const char *command, struct reply *r)
 {
 	uint64_t deadline = clock_now_ns() + seconds_to_ns(c->timeout);
-	char line[ADMIN_COMMAND_MAX];
+	char line[ADMIN_COMMAND_MAX + 1];
+	struct admin_reply ar;
 	int fd, n, err;
 
+	r->data = NULL;
+	r->len = 0;
 	n = snprintf(line, sizeof line, "%s\n", command);
-	if (n < 0 || (size_t)n >= sizeof line)
-		return usage_error("command too long: %s", command);
+	if (n < 0 || n > ADMIN_COMMAND_MAX)
+		return usage_error("command too long (at most %d bytes with its newline)",
+		                   ADMIN_COMMAND_MAX);
 	fd = connect_admin(c->path, deadline);
 	if (fd < 0)
 		return report_failure(c, errno);
@@ -236,28 +251,17 @@ static int ask(const struct ctl *c, const char *command, struct reply *r)
 	/* A server that refuses us replies and closes at once, maybe before our write:
 	 * its reply still counts. */
 	err = write_full(fd, line, (size_t)n, deadline) < 0 ? errno : 0;
-	if (read_reply(fd, r, deadline) < 0 || (err && r->len == 0)) {
+	if (admin_read_reply(fd, deadline, &ar) < 0 || (err && ar.len == 0)) {
 		err = err ? err : errno;
 		close(fd);
-		free(r->data);
-		r->data = NULL;
+		admin_reply_free(&ar);
 		return report_failure(c, err);
 	}
 	close(fd);
-	if (r->len == 0) {
-		free(r->data);
-		r->data = NULL;
-		fprintf(stderr, "preforkctl: preforkd at %s closed without a reply\n", c->path);
-		return EXIT_UNKNOWN;
-	}
-	/* Every reply ends with a newline: without one it was cut short. */
-	if (r->data[r->len - 1] != '\n') {
-		free(r->data);
-		r->data = NULL;
-		fprintf(stderr, "preforkctl: truncated reply from preforkd at %s\n", c->path);
-		return EXIT_UNKNOWN;
-	}
-	return EXIT_OK;
+	err = judge_reply(c, &ar, r);
+	if (err == EXIT_ERROR_REPLY)
+		print_error_reply(r);
+	return err;
 }
 
 static int write_stdout(const char *p, size_t n)
@@ -317,7 +321,7 @@ static int escape_reply(struct reply *r)
 	return 0;
 }
 
-/* An "error: ..." reply goes to stderr and exits 1; anything else is printed. */
+/* The body of a success is printed; an error reply went to stderr (exit 1). */
 static int run_once(const struct ctl *c, const char *command)
 {
 	struct reply r;
@@ -328,9 +332,6 @@ static int run_once(const struct ctl *c, const char *command)
 	if (escape_reply(&r) < 0) {
 		fprintf(stderr, "preforkctl: %s\n", strerror(errno));
 		rc = EXIT_UNKNOWN;
-	} else if (strncmp(r.data, "error:", 6) == 0) {
-		fprintf(stderr, "preforkctl: %s", r.data);
-		rc = EXIT_ERROR_REPLY;
 	} else if (write_stdout(r.data, r.len) < 0) {
 		rc = EXIT_UNKNOWN;
 	}
@@ -595,6 +596,13 @@ static int resolve_socket(struct ctl *c)
 
 	if (!!c->socket_path + !!c->pidfile + !!c->config > 1)
 		return usage_error("%s", "--socket, --pidfile and --config exclude each other");
+	/* An empty path names no socket: a usage error, not a server that is missing. */
+	if (c->socket_path && !*c->socket_path)
+		return usage_error("%s", "--socket: empty path");
+	if (c->pidfile && !*c->pidfile)
+		return usage_error("%s", "--pidfile: empty path");
+	if (c->config && !*c->config)
+		return usage_error("%s", "--config: empty path");
 	if (c->config && (rc = read_config(c)) >= 0)
 		return rc;
 	if (c->socket_path) {
@@ -611,17 +619,6 @@ static int resolve_socket(struct ctl *c)
 	return -1;
 }
 
-struct command {
-	const char *name;
-	int min_args, max_args;
-	int formats; /* accepts --json / --prometheus */
-};
-
-static const struct command commands[] = {
-	{ "status", 0, 0, 1 }, { "stats", 0, 1, 1 }, { "workers", 0, 0, 1 }, { "scale", 1, 1, 0 },
-	{ "reload", 0, 0, 0 }, { "stop", 0, 0, 0 },  { "help", 0, 0, 0 },    { "top", 0, 0, 0 },
-};
-
 /* A control character would end the command line early or smuggle in another. */
 static int has_control_char(const char *s)
 {
@@ -631,41 +628,50 @@ static int has_control_char(const char *s)
 	return 0;
 }
 
-/* Checks the command's shape; the server judges the values (a scale count out of
- * range is an error reply, exit 1, like any other refusal). */
+/* --json and --prometheus stand for `stats json` and `stats prometheus`: they go
+ * with the commands that show statistics. */
+static int takes_format(int cmd)
+{
+	return cmd == ADMIN_CMD_STATUS || cmd == ADMIN_CMD_STATS || cmd == ADMIN_CMD_WORKERS;
+}
+
+/* Checks the command's shape against the protocol's table (and `top`, which is
+ * preforkctl's own); the server judges the values (a scale count out of range is an
+ * error reply, exit 1, like any other refusal). */
 static int check_command(const struct ctl *c, int argc, char **argv)
 {
+	int top = strcmp(argv[0], "top") == 0, cmd = admin_command_find(argv[0]);
+	const char *name = argv[0];
+	int min = 0, max = 0;
+
 	for (int i = 0; i < argc; i++)
 		if (has_control_char(argv[i]))
 			return usage_error("%s", "control characters are not allowed in a command");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		const struct command *cmd = &commands[i];
-
-		if (strcmp(argv[0], cmd->name) != 0)
-			continue;
-		if (argc - 1 < cmd->min_args)
-			return usage_error("%s: missing argument", cmd->name);
-		if (argc - 1 > cmd->max_args)
-			return usage_error("%s: too many arguments", cmd->name);
-		if (c->format != FORMAT_HUMAN && !cmd->formats)
-			return usage_error(
-				"%s: --json and --prometheus apply to status, stats and workers",
-				cmd->name);
-		if (c->format != FORMAT_HUMAN && argc > 1)
-			return usage_error(
-				"%s: give the format as an option or an argument, not both",
-				cmd->name);
-		return -1;
+	if (!top && cmd < 0)
+		return usage_error("unknown command '%s'", argv[0]);
+	if (!top) {
+		min = admin_commands[cmd].min_args;
+		max = admin_commands[cmd].max_args;
 	}
-	return usage_error("unknown command '%s'", argv[0]);
+	if (argc - 1 < min)
+		return usage_error("%s: missing argument", name);
+	if (argc - 1 > max)
+		return usage_error("%s: too many arguments", name);
+	if (c->format != FORMAT_HUMAN && (top || !takes_format(cmd)))
+		return usage_error("%s: --json and --prometheus apply to status, stats and workers",
+		                   name);
+	if (c->format != FORMAT_HUMAN && argc > 1)
+		return usage_error("%s: give the format as an option or an argument, not both",
+		                   name);
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
 	struct ctl c = { .timeout = 5 };
 	char *dflt[] = { "status", NULL };
-	char line[ADMIN_COMMAND_MAX];
-	int rc = parse_options(&c, argc, argv);
+	char line[ADMIN_COMMAND_MAX + 1];
+	int rc = parse_options(&c, argc, argv), n;
 
 	if (rc >= 0 || (rc = resolve_socket(&c)) >= 0)
 		return rc;
@@ -683,7 +689,11 @@ int main(int argc, char **argv)
 		return run_top(&c);
 	if (c.format != FORMAT_HUMAN)
 		return run_once(&c, c.format == FORMAT_JSON ? "stats json" : "stats prometheus");
-	snprintf(line, sizeof line, "%s%s%s", argv[0], argc > 1 ? " " : "",
-	         argc > 1 ? argv[1] : "");
+	/* The server reads at most ADMIN_COMMAND_MAX bytes, the newline included. */
+	n = snprintf(line, sizeof line, "%s%s%s", argv[0], argc > 1 ? " " : "",
+	             argc > 1 ? argv[1] : "");
+	if (n < 0 || n + 1 > ADMIN_COMMAND_MAX)
+		return usage_error("command too long (at most %d bytes with its newline)",
+		                   ADMIN_COMMAND_MAX);
 	return run_once(&c, line);
 }

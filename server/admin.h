@@ -1,11 +1,13 @@
-/* The admin socket: a Unix stream socket served from the master's poll() loop. One
- * command line per connection, one reply, then close. Every fd is non-blocking and
- * every client has a deadline, so a stuck client never delays supervision. The
- * protocol constants are shared with preforkctl. */
+/* The admin socket: a Unix stream socket served from the master's poll() loop by the
+ * endpoint module (endpoint.h), which bounds every client in time. One command line
+ * per connection, one framed reply, then close. The protocol (limits, commands,
+ * framing) is common/admin_proto.h, shared with preforkctl. */
 #ifndef PREFORKD_ADMIN_H
 #define PREFORKD_ADMIN_H
 
 #include "admin_path.h"
+#include "admin_proto.h"
+#include "endpoint.h"
 
 #include <poll.h>
 #include <stdint.h>
@@ -14,42 +16,36 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#define ADMIN_COMMAND_MAX 4096 /* one command line, its newline included */
-#define ADMIN_CLIENTS_MAX 16   /* served at once; the rest wait in the backlog */
-#define ADMIN_POLLFDS (1 + ADMIN_CLIENTS_MAX)
-#define ADMIN_DEADLINE_MS 1000
-#define ADMIN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+#define ADMIN_POLLFDS ENDPOINT_POLLFDS
 
 struct config;
-struct master;
+struct pool;
 
-enum admin_then { ADMIN_THEN_NOTHING, ADMIN_THEN_STOP };
-
-struct admin_client {
-	int fd;    /* -1: free */
-	uid_t uid; /* the peer, from SO_PEERCRED */
-	pid_t pid;
-	uint64_t deadline_ns;
-	int writing;          /* the reply is built; sending it */
-	enum admin_then then; /* what to do once the reply is sent (or abandoned) */
-	size_t in_len;
-	char in[ADMIN_COMMAND_MAX];
-	char *out;
-	size_t out_len, out_off;
+/* What the admin module knows of each endpoint client, by the client's slot. */
+struct admin_slot {
+	uint64_t token;           /* the client this is about: slots are reused */
+	int queued;               /* a request not yet taken by the master */
+	struct admin_request req; /* what the client asked */
 };
 
 /* All zero means "not open": a master that fails before admin_open() closes nothing. */
 struct admin {
 	int open;
-	int listen_fd;
 	int lock_fd; /* the instance lock, PATH.lock (instance_lock.h) */
 	char path[ADMIN_PATH_MAX];
 	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
 	ino_t ino;
-	uint64_t paused_until_ns; /* accept4() ran out of fds: stop polling the listener */
-	uint64_t pause_logged_ns;
-	int nclients;
-	struct admin_client clients[ADMIN_CLIENTS_MAX];
+	struct endpoint ep; /* the listener and its clients (endpoint.h) */
+	struct admin_slot slots[ENDPOINT_CLIENTS_MAX];
+};
+
+/* A command that changes the server, for the master to apply (admin_next_request)
+ * and answer (admin_reply_ok, admin_reply_error). */
+struct admin_pending {
+	struct admin_request req; /* scale N, reload, stop */
+	uint64_t token;           /* the waiting client */
+	uid_t uid;                /* who asked, from SO_PEERCRED */
+	pid_t pid;
 };
 
 /* Start-up: replaces a stale socket file, refuses when a live instance answers.
@@ -59,10 +55,26 @@ int admin_open(struct admin *a, const struct config *cfg);
 void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns);
 /* The poll timeout, shortened to the nearest admin deadline. */
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
-/* Accepts, reads, answers and expires clients; never blocks. */
-void admin_serve(struct admin *a, struct master *m, const struct pollfd *pfd, uint64_t now_ns);
+/* Accepts, reads, answers and expires clients; never blocks. Commands that only look
+ * are answered here from M, which is only read; those that change the server are
+ * queued for the master. */
+void admin_serve(struct admin *a, const struct pool *pool, const struct pollfd *pfd,
+                 uint64_t now_ns);
+/* The oldest queued request, in *P: 1, or 0 when there is none. The master must
+ * answer every request it takes, at once or in a later turn of its loop. */
+int admin_next_request(struct admin *a, struct admin_pending *p);
+/* The master's answer to request TOKEN: a success, whose body is the text and a
+ * newline (several lines if the text has newlines), or a refusal. Sending starts at
+ * once. Returns -1 when nobody waits for TOKEN (nobody to tell). */
+int admin_reply_ok(struct admin *a, uint64_t token, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int admin_reply_error(struct admin *a, uint64_t token, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Answers to requests are still being sent: a stopping master waits for them, so
+ * the client that asked for the stop hears it. Bounded by the reply deadlines. */
+int admin_answering(const struct admin *a);
 /* The master's admin fds, for a new worker to close (workers never exec, so
- * O_CLOEXEC does not do it). Writes at most ADMIN_CLIENTS_MAX + 2; returns how many. */
+ * O_CLOEXEC does not do it). Writes at most ADMIN_POLLFDS + 1; returns how many. */
 int admin_fds(const struct admin *a, int *fds);
 /* At exit: close everything, remove the socket file if it is still ours, then
  * release the instance lock. */

@@ -5,12 +5,11 @@
 #define PREFORKD_CONFIG_H
 
 #include "log.h"
+#include "pool_size.h"
 #include "version.h"
 
 #include <stddef.h>
 #include <time.h>
-
-#define WORKERS_MAX 1024
 
 struct service;
 struct config_mem;

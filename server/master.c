@@ -524,7 +524,7 @@ static void advance_shutdown(struct master *m, uint64_t now)
 
 /* ---- requests ---- */
 
-int master_scale(struct master *m, long workers, char *err, size_t errlen)
+static int master_scale(struct master *m, long workers, char *err, size_t errlen)
 {
 	if (workers < 1 || workers > WORKERS_MAX) {
 		snprintf(err, errlen, "worker count must be 1..%d, got %ld", WORKERS_MAX, workers);
@@ -561,7 +561,10 @@ static int reread_config(struct master *m, char *msg, size_t msglen)
 	return 0;
 }
 
-int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
+/* Re-reads the --config file, if any, then starts the rolling restart. Returns 0
+ * with msg "" or " (FILE re-read)[; needs a restart to take effect: KEYS]", or -1
+ * with msg saying why nothing changed. */
+static int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
 {
 	msg[0] = '\0';
 	if (m->pool.stopping) {
@@ -578,7 +581,7 @@ int master_reload(struct master *m, const char *why, char *msg, size_t msglen)
 	return 0;
 }
 
-void master_stop(struct master *m, int fast, const char *why)
+static void master_stop(struct master *m, int fast, const char *why)
 {
 	uint64_t now = clock_now_ns();
 
@@ -598,6 +601,56 @@ void master_stop(struct master *m, int fast, const char *why)
 	}
 	if (fast)
 		kill_all(m, now);
+}
+
+/* The admin module only asks (admin.h): each request it has queued is carried out
+ * here, as a step of this loop, and answered. `stop` is answered before it acts, and
+ * the loop does not end while that answer is being sent, so the client that asked
+ * hears it before the server goes away. */
+static void apply_request(struct master *m, const struct admin_pending *p)
+{
+	struct admin *a = &m->admin;
+	long from = m->pool.target;
+	char msg[1024];
+	char err[128];
+
+	switch (p->req.cmd) {
+	case ADMIN_CMD_SCALE:
+		if (master_scale(m, p->req.workers, err, sizeof err) < 0)
+			admin_reply_error(a, p->token, "%s", err);
+		else
+			admin_reply_ok(a, p->token, "ok: scaling from %ld to %ld workers", from,
+				       p->req.workers);
+		break;
+	case ADMIN_CMD_RELOAD:
+		if (m->pool.stopping) {
+			admin_reply_error(a, p->token, "server is stopping");
+			break;
+		}
+		if (master_reload(m, "admin reload", msg, sizeof msg) < 0) {
+			admin_reply_error(a, p->token, "reload refused, nothing changed: %s", msg);
+			break;
+		}
+		admin_reply_ok(a, p->token, "ok: reloading: rolling restart to generation %u%s",
+			       m->pool.generation, msg);
+		break;
+	case ADMIN_CMD_STOP:
+		admin_reply_ok(a, p->token, "ok: stopping preforkd (pid %ld)", (long)getpid());
+		master_stop(m, 0, "admin stop");
+		break;
+	default: /* only the commands that change the server are queued */
+		log_error("admin: '%s' queued as a request", admin_commands[p->req.cmd].name);
+		admin_reply_error(a, p->token, "internal error");
+		break;
+	}
+}
+
+static void apply_admin_requests(struct master *m)
+{
+	struct admin_pending p;
+
+	while (admin_next_request(&m->admin, &p))
+		apply_request(m, &p);
 }
 
 static void handle_signals(struct master *m, const struct signal_counts *sig)
@@ -704,7 +757,7 @@ static void run_loop(struct master *m)
 		struct signal_counts sigs;
 		int rc, timeout_ms;
 
-		if (m->pool.stopping && pool_live_count(&m->pool) == 0)
+		if (m->pool.stopping && pool_live_count(&m->pool) == 0 && !admin_answering(&m->admin))
 			return;
 		notify_tick(&m->pool);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
@@ -718,7 +771,8 @@ static void run_loop(struct master *m)
 			log_drain_pipe();
 		signals_take(&sigs);
 		handle_signals(m, &sigs);
-		admin_serve(&m->admin, m, pfd + 1, now);
+		admin_serve(&m->admin, &m->pool, pfd + 1, now);
+		apply_admin_requests(m);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
 		if (m->pool.stopping) {

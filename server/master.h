@@ -36,12 +36,4 @@ struct master {
 
 int master_run(struct config *cfg);
 
-/* Requests from signals and the admin socket; the loop carries them out. */
-int master_scale(struct master *m, long workers, char *err, size_t errlen);
-/* Re-reads the --config file, if any, then starts the rolling restart. Returns 0
- * with msg "" or " (FILE re-read)[; needs a restart to take effect: KEYS]", or -1
- * with msg saying why nothing changed. */
-int master_reload(struct master *m, const char *why, char *msg, size_t msglen);
-void master_stop(struct master *m, int fast, const char *why);
-
 #endif

@@ -231,14 +231,14 @@ while True:
 	[ "$status" -eq 4 ]
 	[ "$output" = "preforkctl: not trusting $STICKY/a.sock: the server runs as uid 65534 (pid $holder), neither root nor uid 0" ]
 	# A trusted server's reply is printed with its control bytes escaped.
-	python3 -c "$FAKE_SERVER" "$SAFE/r.sock" 'b"status \x1b[2J\x1b]0;title\x07 done\n"' 3>&- &
+	python3 -c "$FAKE_SERVER" "$SAFE/r.sock" 'b"ok 27\nstatus \x1b[2J\x1b]0;title\x07 done\n"' 3>&- &
 	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
 	wait_until 10 test -e "$SAFE/r.sock.up"
 	run "$CTL" --socket "$SAFE/r.sock" status
 	[ "$status" -eq 0 ]
 	[ "$output" = 'status \x1b[2J\x1b]0;title\x07 done' ]
-	# A reply cut short (no final newline) is status unknown.
-	python3 -c "$FAKE_SERVER" "$SAFE/t.sock" 'b"preforkd 0.1.0 - runn"' 3>&- &
+	# A reply cut short (fewer bytes than its header announced) is status unknown.
+	python3 -c "$FAKE_SERVER" "$SAFE/t.sock" 'b"ok 26\npreforkd 0.1.0 - runn"' 3>&- &
 	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
 	wait_until 10 test -e "$SAFE/t.sock.up"
 	run "$CTL" --socket "$SAFE/t.sock" status
