@@ -122,11 +122,7 @@ load_timeout=1
 
 stop_server() { # stop_server PID: SIGTERM, SIGKILL after 10 s, reap.
 	local pid=$1 p rest=()
-	if pid_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait_for 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$pid" 10 || true
 	for p in "${servers[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
 	servers=("${rest[@]}")
 }
@@ -143,11 +139,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
-child_count() { children "$1" | grep -c . || true; }
 has_children() { [ "$(child_count "$1")" -eq "$2" ]; }
 listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
-log_listening() { grep -q 'listening on' "$1" 2>/dev/null; }
 
 # start_preforkd WORKERS [OPTION...]: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
 started_preforkd=0
@@ -162,9 +155,9 @@ start_preforkd() {
 		--grace 2 "$@" </dev/null >/dev/null 2>&1 &
 	SRV_PID=$!
 	servers+=("$SRV_PID")
-	wait_for 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
-	SRV_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SRV_LOG" | head -1)
-	wait_for 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
+	wait_until -q 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
+	SRV_PORT=$(listen_port "$SRV_LOG")
+	wait_until -q 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
 }
 
 # start_ref PROGRAM WORKERS...: a reference server on a free port (they take no port
@@ -179,8 +172,8 @@ start_ref() {
 		"${launcher[@]}" "$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
 		SRV_PID=$!
 		servers+=("$SRV_PID")
-		if wait_for 5 listening "$SRV_PORT" && pid_alive "$SRV_PID"; then
-			[ $# -eq 0 ] || wait_for 5 has_children "$SRV_PID" "$1" || exit 1
+		if wait_until -q 5 listening "$SRV_PORT" && process_alive "$SRV_PID"; then
+			[ $# -eq 0 ] || wait_until -q 5 has_children "$SRV_PID" "$1" || exit 1
 			return 0
 		fi
 		stop_server "$SRV_PID"
@@ -200,7 +193,7 @@ busy_ticks() {
 # tree_ticks PID: CPU time of a process and its live children (clock ticks).
 tree_ticks() {
 	local p sum=0 t
-	for p in "$1" $(children "$1"); do
+	for p in "$1" $(child_pids "$1"); do
 		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || t=0
 		sum=$((sum + ${t:-0}))
 	done
@@ -524,7 +517,7 @@ ctl_worker_counts() {
 start_preforkd 4
 pf_pid=$SRV_PID
 load prefork-bench "$SRV_PORT" "$pf_pid" 16 short 64 >/dev/null
-first_worker=$(children "$pf_pid" | head -1)
+first_worker=$(child_pids "$pf_pid" | head -1)
 pf_pss=$(pss_of "$first_worker") pf_rss=$(rss_of "$first_worker") pf_uss=$(uss_of "$first_worker")
 pf_master_pss=$(pss_of "$pf_pid")
 if counts=$(ctl_worker_counts); then
@@ -548,7 +541,7 @@ if [ "$ref_ok" -eq 1 ]; then
 	start_ref "$REF_PREFORK" 4
 	ref_pid=$SRV_PID
 	load prefork-bench "$SRV_PORT" "$ref_pid" 16 short 64 >/dev/null
-	first_worker=$(children "$ref_pid" | head -1)
+	first_worker=$(child_pids "$ref_pid" | head -1)
 	ref_pss=$(pss_of "$first_worker") ref_rss=$(rss_of "$first_worker") ref_uss=$(uss_of "$first_worker")
 	stop_server "$ref_pid"
 	ref_counts=$(sed -n 's/^accepts: *//p' "$SRV_ERR")
@@ -617,10 +610,10 @@ traced() { [ "$(tracer_of "$1")" != 0 ]; }
 # restricted) or the load completes nothing.
 syscalls_per_tx() {
 	local w spid ok
-	w=$(children "$SRV_PID" | head -1)
+	w=$(child_pids "$SRV_PID" | head -1)
 	strace -c -q -p "$w" -o "$tmp/strace.out" 2>"$tmp/strace.err" &
 	spid=$!
-	if ! wait_for 5 traced "$w"; then
+	if ! wait_until -q 5 traced "$w"; then
 		kill "$spid" 2>/dev/null || true
 		wait "$spid" 2>/dev/null || true
 		printf '%-18s skipped: strace could not attach (%s)\n' "$1" "$(head -1 "$tmp/strace.err")"

@@ -139,10 +139,11 @@ done
 
 # uint_in VALUE MIN MAX / positive VALUE: option value checks.
 uint_in() { is_uint "$1" && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
-positive() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+positive() { is_num "$1" && [[ $1 =~ [1-9] ]]; }
 # interval VALUE: seconds, at least 10 ms, the resolution of now_ms (a shorter one
 # would only signal in a tighter loop); off_or_interval also takes 0, for off.
-interval() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v >= 0.01) }'; }
+# ms_of keeps whole milliseconds, so 0.0099 s reads as 9 ms: too short.
+interval() { is_num "$1" && [ "$(ms_of "$1")" -ge 10 ]; }
 off_or_interval() { [ "$1" = 0 ] || interval "$1"; }
 
 positive "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
@@ -188,31 +189,20 @@ say() {
 }
 
 # wait_gone PID SECONDS: polls until PID is gone (or a zombie of someone else).
-wait_gone() { wait_for "$2" pid_gone "$1"; }
+wait_gone() { wait_until -q "$2" process_gone "$1"; }
 
-stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS.
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	wait_gone "$pid" "$2" || kill -KILL "$pid" 2>/dev/null || true
-}
-
+# Stops by pid (stop_pid: SIGTERM, then SIGKILL) whatever is still running.
 cleanup() {
 	local pid
 	touch "$tmp/stop" 2>/dev/null || true
-	for pid in "${loop_pids[@]}"; do
-		stop_pid "$pid" 2
-		wait "$pid" 2>/dev/null || true
-	done
+	for pid in "${loop_pids[@]}"; do stop_pid "$pid" 2 || true; done
 	loop_pids=()
 	if [ -n "$bench_pid" ]; then
-		stop_pid "$bench_pid" 2
-		wait "$bench_pid" 2>/dev/null || true
+		stop_pid "$bench_pid" 2 || true
 		bench_pid=""
 	fi
 	if [ -n "$started_server" ]; then
-		stop_pid "$started_server" 5
-		wait "$started_server" 2>/dev/null || true
+		stop_pid "$started_server" 5 || true
 		started_server=""
 	fi
 	if [ "$keep" -eq 1 ]; then
@@ -228,7 +218,7 @@ trap 'exit 143' TERM
 # ---- the server ----
 
 worker_pids() {
-	ps -o pid= --ppid "$master_pid" 2>/dev/null | tr -d ' ' || true
+	child_pids "$master_pid"
 }
 
 worker_count() {
@@ -240,12 +230,10 @@ zombie_count() {
 	ps -o stat= --ppid "$master_pid" 2>/dev/null | awk '/^Z/ { n++ } END { print n + 0 }'
 }
 
-
 count_is() { [ "$(worker_count)" -eq "$1" ]; }
 no_zombies() { [ "$(zombie_count)" -eq 0 ]; }
-log_listening() { grep -q 'listening on' "$tmp/preforkd.log" 2>/dev/null; }
 # A server that exits at once (a bad option after --) need not be waited for.
-listening_or_gone() { log_listening || pid_gone "$started_server"; }
+listening_or_gone() { log_listening "$tmp/preforkd.log" || process_gone "$started_server"; }
 
 start_server() {
 	admin=$tmp/preforkd.sock
@@ -254,15 +242,13 @@ start_server() {
 		--log "$tmp/preforkd.log" --admin "$admin" --grace 2 "${server_args[@]}" </dev/null >/dev/null 2>"$tmp/preforkd.err" &
 	started_server=$!
 	master_pid=$started_server
-	wait_for 10 listening_or_gone || true
-	if ! log_listening; then
+	wait_until -q 10 listening_or_gone || true
+	if ! log_listening "$tmp/preforkd.log"; then
 		cat "$tmp/preforkd.err" "$tmp/preforkd.log" >&2
 		fail_early "preforkd did not start"
 	fi
-	local port
-	port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/preforkd.log" | head -1)
-	connect=127.0.0.1:$port
-	wait_for 10 count_is "$workers" || fail_early "preforkd did not reach $workers workers"
+	connect=127.0.0.1:$(listen_port "$tmp/preforkd.log")
+	wait_until -q 10 count_is "$workers" || fail_early "preforkd did not reach $workers workers"
 	say "started preforkd pid $master_pid on $connect with $workers workers"
 }
 
@@ -325,7 +311,7 @@ kill_loop() {
 
 reload_loop() {
 	local ms
-	ms=$(awk -v s="$reload_every" 'BEGIN { printf "%d", s * 1000 }')
+	ms=$(ms_of "$reload_every")
 	while nap "$ms"; do
 		kill -HUP "$master_pid" 2>/dev/null && echo hup >>"$tmp/reloads"
 	done
@@ -335,7 +321,7 @@ reload_loop() {
 # the target ends where it began.
 flap_loop() {
 	local ms up=0
-	ms=$(awk -v s="$flap_every" 'BEGIN { printf "%d", s * 1000 }')
+	ms=$(ms_of "$flap_every")
 	while nap "$ms"; do
 		if [ "$up" -eq 0 ]; then
 			kill -TTIN "$master_pid" 2>/dev/null && up=1 && echo ttin >>"$tmp/flaps"
@@ -381,7 +367,7 @@ lines() {
 if [ -z "$connect" ]; then
 	start_server
 elif [ -n "$master_pid" ]; then
-	pid_alive "$master_pid" || die_usage "--pid $master_pid is not running"
+	process_alive "$master_pid" || die_usage "--pid $master_pid is not running"
 	# Its children get SIGKILLed: make sure it is a preforkd.
 	case "$(ps -o comm= -p "$master_pid")" in
 	*preforkd*) ;;
@@ -421,7 +407,7 @@ if [ -n "$master_pid" ]; then
 fi
 
 # prefork-bench bounds itself; this deadline only guards against it hanging.
-bench_limit=$(awk -v d="$duration" -v t="$timeout" 'BEGIN { printf "%d", d + t + 15 }')
+bench_limit=$((($(ms_of "$duration") + $(ms_of "$timeout")) / 1000 + 15))
 bench_rc=0
 if ! wait_gone "$bench_pid" "$bench_limit"; then
 	echo "stress: prefork-bench still running after ${bench_limit}s: killing it" >&2
@@ -487,14 +473,14 @@ final_workers=-1
 if [ -n "$master_pid" ]; then
 	# Replacements, rolling restarts and scale-downs settle within a few seconds
 	# (a worker killed before serving anything may be restarted after a back-off).
-	if wait_for 15 count_is "$workers"; then
+	if wait_until -q 15 count_is "$workers"; then
 		final_workers=$workers
 		check workers PASS "$workers workers, the target"
 	else
 		final_workers=$(worker_count)
 		check workers FAIL "$final_workers workers, target $workers"
 	fi
-	if wait_for 5 no_zombies; then
+	if wait_until -q 5 no_zombies; then
 		check zombies PASS "no zombie worker"
 	else
 		check zombies FAIL "$(zombie_count) zombie workers"
@@ -519,7 +505,7 @@ if [ -z "$admin" ] || ! [ -x "$ctl_bin" ]; then
 elif ! ctl_available || ! server_totals >/dev/null; then
 	check totals FAIL "preforkctl -s $admin stats --json did not answer"
 else
-	wait_for 10 balanced || true
+	wait_until -q 10 balanced || true
 	read -r a1 d1 e1 _ bo1 _ <<<"$totals_after"
 	read -r a0 d0 e0 _ bo0 _ <<<"${totals_before:-0 0 0 0 0 0}"
 	s_accepted=$((a1 - a0)) s_completed=$((d1 - d0)) s_errors=$((e1 - e0))

@@ -9,18 +9,6 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-teardown() {
-	[ -z "${HELD:-}" ] || exec {HELD}>&-
-	teardown_servers
-}
-
-# Milliseconds since midnight (UTC) of the log lines after line $1 that match $2.
-log_times_ms() {
-	tail -n +"$(($1 + 1))" "$SERVER_LOG" | grep -- "$2" |
-		sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z.*/\1 \2 \3/' |
-		awk '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'
-}
-
 # The time the server took, by its own log, from the first "worker exited" after
 # line $1 to the last "worker spawned" after it, in ms.
 respawn_ms() {
