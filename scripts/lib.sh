@@ -1,8 +1,11 @@
 # The one shell library of the project, sourced (never run) by scripts/bench.sh,
 # scripts/stress.sh and test/helpers.bash: a monotonic clock, waits that poll with
 # a time limit, process liveness, stopping a process by pid, and what a preforkd
-# says in its log about where it listens.
+# says in its log about where it listens. Numbers and verdicts are computed by
+# scripts/benchstat.py, not here.
 # shellcheck shell=bash
+
+PREFORKD_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # now_ms: milliseconds of a monotonic clock. /proc/uptime is CLOCK_BOOTTIME in 10 ms
 # steps, read by a builtin (no program started); $EPOCHREALTIME and date(1) follow
@@ -110,4 +113,19 @@ listen_port() {
 # each script defines with its own name and hint.
 need_arg() {
 	[[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value"
+}
+
+# benchstat COMMAND [ARGUMENT]...: scripts/benchstat.py, run by the interpreter
+# that `python3` names, found once (find_python), not through PATH at each call:
+# a version manager's shim can take longer than a load run. With -S, as it needs
+# nothing but the standard library.
+benchstat() {
+	[ -n "${BENCHSTAT_PYTHON:-}" ] || find_python || return 2
+	"$BENCHSTAT_PYTHON" -S "$PREFORKD_SCRIPTS/benchstat.py" "$@"
+}
+
+# find_python: sets and exports BENCHSTAT_PYTHON.
+find_python() {
+	BENCHSTAT_PYTHON=$(python3 -c 'import sys; print(sys.executable or "python3")') &&
+		export BENCHSTAT_PYTHON
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stress and chaos run: drives preforkd with prefork-bench while, optionally, killing
 # workers, reloading and scaling the pool, then checks that nothing was lost and
-# nothing was left behind. Exit 0 only when every check of the verdict holds.
+# nothing was left behind. Exit 0 only when every check of the verdict holds. This
+# script drives the processes and collects what happened; scripts/benchstat.py
+# judges the figures and prints the verdict.
 set -euo pipefail
 
 usage() {
@@ -176,6 +178,7 @@ else
 fi
 [ -x "$bench_bin" ] || die_usage "no prefork-bench at $bench_bin (run make, or give --bench)"
 command -v jq >/dev/null || die_usage "jq is needed (apt-get install jq)"
+find_python || die_usage "python3 is needed (apt-get install python3)"
 
 # ---- state and clean-up ----
 
@@ -426,48 +429,19 @@ flaps=$(lines "$tmp/flaps")
 
 # ---- client figures ----
 
-if ! [ -s "$tmp/bench.json" ] || ! jq -e 'has("ok") and has("errors")' "$tmp/bench.json" >/dev/null 2>&1; then
+if ! client=$(benchstat stress-client "$tmp/bench.json" 2>/dev/null); then
 	head -c 4000 "$tmp/bench.err" >&2
 	fail_early "prefork-bench exited $bench_rc without a JSON summary"
 fi
-read -r c_ok c_mismatch c_failed c_tps c_p99 < <(jq -r '
-	[.ok, .errors.mismatch, ([.errors[]] | add), .tps, .latency_us.p99]
-	| map(tostring) | join(" ")' "$tmp/bench.json")
-say "client: $c_ok ok, $c_failed failed ($(jq -c .errors "$tmp/bench.json")), $(printf '%.0f' "$c_tps")/s, p99 ${c_p99} us"
+say "client: $client"
 
-# ---- verdict ----
+# ---- checks made here; benchstat.py adds those on the figures ----
 
-checks=()
-all_ok=1
+: >"$tmp/checks"
 # check NAME PASS|FAIL|SKIP DETAIL
 check() {
-	checks+=("$1"$'\t'"$2"$'\t'"$3")
-	[ "$2" != FAIL ] || all_ok=0
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$tmp/checks"
 }
-
-if [ "$c_mismatch" -eq 0 ]; then
-	check mismatches PASS "0 mismatched replies"
-else
-	check mismatches FAIL "$c_mismatch mismatched replies"
-fi
-# prefork-bench exits 1 exactly when it saw a mismatch; anything else is its own
-# failure (a sanitizer report, a crash) and voids the run.
-if [ "$bench_rc" -ne "$([ "$c_mismatch" -eq 0 ] && echo 0 || echo 1)" ]; then
-	check client FAIL "prefork-bench exited $bench_rc: $(grep -m1 -v '^[=[:space:]]*$' "$tmp/bench.err" || true)"
-fi
-
-if [ "$kills" -gt 0 ]; then
-	if [ "$c_failed" -le "$kills" ]; then
-		check failures PASS "$c_failed failed <= $kills workers killed"
-	else
-		check failures FAIL "$c_failed failed > $kills workers killed"
-	fi
-elif [ "$c_failed" -eq 0 ]; then
-	check failures PASS "0 failed ($reloads reloads, $flaps scaling signals)"
-else
-	check failures FAIL "$c_failed failed with no worker killed ($reloads reloads, $flaps scaling signals)"
-fi
-[ "$c_ok" -gt 0 ] || check progress FAIL "no transaction completed"
 
 final_workers=-1
 if [ -n "$master_pid" ]; then
@@ -494,48 +468,19 @@ fi
 # hands for a moment: wait until no worker is busy and the books balance.
 totals_after=""
 balanced() {
-	local a d e
+	local a d e busy
 	totals_after=$(server_totals) || return 1
 	read -r a d e _ _ busy <<<"$totals_after"
 	[ "$busy" -eq 0 ] && [ "$a" -eq $((d + e)) ]
 }
-s_accepted=-1 s_completed=-1 s_errors=-1
+totals_args=()
 if [ -z "$admin" ] || ! [ -x "$ctl_bin" ]; then
 	check totals SKIP "skipped: preforkctl not available"
 elif ! ctl_available || ! server_totals >/dev/null; then
 	check totals FAIL "preforkctl -s $admin stats --json did not answer"
 else
 	wait_until -q 10 balanced || true
-	read -r a1 d1 e1 _ bo1 _ <<<"$totals_after"
-	read -r a0 d0 e0 _ bo0 _ <<<"${totals_before:-0 0 0 0 0 0}"
-	s_accepted=$((a1 - a0)) s_completed=$((d1 - d0)) s_errors=$((e1 - e0))
-	s_bytes_out=$((bo1 - bo0))
-	detail="server accepted $s_accepted = completed $s_completed + errors $s_errors"
-	if [ "$s_accepted" -ne $((s_completed + s_errors)) ]; then
-		check totals FAIL "server books do not balance: accepted $s_accepted != completed $s_completed + errors $s_errors"
-	elif [ "$s_errors" -gt $((c_failed + kills)) ]; then
-		# Each server error is a connection lost with a killed worker or one the
-		# client broke off (then it counted a failure).
-		check totals FAIL "$detail; server errors $s_errors > client failed $c_failed + killed $kills"
-	elif [ "$keepalive" -eq 1 ]; then
-		# Keep-alive: the server counts connections; compare echoed bytes instead.
-		lo=$(((c_ok - kills) * size)) hi=$(((c_ok + c_failed) * size))
-		if [ "$s_bytes_out" -ge "$lo" ] && [ "$s_bytes_out" -le "$hi" ]; then
-			check totals PASS "$detail; bytes echoed $s_bytes_out within [$lo, $hi] from client's $c_ok x $size B"
-		else
-			check totals FAIL "$detail; bytes echoed $s_bytes_out outside [$lo, $hi] from client's $c_ok x $size B"
-		fi
-	else
-		# prefork-bench finishes what is in flight before it stops, so nothing is
-		# abandoned; a transaction it gave up on (a timeout) may still complete on
-		# the server: failures widen the upper bound.
-		lo=$((c_ok - kills)) hi=$((c_ok + c_failed))
-		if [ "$s_completed" -ge "$lo" ] && [ "$s_completed" -le "$hi" ]; then
-			check totals PASS "$detail; client completed $c_ok, server completed within [$lo, $hi]"
-		else
-			check totals FAIL "$detail; client completed $c_ok, server completed outside [$lo, $hi]"
-		fi
-	fi
+	totals_args=(--totals-before "${totals_before:-0 0 0 0 0 0}" --totals-after "$totals_after")
 fi
 
 # The workers alive now, replacements started since the last sample among them,
@@ -581,33 +526,12 @@ if [ -n "$master_pid" ]; then
 	fi
 fi
 
-# ---- report ----
+# ---- the verdict ----
 
-if [ "$json" -eq 1 ]; then
-	printf '%s\n' "${checks[@]}" | jq -R -s \
-		--argjson pass "$([ "$all_ok" -eq 1 ] && echo true || echo false)" \
-		--slurpfile client "$tmp/bench.json" \
-		--arg target "$connect" \
-		--argjson duration "$duration" --argjson concurrency "$concurrency" --argjson size "$size" \
-		--argjson keepalive "$keepalive" \
-		--argjson kills "$kills" --argjson reloads "$reloads" --argjson flaps "$flaps" \
-		--argjson target_workers "$workers" --argjson final_workers "$final_workers" \
-		--argjson accepted "$s_accepted" --argjson completed "$s_completed" --argjson errors "$s_errors" '
-		{
-			pass: $pass,
-			target: $target,
-			load: { duration_s: $duration, concurrency: $concurrency, size: $size,
-				keepalive: ($keepalive == 1) },
-			faults: { workers_killed: $kills, reloads: $reloads, scale_signals: $flaps },
-			client: ($client[0] | { ok, failed: ([.errors[]] | add), errors, tps, latency_us }),
-			server: (if $accepted < 0 then null
-				 else { accepted: $accepted, completed: $completed, errors: $errors } end),
-			workers: { target: $target_workers, final: $final_workers },
-			checks: [split("\n")[] | select(length > 0) | split("\t")
-				 | { name: .[0], result: .[1], detail: .[2] }]
-		}'
-else
-	printf '%s\n' "${checks[@]}" | awk -F '\t' '{ printf "%-5s %-12s %s\n", $2, $1, $3 }'
-	if [ "$all_ok" -eq 1 ]; then echo "verdict: PASS"; else echo "verdict: FAIL"; fi
-fi
-[ "$all_ok" -eq 1 ]
+report=()
+[ "$json" -eq 0 ] || report=(--json)
+benchstat stress-verdict "${report[@]}" --checks "$tmp/checks" "${totals_args[@]}" \
+	--bench-json "$tmp/bench.json" --bench-rc "$bench_rc" --bench-err "$tmp/bench.err" \
+	--kills "$kills" --reloads "$reloads" --flaps "$flaps" --keepalive "$keepalive" \
+	--size "$size" --target "$connect" --duration "$duration" --concurrency "$concurrency" \
+	--target-workers "$workers" --final-workers "$final_workers"

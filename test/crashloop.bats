@@ -54,8 +54,8 @@ spawns_after() {
 		respawn_ms "$mark" >>"$BATS_TEST_TMPDIR/ms"
 	done
 	local p50 p99
-	p50=$(sort -n "$BATS_TEST_TMPDIR/ms" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.50 + 0.5)] }')
-	p99=$(sort -n "$BATS_TEST_TMPDIR/ms" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.99 + 0.5)] }')
+	# shellcheck disable=SC2046 # one number a line
+	read -r p50 p99 < <(benchstat percentile 50,99 $(cat "$BATS_TEST_TMPDIR/ms"))
 	echo "# kill-all recovery (first exit -> last spawn, server log): p50 ${p50} ms, p99 ${p99} ms" >&3
 	run ! log_has "crash loop"
 	[ "$(stat_json .crash_loop.active)" = false ]

@@ -12,6 +12,7 @@ ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 PREFORKD="${PREFORKD:-$ROOT/bin/preforkd}"
 CLIENT="$ROOT/bin/prefork-client"
 CTL="$ROOT/bin/preforkctl"
+BENCHSTAT="$ROOT/scripts/benchstat.py"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
