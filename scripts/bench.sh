@@ -3,6 +3,8 @@
 # ../shared/bench when present: a matrix of rates and latencies, then the targets
 # (rate and server CPU per transaction against ref_prefork_echo, one worker's PSS,
 # evenness of the spread, prefork-bench against echobench). What `make bench` runs.
+# This script starts, loads and stops the servers and collects raw figures;
+# scripts/benchstat.py computes every median, ratio and verdict from them.
 set -euo pipefail
 
 usage() {
@@ -96,7 +98,7 @@ while [ $# -gt 0 ]; do
 done
 
 # seconds VALUE: a decimal number of seconds above zero.
-seconds() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+seconds() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ && $1 =~ [1-9] ]]; }
 seconds "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
 seconds "$round_duration" || die_usage "--round-duration: expected seconds > 0, got '$round_duration'"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die_usage "--rounds: expected N >= 1, got '$rounds'"
@@ -109,6 +111,7 @@ done
 [ -x "$PREFORKD" ] || die_usage "no preforkd at $PREFORKD: run make first"
 [ -x "$BENCH" ] || die_usage "no prefork-bench at $BENCH: run make first"
 command -v jq >/dev/null || die_usage "jq is needed (apt-get install jq)"
+find_python || die_usage "python3 is needed (apt-get install python3)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/preforkd-bench.XXXXXX")
 servers=() # pids of every server started, stopped by pid at exit
@@ -122,11 +125,7 @@ load_timeout=1
 
 stop_server() { # stop_server PID: SIGTERM, SIGKILL after 10 s, reap.
 	local pid=$1 p rest=()
-	if pid_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait_for 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$pid" 10 || true
 	for p in "${servers[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
 	servers=("${rest[@]}")
 }
@@ -143,11 +142,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
-child_count() { children "$1" | grep -c . || true; }
 has_children() { [ "$(child_count "$1")" -eq "$2" ]; }
 listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
-log_listening() { grep -q 'listening on' "$1" 2>/dev/null; }
 
 # start_preforkd WORKERS [OPTION...]: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
 started_preforkd=0
@@ -162,9 +158,9 @@ start_preforkd() {
 		--grace 2 "$@" </dev/null >/dev/null 2>&1 &
 	SRV_PID=$!
 	servers+=("$SRV_PID")
-	wait_for 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
-	SRV_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SRV_LOG" | head -1)
-	wait_for 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
+	wait_until -q 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
+	SRV_PORT=$(listen_port "$SRV_LOG")
+	wait_until -q 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
 }
 
 # start_ref PROGRAM WORKERS...: a reference server on a free port (they take no port
@@ -179,8 +175,8 @@ start_ref() {
 		"${launcher[@]}" "$prog" "$SRV_PORT" "$@" </dev/null >/dev/null 2>"$SRV_ERR" &
 		SRV_PID=$!
 		servers+=("$SRV_PID")
-		if wait_for 5 listening "$SRV_PORT" && pid_alive "$SRV_PID"; then
-			[ $# -eq 0 ] || wait_for 5 has_children "$SRV_PID" "$1" || exit 1
+		if wait_until -q 5 listening "$SRV_PORT" && process_alive "$SRV_PID"; then
+			[ $# -eq 0 ] || wait_until -q 5 has_children "$SRV_PID" "$1" || exit 1
 			return 0
 		fi
 		stop_server "$SRV_PID"
@@ -190,34 +186,37 @@ start_ref() {
 	exit 1
 }
 
+# The two counters below are read by builtins, so that reading them costs (almost)
+# nothing inside the window they measure.
+
 # busy_ticks: machine busy time so far (all CPUs, clock ticks), from /proc/stat:
 # user, nice, system, irq, softirq. Not steal: on a VM that is time the host gave
 # to others, which no process here spent.
 busy_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+	local user nice system irq softirq
+	read -r _ user nice system _ _ irq softirq _ </proc/stat
+	echo $((user + nice + system + irq + softirq))
 }
 
-# tree_ticks PID: CPU time of a process and its live children (clock ticks).
+# tree_ticks PID: CPU time of a process and its live children (clock ticks): utime
+# and stime, fields 14 and 15 of /proc/PID/stat, counted after the command name,
+# which is in brackets and may hold spaces.
 tree_ticks() {
-	local p sum=0 t
-	for p in "$1" $(children "$1"); do
-		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || t=0
-		sum=$((sum + ${t:-0}))
+	local p sum=0 stat f
+	for p in "$1" $(child_pids "$1"); do
+		{ read -r stat <"/proc/$p/stat"; } 2>/dev/null || continue
+		read -ra f <<<"${stat##*) }"
+		sum=$((sum + f[11] + f[12]))
 	done
 	echo "$sum"
 }
 
-# to_seconds 1m2.345s -> 62.345
-to_seconds() {
-	awk -v t="$1" 'BEGIN { split(t, a, "m"); sub("s", "", a[2]); printf "%.3f", a[1] * 60 + a[2] }'
-}
-
 # load TOOL PORT SERVER_PID CONC MODE SIZE: one measured run. TOOL is
-# prefork-bench or echobench. Prints:
+# prefork-bench or echobench. Prints (benchstat.py load):
 #   ok tps p50_us p99_us failed server_us_per_tx process_us_per_tx generator_cpu_pct
 load() {
 	local tool=$1 port=$2 spid=$3 conc=$4 mode=$5 size=$6
-	local b0 b1 p0 p1 cpu rc out=$tmp/load.out err=$tmp/load.err
+	local b0 b1 p0 p1 out=$tmp/load.out err=$tmp/load.err
 	local cmd=()
 	if [ "$tool" = prefork-bench ]; then
 		cmd=("$BENCH" --connect "127.0.0.1:$port" -c "$conc" -d "${cell:-$duration}" -s "$size"
@@ -239,58 +238,8 @@ load() {
 	) >"$tmp/times"
 	b1=$(busy_ticks)
 	p1=$(tree_ticks "$spid")
-	rc=$(sed -n 1p "$tmp/times")
-	# prefork-bench exits 1 on a mismatched reply: a server that lies has no figures.
-	if [ "$tool" = prefork-bench ] && [ "$rc" -eq 1 ]; then
-		echo "bench.sh: WARNING: mismatched replies from the server on port $port:" \
-			"the run counts as no figures" >&2
-		echo "0 0 0 0 0 0 0 0"
-		return
-	fi
-	read -r u s < <(sed -n 3p "$tmp/times")
-	cpu=$(awk -v u="$(to_seconds "$u")" -v s="$(to_seconds "$s")" 'BEGIN { print u + s }')
-	local ok tps p50 p99 failed secs
-	if [ "$tool" = prefork-bench ]; then
-		if ! read -r ok tps p50 p99 failed secs < <(jq -r '[.ok, .tps, .latency_us.p50,
-			.latency_us.p99, ([.errors[]] | add), .duration_s] | map(tostring) | join(" ")' "$out" 2>/dev/null); then
-			echo "bench.sh: prefork-bench exited $rc without a summary:" >&2
-			cat "$err" >&2
-			echo "0 0 0 0 0 0 0 0"
-			return
-		fi
-	else
-		local line
-		line=$(grep '^RESULT' "$out" || echo "RESULT tps=0 ok=0")
-		# echobench exits 1 on any error; its figures are still valid.
-		ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
-		tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' <<<"$line")
-		p50=$(sed -n 's/.* p50_us=\([0-9]*\).*/\1/p' <<<"$line")
-		p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
-		failed=$(awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^err_/) { split($i, a, "="); n += a[2] } print n }' <<<"$line")
-		secs=$(sed -n 's/.* elapsed=\([0-9.]*\).*/\1/p' <<<"$line")
-	fi
-	awk -v ok="${ok:-0}" -v tps="${tps:-0}" -v p50="${p50:-0}" -v p99="${p99:-0}" \
-		-v failed="${failed:-0}" -v secs="${secs:-0}" -v busy=$((b1 - b0)) \
-		-v proc=$((p1 - p0)) -v hz="$HZ" -v gen="$cpu" 'BEGIN {
-		srv = ok > 0 ? (busy / hz - gen) / ok * 1e6 : 0
-		own = ok > 0 ? proc / hz / ok * 1e6 : 0
-		pct = secs > 0 ? gen / secs * 100 : 0
-		printf "%d %.0f %d %d %d %.1f %.1f %.0f\n", ok, tps, p50, p99, failed, srv, own, pct
-	}'
-}
-
-median() { # median NUMBERS...
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-ratio() { # ratio A B -> A/B with 2 decimals, or "-"
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
-}
-
-# pos_ratio A B -> A/B, or "-" unless both are positive: a run that completed
-# nothing (or a CPU figure that came out at or below zero) gives no ratio.
-pos_ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'
+	benchstat load --tool "$tool" --port "$port" --out "$out" --err "$err" \
+		--times "$tmp/times" --busy $((b1 - b0)) --proc $((p1 - p0)) --hz "$HZ"
 }
 
 heading() {
@@ -316,16 +265,6 @@ fi
 REF_PREFORK=$REF_SRC/ref_prefork_echo
 REF_EPOLL=$REF_SRC/ref_epoll_echo
 
-# machine_busy_pct: how busy the machine is over one second before we start
-# (percent of all CPUs), to warn that other work will blur the figures.
-machine_busy_pct() {
-	local b0 t0 b1 t1
-	read -r b0 t0 < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
-	sleep 1
-	read -r b1 t1 < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
-	awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", (t > 0 ? 100 * b / t : 0) }'
-}
-
 heading "preforkd benchmark"
 echo "machine:  $(nproc) CPUs, $(uname -sr), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "load:     prefork-bench on the same machine, ${duration} s per cell, ${sources} source addresses, loopback"
@@ -334,7 +273,9 @@ if [ "$ref_ok" -eq 1 ]; then
 else
 	echo "refs:     none (../shared/bench not present or --no-ref): preforkd alone"
 fi
-idle_busy=$(machine_busy_pct)
+# How busy the machine is over one second before we start (percent of all CPUs),
+# to warn that other work will blur the figures.
+idle_busy=$(benchstat machine-busy 1)
 echo "before:   machine ${idle_busy}% busy with other work (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 [ "$idle_busy" -lt 10 ] || echo "WARNING:  the machine is not idle: other work will blur these figures"
 echo "columns:  tx/s = transactions per second; p50/p99 = latency in us; fail = failed"
@@ -361,16 +302,11 @@ if [ "$matrix" -eq 1 ]; then
 		for mode in $modes_list; do
 			for size in $sizes_list; do
 				for c in $conc_list; do
-					read -r _ tps p50 p99 failed cpu _ _ < <(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" "$size")
+					figures=("$(load prefork-bench "$pf_port" "$pf_pid" "$c" "$mode" "$size")")
 					if [ "$ref_ok" -eq 1 ]; then
-						read -r _ rtps rp50 rp99 _ rcpu _ _ < <(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" "$size")
-						printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5.1f | %8s %6s %6s %5.1f | %5s %5s\n' \
-							"$w" "$c" "$mode" "$size" "$tps" "$p50" "$p99" "$failed" "$cpu" \
-							"$rtps" "$rp50" "$rp99" "$rcpu" "$(ratio "$tps" "$rtps")" "$(ratio "$cpu" "$rcpu")"
-					else
-						printf '%3s %4s %-9s %5s | %8s %6s %6s %4s %5.1f\n' \
-							"$w" "$c" "$mode" "$size" "$tps" "$p50" "$p99" "$failed" "$cpu"
+						figures+=("$(load prefork-bench "$ref_port" "$ref_pid" "$c" "$mode" "$size")")
 					fi
+					benchstat matrix-row "$w" "$c" "$mode" "$size" "${figures[@]}"
 				done
 			done
 		done
@@ -381,70 +317,23 @@ fi
 
 # ---- 2. rate and CPU per transaction against ref_prefork_echo ----
 
-# pair_stats RATIOS...: "median low high" of per-round ratios: low and high are the
-# quartiles from 5 rounds on (half the rounds lie between them), else the extremes.
-# Rounds without a ratio ("-") are left out; with none left it prints "- - -".
-pair_stats() {
-	printf '%s\n' "$@" | awk '/^[0-9]+([.][0-9]+)?$/' | sort -g | awk '{ a[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		lo = a[1]; hi = a[NR]
-		if (NR >= 5) { lo = a[int((NR + 3) / 4)]; hi = a[NR + 1 - int((NR + 3) / 4)] }
-		printf "%.2f %.2f %.2f\n", m, lo, hi }'
-}
-
-# report_dropped RATIOS...: says how many rounds gave no ratio, if any.
-report_dropped() {
-	local n=0 x
-	for x in "$@"; do [ "$x" != - ] || n=$((n + 1)); done
-	[ "$n" -eq 0 ] || echo "  ($n of $# ratios left out: a run completed no transaction)"
-}
-
-# verdict VALUE TARGET ge|le: "met" or "MISSED" ("-" when there is no value).
-verdict() {
-	if [ "$1" = - ]; then
-		echo "-"
-		return
-	fi
-	awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
-		ok = (op == "ge") ? v >= t : v <= t; print (ok ? "met" : "MISSED") }'
-}
-
-# ratio_row LABEL TPS REF_TPS RATE_VAR CPU_VAR PROC_VAR [GEN]: one line of the
-# targets table from per-round ratios (arrays named by the _VAR arguments); with
-# GEN it is a preforkd row and carries the verdicts, without it a control row.
-ratio_row() {
-	local label=$1 tps=$2 rtps=$3 gen=${7:-}
-	local -n rates=$4 cpus=$5 procs=$6
-	local r rlo rhi cm clo chi om olo ohi rv="" cv=""
-	read -r r rlo rhi < <(pair_stats "${rates[@]}")
-	read -r cm clo chi < <(pair_stats "${cpus[@]}")
-	read -r om olo ohi < <(pair_stats "${procs[@]}")
-	if [ -n "$gen" ]; then
-		rv=$(verdict "$r" 0.97 ge) cv=$(verdict "$cm" 1.05 le) gen=$(printf '%3.0f%%' "$gen")
-	fi
-	printf '%-28s %8s %8s  %4s %-9s %-6s  %4s %-9s %-6s  %4s %-9s %s\n' "$label" "$tps" "$rtps" \
-		"$r" "($rlo-$rhi)" "$rv" "$cm" "($clo-$chi)" "$cv" "$om" "($olo-$ohi)" "$gen"
-	report_dropped "${rates[@]}"
-}
-
 # compare LABEL WORKERS CONC MODE: $rounds rounds against four servers at once:
 # preforkd on its defaults, preforkd with --defer-accept 0, ref_prefork_echo and a
 # second ref_prefork_echo. Each round runs all four back to back, in an order that
-# rotates, and gives three ratios to ref: preforkd's (the target), preforkd's
-# without TCP_DEFER_ACCEPT (the reference has none, so this row differs from it
-# only by preforkd's own code), and ref2's, an A/A control from the same moments
-# that shows how far a ratio strays when nothing differs.
+# rotates; benchstat.py targets turns each round into three ratios to ref:
+# preforkd's (the target), preforkd's without TCP_DEFER_ACCEPT (the reference has
+# none, so this row differs from it only by preforkd's own code), and ref2's, an
+# A/A control from the same moments that shows how far a ratio strays when nothing
+# differs.
 compare() {
 	local label=$1 w=$2 c=$3 mode=$4 i k who cell=$round_duration
-	local names=(pf nd ref ref2) order
+	local names=(pf nd ref ref2) order tps cpu own gen
 	# A balanced Latin square (Williams): over 4 rounds each server runs in every
 	# position once and right after each of the others once, so what a run leaves
 	# behind (TIME_WAIT sockets, a warm or cold cache) falls on all of them alike.
 	local square=("0 1 3 2" "1 2 0 3" "2 3 1 0" "3 0 2 1")
-	local pt=() nt=() rt=() gp=() gn=()
-	local pf_r=() pf_c=() pf_o=() nd_r=() nd_c=() nd_o=() x_r=() x_c=() x_o=()
-	local -A tps cpu own port pid gen
+	local -A port pid
+	: >"$tmp/rounds"
 	start_preforkd "$w"
 	pid[pf]=$SRV_PID port[pf]=$SRV_PORT
 	start_preforkd "$w" --defer-accept 0
@@ -457,26 +346,13 @@ compare() {
 		order=()
 		for k in ${square[i % 4]}; do order+=("${names[k]}"); done
 		for who in "${order[@]}"; do
-			read -r _ "tps[$who]" _ _ _ "cpu[$who]" "own[$who]" "gen[$who]" \
+			read -r _ tps _ _ _ cpu own gen \
 				< <(load prefork-bench "${port[$who]}" "${pid[$who]}" "$c" "$mode" 64)
+			echo "$i $who $tps $cpu $own $gen" >>"$tmp/rounds"
 		done
-		pt+=("${tps[pf]}") nt+=("${tps[nd]}") rt+=("${tps[ref]}") gp+=("${gen[pf]}") gn+=("${gen[nd]}")
-		pf_r+=("$(pos_ratio "${tps[pf]}" "${tps[ref]}")") pf_c+=("$(pos_ratio "${cpu[pf]}" "${cpu[ref]}")")
-		pf_o+=("$(pos_ratio "${own[pf]}" "${own[ref]}")")
-		nd_r+=("$(pos_ratio "${tps[nd]}" "${tps[ref]}")") nd_c+=("$(pos_ratio "${cpu[nd]}" "${cpu[ref]}")")
-		nd_o+=("$(pos_ratio "${own[nd]}" "${own[ref]}")")
-		x_r+=("$(pos_ratio "${tps[ref2]}" "${tps[ref]}")") x_c+=("$(pos_ratio "${cpu[ref2]}" "${cpu[ref]}")")
-		x_o+=("$(pos_ratio "${own[ref2]}" "${own[ref]}")")
 	done
 	for who in "${names[@]}"; do stop_server "${pid[$who]}"; done
-	local ref_tps
-	ref_tps=$(printf '%.0f' "$(median "${rt[@]}")")
-	echo "$label"
-	ratio_row "  preforkd (defaults)" "$(printf '%.0f' "$(median "${pt[@]}")")" "$ref_tps" \
-		pf_r pf_c pf_o "$(median "${gp[@]}")"
-	ratio_row "  --defer-accept 0" "$(printf '%.0f' "$(median "${nt[@]}")")" "$ref_tps" \
-		nd_r nd_c nd_o "$(median "${gn[@]}")"
-	ratio_row "  control: ref2/ref" "" "" x_r x_c x_o
+	benchstat targets "$label" "$tmp/rounds"
 }
 
 if [ "$ref_ok" -eq 1 ]; then
@@ -502,12 +378,6 @@ fi
 
 heading "3. memory of one worker and evenness of the spread (4 workers, short, c16, 64 B)"
 
-# cv NUMBERS...: coefficient of variation (population stddev / mean).
-cv() {
-	printf '%s\n' "$@" | awk '{ s += $1; q += $1 * $1; n++ } END {
-		m = s / n; v = q / n - m * m; if (v < 0) v = 0; printf "%.3f", (m > 0 ? sqrt(v) / m : 0) }'
-}
-
 pss_of() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
 rss_of() { awk '/^Rss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
 # USS: the pages only this process holds (Private_Clean + Private_Dirty). Unlike
@@ -524,7 +394,7 @@ ctl_worker_counts() {
 start_preforkd 4
 pf_pid=$SRV_PID
 load prefork-bench "$SRV_PORT" "$pf_pid" 16 short 64 >/dev/null
-first_worker=$(children "$pf_pid" | head -1)
+first_worker=$(child_pids "$pf_pid" | head -1)
 pf_pss=$(pss_of "$first_worker") pf_rss=$(rss_of "$first_worker") pf_uss=$(uss_of "$first_worker")
 pf_master_pss=$(pss_of "$pf_pid")
 if counts=$(ctl_worker_counts); then
@@ -538,17 +408,17 @@ if [ -z "$counts" ]; then
 	counts=$(sed -n 's/.*worker exited: .* \([0-9][0-9]*\) connections$/\1/p' "$SRV_LOG" | tr "\n" " " | sed "s/ $//")
 fi
 # shellcheck disable=SC2086 # a list of numbers
-pf_cv=$(cv $counts)
+pf_cv=$(benchstat cv $counts)
 
 printf 'preforkd worker:           PSS %s kB (USS %s kB, RSS %s kB; master PSS %s kB)   target PSS <= 150 kB: %s\n' \
 	"$pf_pss" "$pf_uss" "$pf_rss" "$pf_master_pss" \
-	"$([[ $pf_pss =~ ^[0-9]+$ ]] && verdict "$pf_pss" 150 le || echo -)"
+	"$(benchstat verdict "$pf_pss" 150 le)"
 printf 'preforkd spread:           connections per worker %s -> CV %s (from %s)\n' "$counts" "$pf_cv" "$count_src"
 if [ "$ref_ok" -eq 1 ]; then
 	start_ref "$REF_PREFORK" 4
 	ref_pid=$SRV_PID
 	load prefork-bench "$SRV_PORT" "$ref_pid" 16 short 64 >/dev/null
-	first_worker=$(children "$ref_pid" | head -1)
+	first_worker=$(child_pids "$ref_pid" | head -1)
 	ref_pss=$(pss_of "$first_worker") ref_rss=$(rss_of "$first_worker") ref_uss=$(uss_of "$first_worker")
 	stop_server "$ref_pid"
 	ref_counts=$(sed -n 's/^accepts: *//p' "$SRV_ERR")
@@ -565,29 +435,21 @@ if [ "$ref_ok" -eq 1 ]; then
 	printf '%-34s %13s %10s  %-21s %8s %7s\n' "" "prefork-bench" "echobench" "ratio" "gen cpu" "eb cpu"
 	# tools LABEL CONC MODE: the current server (SRV_PID, SRV_PORT).
 	tools() {
-		local label=$1 c=$2 mode=$3 i a=() b=() ga=() gb=() rr=()
-		local order tool tps gen a_tps b_tps cell=$round_duration
+		local label=$1 c=$2 mode=$3 i order tool tps gen cell=$round_duration
+		: >"$tmp/rounds"
 		for ((i = 0; i < rounds; i++)); do
 			order="prefork-bench echobench"
 			[ $((i % 2)) -eq 0 ] || order="echobench prefork-bench"
 			for tool in $order; do
 				read -r _ tps _ _ _ _ _ gen < <(load "$tool" "$SRV_PORT" "$SRV_PID" "$c" "$mode" 64)
 				if [ "$tool" = prefork-bench ]; then
-					a_tps=$tps
-					ga+=("$gen")
+					echo "$i pb $tps $gen" >>"$tmp/rounds"
 				else
-					b_tps=$tps
-					gb+=("$gen")
+					echo "$i eb $tps $gen" >>"$tmp/rounds"
 				fi
 			done
-			a+=("$a_tps") b+=("$b_tps") rr+=("$(pos_ratio "$a_tps" "$b_tps")")
 		done
-		local r lo hi
-		read -r r lo hi < <(pair_stats "${rr[@]}")
-		printf '%-34s %13.0f %10.0f  %4s %-9s %-6s %7.0f%% %6.0f%%\n' "$label" "$(median "${a[@]}")" \
-			"$(median "${b[@]}")" "$r" "($lo-$hi)" "$(verdict "$r" 1.0 ge)" \
-			"$(median "${ga[@]}")" "$(median "${gb[@]}")"
-		report_dropped "${rr[@]}"
+		benchstat tools "$label" "$tmp/rounds"
 	}
 	start_ref "$REF_EPOLL"
 	tools "ref_epoll_echo, short, c16" 16 short
@@ -617,10 +479,10 @@ traced() { [ "$(tracer_of "$1")" != 0 ]; }
 # restricted) or the load completes nothing.
 syscalls_per_tx() {
 	local w spid ok
-	w=$(children "$SRV_PID" | head -1)
+	w=$(child_pids "$SRV_PID" | head -1)
 	strace -c -q -p "$w" -o "$tmp/strace.out" 2>"$tmp/strace.err" &
 	spid=$!
-	if ! wait_for 5 traced "$w"; then
+	if ! wait_until -q 5 traced "$w"; then
 		kill "$spid" 2>/dev/null || true
 		wait "$spid" 2>/dev/null || true
 		printf '%-18s skipped: strace could not attach (%s)\n' "$1" "$(head -1 "$tmp/strace.err")"
@@ -633,11 +495,7 @@ syscalls_per_tx() {
 		printf '%-18s skipped: the load completed no transaction\n' "$1"
 		return 0
 	fi
-	# strace -c: "% time seconds usecs/call calls [errors] syscall"; the last line is the total.
-	awk -v label="$1" -v ok="$ok" '$1 ~ /^[0-9.]+$/ && NF >= 5 {
-		if ($NF == "total") { total = $4; next }
-		line = line sprintf("%s %.2f  ", $NF, $4 / ok) }
-		END { printf "%-18s %s= %.2f syscalls per transaction\n", label, line, total / ok }' "$tmp/strace.out"
+	benchstat syscalls "$1" "$ok" "$tmp/strace.out"
 }
 
 # worker_ir START_FN N: sets WORKER_IR to the instructions one worker ran in user
@@ -673,9 +531,7 @@ instructions_per_tx() {
 	a=$WORKER_IR
 	worker_ir "$2" $((5 * counted_tx))
 	b=$WORKER_IR
-	awk -v label="$1" -v a="$a" -v b="$b" -v n=$((4 * counted_tx)) 'BEGIN {
-		if (a > 0 && b > a) printf "%-18s %.0f user-space instructions per transaction\n", label, (b - a) / n
-		else printf "%-18s skipped: callgrind gave no count\n", label }'
+	benchstat instructions "$1" "$a" "$b" $((4 * counted_tx))
 }
 
 # sanitized BINARY: built with ASan or UBSan (linked in, or as a shared runtime),

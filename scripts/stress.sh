@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stress and chaos run: drives preforkd with prefork-bench while, optionally, killing
 # workers, reloading and scaling the pool, then checks that nothing was lost and
-# nothing was left behind. Exit 0 only when every check of the verdict holds.
+# nothing was left behind. Exit 0 only when every check of the verdict holds. This
+# script drives the processes and collects what happened; scripts/benchstat.py
+# judges the figures and prints the verdict.
 set -euo pipefail
 
 usage() {
@@ -139,10 +141,11 @@ done
 
 # uint_in VALUE MIN MAX / positive VALUE: option value checks.
 uint_in() { is_uint "$1" && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
-positive() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+positive() { is_num "$1" && [[ $1 =~ [1-9] ]]; }
 # interval VALUE: seconds, at least 10 ms, the resolution of now_ms (a shorter one
 # would only signal in a tighter loop); off_or_interval also takes 0, for off.
-interval() { is_num "$1" && awk -v v="$1" 'BEGIN { exit !(v >= 0.01) }'; }
+# ms_of keeps whole milliseconds, so 0.0099 s reads as 9 ms: too short.
+interval() { is_num "$1" && [ "$(ms_of "$1")" -ge 10 ]; }
 off_or_interval() { [ "$1" = 0 ] || interval "$1"; }
 
 positive "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
@@ -175,6 +178,7 @@ else
 fi
 [ -x "$bench_bin" ] || die_usage "no prefork-bench at $bench_bin (run make, or give --bench)"
 command -v jq >/dev/null || die_usage "jq is needed (apt-get install jq)"
+find_python || die_usage "python3 is needed (apt-get install python3)"
 
 # ---- state and clean-up ----
 
@@ -188,31 +192,20 @@ say() {
 }
 
 # wait_gone PID SECONDS: polls until PID is gone (or a zombie of someone else).
-wait_gone() { wait_for "$2" pid_gone "$1"; }
+wait_gone() { wait_until -q "$2" process_gone "$1"; }
 
-stop_pid() { # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS.
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	wait_gone "$pid" "$2" || kill -KILL "$pid" 2>/dev/null || true
-}
-
+# Stops by pid (stop_pid: SIGTERM, then SIGKILL) whatever is still running.
 cleanup() {
 	local pid
 	touch "$tmp/stop" 2>/dev/null || true
-	for pid in "${loop_pids[@]}"; do
-		stop_pid "$pid" 2
-		wait "$pid" 2>/dev/null || true
-	done
+	for pid in "${loop_pids[@]}"; do stop_pid "$pid" 2 || true; done
 	loop_pids=()
 	if [ -n "$bench_pid" ]; then
-		stop_pid "$bench_pid" 2
-		wait "$bench_pid" 2>/dev/null || true
+		stop_pid "$bench_pid" 2 || true
 		bench_pid=""
 	fi
 	if [ -n "$started_server" ]; then
-		stop_pid "$started_server" 5
-		wait "$started_server" 2>/dev/null || true
+		stop_pid "$started_server" 5 || true
 		started_server=""
 	fi
 	if [ "$keep" -eq 1 ]; then
@@ -228,7 +221,7 @@ trap 'exit 143' TERM
 # ---- the server ----
 
 worker_pids() {
-	ps -o pid= --ppid "$master_pid" 2>/dev/null | tr -d ' ' || true
+	child_pids "$master_pid"
 }
 
 worker_count() {
@@ -240,12 +233,10 @@ zombie_count() {
 	ps -o stat= --ppid "$master_pid" 2>/dev/null | awk '/^Z/ { n++ } END { print n + 0 }'
 }
 
-
 count_is() { [ "$(worker_count)" -eq "$1" ]; }
 no_zombies() { [ "$(zombie_count)" -eq 0 ]; }
-log_listening() { grep -q 'listening on' "$tmp/preforkd.log" 2>/dev/null; }
 # A server that exits at once (a bad option after --) need not be waited for.
-listening_or_gone() { log_listening || pid_gone "$started_server"; }
+listening_or_gone() { log_listening "$tmp/preforkd.log" || process_gone "$started_server"; }
 
 start_server() {
 	admin=$tmp/preforkd.sock
@@ -254,15 +245,13 @@ start_server() {
 		--log "$tmp/preforkd.log" --admin "$admin" --grace 2 "${server_args[@]}" </dev/null >/dev/null 2>"$tmp/preforkd.err" &
 	started_server=$!
 	master_pid=$started_server
-	wait_for 10 listening_or_gone || true
-	if ! log_listening; then
+	wait_until -q 10 listening_or_gone || true
+	if ! log_listening "$tmp/preforkd.log"; then
 		cat "$tmp/preforkd.err" "$tmp/preforkd.log" >&2
 		fail_early "preforkd did not start"
 	fi
-	local port
-	port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/preforkd.log" | head -1)
-	connect=127.0.0.1:$port
-	wait_for 10 count_is "$workers" || fail_early "preforkd did not reach $workers workers"
+	connect=127.0.0.1:$(listen_port "$tmp/preforkd.log")
+	wait_until -q 10 count_is "$workers" || fail_early "preforkd did not reach $workers workers"
 	say "started preforkd pid $master_pid on $connect with $workers workers"
 }
 
@@ -325,7 +314,7 @@ kill_loop() {
 
 reload_loop() {
 	local ms
-	ms=$(awk -v s="$reload_every" 'BEGIN { printf "%d", s * 1000 }')
+	ms=$(ms_of "$reload_every")
 	while nap "$ms"; do
 		kill -HUP "$master_pid" 2>/dev/null && echo hup >>"$tmp/reloads"
 	done
@@ -335,7 +324,7 @@ reload_loop() {
 # the target ends where it began.
 flap_loop() {
 	local ms up=0
-	ms=$(awk -v s="$flap_every" 'BEGIN { printf "%d", s * 1000 }')
+	ms=$(ms_of "$flap_every")
 	while nap "$ms"; do
 		if [ "$up" -eq 0 ]; then
 			kill -TTIN "$master_pid" 2>/dev/null && up=1 && echo ttin >>"$tmp/flaps"
@@ -381,7 +370,7 @@ lines() {
 if [ -z "$connect" ]; then
 	start_server
 elif [ -n "$master_pid" ]; then
-	pid_alive "$master_pid" || die_usage "--pid $master_pid is not running"
+	process_alive "$master_pid" || die_usage "--pid $master_pid is not running"
 	# Its children get SIGKILLed: make sure it is a preforkd.
 	case "$(ps -o comm= -p "$master_pid")" in
 	*preforkd*) ;;
@@ -421,7 +410,7 @@ if [ -n "$master_pid" ]; then
 fi
 
 # prefork-bench bounds itself; this deadline only guards against it hanging.
-bench_limit=$(awk -v d="$duration" -v t="$timeout" 'BEGIN { printf "%d", d + t + 15 }')
+bench_limit=$((($(ms_of "$duration") + $(ms_of "$timeout")) / 1000 + 15))
 bench_rc=0
 if ! wait_gone "$bench_pid" "$bench_limit"; then
 	echo "stress: prefork-bench still running after ${bench_limit}s: killing it" >&2
@@ -440,61 +429,32 @@ flaps=$(lines "$tmp/flaps")
 
 # ---- client figures ----
 
-if ! [ -s "$tmp/bench.json" ] || ! jq -e 'has("ok") and has("errors")' "$tmp/bench.json" >/dev/null 2>&1; then
+if ! client=$(benchstat stress-client "$tmp/bench.json" 2>/dev/null); then
 	head -c 4000 "$tmp/bench.err" >&2
 	fail_early "prefork-bench exited $bench_rc without a JSON summary"
 fi
-read -r c_ok c_mismatch c_failed c_tps c_p99 < <(jq -r '
-	[.ok, .errors.mismatch, ([.errors[]] | add), .tps, .latency_us.p99]
-	| map(tostring) | join(" ")' "$tmp/bench.json")
-say "client: $c_ok ok, $c_failed failed ($(jq -c .errors "$tmp/bench.json")), $(printf '%.0f' "$c_tps")/s, p99 ${c_p99} us"
+say "client: $client"
 
-# ---- verdict ----
+# ---- checks made here; benchstat.py adds those on the figures ----
 
-checks=()
-all_ok=1
+: >"$tmp/checks"
 # check NAME PASS|FAIL|SKIP DETAIL
 check() {
-	checks+=("$1"$'\t'"$2"$'\t'"$3")
-	[ "$2" != FAIL ] || all_ok=0
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$tmp/checks"
 }
-
-if [ "$c_mismatch" -eq 0 ]; then
-	check mismatches PASS "0 mismatched replies"
-else
-	check mismatches FAIL "$c_mismatch mismatched replies"
-fi
-# prefork-bench exits 1 exactly when it saw a mismatch; anything else is its own
-# failure (a sanitizer report, a crash) and voids the run.
-if [ "$bench_rc" -ne "$([ "$c_mismatch" -eq 0 ] && echo 0 || echo 1)" ]; then
-	check client FAIL "prefork-bench exited $bench_rc: $(grep -m1 -v '^[=[:space:]]*$' "$tmp/bench.err" || true)"
-fi
-
-if [ "$kills" -gt 0 ]; then
-	if [ "$c_failed" -le "$kills" ]; then
-		check failures PASS "$c_failed failed <= $kills workers killed"
-	else
-		check failures FAIL "$c_failed failed > $kills workers killed"
-	fi
-elif [ "$c_failed" -eq 0 ]; then
-	check failures PASS "0 failed ($reloads reloads, $flaps scaling signals)"
-else
-	check failures FAIL "$c_failed failed with no worker killed ($reloads reloads, $flaps scaling signals)"
-fi
-[ "$c_ok" -gt 0 ] || check progress FAIL "no transaction completed"
 
 final_workers=-1
 if [ -n "$master_pid" ]; then
 	# Replacements, rolling restarts and scale-downs settle within a few seconds
 	# (a worker killed before serving anything may be restarted after a back-off).
-	if wait_for 15 count_is "$workers"; then
+	if wait_until -q 15 count_is "$workers"; then
 		final_workers=$workers
 		check workers PASS "$workers workers, the target"
 	else
 		final_workers=$(worker_count)
 		check workers FAIL "$final_workers workers, target $workers"
 	fi
-	if wait_for 5 no_zombies; then
+	if wait_until -q 5 no_zombies; then
 		check zombies PASS "no zombie worker"
 	else
 		check zombies FAIL "$(zombie_count) zombie workers"
@@ -508,48 +468,19 @@ fi
 # hands for a moment: wait until no worker is busy and the books balance.
 totals_after=""
 balanced() {
-	local a d e
+	local a d e busy
 	totals_after=$(server_totals) || return 1
 	read -r a d e _ _ busy <<<"$totals_after"
 	[ "$busy" -eq 0 ] && [ "$a" -eq $((d + e)) ]
 }
-s_accepted=-1 s_completed=-1 s_errors=-1
+totals_args=()
 if [ -z "$admin" ] || ! [ -x "$ctl_bin" ]; then
 	check totals SKIP "skipped: preforkctl not available"
 elif ! ctl_available || ! server_totals >/dev/null; then
 	check totals FAIL "preforkctl -s $admin stats --json did not answer"
 else
-	wait_for 10 balanced || true
-	read -r a1 d1 e1 _ bo1 _ <<<"$totals_after"
-	read -r a0 d0 e0 _ bo0 _ <<<"${totals_before:-0 0 0 0 0 0}"
-	s_accepted=$((a1 - a0)) s_completed=$((d1 - d0)) s_errors=$((e1 - e0))
-	s_bytes_out=$((bo1 - bo0))
-	detail="server accepted $s_accepted = completed $s_completed + errors $s_errors"
-	if [ "$s_accepted" -ne $((s_completed + s_errors)) ]; then
-		check totals FAIL "server books do not balance: accepted $s_accepted != completed $s_completed + errors $s_errors"
-	elif [ "$s_errors" -gt $((c_failed + kills)) ]; then
-		# Each server error is a connection lost with a killed worker or one the
-		# client broke off (then it counted a failure).
-		check totals FAIL "$detail; server errors $s_errors > client failed $c_failed + killed $kills"
-	elif [ "$keepalive" -eq 1 ]; then
-		# Keep-alive: the server counts connections; compare echoed bytes instead.
-		lo=$(((c_ok - kills) * size)) hi=$(((c_ok + c_failed) * size))
-		if [ "$s_bytes_out" -ge "$lo" ] && [ "$s_bytes_out" -le "$hi" ]; then
-			check totals PASS "$detail; bytes echoed $s_bytes_out within [$lo, $hi] from client's $c_ok x $size B"
-		else
-			check totals FAIL "$detail; bytes echoed $s_bytes_out outside [$lo, $hi] from client's $c_ok x $size B"
-		fi
-	else
-		# prefork-bench finishes what is in flight before it stops, so nothing is
-		# abandoned; a transaction it gave up on (a timeout) may still complete on
-		# the server: failures widen the upper bound.
-		lo=$((c_ok - kills)) hi=$((c_ok + c_failed))
-		if [ "$s_completed" -ge "$lo" ] && [ "$s_completed" -le "$hi" ]; then
-			check totals PASS "$detail; client completed $c_ok, server completed within [$lo, $hi]"
-		else
-			check totals FAIL "$detail; client completed $c_ok, server completed outside [$lo, $hi]"
-		fi
-	fi
+	wait_until -q 10 balanced || true
+	totals_args=(--totals-before "${totals_before:-0 0 0 0 0 0}" --totals-after "$totals_after")
 fi
 
 # The workers alive now, replacements started since the last sample among them,
@@ -596,33 +527,12 @@ if [ -n "$master_pid" ]; then
 	fi
 fi
 
-# ---- report ----
+# ---- the verdict ----
 
-if [ "$json" -eq 1 ]; then
-	printf '%s\n' "${checks[@]}" | jq -R -s \
-		--argjson pass "$([ "$all_ok" -eq 1 ] && echo true || echo false)" \
-		--slurpfile client "$tmp/bench.json" \
-		--arg target "$connect" \
-		--argjson duration "$duration" --argjson concurrency "$concurrency" --argjson size "$size" \
-		--argjson keepalive "$keepalive" \
-		--argjson kills "$kills" --argjson reloads "$reloads" --argjson flaps "$flaps" \
-		--argjson target_workers "$workers" --argjson final_workers "$final_workers" \
-		--argjson accepted "$s_accepted" --argjson completed "$s_completed" --argjson errors "$s_errors" '
-		{
-			pass: $pass,
-			target: $target,
-			load: { duration_s: $duration, concurrency: $concurrency, size: $size,
-				keepalive: ($keepalive == 1) },
-			faults: { workers_killed: $kills, reloads: $reloads, scale_signals: $flaps },
-			client: ($client[0] | { ok, failed: ([.errors[]] | add), errors, tps, latency_us }),
-			server: (if $accepted < 0 then null
-				 else { accepted: $accepted, completed: $completed, errors: $errors } end),
-			workers: { target: $target_workers, final: $final_workers },
-			checks: [split("\n")[] | select(length > 0) | split("\t")
-				 | { name: .[0], result: .[1], detail: .[2] }]
-		}'
-else
-	printf '%s\n' "${checks[@]}" | awk -F '\t' '{ printf "%-5s %-12s %s\n", $2, $1, $3 }'
-	if [ "$all_ok" -eq 1 ]; then echo "verdict: PASS"; else echo "verdict: FAIL"; fi
-fi
-[ "$all_ok" -eq 1 ]
+report=()
+[ "$json" -eq 0 ] || report=(--json)
+benchstat stress-verdict "${report[@]}" --checks "$tmp/checks" "${totals_args[@]}" \
+	--bench-json "$tmp/bench.json" --bench-rc "$bench_rc" --bench-err "$tmp/bench.err" \
+	--kills "$kills" --reloads "$reloads" --flaps "$flaps" --keepalive "$keepalive" \
+	--size "$size" --target "$connect" --duration "$duration" --concurrency "$concurrency" \
+	--target-workers "$workers" --final-workers "$final_workers"

@@ -26,13 +26,6 @@ setup() {
 }
 
 teardown() {
-	local pid
-	if [ -f "$BATS_TEST_TMPDIR/extra.pids" ]; then
-		while read -r pid; do
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-		done <"$BATS_TEST_TMPDIR/extra.pids"
-	fi
 	teardown_servers
 	rm -rf "${ATTACK:-/nonexistent}" "${SAFE:-/nonexistent}" "${STICKY:-/nonexistent}" \
 		"${XDG:-/nonexistent}"
@@ -58,9 +51,8 @@ start_at() {
 	SERVER_PID=$!
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 10 log_has "listening on"
-	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
-	# shellcheck disable=SC2034 # read by helpers.bash
-	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
+	SERVER_ADDR=$(listen_addr "$SERVER_LOG")
+	SERVER_PORT=${SERVER_ADDR##*:}
 }
 
 stderr_has() {
@@ -140,7 +132,7 @@ f = open(sys.argv[1])
 fcntl.flock(f, fcntl.LOCK_SH)
 open(sys.argv[2], "w").close()
 time.sleep(60)' "$SAFE/p.pid" "$ATTACK/locked" 3>&- &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	track $!
 	wait_until 10 test -e "$ATTACK/locked"
 	start_at "$SAFE/p.pid" "$SAFE/a.sock" "$SAFE/a.log"
 	[ "$(cat "$SAFE/p.pid")" = "$SERVER_PID" ]
@@ -219,7 +211,7 @@ while True:
 		"$ATTACKER_PYTHON" -c "$FAKE_SERVER" "$STICKY/a.sock" \
 		'b"ok: stopping preforkd (pid 1)\n\x1b]0;owned\x07\n"' 3>&- &
 	local holder=$!
-	echo "$holder" >>"$BATS_TEST_TMPDIR/extra.pids"
+	track "$holder"
 	wait_until 10 test -e "$STICKY/a.sock.up"
 	run timeout 10 "$PREFORKD" --listen 127.0.0.1:0 --workers 1 --admin "$STICKY/a.sock"
 	[ "$status" -eq 1 ]
@@ -232,14 +224,14 @@ while True:
 	[ "$output" = "preforkctl: not trusting $STICKY/a.sock: the server runs as uid 65534 (pid $holder), neither root nor uid 0" ]
 	# A trusted server's reply is printed with its control bytes escaped.
 	python3 -c "$FAKE_SERVER" "$SAFE/r.sock" 'b"ok 27\nstatus \x1b[2J\x1b]0;title\x07 done\n"' 3>&- &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	track $!
 	wait_until 10 test -e "$SAFE/r.sock.up"
 	run "$CTL" --socket "$SAFE/r.sock" status
 	[ "$status" -eq 0 ]
 	[ "$output" = 'status \x1b[2J\x1b]0;title\x07 done' ]
 	# A reply cut short (fewer bytes than its header announced) is status unknown.
 	python3 -c "$FAKE_SERVER" "$SAFE/t.sock" 'b"ok 26\npreforkd 0.1.0 - runn"' 3>&- &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	track $!
 	wait_until 10 test -e "$SAFE/t.sock.up"
 	run "$CTL" --socket "$SAFE/t.sock" status
 	[ "$status" -eq 4 ]

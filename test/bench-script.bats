@@ -77,33 +77,25 @@ teardown() {
 }
 
 @test "bench.sh --help names every option; bad values exit 2 with one line" {
-	run "$BENCH_SH" --help
-	[ "$status" -eq 0 ]
+	run_ok "$BENCH_SH" --help
 	local o
 	for o in --workers --concurrency --sizes --modes --duration --rounds --round-duration \
 		--sources --no-ref --no-matrix --no-counts --quick --help; do
-		[[ "$output" == *"$o"* ]] || {
-			echo "--help does not mention $o"
-			return 1
-		}
+		assert_contains "$output" "$o" "--help mentions $o"
 	done
-	run "$BENCH_SH" --rounds 0
-	[ "$status" -eq 2 ]
-	[ "$output" = "bench.sh: --rounds: expected N >= 1, got '0'" ]
-	run "$BENCH_SH" --modes sideways
-	[ "$status" -eq 2 ]
-	[ "$output" = "bench.sh: --modes: short or keepalive, got 'sideways'" ]
-	run "$BENCH_SH" --workers 0
-	[ "$status" -eq 2 ]
-	[ "${#lines[@]}" -eq 1 ]
-	run "$BENCH_SH" --duration 0
-	[ "$status" -eq 2 ]
-	[ "$output" = "bench.sh: --duration: expected seconds > 0, got '0'" ]
-	run "$BENCH_SH" --rounds
-	[ "$status" -eq 2 ]
-	[ "$output" = "bench.sh: --rounds needs a value" ]
-	run "$BENCH_SH" --frobnicate
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"'--frobnicate'"* ]]
-	[ -z "$(ls -A "$TMPDIR")" ]
+	run_expect 2 "$BENCH_SH" --rounds 0
+	assert_eq "$output" "bench.sh: --rounds: expected N >= 1, got '0'"
+	run_expect 2 "$BENCH_SH" --modes sideways
+	assert_eq "$output" "bench.sh: --modes: short or keepalive, got 'sideways'"
+	run_expect 2 "$BENCH_SH" --workers 0
+	assert_eq "${#lines[@]}" 1
+	run_expect 2 "$BENCH_SH" --duration 0
+	assert_eq "$output" "bench.sh: --duration: expected seconds > 0, got '0'"
+	run_expect 2 "$BENCH_SH" --duration 0.00
+	run_expect 2 "$BENCH_SH" --round-duration 1e3
+	run_expect 2 "$BENCH_SH" --rounds
+	assert_eq "$output" "bench.sh: --rounds needs a value"
+	run_expect 2 "$BENCH_SH" --frobnicate
+	assert_contains "$output" "'--frobnicate'"
+	assert_eq "$(ls -A "$TMPDIR")" ""
 }

@@ -5,10 +5,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 @test "every binary is linked with full RELRO and BIND_NOW" {
 	command -v readelf >/dev/null || skip "readelf (binutils) is not installed"
 	local b

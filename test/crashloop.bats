@@ -10,18 +10,6 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-teardown() {
-	[ -z "${HELD:-}" ] || exec {HELD}>&-
-	teardown_servers
-}
-
-# Milliseconds since midnight (UTC) of the log lines after line $1 that match $2.
-log_times_ms() {
-	tail -n +"$(($1 + 1))" "$SERVER_LOG" | grep -- "$2" |
-		sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z.*/\1 \2 \3/' |
-		awk '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'
-}
-
 # The time the server took, by its own log, from the first "worker exited" after
 # line $1 to the last "worker spawned" after it, in ms.
 respawn_ms() {
@@ -67,8 +55,8 @@ spawns_after() {
 		respawn_ms "$mark" >>"$BATS_TEST_TMPDIR/ms"
 	done
 	local p50 p99
-	p50=$(sort -n "$BATS_TEST_TMPDIR/ms" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.50 + 0.5)] }')
-	p99=$(sort -n "$BATS_TEST_TMPDIR/ms" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.99 + 0.5)] }')
+	# shellcheck disable=SC2046 # one number a line
+	read -r p50 p99 < <(benchstat percentile 50,99 $(cat "$BATS_TEST_TMPDIR/ms"))
 	echo "# kill-all recovery (first exit -> last spawn, server log): p50 ${p50} ms, p99 ${p99} ms" >&3
 	run ! log_has "crash loop"
 	[ "$(stat_json .crash_loop.active)" = false ]

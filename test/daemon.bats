@@ -5,11 +5,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-teardown() {
-	stop_notify_listener
-	teardown_servers
-}
-
 # start_daemon [OPTIONS...]: runs preforkd --daemon in the foreground; it returns
 # once the daemon listens. The daemon is not our child: its pid comes from the
 # pidfile and goes to started.pids, so teardown_servers stops it by that pid.
@@ -22,8 +17,8 @@ start_daemon() {
 		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null
 	SERVER_PID=$(cat "$SERVER_PIDFILE")
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
-	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
-	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
+	SERVER_ADDR=$(listen_addr "$SERVER_LOG")
+	SERVER_PORT=${SERVER_ADDR##*:}
 	wait_until 5 has_workers 2
 }
 

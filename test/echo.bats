@@ -4,15 +4,10 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 @test "a text request is echoed back" {
 	start_server
-	run echo_once "hello, preforkd"
-	[ "$status" -eq 0 ]
-	[ "$output" = "hello, preforkd" ]
+	run_ok echo_once "hello, preforkd"
+	assert_eq "$output" "hello, preforkd"
 }
 
 @test "binary data with NUL bytes is echoed back unchanged" {
@@ -57,17 +52,10 @@ teardown() {
 	if ! python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
 		skip "no IPv6 loopback on this machine"
 	fi
-	SERVER_LOG="$BATS_TEST_TMPDIR/v6.log"
-	"$PREFORKD" --listen '[::1]:0' --workers 1 --log "$SERVER_LOG" \
-		--admin "$BATS_TEST_TMPDIR/v6.sock" &
-	SERVER_PID=$!
-	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
-	wait_until 5 log_has "listening on \[::1\]:"
-	local port
-	port=$(sed -n 's/.*listening on \[::1\]:\([0-9]*\)$/\1/p' "$SERVER_LOG")
-	run "$CLIENT" --connect "[::1]:$port" "over six"
-	[ "$status" -eq 0 ]
-	[ "$output" = "over six" ]
+	start_server --workers 1 --listen '[::1]:0'
+	assert_match "$SERVER_ADDR" '^\[::1\]:[0-9]+$'
+	run_ok echo_once "over six"
+	assert_eq "$output" "over six"
 }
 
 @test "an idle client is cut off after --idle-timeout and the worker serves the next" {
@@ -98,20 +86,16 @@ teardown() {
 	start_server
 	local port=$SERVER_PORT
 	stop_server
-	run "$CLIENT" --connect "127.0.0.1:$port" "nobody home"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"127.0.0.1:$port"*"Connection refused"* ]]
+	run_expect 1 "$CLIENT" --connect "127.0.0.1:$port" "nobody home"
+	assert_match "$output" "127\.0\.0\.1:$port.*Connection refused"
 }
 
 @test "prefork-client rejects bad usage with exit 2" {
-	run "$CLIENT" --connect nonsense hi
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--connect"*"nonsense"* ]]
-	run "$CLIENT" --timeout abc hi
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--timeout"*"abc"* ]]
-	run "$CLIENT" --bogus
-	[ "$status" -eq 2 ]
+	run_expect 2 "$CLIENT" --connect nonsense hi
+	assert_match "$output" "--connect.*nonsense"
+	run_expect 2 "$CLIENT" --timeout abc hi
+	assert_match "$output" "--timeout.*abc"
+	run_expect 2 "$CLIENT" --bogus
 }
 
 @test "prefork-client gives up at --timeout naming the address" {

@@ -4,10 +4,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 # fd_targets PID: "fd target" for each of the process's fds >= 3.
 fd_targets() {
 	local fd
@@ -23,7 +19,8 @@ fd_targets() {
 	chmod 600 "$secret"
 	exec {pipe_w}> >(cat >/dev/null)
 	pipe_id=$(readlink "/proc/$$/fd/$pipe_w")
-	# BATS's own fd 3 is open too: start_server no longer closes it for preforkd.
+	# (start_server closes BATS's fd 3 for preforkd, so that a server that kept it
+	# could never hold up the suite; fd 9 and the pipe stand in for it here.)
 	start_server --workers 2 9<"$secret"
 	exec {pipe_w}>&-
 	for pid in "$SERVER_PID" $(worker_pids); do

@@ -6,24 +6,18 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-teardown() {
-	[ -z "${HELD:-}" ] || exec {HELD}>&-
-	local p
-	for p in ${CLIENTS:-}; do kill -TERM "$p" 2>/dev/null || true; done
-	teardown_servers
-}
-
 @test "SIGTERM: every queued connection gets its echo; a new connect is refused" {
 	start_server --workers 1
 	# The only worker is busy with a held client, so the next ones queue.
 	hold_worker
 	local i
-	CLIENTS=""
+	# The clients' own redirections close the held fd in them (a redirection of
+	# {HELD} on a function such as spawn would close it here too): tracked by pid.
 	for i in 1 2 3 4 5 6 7 8; do
 		# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 		"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued-$i" \
 			>"$BATS_TEST_TMPDIR/out.$i" 2>&1 {HELD}>&- 3>&- &
-		CLIENTS="$CLIENTS $!"
+		track $!
 	done
 	# 1 held + 8 queued, every one complete and waiting in the accept queue.
 	wait_until 10 connections_at_server 9
@@ -34,7 +28,7 @@ teardown() {
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "late" \
 		>"$BATS_TEST_TMPDIR/late" 2>&1 {HELD}>&- 3>&- &
 	local late=$!
-	CLIENTS="$CLIENTS $late"
+	track "$late"
 	# The late client's SYN is still unanswered while the worker is busy.
 	wait_until 5 syn_sent_to_server
 	# Release the busy worker: it finishes, empties the queue, exits.
@@ -57,11 +51,12 @@ teardown() {
 	hold_worker
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued" \
 		>"$BATS_TEST_TMPDIR/out.q" 2>&1 {HELD}>&- 3>&- &
-	CLIENTS=$!
+	local queued=$!
+	track "$queued"
 	wait_until 10 connections_at_server 2
 	kill -QUIT "$SERVER_PID"
 	wait_until 5 process_gone "$SERVER_PID"
-	wait "$CLIENTS" || true
+	wait "$queued" || true
 	run cat "$BATS_TEST_TMPDIR/out.q"
 	[ "$output" != "queued" ]
 }

@@ -1,35 +1,225 @@
-# Shared BATS helpers: start preforkd on 127.0.0.1:0 in the test's temp dir, learn
-# its port from the log, wait by polling (never a bare sleep), stop it by PID and
-# check that nothing is left behind.
+# Shared BATS helpers, loaded by every suite: start preforkd on 127.0.0.1:0 in the
+# test's temp dir and wait for it through its admin socket, run a command with an
+# expected exit status under a time limit, assertions that print expected against
+# actual, and a default teardown that stops by pid every process a test started
+# and fails when one is left behind. Waits, liveness and stopping a pid come from
+# scripts/lib.sh, which the scripts use too.
 # shellcheck shell=bash
+# Variables set here are for the suites; $status, $output and $lines are BATS's run's.
+# shellcheck disable=SC2034,SC2154
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 PREFORKD="${PREFORKD:-$ROOT/bin/preforkd}"
 CLIENT="$ROOT/bin/prefork-client"
+CTL="$ROOT/bin/preforkctl"
+BENCHSTAT="$ROOT/scripts/benchstat.py"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-# wait_until SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
-wait_until() {
-	local limit=$1
-	shift
-	local deadline=$((SECONDS + limit + 1))
-	local start
-	start=$(date +%s%N)
-	while ! "$@" 2>/dev/null; do
-		if (( ($(date +%s%N) - start) / 1000000 >= limit * 1000 )) || ((SECONDS > deadline)); then
-			echo "timed out after ${limit}s waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.05
+# The default teardown; a suite that needs more defines its own and calls this.
+teardown() {
+	teardown_servers
+}
+
+# ---- starting and stopping preforkd ----
+
+# start_server [OPTIONS...]: starts preforkd in the background on 127.0.0.1:0 (a
+# --listen among OPTIONS wins) with --workers 2 unless OPTIONS say otherwise, and a
+# pidfile, log and admin socket in $BATS_TEST_TMPDIR (a test may choose them by
+# setting SERVER_LOG, SERVER_PIDFILE or SERVER_ADMIN first). BATS's fd 3 is closed
+# for it, so nothing it leaves running can hold up the suite's output. Records its
+# pid for teardown_servers, then waits until the admin socket reports every
+# configured worker at accept(); fails at once, with the log, if the server exits.
+# Sets SERVER_PID, SERVER_ADDR (HOST:PORT, as logged) and SERVER_PORT.
+start_server() {
+	SERVER_LOG="${SERVER_LOG:-$BATS_TEST_TMPDIR/preforkd.log}"
+	SERVER_PIDFILE="${SERVER_PIDFILE:-$BATS_TEST_TMPDIR/preforkd.pid}"
+	SERVER_ADMIN="${SERVER_ADMIN:-$BATS_TEST_TMPDIR/preforkd.sock}"
+	: >"$SERVER_LOG"
+	"$PREFORKD" --listen 127.0.0.1:0 --workers 2 --pidfile "$SERVER_PIDFILE" \
+		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
+	SERVER_PID=$!
+	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
+	if ! wait_until -q "${START_TIMEOUT:-20}" ready_or_gone "$SERVER_PID" ||
+		! process_alive "$SERVER_PID" || ! log_listening "$SERVER_LOG"; then
+		echo "preforkd (pid $SERVER_PID) did not come up within ${START_TIMEOUT:-20}s" \
+			"($(process_alive "$SERVER_PID" && echo running || echo exited)):" >&2
+		cat "$SERVER_LOG" >&2
+		return 1
+	fi
+	SERVER_ADDR=$(listen_addr "$SERVER_LOG")
+	SERVER_PORT=${SERVER_ADDR##*:}
+}
+
+# ready_or_gone PID: the server's admin socket reports every worker ready, or PID
+# has exited (no use waiting for it then).
+ready_or_gone() {
+	process_gone "$1" || all_workers_ready
+}
+
+# all_workers_ready: every worker the server is configured for is at accept().
+all_workers_ready() {
+	"$CTL" -s "$SERVER_ADMIN" stats json 2>/dev/null |
+		jq -e '.pool.configured > 0 and .pool.idle + .pool.busy == .pool.configured' >/dev/null
+}
+
+# workers_ready N: N workers have reached accept4(), as the admin socket reports.
+workers_ready() {
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e ".pool.idle + .pool.busy == $1" >/dev/null
+}
+
+# stop_server [PID]: SIGTERM by pid (SIGKILL after 15 s); then waits up to 5 s for
+# each worker it had to go, and SIGKILLs one that does not.
+stop_server() {
+	local pid=${1:-$SERVER_PID} workers w
+	[ -n "$pid" ] || return 0
+	workers=$(child_pids "$pid")
+	stop_pid "$pid" 15 || true
+	for w in $workers; do
+		wait_until -q 5 process_gone "$w" || kill -KILL "$w" 2>/dev/null || true
 	done
 }
 
+# spawn COMMAND...: runs COMMAND (a program or a function) in the background with
+# stdin from /dev/null and without BATS's fd 3; sets SPAWNED to its pid and tracks
+# it. Redirections written after `spawn COMMAND` apply to COMMAND.
+spawn() {
+	"$@" </dev/null 3>&- &
+	SPAWNED=$!
+	track "$SPAWNED"
+}
+
+# track PID...: processes a test started itself (`cmd ... 3>&- &`, then `track $!`),
+# for teardown_servers to stop by pid and check.
+track() {
+	printf '%s\n' "$@" >>"$BATS_TEST_TMPDIR/extra.pids"
+}
+
+# teardown_servers: the teardown of every suite. Closes a client fd $HELD left
+# open, stops every spawned process and every server started, by pid, then proves
+# that none of them, and none of their children, is left: a child still there 5 s
+# after its parent stopped is named, killed, and fails the test.
+teardown_servers() {
+	local pids pid leftover=""
+	if [ -n "${HELD:-}" ]; then
+		exec {HELD}>&-
+		HELD=""
+	fi
+	if [ -f "$BATS_TEST_TMPDIR/extra.pids" ]; then
+		mapfile -t pids <"$BATS_TEST_TMPDIR/extra.pids"
+		rm -f "$BATS_TEST_TMPDIR/extra.pids"
+		for pid in "${pids[@]}"; do stop_tree "$pid" 5; done
+	fi
+	if [ -f "$BATS_TEST_TMPDIR/started.pids" ]; then
+		mapfile -t pids <"$BATS_TEST_TMPDIR/started.pids"
+		rm -f "$BATS_TEST_TMPDIR/started.pids"
+		for pid in "${pids[@]}"; do stop_tree "$pid" 15; done
+	fi
+	if [ -n "$leftover" ]; then
+		echo "processes left behind:$leftover" >&2
+		for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
+		return 1
+	fi
+}
+
+# stop_tree PID SECONDS: for teardown_servers, which holds $leftover: stops PID
+# (SIGKILL after SECONDS), then gives each of its children 5 s to go on its own.
+stop_tree() {
+	local kids k
+	kids=$(child_pids "$1")
+	stop_pid "$1" "$2" || true
+	process_alive "$1" && leftover="$leftover $1"
+	for k in $kids; do
+		wait_until -q 5 process_gone "$k" || leftover="$leftover $k"
+	done
+}
+
+# ---- running commands and asserting ----
+
+# run_expect STATUS COMMAND...: BATS's `run` of COMMAND without fd 3, under
+# `timeout` ($RUN_TIMEOUT seconds, default 30) when COMMAND is a program; sets
+# $status, $output and $lines. STATUS is a number, '!' for any failure or '?' for
+# any status. On a mismatch it prints the command, the expected and actual status
+# and the output, and fails.
+run_expect() {
+	local want=$1 limit=${RUN_TIMEOUT:-30}
+	shift
+	if declare -F "$1" >/dev/null; then
+		run "$@" 3>&-
+	else
+		run timeout --kill-after=5 "$limit" "$@" 3>&-
+	fi
+	case "$want" in
+	'?') return 0 ;;
+	'!') [ "$status" -ne 0 ] && return 0 ;;
+	*) [ "$status" -eq "$want" ] && return 0 ;;
+	esac
+	{
+		echo "FAIL: exit status of: $*"
+		echo "  expected: $([ "$want" = '!' ] && echo 'not 0' || echo "$want")"
+		echo "    actual: $status$([ "$status" -eq 124 ] && echo " (timed out after ${limit}s)")"
+		echo "    output:"
+		echo "      | ${output//$'\n'/$'\n'      | }"
+	} >&2
+	return 1
+}
+
+# run_ok COMMAND...: exits 0; run_fail COMMAND...: exits with any other status.
+run_ok() { run_expect 0 "$@"; }
+run_fail() { run_expect '!' "$@"; }
+
+# fail MESSAGE...: says why on stderr and fails.
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+# assertion_failed WHAT EXPECTED ACTUAL: the report of a failed assertion, each
+# value quoted, with its later lines indented under the first.
+assertion_failed() {
+	{
+		echo "FAIL: $1"
+		printf '  expected: %s\n' "$(sed '2,$s/^/            /' <<<"$2")"
+		printf '    actual: %s\n' "$(sed '2,$s/^/            /' <<<"$3")"
+	} >&2
+	return 1
+}
+
+# assert_eq ACTUAL EXPECTED [WHAT]: the same string.
+assert_eq() {
+	[ "$1" = "$2" ] || assertion_failed "${3:-values differ}" "'$2'" "'$1'"
+}
+
+# assert_match ACTUAL REGEX [WHAT]: ACTUAL matches the extended regular expression.
+assert_match() {
+	[[ $1 =~ $2 ]] || assertion_failed "${3:-no match}" "=~ $2" "'$1'"
+}
+
+# assert_contains ACTUAL TEXT [WHAT]: TEXT appears in ACTUAL, as written.
+assert_contains() {
+	[[ $1 == *"$2"* ]] || assertion_failed "${3:-text missing}" "contains '$2'" "'$1'"
+}
+
+# assert_ge / assert_le ACTUAL BOUND [WHAT]: integers, ACTUAL >= or <= BOUND.
+assert_ge() {
+	if [[ $1 =~ ^-?[0-9]+$ ]] && [ "$1" -ge "$2" ]; then return 0; fi
+	assertion_failed "${3:-too small}" ">= $2" "'$1'"
+}
+
+assert_le() {
+	if [[ $1 =~ ^-?[0-9]+$ ]] && [ "$1" -le "$2" ]; then return 0; fi
+	assertion_failed "${3:-too large}" "<= $2" "'$1'"
+}
+
+# ---- the server's pool and log ----
+
 worker_pids() {
-	ps -o pid= --ppid "${1:-$SERVER_PID}" 2>/dev/null | tr -d ' ' | sort -n
+	child_pids "${1:-$SERVER_PID}"
 }
 
 # shellcheck disable=SC2120 # an optional master pid
 worker_count() {
-	worker_pids "$@" | grep -c . || true
+	child_count "${1:-$SERVER_PID}"
 }
 
 has_workers() {
@@ -46,39 +236,12 @@ log_has() {
 	grep -q -- "$1" "$SERVER_LOG"
 }
 
-# start_server [OPTIONS...]: starts preforkd in the background with a pidfile, log
-# and admin socket in $BATS_TEST_TMPDIR; sets SERVER_PID, SERVER_PORT, SERVER_ADDR.
-# --workers defaults to 2 unless given. Waits until every worker is running.
-start_server() {
-	local workers=2 arg
-	for arg in "$@"; do
-		case "$arg" in --workers=*) workers=${arg#--workers=} ;; esac
-	done
-	local prev=""
-	for arg in "$@"; do
-		[ "$prev" = "--workers" ] && workers=$arg
-		prev=$arg
-	done
-	# A test may choose the log's place (a directory of its own) by setting SERVER_LOG.
-	SERVER_LOG="${SERVER_LOG:-$BATS_TEST_TMPDIR/preforkd.log}"
-	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
-	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
-	: >"$SERVER_LOG"
-	"$PREFORKD" --listen 127.0.0.1:0 --workers "$workers" --pidfile "$SERVER_PIDFILE" \
-		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null &
-	SERVER_PID=$!
-	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
-	wait_until 5 log_has "listening on" || { cat "$SERVER_LOG" >&2; return 1; }
-	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
-	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
-	wait_until 5 has_workers "$workers"
-	wait_until 5 workers_ready "$workers"
-}
-
-# workers_ready N: N workers have reached accept4(), as the admin socket reports.
-workers_ready() {
-	"$ROOT/bin/preforkctl" -s "$SERVER_ADMIN" stats json |
-		jq -e ".pool.idle + .pool.busy == $1" >/dev/null
+# log_times_ms MARK PATTERN: milliseconds since midnight (UTC) of each log line after
+# line MARK that matches PATTERN, by the server's own timestamps.
+log_times_ms() {
+	tail -n +"$(($1 + 1))" "$SERVER_LOG" | grep -- "$2" |
+		sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z.*/\1 \2 \3/' |
+		awk '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'
 }
 
 # echo_once MESSAGE: one echo round trip through prefork-client.
@@ -86,15 +249,13 @@ echo_once() {
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 5 "$@"
 }
 
-CTL="$ROOT/bin/preforkctl"
-
 # stat_json JQ_PATH: one field of the server's `stats json`.
 stat_json() {
 	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
 }
 
 # hold_worker: one worker becomes busy with a client this shell keeps open, on the
-# fd in $HELD (release_worker closes it; a teardown closes a $HELD left open).
+# fd in $HELD (release_worker closes it; teardown_servers closes a $HELD left open).
 hold_worker() {
 	exec {HELD}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
 	printf 'a' >&"$HELD"
@@ -106,41 +267,6 @@ hold_worker() {
 release_worker() {
 	exec {HELD}>&-
 	HELD=""
-}
-
-# start_notify_listener ADDRESS: a Unix datagram socket standing in for systemd
-# (ADDRESS may be @abstract); each datagram received is appended to $NOTIFY_OUT,
-# followed by a "--" line. stop_notify_listener ends it.
-start_notify_listener() {
-	NOTIFY_OUT="$BATS_TEST_TMPDIR/notify.out"
-	: >"$NOTIFY_OUT"
-	python3 -c '
-import socket, sys
-addr, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
-with open(out, "a", buffering=1) as f:
-    f.write("LISTENING\n")
-    while True:
-        f.write(s.recv(4096).decode() + "\n--\n")
-' "$1" "$NOTIFY_OUT" </dev/null 3>&- &
-	LISTENER_PID=$!
-	wait_until 5 grep -q LISTENING "$NOTIFY_OUT"
-}
-
-stop_notify_listener() {
-	[ -n "${LISTENER_PID:-}" ] || return 0
-	kill -TERM "$LISTENER_PID" 2>/dev/null || true
-	wait "$LISTENER_PID" 2>/dev/null || true
-	LISTENER_PID=""
-}
-
-notified() {
-	grep -qx -- "$1" "$NOTIFY_OUT"
-}
-
-notified_times() {
-	[ "$(grep -cx -- "$1" "$NOTIFY_OUT")" -ge "$2" ]
 }
 
 # holds_file FILE PID...: one of the processes has FILE open (any fd).
@@ -156,49 +282,50 @@ holds_file() {
 	return 1
 }
 
-# One ps call: a zombie that is reaped between two checks (a daemon's, reaped by
-# init at any moment) must read as gone, not as an empty state that is "not Z".
-process_alive() {
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	st=${st//[[:space:]]/}
-	[ -n "$st" ] && [ "${st:0:1}" != Z ]
+# ---- stand-ins: systemd's notification socket, a misbehaving echo server ----
+
+# start_notify_listener ADDRESS: a Unix datagram socket standing in for systemd
+# (ADDRESS may be @abstract); each datagram received is appended to $NOTIFY_OUT,
+# followed by a "--" line. Spawned: teardown_servers stops it, or stop_notify_listener.
+start_notify_listener() {
+	NOTIFY_OUT="$BATS_TEST_TMPDIR/notify.out"
+	: >"$NOTIFY_OUT"
+	spawn python3 -c '
+import socket, sys
+addr, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
+with open(out, "a", buffering=1) as f:
+    f.write("LISTENING\n")
+    while True:
+        f.write(s.recv(4096).decode() + "\n--\n")
+' "$1" "$NOTIFY_OUT"
+	LISTENER_PID=$SPAWNED
+	wait_until 5 grep -q LISTENING "$NOTIFY_OUT"
 }
 
-process_gone() {
-	! process_alive "$1"
+stop_notify_listener() {
+	[ -n "${LISTENER_PID:-}" ] || return 0
+	stop_pid "$LISTENER_PID" 5
+	LISTENER_PID=""
 }
 
-# stop_server: SIGTERM by PID, wait for the master and every worker to go.
-stop_server() {
-	local pid=${1:-$SERVER_PID} workers
-	[ -n "$pid" ] || return 0
-	workers=$(worker_pids "$pid")
-	if process_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait_until 15 process_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	for w in $workers; do
-		wait_until 5 process_gone "$w" || kill -KILL "$w" 2>/dev/null || true
-	done
+notified() {
+	grep -qx -- "$1" "$NOTIFY_OUT"
 }
 
-# Teardown for every suite: stop what was started, then prove nothing is left.
-teardown_servers() {
-	local pid leftover=""
-	[ -f "$BATS_TEST_TMPDIR/started.pids" ] || return 0
-	while read -r pid; do
-		local kids
-		kids=$(worker_pids "$pid")
-		stop_server "$pid"
-		for k in $kids; do process_alive "$k" && leftover="$leftover $k"; done
-		process_alive "$pid" && leftover="$leftover $pid"
-	done <"$BATS_TEST_TMPDIR/started.pids"
-	rm -f "$BATS_TEST_TMPDIR/started.pids"
-	if [ -n "$leftover" ]; then
-		echo "processes left behind:$leftover" >&2
-		for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
-		return 1
-	fi
+notified_times() {
+	[ "$(grep -cx -- "$1" "$NOTIFY_OUT")" -ge "$2" ]
+}
+
+# start_flip [MODE] [--delay MS]: test/tools/flip_echo on 127.0.0.1:0 (see
+# test/README.md); sets FLIP_PID and FLIP_ADDR. Spawned: teardown_servers stops it.
+start_flip() {
+	local portfile="$BATS_TEST_TMPDIR/flip.port"
+	rm -f "$portfile"
+	spawn "$ROOT/bin/test/flip_echo" "$portfile" "$@"
+	FLIP_PID=$SPAWNED
+	# flip_echo writes the file by rename, so a non-empty file holds the whole port
+	wait_until 5 test -s "$portfile"
+	FLIP_ADDR="127.0.0.1:$(cat "$portfile")"
 }

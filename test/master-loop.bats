@@ -8,12 +8,6 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-teardown() {
-	[ -z "${HELD:-}" ] || exec {HELD}>&-
-	stop_notify_listener
-	teardown_servers
-}
-
 @test "READY=1 after a reload once the new generation accepts, not when old workers finish" {
 	start_notify_listener "$BATS_TEST_TMPDIR/notify.sock"
 	NOTIFY_SOCKET="$BATS_TEST_TMPDIR/notify.sock" start_server --workers 1

@@ -4,10 +4,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 @test "a worker killed with SIGKILL is replaced and the server keeps serving" {
 	start_server --workers 2
 	local before victim after

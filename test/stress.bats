@@ -15,14 +15,6 @@ setup() {
 	VERDICT="$BATS_TEST_TMPDIR/verdict.json"
 }
 
-teardown() {
-	teardown_servers
-	if [ -n "${FLIP_PID:-}" ]; then
-		kill -TERM "$FLIP_PID" 2>/dev/null || true
-		wait "$FLIP_PID" 2>/dev/null || true
-	fi
-}
-
 # check_result NAME: the result (PASS/FAIL/SKIP) of one check of the verdict.
 check_result() {
 	jq -r --arg n "$1" '.checks[] | select(.name == $n) | .result' "$VERDICT"
@@ -46,10 +38,10 @@ assert_nothing_left() {
 
 @test "workers killed every 200 ms and a reload under load: no mismatch, failures <= kills" {
 	local rc=0 t0 secs
-	t0=$(date +%s)
+	t0=$(now_ms)
 	"$STRESS" --workers 4 --concurrency 16 --duration 5 --kill-every 200 --reload-every 3 \
 		--timeout 5 --json -q >"$VERDICT" 3>&- || rc=$?
-	secs=$(($(date +%s) - t0))
+	secs=$((($(now_ms) - t0) / 1000))
 	cat "$VERDICT"
 	echo "the chaos run took $secs s"
 	[ "$rc" -eq 0 ]
@@ -116,12 +108,10 @@ assert_nothing_left() {
 }
 
 @test "a server that corrupts replies fails the verdict on mismatches" {
-	"$ROOT/bin/test/flip_echo" "$BATS_TEST_TMPDIR/port" --flip 3>&- &
-	FLIP_PID=$!
-	wait_until 5 test -s "$BATS_TEST_TMPDIR/port"
+	start_flip --flip
 	local rc=0
-	"$STRESS" --connect "127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")" --duration 1 \
-		--concurrency 2 --json -q >"$VERDICT" 3>&- || rc=$?
+	"$STRESS" --connect "$FLIP_ADDR" --duration 1 --concurrency 2 --json -q >"$VERDICT" 3>&- ||
+		rc=$?
 	cat "$VERDICT"
 	[ "$rc" -eq 1 ]
 	[ "$(check_result mismatches)" = FAIL ]
@@ -131,40 +121,34 @@ assert_nothing_left() {
 }
 
 @test "stress.sh --help names every option; a bad option exits 2" {
-	run "$STRESS" --help
-	[ "$status" -eq 0 ]
+	run_ok "$STRESS" --help
 	for opt in --duration --concurrency --kill-every --reload-every --scale-flap --connect \
 		--admin --pid --json; do
-		[[ "$output" == *"$opt"* ]]
+		assert_contains "$output" "$opt" "--help names $opt"
 	done
-	run "$STRESS" --kill-every soon
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--kill-every"* ]]
-	run "$STRESS" --connect 192.0.2.1:7 --duration 1
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"loopback"* ]]
+	run_expect 2 "$STRESS" --kill-every soon
+	assert_contains "$output" "--kill-every"
+	run_expect 2 "$STRESS" --connect 192.0.2.1:7 --duration 1
+	assert_contains "$output" "loopback"
 	# an interval under the clock's 10 ms would signal in a tight loop
-	run "$STRESS" --reload-every 0.001
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--reload-every: expected 0 (off) or seconds >= 0.01"* ]]
-	run "$STRESS" --kill-every 5
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--kill-every: expected 0 (off) or milliseconds >= 10"* ]]
-	run "$STRESS" --scale-flap --flap-every 0
-	[ "$status" -eq 2 ]
+	run_expect 2 "$STRESS" --reload-every 0.001
+	assert_contains "$output" "--reload-every: expected 0 (off) or seconds >= 0.01"
+	run_expect 2 "$STRESS" --reload-every 0.0099
+	run_expect 2 "$STRESS" --kill-every 5
+	assert_contains "$output" "--kill-every: expected 0 (off) or milliseconds >= 10"
+	run_expect 2 "$STRESS" --scale-flap --flap-every 0
+	run_expect 2 "$STRESS" --duration 0.000
 	# a leading zero is not read as octal, and the size limit is prefork-bench's
-	run "$STRESS" --size 08
-	[ "$status" -eq 2 ]
-	run "$STRESS" --size 67108865
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"--size: expected 1..67108864"* ]]
+	run_expect 2 "$STRESS" --size 08
+	run_expect 2 "$STRESS" --size 67108865
+	assert_contains "$output" "--size: expected 1..67108864"
 }
 
 @test "a server that cannot start fails at once, and --json says why" {
 	local rc=0 t0 secs
-	t0=$(date +%s)
+	t0=$(now_ms)
 	"$STRESS" --json -q -- --workers 0 >"$VERDICT" 3>&- || rc=$?
-	secs=$(($(date +%s) - t0))
+	secs=$((($(now_ms) - t0) / 1000))
 	cat "$VERDICT"
 	[ "$rc" -eq 1 ]
 	[ "$(jq -r .pass "$VERDICT")" = false ]

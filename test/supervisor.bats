@@ -7,10 +7,6 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 stat_at_least() {
 	[ "$(stat_json "$1")" -ge "$2" ]
 }
@@ -21,13 +17,6 @@ log_count() {
 
 log_count_at_least() {
 	[ "$(log_count "$1")" -ge "$2" ]
-}
-
-# Milliseconds since midnight (UTC) of every "worker spawned" log line after line $1.
-spawn_times_ms() {
-	tail -n +"$(($1 + 1))" "$SERVER_LOG" | grep 'worker spawned' |
-		sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z.*/\1 \2 \3/' |
-		awk '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'
 }
 
 # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat;
@@ -50,7 +39,7 @@ cpu_ticks() {
 	# replacements crash (one failed batch: one step, 0.1 s), then one probe at a
 	# time: back-off 0.2, 0.4 s between the probes.
 	wait_until 10 log_count_at_least "crash loop: slot" 5
-	mapfile -t t < <(spawn_times_ms "$mark")
+	mapfile -t t < <(log_times_ms "$mark" "worker spawned")
 	[ "${#t[@]}" -ge 5 ]
 	local g1=$((t[3] - t[2])) g2=$((t[4] - t[3]))
 	echo "# gaps between probes: ${g1} ms, ${g2} ms" >&3

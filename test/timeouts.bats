@@ -5,10 +5,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 # conn_probe MODE: a Python client against $SERVER_PORT; prints what it measured.
 #   silent: connect, send nothing; print the seconds until the server closes.
 #   slow GAP: first byte at once, then a byte every GAP s (3 bytes), half-close;
