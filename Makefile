@@ -125,7 +125,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 
 bin/fuzz/config: test/fuzz/config.c test/fuzz/config_one.h $(COMMON_SRC) $(SERVER_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(INC_test) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
 		$(COMMON_SRC) $(SERVER_SRC) $(LDLIBS)
 
 fuzz: bin/fuzz/config
@@ -141,7 +141,7 @@ LLVM_VERSION := 14
 CLANG_FORMAT ?= clang-format-$(LLVM_VERSION)
 CLANG_TIDY ?= clang-tidy-$(LLVM_VERSION)
 LINT_ENV = LLVM_VERSION=$(LLVM_VERSION) CLANG_FORMAT='$(CLANG_FORMAT)' \
-	CLANG_TIDY='$(CLANG_TIDY)' LINT_CPPFLAGS='$(CPPFLAGS_ALL)'
+	CLANG_TIDY='$(CLANG_TIDY)' LINT_CPPFLAGS='$(CPPFLAGS_ALL) $(INC_test)'
 
 lint:
 	@$(LINT_ENV) scripts/lint.sh $(CHECKS)

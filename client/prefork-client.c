@@ -203,7 +203,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 			break;
 		case 't':
 			if (parse_seconds("--timeout", optarg, 0.001, 86400, &c->timeout, err,
-					  sizeof err) < 0) {
+			                  sizeof err) < 0) {
 				fprintf(stderr, "prefork-client: %s\n", err);
 				return 2;
 			}

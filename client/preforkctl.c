@@ -527,8 +527,8 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 
 /* A path from the configuration file, as the server reads it: relative to the
  * file's directory. */
-static int config_path_value(const struct ctl *c, const struct conf_line *l, char *out,
-                             size_t len, char *err, size_t errlen)
+static int config_path_value(const struct ctl *c, const struct conf_line *l, char *out, size_t len,
+                             char *err, size_t errlen)
 {
 	const char *slash = strrchr(c->config, '/');
 	int n;
@@ -612,8 +612,8 @@ static int resolve_socket(struct ctl *c)
 		return -1;
 	}
 	if (admin_path_default(c->pidfile, c->path, sizeof c->path, err, sizeof err) < 0) {
-		fprintf(stderr, "preforkctl: %s with --socket PATH (or the server's --config FILE)\n",
-		        err);
+		fprintf(stderr,
+		        "preforkctl: %s with --socket PATH (or the server's --config FILE)\n", err);
 		return EXIT_USAGE;
 	}
 	return -1;

@@ -16,7 +16,7 @@ struct host_port {
 int addr_split(const char *text, struct host_port *hp, char *err, size_t errlen);
 int addr_split_peer(const char *text, struct host_port *hp, char *err, size_t errlen);
 int addr_resolve(const struct host_port *hp, int passive, struct sockaddr_storage *ss,
-		 socklen_t *len, char *err, size_t errlen);
+                 socklen_t *len, char *err, size_t errlen);
 int addr_resolve_prefer(const struct host_port *hp, int passive, int prefer,
                         struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen);
 void addr_format(const struct sockaddr *sa, char *buf, size_t len);

@@ -105,8 +105,8 @@ void log_protect_stderr(void)
 	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		log_warn("reopening stderr non-blocking: %s; a stalled reader of stderr "
-			 "would stall the master",
-			 strerror(errno));
+		         "would stall the master",
+		         strerror(errno));
 		return;
 	}
 	own_stderr = log_out = fd;
@@ -221,9 +221,9 @@ static void count_drops(uint64_t lines)
 	/* One writer per counter (this worker, or the master's own): no locked add. */
 	if (worker_drops)
 		atomic_store_explicit(worker_drops,
-				      atomic_load_explicit(worker_drops, memory_order_relaxed) +
-					      lines,
-				      memory_order_relaxed);
+		                      atomic_load_explicit(worker_drops, memory_order_relaxed) +
+		                              lines,
+		                      memory_order_relaxed);
 	else
 		master_drops += lines;
 }
@@ -233,8 +233,8 @@ static void count_drops(uint64_t lines)
 static void write_lines(const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = out_is_socket ? send(log_out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) :
-					    write(log_out, p, n);
+		ssize_t w = out_is_socket ? send(log_out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+		                          : write(log_out, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -356,8 +356,8 @@ static int stderr_is_journal(void)
 enum log_format log_set_format(enum log_format format)
 {
 	if (format == LOG_FORMAT_AUTO)
-		format = log_file < 0 && stderr_is_journal() ? LOG_FORMAT_JOURNAL :
-							       LOG_FORMAT_PLAIN;
+		format =
+			log_file < 0 && stderr_is_journal() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_PLAIN;
 	log_form = format;
 	return format;
 }
@@ -378,13 +378,13 @@ static size_t format_head(char *line, size_t size, enum log_level level)
 
 	if (log_form == LOG_FORMAT_JOURNAL)
 		return (size_t)snprintf(line, size, "%s[%ld] %s: ", level_prefixes[level],
-					(long)getpid(), level_names[level]);
+		                        (long)getpid(), level_names[level]);
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	return n + (size_t)snprintf(line + n, size - n, ".%03ldZ %s[%ld] %s: ",
-				    (long)tv.tv_usec / 1000, log_ident, (long)getpid(),
-				    level_names[level]);
+	return n + (size_t)snprintf(line + n, size - n,
+	                            ".%03ldZ %s[%ld] %s: ", (long)tv.tv_usec / 1000, log_ident,
+	                            (long)getpid(), level_names[level]);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

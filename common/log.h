@@ -23,20 +23,19 @@ int log_switch(const char *path, char *err, size_t errlen);
 /* A daemon: point fd 2 at the log file, and keep it there across reopens. */
 int log_capture_stderr(void);
 void log_protect_stderr(void);
-int log_pipe_open(void);        /* master, before the first fork: the fd to poll */
+int log_pipe_open(void); /* master, before the first fork: the fd to poll */
 int log_pipe_fd(void);
-void log_drain_pipe(void);      /* master: copy what workers wrote (bounded) */
-void log_drain_pipe_all(void);  /* master, every worker gone: copy all of it */
+void log_drain_pipe(void);     /* master: copy what workers wrote (bounded) */
+void log_drain_pipe_all(void); /* master, every worker gone: copy all of it */
 void log_enter_worker(_Atomic uint64_t *drops);
-uint64_t log_dropped(void);     /* lines the master itself could not write */
+uint64_t log_dropped(void); /* lines the master itself could not write */
 void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
 /* After log_open, before the first fork: workers inherit the form. Returns the form
  * chosen (never AUTO). */
 enum log_format log_set_format(enum log_format format);
 int log_fd(void);
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

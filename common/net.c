@@ -35,8 +35,8 @@ static int set_recv_timeout(int fd, double seconds)
 	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o,
-	       char *err, size_t errlen)
+int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o, char *err,
+               size_t errlen)
 {
 	int one = 1;
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -49,9 +49,8 @@ int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opt
 		return fail(fd, "setsockopt TCP_NODELAY", err, errlen);
 	if (o->recv_timeout > 0 && set_recv_timeout(fd, o->recv_timeout) < 0)
 		return fail(fd, "setsockopt SO_RCVTIMEO", err, errlen);
-	if (o->defer_accept > 0 &&
-	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &o->defer_accept,
-		       sizeof o->defer_accept) < 0)
+	if (o->defer_accept > 0 && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &o->defer_accept,
+	                                      sizeof o->defer_accept) < 0)
 		return fail(fd, "setsockopt TCP_DEFER_ACCEPT", err, errlen);
 	if (bind(fd, sa, len) < 0)
 		return fail(fd, "bind", err, errlen);
@@ -216,7 +215,7 @@ ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w)
 			return -1;
 		now = clock_now_ns();
 		deadline = wait_began(w, now > lim->slice_ns ? now - lim->slice_ns : 0) +
-			   (w->got_first ? lim->idle_ns : lim->first_byte_ns);
+		           (w->got_first ? lim->idle_ns : lim->first_byte_ns);
 		if (now >= deadline) {
 			errno = ETIMEDOUT;
 			return -1;

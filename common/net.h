@@ -32,8 +32,8 @@ struct conn_waits {
 	int got_first;          /* a recv returned data or EOF */
 };
 
-int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o,
-	       char *err, size_t errlen);
+int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o, char *err,
+               size_t errlen);
 int connect_tcp(const struct sockaddr *sa, socklen_t len, uint64_t deadline_ns);
 int wait_fd(int fd, short events, uint64_t deadline_ns);
 ssize_t write_full(int fd, const void *buf, size_t len, uint64_t deadline_ns);

@@ -85,8 +85,8 @@ int parse_seconds(const char *option, const char *text, double min, double max, 
                   char *err, size_t errlen)
 {
 	if (scan_decimal(text, min, max, out) < 0) {
-		snprintf(err, errlen, "%s: expected seconds %g..%g, got '%s'", option, min,
-			 max, text);
+		snprintf(err, errlen, "%s: expected seconds %g..%g, got '%s'", option, min, max,
+		         text);
 		return -1;
 	}
 	return 0;

@@ -11,12 +11,12 @@
  * '+', hex, exponent, inf or nan; a leading 0 is still decimal. */
 int parse_llong(const char *option, const char *text, long long min, long long max, long long *out,
                 char *err, size_t errlen);
-int parse_long(const char *option, const char *text, long min, long max, long *out,
-	       char *err, size_t errlen);
+int parse_long(const char *option, const char *text, long min, long max, long *out, char *err,
+               size_t errlen);
 int parse_decimal(const char *option, const char *text, double min, double max, double *out,
                   char *err, size_t errlen);
-int parse_seconds(const char *option, const char *text, double min, double max,
-		  double *out, char *err, size_t errlen);
+int parse_seconds(const char *option, const char *text, double min, double max, double *out,
+                  char *err, size_t errlen);
 
 /* The option getopt_long() just refused (it returned '?' or ':'), as the user wrote
  * it: "-x" for a short one, even inside a cluster such as -xq, "--name" (without any

@@ -100,7 +100,7 @@ static int push_front(char *rest, size_t len, const char *target)
  * path would miss a symlink planted in a writable directory on the way, which could
  * send root's writes to a trusted directory of the attacker's choice. */
 static int walk_checked(const char *dir, char *cur, size_t curlen, const char *path, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	char rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
 	int links = 0;
@@ -147,8 +147,8 @@ static int walk_checked(const char *dir, char *cur, size_t curlen, const char *p
 		}
 		if (!owner_ok(st.st_uid)) {
 			snprintf(err, errlen,
-			         "%s: symlink %s is owned by uid %ld (must be root or uid %ld)", path,
-			         next, (long)st.st_uid, (long)geteuid());
+			         "%s: symlink %s is owned by uid %ld (must be root or uid %ld)",
+			         path, next, (long)st.st_uid, (long)geteuid());
 			return -1;
 		}
 		n = readlink(next, target, sizeof target - 1);

@@ -248,10 +248,10 @@ static void reply_ok(struct admin *a, struct endpoint_client *c, struct strbuf *
 }
 
 static void reply_error(struct admin *a, struct endpoint_client *c, uint64_t now, const char *fmt,
-			...) __attribute__((format(printf, 4, 5)));
+                        ...) __attribute__((format(printf, 4, 5)));
 
 static void reply_error(struct admin *a, struct endpoint_client *c, uint64_t now, const char *fmt,
-			...)
+                        ...)
 {
 	struct strbuf b = { 0 };
 	char msg[ADMIN_COMMAND_MAX];
@@ -277,7 +277,7 @@ static int accept_client(void *arg, struct endpoint *e, struct endpoint_client *
 		return 0;
 	} else {
 		log_warn("admin: refused a client with uid %u (pid %ld): permission denied",
-			 (unsigned)c->uid, (long)c->pid);
+		         (unsigned)c->uid, (long)c->pid);
 	}
 	reply_error(a, c, now, "permission denied");
 	return -1;
@@ -345,8 +345,8 @@ static void queue_request(struct admin_turn *t, struct endpoint_client *c, uint6
 
 /* The server's half of the command table (common/admin_proto.c). */
 static run_fn *const handlers[ADMIN_CMD_COUNT] = {
-	[ADMIN_CMD_STATUS] = run_status, [ADMIN_CMD_STATS] = run_stats,
-	[ADMIN_CMD_WORKERS] = run_workers, [ADMIN_CMD_SCALE] = queue_request,
+	[ADMIN_CMD_STATUS] = run_status,    [ADMIN_CMD_STATS] = run_stats,
+	[ADMIN_CMD_WORKERS] = run_workers,  [ADMIN_CMD_SCALE] = queue_request,
 	[ADMIN_CMD_RELOAD] = queue_request, [ADMIN_CMD_STOP] = queue_request,
 	[ADMIN_CMD_HELP] = run_help,
 };
@@ -359,12 +359,12 @@ static void log_request(const struct endpoint_client *c, const struct admin_requ
 
 	admin_describe(req, what, sizeof what);
 	log_msg(admin_commands[req->cmd].changes_state ? LOG_INFO : LOG_DEBUG,
-		"admin: '%s' from %s", what, c->peer);
+	        "admin: '%s' from %s", what, c->peer);
 }
 
 /* The line in c->in (LEN bytes): starts the reply, or queues the request. */
 static void take_line(void *arg, struct endpoint *e, struct endpoint_client *c,
-		      enum endpoint_input how, size_t len, uint64_t now)
+                      enum endpoint_input how, size_t len, uint64_t now)
 {
 	struct admin_turn *t = arg;
 	struct admin_request *req = &slot_of(t->a, c)->req;
@@ -373,7 +373,7 @@ static void take_line(void *arg, struct endpoint *e, struct endpoint_client *c,
 	(void)e;
 	if (how == ENDPOINT_TOO_LONG) {
 		reply_error(t->a, c, now, "command too long (at most %d bytes with its newline)",
-			    ADMIN_COMMAND_MAX);
+		            ADMIN_COMMAND_MAX);
 		return;
 	}
 	if (admin_parse(c->in, len, req, err, sizeof err) < 0) {
@@ -456,7 +456,7 @@ static int answer(struct admin *a, uint64_t token, int ok, const char *fmt, va_l
 
 	if (!c || slot_of(a, c)->queued) {
 		log_debug("admin: request %llu has nobody waiting for its answer",
-			  (unsigned long long)token);
+		          (unsigned long long)token);
 		return -1;
 	}
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -516,7 +516,7 @@ int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms)
 }
 
 void admin_serve(struct admin *a, const struct pool *pool, const struct pollfd *pfd,
-		 uint64_t now_ns)
+                 uint64_t now_ns)
 {
 	struct admin_turn t = { a, pool };
 

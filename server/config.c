@@ -266,17 +266,17 @@ void config_usage(void)
 	       WORKERS_MAX, service_names());
 }
 
-static const char *const log_forms[] = { [LOG_FORMAT_AUTO] = "auto",
-					 [LOG_FORMAT_PLAIN] = "plain",
-					 [LOG_FORMAT_JOURNAL] = "journal" };
+static const char *const log_forms[] = {
+	[LOG_FORMAT_AUTO] = "auto", [LOG_FORMAT_PLAIN] = "plain", [LOG_FORMAT_JOURNAL] = "journal"
+};
 
 const char *config_log_format_name(enum log_format format)
 {
 	return (size_t)format < sizeof log_forms / sizeof log_forms[0] ? log_forms[format] : "auto";
 }
 
-static int parse_log_format(const char *name, const char *arg, enum log_format *format,
-			    char *err, size_t errlen)
+static int parse_log_format(const char *name, const char *arg, enum log_format *format, char *err,
+                            size_t errlen)
 {
 	const char *const *forms = log_forms;
 
@@ -297,24 +297,24 @@ static int parse_log_format(const char *name, const char *arg, enum log_format *
 static int require_file_text(const char *name, const char *arg, char *err, size_t errlen)
 {
 	size_t n = strlen(arg);
-	int bad = n > 0 && (arg[0] == ' ' || arg[0] == '\t' || arg[n - 1] == ' ' ||
-			    arg[n - 1] == '\t');
+	int bad = n > 0 &&
+	          (arg[0] == ' ' || arg[0] == '\t' || arg[n - 1] == ' ' || arg[n - 1] == '\t');
 
 	for (size_t i = 0; i < n && !bad; i++)
 		bad = (unsigned char)arg[i] < 0x20 || arg[i] == 0x7f ||
 		      (arg[i] == '#' && i > 0 && (arg[i - 1] == ' ' || arg[i - 1] == '\t'));
 	if (bad) {
 		snprintf(err, errlen,
-			 "%s: a value with control characters, blanks at either end or ' #' "
-			 "cannot be written in a configuration file",
-			 name);
+		         "%s: a value with control characters, blanks at either end or ' #' "
+		         "cannot be written in a configuration file",
+		         name);
 		return -1;
 	}
 	return 0;
 }
 
-static int parse_option(struct config *cfg, int opt, const char *name, const char *arg,
-			char *err, size_t errlen)
+static int parse_option(struct config *cfg, int opt, const char *name, const char *arg, char *err,
+                        size_t errlen)
 {
 	struct host_port hp;
 	char why[256];
@@ -337,7 +337,7 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		cfg->service = service_find(arg);
 		if (!cfg->service) {
 			snprintf(err, errlen, "%s: expected one of: %s, got '%s'", name,
-				 service_names(), arg);
+			         service_names(), arg);
 			return -1;
 		}
 		return 0;
@@ -345,7 +345,7 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_seconds(name, arg, 0.001, 86400, &cfg->idle_timeout, err, errlen);
 	case OPT_FIRST_BYTE_TIMEOUT:
 		return parse_seconds(name, arg, 0.001, 86400, &cfg->first_byte_timeout, err,
-				     errlen);
+		                     errlen);
 	case OPT_GRACE:
 		return parse_seconds(name, arg, 0, 86400, &cfg->grace, err, errlen);
 	case OPT_WORKER_TIMEOUT:
@@ -355,8 +355,7 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 	case OPT_MAX_REQUESTS:
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests, err, errlen);
 	case OPT_MAX_REQUESTS_JITTER:
-		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests_jitter, err,
-				  errlen);
+		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests_jitter, err, errlen);
 	case OPT_DEFER_ACCEPT:
 		return parse_long(name, arg, 0, 3600, &cfg->defer_accept, err, errlen);
 	case OPT_LOG_FORMAT:
@@ -380,7 +379,7 @@ static int require_path(const char *name, const char *arg, char *err, size_t err
 static int require_name(const char *name, const char *arg, char *err, size_t errlen)
 {
 	size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			       "0123456789._-");
+	                       "0123456789._-");
 
 	if (*arg == '\0' || *arg == '-' || arg[n] != '\0' || n > 32) {
 		snprintf(err, errlen, "%s: expected a user or group name, got '%s'", name, arg);
@@ -409,9 +408,9 @@ static int check_worker_timeout(const struct config *cfg, char *err, size_t errl
 		if (cfg->worker_timeout > waits[i].seconds)
 			continue;
 		snprintf(err, errlen,
-			 "--worker-timeout (%g s) must be 0 or greater than %s (%g s): a "
-			 "connection waiting within %s would get its worker killed",
-			 cfg->worker_timeout, waits[i].name, waits[i].seconds, waits[i].name);
+		         "--worker-timeout (%g s) must be 0 or greater than %s (%g s): a "
+		         "connection waiting within %s would get its worker killed",
+		         cfg->worker_timeout, waits[i].name, waits[i].seconds, waits[i].name);
 		return -1;
 	}
 	return 0;
@@ -426,8 +425,9 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	if (check_worker_timeout(cfg, err, errlen) < 0)
 		return -1;
 	if (cfg->core_dumps && !cfg->user) {
-		snprintf(err, errlen, "--core-dumps: needs --user (workers of the same user as "
-				      "the master can dump core already)");
+		snprintf(err, errlen,
+		         "--core-dumps: needs --user (workers of the same user as "
+		         "the master can dump core already)");
 		return -1;
 	}
 	return 0;
@@ -463,7 +463,7 @@ static void set_verbosity(struct config *cfg, int level, int on)
  * a file; dir is the file's directory (relative paths in a file start there), NULL
  * for the command line. */
 static int set_option(struct config *cfg, int opt, const char *name, const char *arg,
-		      const char *dir, char *err, size_t errlen)
+                      const char *dir, char *err, size_t errlen)
 {
 	int on;
 
@@ -498,9 +498,9 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 			snprintf(err, errlen, "%s: out of memory", name);
 			return -1;
 		}
-		*(opt == OPT_PIDFILE ? &cfg->pidfile :
-		  opt == OPT_LOG     ? &cfg->log_path :
-				       &cfg->admin_path) = arg;
+		*(opt == OPT_PIDFILE ? &cfg->pidfile
+		  : opt == OPT_LOG   ? &cfg->log_path
+		                     : &cfg->admin_path) = arg;
 		return 0;
 	}
 	return parse_option(cfg, opt, name, arg, err, errlen);
@@ -557,8 +557,8 @@ static int apply_file_line(void *p, const struct conf_line *l, char *err, size_t
 	return -1;
 }
 
-int config_load_text(struct config *cfg, const char *name, const char *text, size_t len,
-		     char *err, size_t errlen)
+int config_load_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
+                     size_t errlen)
 {
 	struct file_ctx f = { .cfg = cfg };
 	const char *kept = config_keep(cfg, name), *slash;
@@ -604,7 +604,7 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
  * --version (acted on at once), the file (read before the options that override it)
  * and -t/-T. Errors are left to the second pass, which reports them in order. */
 static enum config_result scan_command_line(struct config *cfg, int argc, char **argv,
-					    const char **file, char *err, size_t errlen)
+                                            const char **file, char *err, size_t errlen)
 {
 	int opt;
 
@@ -643,8 +643,8 @@ static enum config_result scan_command_line(struct config *cfg, int argc, char *
 	return CONFIG_OK;
 }
 
-static enum config_result apply_command_line(struct config *cfg, int argc, char **argv,
-					     char *err, size_t errlen)
+static enum config_result apply_command_line(struct config *cfg, int argc, char **argv, char *err,
+                                             size_t errlen)
 {
 	int opt, idx;
 
@@ -677,8 +677,7 @@ static enum config_result apply_command_line(struct config *cfg, int argc, char 
 	return CONFIG_OK;
 }
 
-enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
-				size_t errlen)
+enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *file = NULL;
 	enum config_result r;

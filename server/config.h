@@ -29,12 +29,12 @@ struct config {
 	const char *log_path;
 	enum log_format log_format;
 	const char *admin_path;
-	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */
 	long max_requests_jitter;
 	double min_uptime;
-	long defer_accept;     /* seconds, 0 = off */
+	long defer_accept; /* seconds, 0 = off */
 	int daemonize;
 	const char *user;
 	const char *group;
@@ -60,12 +60,12 @@ void config_defaults(struct config *cfg);
  * option over it, then the rules between options. Re-callable (a reload calls it
  * again with the same argv). -h and -v print and return CONFIG_EXIT. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char *err,
-				size_t errlen);
+                                size_t errlen);
 /* Applies configuration-file text as if read from `name` (relative paths in it are
  * taken from name's directory): the file half of config_parse, for tests and the
  * fuzzer. The text is copied. Errors are "NAME:LINE: key: why". */
-int config_load_text(struct config *cfg, const char *name, const char *text, size_t len,
-		     char *err, size_t errlen);
+int config_load_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
+                     size_t errlen);
 /* The rules between options (config_parse applies them last). */
 int config_validate(const struct config *cfg, char *err, size_t errlen);
 /* The i-th key a configuration file accepts (its long option name), NULL past the

@@ -48,15 +48,15 @@ int drain_begin(int listen_fd)
 
 	if (setsockopt(listen_fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) {
 		log_error("graceful stop: SO_ATTACH_FILTER: %s; queued connections may be "
-			  "reset when the listener closes",
-			  strerror(errno));
+		          "reset when the listener closes",
+		          strerror(errno));
 		return -1;
 	}
 	fl = fcntl(listen_fd, F_GETFL);
 	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		log_error("graceful stop: O_NONBLOCK on the listener: %s; queued connections "
-			  "may be reset when the listener closes",
-			  strerror(errno));
+		          "may be reset when the listener closes",
+		          strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -24,8 +24,7 @@ int fds_close_listed(unsigned lo, unsigned hi)
 		char *end;
 		unsigned long fd = strtoul(e->d_name, &end, 10);
 
-		if (*end != '\0' || end == e->d_name || fd < lo || fd > hi ||
-		    (int)fd == dirfd(d))
+		if (*end != '\0' || end == e->d_name || fd < lo || fd > hi || (int)fd == dirfd(d))
 			continue;
 		if (close((int)fd) < 0 && errno != EBADF && errno != EINTR)
 			rc = -1;

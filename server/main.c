@@ -41,7 +41,7 @@ static int print_config(const struct config *cfg)
 	config_print(cfg, &b);
 	if (b.failed || fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
 		fprintf(stderr, "preforkd: printing the configuration: %s\n",
-			b.failed ? "out of memory" : strerror(errno));
+		        b.failed ? "out of memory" : strerror(errno));
 		rc = 1;
 	}
 	strbuf_free(&b);
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	 * Nothing is kept yet; socket activation will keep its LISTEN_FDS here. */
 	if (fds_close_inherited(NULL, 0) < 0)
 		fprintf(stderr, "preforkd: closing inherited fds: %s; some stay open\n",
-			strerror(errno));
+		        strerror(errno));
 	config_defaults(&cfg);
 	switch (config_parse(&cfg, argc, argv, err, sizeof err)) {
 	case CONFIG_EXIT:
@@ -103,9 +103,9 @@ int main(int argc, char **argv)
 		rc = 2;
 		break;
 	case CONFIG_OK:
-		rc = cfg.action == CONFIG_CHECK ? check_config(&cfg) :
-		     cfg.action == CONFIG_PRINT ? print_config(&cfg) :
-						  start(&cfg);
+		rc = cfg.action == CONFIG_CHECK   ? check_config(&cfg)
+		     : cfg.action == CONFIG_PRINT ? print_config(&cfg)
+		                                  : start(&cfg);
 		break;
 	}
 	config_release(&cfg);

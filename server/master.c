@@ -61,8 +61,7 @@ struct child_plan {
 	int nclose;
 };
 
-static void plan_child(const struct master *m, int slot, long max_requests,
-		       struct child_plan *p)
+static void plan_child(const struct master *m, int slot, long max_requests, struct child_plan *p)
 {
 	p->args = (struct worker_args){
 		.cfg = m->pool.cfg,
@@ -106,7 +105,7 @@ static void note_fork_failure(struct master *m, uint64_t now, int err)
 	m->pool.fork_failures_total++;
 	m->pool.next_spawn_ns = now + delay;
 	log_error("fork: %s; serving with %d workers, next try in %.1f s", strerror(err),
-		  pool_live_count(&m->pool), (double)delay / NS_PER_SEC);
+	          pool_live_count(&m->pool), (double)delay / NS_PER_SEC);
 }
 
 static int spawn_worker(struct master *m, uint64_t now)
@@ -123,9 +122,9 @@ static int spawn_worker(struct master *m, uint64_t now)
 		if (!m->pool.slots_exhausted) {
 			m->pool.slots_exhausted_events++;
 			log_warn("cannot start a worker: all %d slots are taken by workers "
-				 "still finishing (reloads faster than connections end); "
-				 "retrying as they exit",
-				 test_fault_slots(SLOTS_MAX));
+			         "still finishing (reloads faster than connections end); "
+			         "retrying as they exit",
+			         test_fault_slots(SLOTS_MAX));
 		}
 		m->pool.slots_exhausted = 1;
 		return -1;
@@ -159,7 +158,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->progress_ns = now;
 	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
 	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
-		 m->pool.generation);
+	         m->pool.generation);
 	return 0;
 }
 
@@ -192,7 +191,7 @@ static void fold_retired_counters(struct master *m, int slot)
 {
 	struct sb_slot *s = &m->pool.slots[slot];
 	uint64_t ended = sb_get(&s->counters[C_COMPLETED]) + sb_get(&s->counters[C_ERR_TIMEOUT]) +
-			 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]);
+	                 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]);
 	uint64_t accepted = sb_get(&s->counters[C_ACCEPTED]);
 
 	if (accepted > ended)
@@ -242,9 +241,9 @@ static void note_failed_start(struct master *m, uint64_t now, int slot, const st
 	if (m->pool.next_spawn_ns < gate)
 		m->pool.next_spawn_ns = gate;
 	log_warn("crash loop: slot %d failed to start; %u failed starts, %u failed probes "
-		 "in a row, next start in %.1f s",
-		 slot, m->pool.failed_starts, m->pool.failed_probes,
-		 (double)(m->pool.next_spawn_ns - now) / NS_PER_SEC);
+	         "in a row, next start in %.1f s",
+	         slot, m->pool.failed_starts, m->pool.failed_probes,
+	         (double)(m->pool.next_spawn_ns - now) / NS_PER_SEC);
 }
 
 /* A failed start is a worker that never proved it can work: it died before it
@@ -254,7 +253,7 @@ static void note_failed_start(struct master *m, uint64_t now, int slot, const st
  * worker killed from outside (SIGKILL, SIGTERM: an operator, the OOM killer), or one
  * that served and then died, is replaced at once: the pool itself is healthy. */
 static int is_failed_start(const struct master *m, const struct exit_record *r, int status,
-			   int was_ready)
+                           int was_ready)
 {
 	if (m->pool.stopping || (r->cause != EXIT_CAUSE_SIGNAL && r->cause != EXIT_CAUSE_CODE))
 		return 0;
@@ -296,11 +295,11 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 	m->pool.exits[r->cause]++;
 	m->pool.recent_exits[m->pool.recent_next++ % RECENT_EXITS] = *r;
 	exit_record_describe(r, cause, sizeof cause);
-	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ? LOG_INFO :
-										     LOG_WARN,
-		"worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
-		(long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
-		(unsigned long long)r->connections);
+	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ? LOG_INFO
+	                                                                          : LOG_WARN,
+	        "worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
+	        (long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
+	        (unsigned long long)r->connections);
 	if (is_failed_start(m, r, status, was_ready))
 		note_failed_start(m, now, slot, w);
 }
@@ -369,7 +368,7 @@ static void kill_hung_workers(struct master *m, uint64_t now)
 		if (limit == 0 || now - w->progress_ns < limit)
 			continue;
 		log_warn("worker slot %d pid %ld made no progress for %.1f s: killing it", i,
-			 (long)w->pid, (double)(now - w->progress_ns) / NS_PER_SEC);
+		         (long)w->pid, (double)(now - w->progress_ns) / NS_PER_SEC);
 		w->killed_for_timeout = 1;
 		signal_worker(w, SIGKILL, now);
 	}
@@ -395,7 +394,7 @@ static void reset_backoff_when_stable(struct master *m, uint64_t now)
 		if (now - w->started_ns < min_up && sb_get(&s->counters[C_ACCEPTED]) == 0)
 			continue;
 		log_info("workers start cleanly again after %u failed starts: back-off reset",
-			 m->pool.failed_starts);
+		         m->pool.failed_starts);
 		m->pool.failed_starts = 0;
 		m->pool.failed_probes = 0;
 		m->pool.backoff_ns = 0;
@@ -620,7 +619,7 @@ static void apply_request(struct master *m, const struct admin_pending *p)
 			admin_reply_error(a, p->token, "%s", err);
 		else
 			admin_reply_ok(a, p->token, "ok: scaling from %ld to %ld workers", from,
-				       p->req.workers);
+			               p->req.workers);
 		break;
 	case ADMIN_CMD_RELOAD:
 		if (m->pool.stopping) {
@@ -632,7 +631,7 @@ static void apply_request(struct master *m, const struct admin_pending *p)
 			break;
 		}
 		admin_reply_ok(a, p->token, "ok: reloading: rolling restart to generation %u%s",
-			       m->pool.generation, msg);
+		               m->pool.generation, msg);
 		break;
 	case ADMIN_CMD_STOP:
 		admin_reply_ok(a, p->token, "ok: stopping preforkd (pid %ld)", (long)getpid());
@@ -694,7 +693,7 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 		const struct child *w = &m->pool.children[i];
 
 		if (child_is_live(w) && (w->stopping || w->generation != m->pool.generation ||
-				   sb_state(&m->pool.slots[i]) == WS_STARTING)) {
+		                         sb_state(&m->pool.slots[i]) == WS_STARTING)) {
 			wait = RESIGNAL_NS / 4;
 			break;
 		}
@@ -724,7 +723,7 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 #define POLL_RETRY_NS (100 * NS_PER_MS)
 
 static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, int err,
-				    uint64_t now)
+                                    uint64_t now)
 {
 	static uint64_t last_log_ns;
 	uint64_t wait = (uint64_t)timeout_ms * NS_PER_MS;
@@ -732,7 +731,7 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 
 	if (last_log_ns == 0 || now - last_log_ns >= 10 * NS_PER_SEC) {
 		log_error("poll: %s; retrying every %d ms (logged at most every 10 s)",
-			  strerror(err), (int)(POLL_RETRY_NS / NS_PER_MS));
+		          strerror(err), (int)(POLL_RETRY_NS / NS_PER_MS));
 		last_log_ns = now;
 	}
 	for (int i = 0; i < n; i++)
@@ -751,13 +750,15 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd[1 + ADMIN_POLLFDS + 1] = { { .fd = signals_fd(), .events = POLLIN } };
+		struct pollfd pfd[1 + ADMIN_POLLFDS + 1] = { { .fd = signals_fd(),
+			                                       .events = POLLIN } };
 		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
 		int rc, timeout_ms;
 
-		if (m->pool.stopping && pool_live_count(&m->pool) == 0 && !admin_answering(&m->admin))
+		if (m->pool.stopping && pool_live_count(&m->pool) == 0 &&
+		    !admin_answering(&m->admin))
 			return;
 		notify_tick(&m->pool);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
@@ -808,7 +809,7 @@ static int open_listener(struct master *m)
 	m->listen_fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
 	if (m->listen_fd < 0) {
 		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->pool.cfg->listen,
-			strerror(errno));
+		        strerror(errno));
 		log_error("cannot listen on %s: %s", m->pool.cfg->listen, err);
 		return -1;
 	}
@@ -856,7 +857,7 @@ static int start_master(struct master *m)
 		return -1;
 	}
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
-		 (long)getpid(), m->pool.target, m->cfg->service->name);
+	         (long)getpid(), m->pool.target, m->cfg->service->name);
 	log_info("listening on %s", m->pool.listen_text);
 	proctitle_set_master(m->pool.listen_text);
 	return 0;
@@ -876,8 +877,8 @@ static void report_drain_leftovers(const struct master *m)
 	/* On a listener, tcpi_unacked is the accept queue's length. */
 	if (ti.tcpi_unacked > 0)
 		log_warn("graceful stop: %u connections reached the queue after the workers "
-			 "had emptied it; closing the listener resets them",
-			 ti.tcpi_unacked);
+		         "had emptied it; closing the listener resets them",
+		         ti.tcpi_unacked);
 }
 
 /* The master's state (mostly the slot table: about 280 kB) lives in a mapping that
@@ -887,8 +888,8 @@ static void report_drain_leftovers(const struct master *m)
  * own had taken the address). */
 static struct master *master_alloc(void)
 {
-	struct master *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct master *m =
+		mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (m == MAP_FAILED) {
 		fprintf(stderr, "preforkd: mmap for the master's state: %s\n", strerror(errno));
@@ -896,7 +897,7 @@ static struct master *master_alloc(void)
 	}
 	if (madvise(m, sizeof *m, MADV_DONTFORK) < 0)
 		log_warn("madvise MADV_DONTFORK: %s; workers share the master's pages",
-			 strerror(errno));
+		         strerror(errno));
 	return m;
 }
 

@@ -14,7 +14,7 @@
 #include <time.h>
 
 struct master {
-	struct pool pool; /* what the master exports; only master.c writes it */
+	struct pool pool;   /* what the master exports; only master.c writes it */
 	struct config *cfg; /* the same as pool.cfg, writable: a reload replaces it */
 	int listen_fd;
 	/* This master created the listener and is its last holder: a graceful stop may
@@ -22,16 +22,16 @@ struct master {
 	 * a new binary, or owned by systemd) is never filtered: only its workers stop. */
 	int listener_owned;
 	/* crash-loop bookkeeping behind pool.failed_starts and pool.failed_probes */
-	uint64_t spawns;      /* workers spawned so far (their spawn_seq) */
-	uint64_t episode_seq; /* spawns when the episode began */
-	uint64_t step_seq;    /* spawns when the last step was taken */
-	uint64_t fail_tat_ns; /* rate bound on failed starts (see note_failed_start) */
+	uint64_t spawns;        /* workers spawned so far (their spawn_seq) */
+	uint64_t episode_seq;   /* spawns when the episode began */
+	uint64_t step_seq;      /* spawns when the last step was taken */
+	uint64_t fail_tat_ns;   /* rate bound on failed starts (see note_failed_start) */
 	unsigned fork_failures; /* in a row: the fork back-off doubles with each */
 	/* shutdown */
 	int killed_all;
 	uint64_t stop_deadline_ns;
 	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
-	struct admin admin; /* the admin socket and its clients (admin.c) */
+	struct admin admin;     /* the admin socket and its clients (admin.c) */
 };
 
 int master_run(struct config *cfg);

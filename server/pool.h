@@ -53,7 +53,7 @@ struct child {
 	uint64_t progress_ns;
 	uint64_t signalled_ns;
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
-	uint64_t spawn_seq; /* order of spawning: tells a crash-loop probe from its elders */
+	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
 	struct exit_record last_exit; /* the last child that used this slot */
 };
 

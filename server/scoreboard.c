@@ -12,7 +12,7 @@
 struct sb_slot *scoreboard_create(void)
 {
 	void *p = mmap(NULL, sizeof(struct sb_slot) * (size_t)SLOTS_MAX, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		log_error("mmap scoreboard: %s", strerror(errno));
@@ -41,8 +41,8 @@ void scoreboard_fold(struct sb_totals *t, struct sb_slot *s)
 		t->hist[i] += sb_get(&s->hist[i]);
 }
 
-void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired,
-		    struct sb_slot *slots, const int *live, int nslots)
+void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired, struct sb_slot *slots,
+                    const int *live, int nslots)
 {
 	*out = *retired;
 	for (int i = 0; i < nslots; i++)

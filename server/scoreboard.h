@@ -14,8 +14,8 @@
 /* The slots live in memory shared between processes: only lock-free atomics are
  * address-free there (C11 7.17.5; a lock-based one would lock a per-process lock). */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
-		       ATOMIC_LLONG_LOCK_FREE == 2,
-	       "the scoreboard needs lock-free (process-shared) 32- and 64-bit atomics");
+                       ATOMIC_LLONG_LOCK_FREE == 2,
+               "the scoreboard needs lock-free (process-shared) 32- and 64-bit atomics");
 
 /* Twice the worker limit: a rolling restart starts the new generation beside the
  * old one before the old one is told to stop. */
@@ -58,7 +58,7 @@ struct sb_slot *scoreboard_create(void);
 static inline void sb_add(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 }
 
 static inline uint64_t sb_get(_Atomic uint64_t *c)
@@ -82,7 +82,7 @@ static inline enum worker_state sb_state(struct sb_slot *s)
 
 void scoreboard_reset_slot(struct sb_slot *s);
 void scoreboard_fold(struct sb_totals *t, struct sb_slot *s);
-void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired,
-		    struct sb_slot *slots, const int *live, int nslots);
+void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired, struct sb_slot *slots,
+                    const int *live, int nslots);
 
 #endif

@@ -12,7 +12,7 @@ struct sb_slot;
 enum serve_result { SERVE_OK, SERVE_TIMEOUT, SERVE_RESET, SERVE_OTHER };
 
 struct serve_ctx {
-	struct sb_slot *slot; /* this worker's scoreboard slot: byte counters */
+	struct sb_slot *slot;                  /* this worker's scoreboard slot: byte counters */
 	volatile const sig_atomic_t *quit_now; /* set by SIGQUIT: abandon the connection */
 	struct conn_waits *waits; /* this connection's deadlines, for conn_recv/conn_send */
 };

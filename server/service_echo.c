@@ -30,8 +30,7 @@ static enum serve_result classify_errno(int e)
 	return SERVE_OTHER;
 }
 
-static enum serve_result send_back(int fd, const char *p, size_t n,
-				   const struct serve_ctx *ctx)
+static enum serve_result send_back(int fd, const char *p, size_t n, const struct serve_ctx *ctx)
 {
 	while (n > 0) {
 		ssize_t w = conn_send(fd, p, n, ctx->waits);

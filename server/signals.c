@@ -19,8 +19,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal counters must be lock-free ato
 static int pipe_fds[2] = { -1, -1 };
 static atomic_uint pending[SIGNALS_MAX];
 
-static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
-			       SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD };
+static const int handled[] = { SIGTERM, SIGINT,  SIGQUIT, SIGHUP, SIGTTIN,
+	                       SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD };
 
 static void on_signal(int sig)
 {

@@ -1,8 +1,9 @@
 /* Worker process: the hot path of preforkd. accept4 -> serve -> close, with the
  * scoreboard updated by plain relaxed stores, no allocation and no extra syscalls:
  * timeouts and TCP_NODELAY come from the listener, which every accepted socket
- * inherits (after a reload that changed the waits, see set_limits). Linux wakes one blocked accept() waiter per connection (exclusive
- * wait queue, FIFO), so no accept lock is needed and there is no thundering herd. */
+ * inherits (after a reload that changed the waits, see set_limits). Linux wakes one blocked
+ * accept() waiter per connection (exclusive wait queue, FIFO), so no accept lock is needed and
+ * there is no thundering herd. */
 #include "worker.h"
 
 #include "clock.h"
@@ -57,8 +58,9 @@ static void set_disposition(int sig, void (*handler)(int))
 
 static void install_worker_signals(void)
 {
-	static const int ignored[] = { SIGINT, SIGHUP, SIGPIPE, SIGTTIN,
-				       SIGTTOU, SIGUSR1, SIGUSR2 };
+	static const int ignored[] = {
+		SIGINT, SIGHUP, SIGPIPE, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2
+	};
 	sigset_t all;
 
 	/* SIGINT from a terminal's Ctrl-C reaches the whole process group: the master
@@ -149,8 +151,8 @@ static void count_result(struct sb_slot *slot, enum serve_result r)
  * two per-connection waits, so a blocking recv() returns in time for either. */
 double worker_recv_slice(const struct config *cfg)
 {
-	return cfg->first_byte_timeout < cfg->idle_timeout ? cfg->first_byte_timeout :
-							     cfg->idle_timeout;
+	return cfg->first_byte_timeout < cfg->idle_timeout ? cfg->first_byte_timeout
+	                                                   : cfg->idle_timeout;
 }
 
 /* The limits in nanoseconds, computed once per worker. */
@@ -174,8 +176,8 @@ static void compare_listener_slice(int listen_fd, double slice)
 	own_slice.tv_usec = (suseconds_t)((slice - (double)own_slice.tv_sec) * 1e6);
 	if (getsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0) {
 		log_warn("getsockopt SO_RCVTIMEO on the listener: %s; setting it on each "
-			 "connection",
-			 strerror(errno));
+		         "connection",
+		         strerror(errno));
 		own_slice_per_connection = 1;
 		return;
 	}
@@ -255,7 +257,7 @@ static void drain_queue(const struct worker_args *a)
 	while (!quit_now) {
 		socklen_t len = sizeof a->slot->peer;
 		int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
-				 SOCK_CLOEXEC);
+		                 SOCK_CLOEXEC);
 
 		if (fd >= 0) {
 			serve_connection(a, fd);
@@ -266,7 +268,7 @@ static void drain_queue(const struct worker_args *a)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			log_error("accept4 while emptying the queue: %s; worker exits",
-				  strerror(errno));
+			          strerror(errno));
 			return;
 		}
 		if (!more_to_drain(a->listen_fd))

@@ -118,7 +118,7 @@ void worker_fault_at_start(void)
 void worker_fault_when_ready(void)
 {
 	struct timespec ts = { .tv_sec = (time_t)(fault_n / 1000),
-			       .tv_nsec = (long)(fault_n % 1000) * 1000000L };
+		               .tv_nsec = (long)(fault_n % 1000) * 1000000L };
 
 	if (fault != FAULT_EXIT_WHEN_READY)
 		return;

@@ -42,18 +42,18 @@ static void test_valid(void)
 	char err[256];
 
 	CHECK(parse(&cfg,
-		    ARGV("--listen", "[::1]:0", "--workers", "8", "--backlog", "128", "--service",
-			 "echo", "--idle-timeout", "0.5", "--grace", "0", "--pidfile", "p",
-			 "--log", "l", "--admin", "a", "--max-requests", "5",
-			 "--max-requests-jitter", "2", "--worker-timeout", "0", "--min-uptime",
-			 "0.2", "--defer-accept", "0", "-q"),
-		    err, sizeof err) == CONFIG_OK,
+	            ARGV("--listen", "[::1]:0", "--workers", "8", "--backlog", "128", "--service",
+	                 "echo", "--idle-timeout", "0.5", "--grace", "0", "--pidfile", "p", "--log",
+	                 "l", "--admin", "a", "--max-requests", "5", "--max-requests-jitter", "2",
+	                 "--worker-timeout", "0", "--min-uptime", "0.2", "--defer-accept", "0",
+	                 "-q"),
+	            err, sizeof err) == CONFIG_OK,
 	      "every option with a valid value is accepted (%s)", err);
 	CHECK(cfg.workers == 8 && cfg.backlog == 128 && cfg.idle_timeout == 0.5 &&
-		      cfg.max_requests == 5 && cfg.max_requests_jitter == 2 && cfg.verbosity == -1,
+	              cfg.max_requests == 5 && cfg.max_requests_jitter == 2 && cfg.verbosity == -1,
 	      "values are stored");
 	CHECK(strcmp(cfg.pidfile, "p") == 0 && strcmp(cfg.log_path, "l") == 0 &&
-		      strcmp(cfg.admin_path, "a") == 0,
+	              strcmp(cfg.admin_path, "a") == 0,
 	      "paths are stored");
 }
 
@@ -81,56 +81,57 @@ static void test_invalid(void)
 		char *argv[] = { "preforkd", (char *)cases[i].opt, (char *)cases[i].value, NULL };
 
 		CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_ERROR &&
-			      strstr(err, cases[i].expect),
+		              strstr(err, cases[i].expect),
 		      "%s '%s' is rejected: %s", cases[i].opt, cases[i].value, err);
 	}
 	CHECK(parse(&cfg, ARGV("--frobnicate"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--frobnicate: unknown option"),
+	              strstr(err, "--frobnicate: unknown option"),
 	      "an unknown option is named");
 	CHECK(parse(&cfg, ARGV("--workers"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--workers: missing value"),
+	              strstr(err, "--workers: missing value"),
 	      "a missing value is named");
 	CHECK(parse(&cfg, ARGV("stray"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "unexpected argument 'stray'"),
+	              strstr(err, "unexpected argument 'stray'"),
 	      "a stray argument is rejected");
 }
 
 static void test_daemon_and_user(void)
 {
-	static const char *const bad_names[] = { "", "-x", "a b", "root:root", "../x",
-						 "abcdefghijklmnopqrstuvwxyz0123456" };
+	static const char *const bad_names[] = { "",     "-x",
+		                                 "a b",  "root:root",
+		                                 "../x", "abcdefghijklmnopqrstuvwxyz0123456" };
 	struct config cfg;
 	char err[256];
 
 	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:0"), err, sizeof err) == CONFIG_OK &&
-		      !cfg.daemonize && !cfg.user && !cfg.group,
+	              !cfg.daemonize && !cfg.user && !cfg.group,
 	      "no --daemon, --user or --group by default");
 	CHECK(parse(&cfg, ARGV("--daemon", "--user", "nobody", "--group", "nogroup"), err,
-		    sizeof err) == CONFIG_OK &&
-		      cfg.daemonize && strcmp(cfg.user, "nobody") == 0 &&
-		      strcmp(cfg.group, "nogroup") == 0,
+	            sizeof err) == CONFIG_OK &&
+	              cfg.daemonize && strcmp(cfg.user, "nobody") == 0 &&
+	              strcmp(cfg.group, "nogroup") == 0,
 	      "--daemon, --user and --group are stored (%s)", err);
 	CHECK(parse(&cfg, ARGV("--user", "65534"), err, sizeof err) == CONFIG_OK,
 	      "a numeric --user is accepted");
 	CHECK(parse(&cfg, ARGV("--daemon", "yes"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "unexpected argument 'yes'"),
+	              strstr(err, "unexpected argument 'yes'"),
 	      "--daemon takes no value");
 	CHECK(parse(&cfg, ARGV("--group", "nogroup"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--group: needs --user"),
+	              strstr(err, "--group: needs --user"),
 	      "--group without --user is rejected: %s", err);
 	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
 		char *argv[] = { "preforkd", "--user", (char *)bad_names[i], NULL };
 
 		CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_ERROR &&
-			      strstr(err, "--user: expected a user or group name, got '"),
+		              strstr(err, "--user: expected a user or group name, got '"),
 		      "--user '%s' is rejected: %s", bad_names[i], err);
 	}
 	CHECK(parse(&cfg, ARGV("--user", "nobody", "--group", "a/b"), err, sizeof err) ==
-			      CONFIG_ERROR &&
-		      strstr(err, "--group: expected a user or group name, got 'a/b'"),
+	                      CONFIG_ERROR &&
+	              strstr(err, "--group: expected a user or group name, got 'a/b'"),
 	      "a malformed --group is rejected: %s", err);
 	CHECK(parse(&cfg, ARGV("--user"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--user: missing value"),
+	              strstr(err, "--user: missing value"),
 	      "--user needs a value");
 }
 
@@ -140,30 +141,32 @@ static void test_worker_timeout_rule(void)
 	char err[256];
 
 	CHECK(parse(&cfg, ARGV("--worker-timeout", "10"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--worker-timeout (10 s) must be 0 or greater than "
-				  "--idle-timeout (30 s)"),
+	              strstr(err, "--worker-timeout (10 s) must be 0 or greater than "
+	                          "--idle-timeout (30 s)"),
 	      "--worker-timeout below the default --idle-timeout is refused: %s", err);
-	CHECK(parse(&cfg, ARGV("--idle-timeout", "5", "--worker-timeout", "5"), err,
-		    sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--idle-timeout (5 s)"),
+	CHECK(parse(&cfg, ARGV("--idle-timeout", "5", "--worker-timeout", "5"), err, sizeof err) ==
+	                      CONFIG_ERROR &&
+	              strstr(err, "--idle-timeout (5 s)"),
 	      "--worker-timeout equal to --idle-timeout is refused: %s", err);
-	CHECK(parse(&cfg, ARGV("--idle-timeout", "1", "--first-byte-timeout", "3",
-			       "--worker-timeout", "2"),
-		    err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--first-byte-timeout (3 s)"),
+	CHECK(parse(&cfg,
+	            ARGV("--idle-timeout", "1", "--first-byte-timeout", "3", "--worker-timeout",
+	                 "2"),
+	            err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--first-byte-timeout (3 s)"),
 	      "--worker-timeout below --first-byte-timeout is refused: %s", err);
-	CHECK(parse(&cfg, ARGV("--idle-timeout", "0.5", "--first-byte-timeout", "0.5",
-			       "--worker-timeout", "1"),
-		    err, sizeof err) == CONFIG_OK,
+	CHECK(parse(&cfg,
+	            ARGV("--idle-timeout", "0.5", "--first-byte-timeout", "0.5", "--worker-timeout",
+	                 "1"),
+	            err, sizeof err) == CONFIG_OK,
 	      "--worker-timeout above every wait is accepted: %s", err);
 	CHECK(parse(&cfg, ARGV("--idle-timeout", "100", "--worker-timeout", "0"), err,
-		    sizeof err) == CONFIG_OK,
+	            sizeof err) == CONFIG_OK,
 	      "--worker-timeout 0 (never) goes with any wait: %s", err);
 	CHECK(parse(&cfg, ARGV("--first-byte-timeout", "0"), err, sizeof err) == CONFIG_ERROR &&
-		      strstr(err, "--first-byte-timeout: expected seconds"),
+	              strstr(err, "--first-byte-timeout: expected seconds"),
 	      "--first-byte-timeout 0 is refused: %s", err);
 	CHECK(parse(&cfg, ARGV("--first-byte-timeout", "0.25"), err, sizeof err) == CONFIG_OK &&
-		      cfg.first_byte_timeout == 0.25,
+	              cfg.first_byte_timeout == 0.25,
 	      "--first-byte-timeout is stored");
 }
 
@@ -209,7 +212,8 @@ static void test_parse_twice(void)
 	CHECK(parse(&cfg, none, err, sizeof err) == CONFIG_OK && cfg.verbosity == 0,
 	      "a second config_parse with no option at all gives the defaults (%s)", err);
 	CHECK(parse(&cfg, ARGV("--verbose", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
-	              parse(&cfg, ARGV("--verbose", "--workers", "5"), err, sizeof err) == CONFIG_OK &&
+	              parse(&cfg, ARGV("--verbose", "--workers", "5"), err, sizeof err) ==
+	                      CONFIG_OK &&
 	              cfg.workers == 5 && cfg.verbosity == 1,
 	      "the same command line parsed twice gives the same configuration");
 }

@@ -38,13 +38,13 @@ int main(void)
 	      "every other fd >= 3 is closed");
 
 	open_as(opened, n);
-	CHECK(fds_close_inherited(NULL, 0) == 0 && !is_open(3) && !is_open(4) &&
-		      !is_open(9) && !is_open(200) && is_open(2),
+	CHECK(fds_close_inherited(NULL, 0) == 0 && !is_open(3) && !is_open(4) && !is_open(9) &&
+	              !is_open(200) && is_open(2),
 	      "an empty keep list closes every fd >= 3");
 
 	open_as(opened, n);
 	CHECK(fds_close_listed(4, 9) == 0 && is_open(3) && !is_open(4) && !is_open(5) &&
-		      !is_open(9) && is_open(10) && is_open(200),
+	              !is_open(9) && is_open(10) && is_open(200),
 	      "the /proc/self/fd fallback closes exactly the range asked");
 	return unit_done();
 }

@@ -89,7 +89,7 @@ static void test_auto(void)
 		return;
 	}
 	(void)snprintf(match, sizeof match, "%llu:%llu", (unsigned long long)st.st_dev,
-	         (unsigned long long)st.st_ino);
+	               (unsigned long long)st.st_ino);
 	snprintf(other_ino, sizeof other_ino, "%llu:%llu", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino + 1);
 	snprintf(other_dev, sizeof other_dev, "%llu:%llu", (unsigned long long)st.st_dev + 1,

@@ -32,8 +32,9 @@ static void test_addr_valid(void)
 static void test_addr_invalid(void)
 {
 	static const char *const bad[] = {
-		"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536", "127.0.0.1:-1",
-		"127.0.0.1:80x", "::1:80", "[::1]80", "[::1", "[]:80", "host: 80", "",
+		"127.0.0.1",    "127.0.0.1:",    ":80",      "127.0.0.1:65536",
+		"127.0.0.1:-1", "127.0.0.1:80x", "::1:80",   "[::1]80",
+		"[::1",         "[]:80",         "host: 80", "",
 	};
 	char err[256];
 
@@ -56,7 +57,7 @@ static void test_parse_long(void)
 	CHECK(parse_long("--workers", "1024", 1, 1024, &v, err, sizeof err) == 0 && v == 1024,
 	      "parse_long accepts the maximum");
 	CHECK(parse_long("--workers", "abc", 1, 1024, &v, err, sizeof err) < 0 &&
-		      strcmp(err, "--workers: expected an integer 1..1024, got 'abc'") == 0,
+	              strcmp(err, "--workers: expected an integer 1..1024, got 'abc'") == 0,
 	      "parse_long rejects 'abc' with the agreed message");
 	CHECK(parse_long("--workers", "0", 1, 1024, &v, err, sizeof err) < 0,
 	      "parse_long rejects below the minimum");
@@ -84,7 +85,7 @@ static void test_parse_seconds(void)
 	CHECK(parse_seconds("--grace", "nan", 0, 60, &v, err, sizeof err) < 0,
 	      "parse_seconds rejects nan");
 	CHECK(parse_seconds("--grace", "-1", 0, 60, &v, err, sizeof err) < 0 &&
-		      strstr(err, "--grace") && strstr(err, "'-1'"),
+	              strstr(err, "--grace") && strstr(err, "'-1'"),
 	      "parse_seconds rejects -1 naming option and value");
 	CHECK(parse_seconds("--grace", "1s", 0, 60, &v, err, sizeof err) < 0,
 	      "parse_seconds rejects a unit suffix");
@@ -97,7 +98,10 @@ static const char *shown(const char *text)
 	size_t n = 0;
 
 	for (; *text && n + 3 < sizeof buf; text++) {
-		char c = (char)(*text == '\t' ? 't' : *text == '\n' ? 'n' : *text == '\v' ? 'v' : 0);
+		char c = (char)(*text == '\t'   ? 't'
+		                : *text == '\n' ? 'n'
+		                : *text == '\v' ? 'v'
+		                                : 0);
 
 		if (c) {
 			buf[n++] = '\\';
@@ -179,7 +183,7 @@ static void test_hist(void)
 		ordered &= b >= prev && b < HIST_BUCKETS;
 		bounded &= hist_bucket_low(b) <= v && v <= hist_bucket_high(b);
 		bounded &= (hist_bucket_high(b) - hist_bucket_low(b)) * 8 <= hist_bucket_low(b) ||
-			   v < HIST_SUB;
+		           v < HIST_SUB;
 		prev = b;
 	}
 	CHECK(ordered, "histogram buckets grow with the value");

@@ -96,8 +96,7 @@ int main(int argc, char **argv)
 	CHECK(argv_intact(argc, argv, saved, old_start, old_end),
 	      "after init, argv reads the same from outside the old area");
 	path = getenv("PATH");
-	CHECK(strcmp(path ? path : "", path_before) == 0 &&
-	              (var = getenv("PREFORKD_UNIT_VAR")) &&
+	CHECK(strcmp(path ? path : "", path_before) == 0 && (var = getenv("PREFORKD_UNIT_VAR")) &&
 	              strcmp(var, "kept") == 0,
 	      "after init, the environment reads the same");
 	CHECK(strcmp(program_invocation_name, saved[0]) == 0,

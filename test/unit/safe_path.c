@@ -58,15 +58,15 @@ static void test_directories(void)
 	SETUP(symlink("../ok", at("open/d")) == 0);
 	CHECK(safe_path_resolve(at("open/d/f"), out, sizeof out, err, sizeof err) < 0 &&
 	              strstr(err, "is writable by group or others"),
-	      "a symlinked directory reached through a writable directory is refused (%s)",
-	      err);
+	      "a symlinked directory reached through a writable directory is refused (%s)", err);
 	if (geteuid() == 0) {
 		SETUP(symlink("../ok", at("sticky/planted")) == 0);
 		if (lchown(at("sticky/planted"), 65534, 65534) == 0)
 			CHECK(safe_path_resolve(at("sticky/planted/f"), out, sizeof out, err,
 			                        sizeof err) < 0 &&
 			              strstr(err, "symlink") && strstr(err, "uid 65534"),
-			      "a symlink of another user in a sticky directory is not followed (%s)",
+			      "a symlink of another user in a sticky directory is not followed "
+			      "(%s)",
 			      err);
 	}
 }
