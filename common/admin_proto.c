@@ -84,8 +84,13 @@ void admin_quote(const char *s, char *buf, size_t len)
 		return;
 	}
 	max = len - 4; /* room for "..." and the NUL */
-	for (; *s && i < max; s++)
-		buf[i++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	for (; *s && i < max; s++) {
+		char c = *s;
+
+		if (c < 0x20 || c >= 0x7f)
+			c = '?';
+		buf[i++] = c;
+	}
 	if (*s) {
 		memcpy(buf + i, "...", 3);
 		i += 3;
@@ -110,6 +115,9 @@ static int split_words(char *line, char **argv)
 static int parse_args(struct admin_request *req, char **argv, char *err, size_t errlen)
 {
 	char quoted[QUOTE_MAX], ignored[128];
+	/* The table's argument counts were checked by the caller, so a command that needs
+	 * a word has one; "" keeps this function safe on its own all the same. */
+	const char *arg = argv[1] ? argv[1] : "";
 
 	switch (req->cmd) {
 	case ADMIN_CMD_STATS:
@@ -123,17 +131,17 @@ static int parse_args(struct admin_request *req, char **argv, char *err, size_t 
 			break;
 		return 0;
 	case ADMIN_CMD_SCALE:
-		if (parse_long("scale", argv[1], 1, WORKERS_MAX, &req->workers, ignored,
+		if (parse_long("scale", arg, 1, WORKERS_MAX, &req->workers, ignored,
 		               sizeof ignored) == 0)
 			return 0;
-		admin_quote(argv[1], quoted, sizeof quoted);
+		admin_quote(arg, quoted, sizeof quoted);
 		snprintf(err, errlen, "scale: expected an integer 1..%d, got '%s'", WORKERS_MAX,
 		         quoted);
 		return -1;
 	default:
 		return 0;
 	}
-	admin_quote(argv[1], quoted, sizeof quoted);
+	admin_quote(arg, quoted, sizeof quoted);
 	snprintf(err, errlen, "stats: expected 'json' or 'prometheus', got '%s'", quoted);
 	return -1;
 }

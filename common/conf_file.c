@@ -64,7 +64,7 @@ int conf_file_read(const char *path, int strict, char **text, size_t *len, char 
 		close(fd);
 		return -1;
 	}
-	while (n <= CONF_FILE_MAX) {
+	while (n <= (size_t)CONF_FILE_MAX) {
 		ssize_t r = read(fd, buf + n, CONF_FILE_MAX + 1 - n);
 
 		if (r < 0 && errno == EINTR)
@@ -79,7 +79,7 @@ int conf_file_read(const char *path, int strict, char **text, size_t *len, char 
 		n += (size_t)r;
 	}
 	close(fd); /* read-only: nothing to flush, nothing to retry */
-	if (!failed && n > CONF_FILE_MAX) {
+	if (!failed && n > (size_t)CONF_FILE_MAX) {
 		snprintf(err, errlen, "%s: longer than %d bytes", path, CONF_FILE_MAX);
 		failed = 1;
 	}
@@ -124,8 +124,13 @@ static void quote_text(const char *s, char *buf, size_t len)
 {
 	size_t i = 0;
 
-	for (; *s && i + 4 < len; s++)
-		buf[i++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	for (; *s && i + 4 < len; s++) {
+		char c = *s;
+
+		if (c < 0x20 || c >= 0x7f)
+			c = '?';
+		buf[i++] = c;
+	}
 	if (*s && len >= 4) {
 		memcpy(buf + i, "...", 3);
 		i += 3;

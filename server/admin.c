@@ -174,7 +174,10 @@ static int fail_bind(struct admin *a, int fd, const char *what, int unlink_it)
 
 	fprintf(stderr, "preforkd: admin socket %s: %s: %s\n", a->path, what, strerror(err));
 	if (unlink_it)
-		unlink(a->path); /* we made it, in a directory nobody else can change */
+		/* We made it, in a directory nobody else can change. Best effort: the bind
+		 * error is the one to report, and a leftover is ours, removed as stale at
+		 * the next start. */
+		(void)unlink(a->path);
 	close(fd);
 	return -1;
 }

@@ -14,6 +14,7 @@
 #include "privdrop.h"
 #include "safe_path.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,39 @@
 
 /* ---- who holds the port ---- */
 
+/* All of text as an unsigned number in base, no sign or blank before it: 0, or -1. */
+static int scan_ulong(const char *text, int base, unsigned long *out)
+{
+	char *end;
+
+	if (!(base == 16 ? isxdigit((unsigned char)*text) : isdigit((unsigned char)*text)))
+		return -1;
+	errno = 0;
+	*out = strtoul(text, &end, base);
+	return errno == 0 && *end == '\0' ? 0 : -1;
+}
+
+/* One line of /proc/net/tcp: "sl local:port remote:port st tx:rx tr:when retrnsmt
+ * uid timeout inode ...", numbers in hex but for the last three. 0 and the local
+ * port, the state and the inode; -1 for anything else (the header line). */
+static int parse_tcp_line(char *line, unsigned long *port, unsigned long *state,
+                          unsigned long *inode)
+{
+	char *field[10], *save = NULL, *colon;
+	int n = 0;
+
+	for (char *w = strtok_r(line, " \t\n", &save); w && n < 10;
+	     w = strtok_r(NULL, " \t\n", &save))
+		field[n++] = w;
+	if (n < 10)
+		return -1;
+	colon = strrchr(field[1], ':');
+	if (!colon || scan_ulong(colon + 1, 16, port) < 0 || scan_ulong(field[3], 16, state) < 0 ||
+	    scan_ulong(field[9], 10, inode) < 0)
+		return -1;
+	return 0;
+}
+
 /* The inodes of the TCP sockets listening on port, from /proc/net/tcp and tcp6. */
 static int listening_inodes(unsigned port, unsigned long *inodes, int max)
 {
@@ -44,18 +78,13 @@ static int listening_inodes(unsigned port, unsigned long *inodes, int max)
 		if (!f)
 			continue; /* no IPv6 */
 		while (fgets(line, sizeof line, f) && n < max) {
-			unsigned lport, state;
-			unsigned long inode;
+			unsigned long lport, state, inode;
 
-			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-			if (sscanf(line,
-			           " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s %*s %*u "
-			           "%*u %lu",
-			           &lport, &state, &inode) == 3 &&
-			    lport == port && state == 0x0A /* TCP_LISTEN */)
+			if (parse_tcp_line(line, &lport, &state, &inode) == 0 && lport == port &&
+			    state == 0x0A /* TCP_LISTEN */)
 				inodes[n++] = inode;
 		}
-		fclose(f);
+		(void)fclose(f); /* read-only: nothing to flush */
 	}
 	return n;
 }
@@ -81,7 +110,11 @@ static int holds_socket(pid_t pid, const unsigned long *inodes, int n)
 		if (len < 0)
 			continue;
 		target[len] = '\0';
-		if (sscanf(target, "socket:[%lu]", &inode) != 1)
+		/* "socket:[INODE]" */
+		if (strncmp(target, "socket:[", 8) != 0 || len < 10 || target[len - 1] != ']')
+			continue;
+		target[len - 1] = '\0';
+		if (scan_ulong(target + 8, 10, &inode) < 0)
 			continue;
 		for (int i = 0; i < n && !found; i++)
 			found = inodes[i] == inode;

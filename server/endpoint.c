@@ -286,12 +286,16 @@ static void note_peer(struct endpoint_client *c)
 		c->pid = cred.pid;
 		snprintf(c->peer, sizeof c->peer, "uid %u pid %ld", (unsigned)cred.uid,
 		         (long)cred.pid);
-	} else if (getpeername(c->fd, (struct sockaddr *)&ss, &slen) == 0 &&
-	           ss.ss_family != AF_UNIX) {
-		addr_format((struct sockaddr *)&ss, c->peer, sizeof c->peer);
-	} else {
-		snprintf(c->peer, sizeof c->peer, "unknown peer (%s)", strerror(errno));
+		return;
 	}
+	/* A family even if getpeername() fills in fewer bytes than one. */
+	ss.ss_family = AF_UNSPEC;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &slen) < 0)
+		snprintf(c->peer, sizeof c->peer, "unknown peer (%s)", strerror(errno));
+	else if (ss.ss_family != AF_UNIX)
+		addr_format((struct sockaddr *)&ss, c->peer, sizeof c->peer);
+	else /* a Unix peer with no pid here, e.g. from another pid namespace */
+		snprintf(c->peer, sizeof c->peer, "unknown peer (no credentials)");
 }
 
 static void start_client(struct endpoint *e, int fd, uint64_t now, void *arg)

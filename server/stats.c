@@ -299,23 +299,24 @@ struct stat_table {
 #define S(m) offsetof(struct snapshot, m)
 #define W(m) offsetof(struct worker_view, m)
 #define X(m) offsetof(struct exit_view, m)
-#define TABLE(a) { #a, a, sizeof a / sizeof a[0] }
+#define TABLE(a) { #a, a, sizeof (a) / sizeof (a)[0] }
 
 /* A row: where and how it is shown, where its value is. */
-#define STAT(path_, unit_, off_, flags_, prom_, type_, label_, help_)        \
-	{ .path = path_, .unit = unit_, .off = off_, .flags = flags_,        \
-	  .prom = prom_, .type = type_, .label = label_, .help = help_ }
+#define STAT(path_, unit_, off_, flags_, prom_, type_, label_, help_)            \
+	{ .path = (path_), .unit = (unit_), .off = (off_), .flags = (flags_),    \
+	  .prom = (prom_), .type = (type_), .label = (label_), .help = (help_) }
 /* A row shown in text and JSON only. */
 #define ROW(path, unit, off, flags) STAT(path, unit, off, flags, NULL, PROM_NONE, NULL, NULL)
 
-/* A latency object in microseconds; Prometheus gets the histogram or the summary. */
-#define LATENCY_ROWS(V, l)                                           \
-	ROW("service_time_us.count", SU_COUNT, V(l.count), 0),         \
-	ROW("service_time_us.p50", SU_MICROSECONDS, V(l.p50), 0),      \
-	ROW("service_time_us.p90", SU_MICROSECONDS, V(l.p90), 0),      \
-	ROW("service_time_us.p99", SU_MICROSECONDS, V(l.p99), 0),      \
-	ROW("service_time_us.p99_9", SU_MICROSECONDS, V(l.p999), 0),   \
-	ROW("service_time_us.max", SU_MICROSECONDS, V(l.max), 0)
+/* The view's latency object, in microseconds; Prometheus gets the histogram or the
+ * summary. */
+#define LATENCY_ROWS(V)                                                     \
+	ROW("service_time_us.count", SU_COUNT, V(latency.count), 0),        \
+	ROW("service_time_us.p50", SU_MICROSECONDS, V(latency.p50), 0),     \
+	ROW("service_time_us.p90", SU_MICROSECONDS, V(latency.p90), 0),     \
+	ROW("service_time_us.p99", SU_MICROSECONDS, V(latency.p99), 0),     \
+	ROW("service_time_us.p99_9", SU_MICROSECONDS, V(latency.p999), 0),  \
+	ROW("service_time_us.max", SU_MICROSECONDS, V(latency.max), 0)
 /* clang-format on */
 
 static const struct stat_field exit_fields[] = {
@@ -351,7 +352,7 @@ static const struct stat_field worker_fields[] = {
 	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
 	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
 	     "How long the current connection has been served; 0 when idle."),
-	LATENCY_ROWS(W, latency),
+	LATENCY_ROWS(W),
 	STAT(NULL, SU_LATENCY, W(latency), 0, "preforkd_worker_service_time_seconds", PROM_SUMMARY,
 	     NULL, "Service time of this worker's connections (bucket upper bounds)."),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
@@ -409,7 +410,7 @@ static const struct stat_field global_fields[] = {
 	STAT("totals.log_lines_dropped", SU_COUNT, S(totals.counters[C_LOG_DROPPED]), 0,
 	     "preforkd_log_lines_dropped_total", PROM_COUNTER, NULL,
 	     "Log lines dropped because the log (or the workers' pipe to it) was full."),
-	LATENCY_ROWS(S, latency),
+	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
 	STAT("restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER,
@@ -1384,10 +1385,32 @@ static int check_families(char *err, size_t errlen)
 	return 0;
 }
 
+/* The emitters recurse into the tables a row names; these rules bound the depth at
+ * three (the snapshot, a worker, an exit): lists are the snapshot's alone and an
+ * exit holds no exit. */
+static int check_nesting(char *err, size_t errlen)
+{
+	for (size_t a = 0; a < sizeof tables / sizeof tables[0]; a++)
+		for (size_t i = 0; i < tables[a]->n; i++) {
+			const struct stat_field *f = &tables[a]->f[i];
+			int list = f->unit == SU_EXIT_LIST || f->unit == SU_WORKER_LIST;
+
+			if ((list && tables[a] != &global_table) ||
+			    (f->unit == SU_EXIT && tables[a] == &exit_table)) {
+				snprintf(err, errlen, "%s: %s: a nested table in the wrong place",
+				         tables[a]->name, f->path ? f->path : f->prom);
+				return -1;
+			}
+		}
+	return 0;
+}
+
 int stats_check_fields(char *err, size_t errlen)
 {
 	for (size_t a = 0; a < sizeof tables / sizeof tables[0]; a++)
 		if (check_paths(tables[a], err, errlen) < 0)
 			return -1;
+	if (check_nesting(err, errlen) < 0)
+		return -1;
 	return check_families(err, errlen);
 }

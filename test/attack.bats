@@ -52,6 +52,7 @@ start_at() {
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 10 log_has "listening on"
 	SERVER_ADDR=$(listen_addr "$SERVER_LOG")
+	# shellcheck disable=SC2034 # read by helpers.bash
 	SERVER_PORT=${SERVER_ADDR##*:}
 }
 

@@ -37,6 +37,7 @@ start_conf() {
 	shift
 	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
 	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
+	# shellcheck disable=SC2034 # read by helpers.bash
 	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
 	: >"$SERVER_LOG"
 	(cd / && exec "$PREFORKD" -c "$file" "$@" </dev/null 3>&-) &
@@ -44,6 +45,7 @@ start_conf() {
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	wait_until 5 log_has "listening on" || { cat "$SERVER_LOG" >&2; return 1; }
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
+	# shellcheck disable=SC2034 # read by helpers.bash
 	SERVER_ADDR="127.0.0.1:$SERVER_PORT"
 	wait_until 5 workers_ready "${WORKERS:-2}"
 }

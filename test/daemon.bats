@@ -18,6 +18,7 @@ start_daemon() {
 	SERVER_PID=$(cat "$SERVER_PIDFILE")
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"
 	SERVER_ADDR=$(listen_addr "$SERVER_LOG")
+	# shellcheck disable=SC2034 # read by helpers.bash
 	SERVER_PORT=${SERVER_ADDR##*:}
 	wait_until 5 has_workers 2
 }

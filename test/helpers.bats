@@ -8,6 +8,7 @@
 load helpers
 
 @test "wait_until polls until the command succeeds, and gives up when time is up" {
+	# shellcheck disable=SC2016 # $1 is the inner bash's
 	spawn bash -c 'sleep 0.3; touch "$1"' _ "$BATS_TEST_TMPDIR/later"
 	wait_until 10 test -e "$BATS_TEST_TMPDIR/later"
 	local t0 t1

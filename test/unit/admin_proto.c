@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -293,7 +294,8 @@ static int read_from_child(const char *data, size_t len, struct admin_reply *r)
 	close(sv[1]);
 	rc = admin_read_reply(sv[0], clock_now_ns() + 10 * NS_PER_SEC, r);
 	close(sv[0]);
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		continue; /* the writer has exited or soon will: only reap it */
 	return rc;
 }
 

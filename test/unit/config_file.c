@@ -9,6 +9,8 @@
 #include "strbuf.h"
 #include "unit.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,8 @@ static const char *write_file(const char *name, const char *text)
 	f = fopen(p, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
 		perror(p);
-	chmod(p, 0644);
+	if (chmod(p, 0644) < 0)
+		perror(p);
 	return p;
 }
 
@@ -242,7 +245,8 @@ static void test_strict_file(void)
 	struct config cfg;
 	char err[512];
 
-	chmod(file, 0666);
+	if (chmod(file, 0666) < 0)
+		perror(file);
 	config_defaults(&cfg);
 	CHECK(parse_args(&cfg, ARGV("-c", (char *)file), err, sizeof err) == CONFIG_ERROR &&
 	              strstr(err, "is writable by group or others"),
@@ -316,7 +320,8 @@ static void test_reload(void)
 	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
 	              strstr(err, "--worker-timeout (1 s)"),
 	      "so is one that breaks a rule between options: %s", err);
-	unlink(file);
+	if (unlink(file) < 0)
+		perror(file);
 	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
 	              strstr(err, "reload.conf"),
 	      "and a file that is gone: %s", err);
@@ -325,13 +330,33 @@ static void test_reload(void)
 	config_release(&old);
 }
 
+/* The test directory holds files only: remove them, then it. */
+static int remove_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    unlinkat(dirfd(d), e->d_name, 0) < 0)
+			rc = -1;
+	closedir(d);
+	return rc < 0 ? rc : rmdir(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
 	}
-	chmod(dir, 0700);
+	if (chmod(dir, 0700) < 0) {
+		perror(dir);
+		return 1;
+	}
 	log_set_level(LOG_ERROR); /* a reload logs what it changes */
 	test_syntax();
 	test_errors();
@@ -341,12 +366,7 @@ int main(void)
 	test_strict_file();
 	test_print_round_trip();
 	test_reload();
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
+	if (remove_dir(dir) < 0)
+		fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
 	return unit_done();
 }

@@ -12,7 +12,7 @@
 /* File text, then NUL-separated command-line words. */
 #define SEED(s)                                                                                    \
 	{                                                                                          \
-		s, sizeof s - 1                                                                    \
+		(s), sizeof(s) - 1                                                                 \
 	}
 static const struct {
 	const char *data;

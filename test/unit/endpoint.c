@@ -4,11 +4,13 @@
  * passed in, so deadlines are tested without waiting for them. */
 #include "endpoint.h"
 #include "clock.h"
+#include "parse.h"
 #include "strbuf.h"
 #include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -44,6 +46,7 @@ static void toy_request(void *arg, struct endpoint *e, struct endpoint_client *c
                         enum endpoint_input how, size_t len, uint64_t now)
 {
 	struct strbuf b = { 0 };
+	char err[128];
 	long n;
 
 	(void)arg;
@@ -53,7 +56,8 @@ static void toy_request(void *arg, struct endpoint *e, struct endpoint_client *c
 		endpoint_wait(c);
 		return;
 	}
-	if (how == ENDPOINT_COMPLETE && sscanf(c->in, "big %ld", &n) == 1) {
+	if (how == ENDPOINT_COMPLETE && strncmp(c->in, "big ", 4) == 0 &&
+	    parse_long("big", c->in + 4, 0, LONG_MAX, &n, err, sizeof err) == 0) {
 		for (long i = 0; i < n; i++)
 			strbuf_append(&b, "x", 1);
 	} else {
@@ -149,7 +153,8 @@ static void test_basics(uint64_t t)
 	turn(t);
 	CHECK(read_to_eof(a, buf, sizeof buf) && strcmp(buf, "echo: hello\n") == 0,
 	      "a request is answered and the connection closed");
-	shutdown(b, SHUT_WR);
+	if (shutdown(b, SHUT_WR) < 0)
+		perror("shutdown");
 	turn(t);
 	CHECK(read_to_eof(b, buf, sizeof buf) && strcmp(buf, "eof: no end\n") == 0 &&
 	              last_how == ENDPOINT_EOF,
@@ -297,9 +302,11 @@ static void test_fd_exhaustion(uint64_t t)
 	/* Not turn(): poll() refuses more fds than the limit. The listener is ready. */
 	endpoint_fill_pollfds(&ep, pfd, t);
 	pfd[0].revents = POLLIN;
-	setrlimit(RLIMIT_NOFILE, &low);
+	if (setrlimit(RLIMIT_NOFILE, &low) < 0) /* lowering is always allowed */
+		perror("setrlimit");
 	endpoint_serve(&ep, pfd, t, NULL);
-	setrlimit(RLIMIT_NOFILE, &old);
+	if (setrlimit(RLIMIT_NOFILE, &old) < 0) /* back to a value we had */
+		perror("setrlimit");
 	endpoint_fill_pollfds(&ep, pfd, t + 50 * MS);
 	CHECK(pfd[0].fd == -1, "accept4 out of fds: the listener is left out for a while");
 	endpoint_fill_pollfds(&ep, pfd, t + 100 * MS);
@@ -346,7 +353,7 @@ int main(void)
 	test_accepts_per_turn(t + 500 * SEC);
 	test_fd_exhaustion(t + 600 * SEC);
 	test_close(t + 700 * SEC);
-	unlink(sock_path);
-	rmdir(dir);
+	(void)unlink(sock_path); /* cleanup: a leftover in /tmp harms no test */
+	(void)rmdir(dir);
 	return unit_done();
 }
