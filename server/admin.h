@@ -56,7 +56,7 @@ void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_
 /* The poll timeout, shortened to the nearest admin deadline. */
 int admin_timeout_ms(const struct admin *a, uint64_t now_ns, int timeout_ms);
 /* Accepts, reads, answers and expires clients; never blocks. Commands that only look
- * are answered here from M, which is only read; those that change the server are
+ * are answered here from POOL, the master's read-only view; those that change the server are
  * queued for the master. */
 void admin_serve(struct admin *a, const struct pool *pool, const struct pollfd *pfd,
                  uint64_t now_ns);

@@ -8,8 +8,8 @@
  * gone. It may call admin (serve the socket), notify (with the const pool),
  * signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and common/.
  * It never calls stats: replies are the admin module's business. Other modules see
- * only a const struct pool *, except admin.c, which may call the request functions
- * declared in master.h and nothing else of this file. */
+ * only a const struct pool *; admin.c calls nothing here: it queues requests that
+ * this loop takes (admin_next_request), applies and answers. */
 #include "master.h"
 
 #include "clock.h"
@@ -57,7 +57,8 @@ static long worker_request_limit(const struct config *cfg)
  * lives in a mapping that workers do not inherit (see master_run). */
 struct child_plan {
 	struct worker_args args;
-	int close_fds[ADMIN_CLIENTS_MAX + 3]; /* the admin fds, the pidfile's lock */
+	int close_fds[ADMIN_POLLFDS +
+	              2]; /* admin_fds() (at most ADMIN_POLLFDS + 1), the pidfile's lock */
 	int nclose;
 };
 
@@ -572,6 +573,9 @@ static int master_reload(struct master *m, const char *why, char *msg, size_t ms
 	}
 	if (m->cfg->config_path && reread_config(m, msg, msglen) < 0) {
 		log_error("reload (%s) refused, nothing changed: %s", why, msg);
+		/* RELOADING=1 now, READY=1 at the next tick (no old worker to wait for): a
+		 * manager waiting on the reload (Type=notify-reload) is answered at once. */
+		notify_reloading();
 		return -1;
 	}
 	m->pool.generation++;
@@ -663,7 +667,8 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 	if (sig->n[SIGINT])
 		master_stop(m, 0, "SIGINT");
 	if (sig->n[SIGHUP])
-		master_reload(m, "SIGHUP", err, sizeof err); /* logged there */
+		if (master_reload(m, "SIGHUP", err, sizeof err) < 0 && m->pool.stopping)
+			log_warn("SIGHUP ignored: %s", err); /* other refusals are logged there */
 	/* Each TTIN/TTOU is one step, clamped to 1..WORKERS_MAX. */
 	if (sig->n[SIGTTIN] || sig->n[SIGTTOU]) {
 		long want = m->pool.target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];

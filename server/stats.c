@@ -373,7 +373,7 @@ static const struct stat_field global_fields[] = {
 	ROW("listen", SU_TEXT_LIST, S(listen), 0),
 	ROW("service", SU_TEXT, S(service), 0),
 	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
-	ROW("config.file", SU_TEXT, S(config_file), 0),
+	ROW("config.file", SU_TEXT, S(config_file), SF_NULLABLE),
 	STAT("config.loaded", SU_TIME, S(config_loaded), 0, "preforkd_config_load_time_seconds",
 	     PROM_GAUGE, NULL,
 	     "When the configuration was last loaded, seconds since the Unix epoch."),

@@ -311,6 +311,21 @@ time.sleep(60)' >"$BATS_TEST_TMPDIR/holder.port" 3>&- &
 	wait_until 5 test -s "$new_log"
 }
 
+@test "a log-format change is reported at every reload until a restart, never half applied" {
+	local f
+	f=$(base_conf p.conf "workers 2")
+	start_conf "$f"
+	echo "log-format journal" >>"$f"
+	for gen in 2 3; do
+		run "$CTL" -s "$SERVER_ADMIN" reload
+		[ "$status" -eq 0 ]
+		[ "$output" = "ok: reloading: rolling restart to generation $gen ($f re-read); needs a restart to take effect: log-format" ]
+	done
+	# The running form stays: lines keep their timestamp, no <N> prefix.
+	wait_until 5 log_has "rolling restart to generation 3"
+	! grep -q '^<[0-9]>' "$SERVER_LOG"
+}
+
 @test "the command line is applied again over the re-read file" {
 	local f
 	f=$(base_conf p.conf "workers 3")
