@@ -323,7 +323,7 @@ time.sleep(60)' >"$BATS_TEST_TMPDIR/holder.port" 3>&- &
 	done
 	# The running form stays: lines keep their timestamp, no <N> prefix.
 	wait_until 5 log_has "rolling restart to generation 3"
-	! grep -q '^<[0-9]>' "$SERVER_LOG"
+	if grep -q '^<[0-9]>' "$SERVER_LOG"; then return 1; fi
 }
 
 @test "the command line is applied again over the re-read file" {
