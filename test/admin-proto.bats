@@ -7,7 +7,7 @@
 load helpers
 
 teardown() {
-	stop_extra_processes
+	stop_tracked
 	stop_big_server
 	teardown_servers
 }
@@ -41,15 +41,6 @@ none_alive() {
 	! ps -o stat= -p "$(echo "$@" | tr ' ' ,)" | grep -qv '^Z'
 }
 
-stop_extra_processes() {
-	local pid
-	[ -f "$BATS_TEST_TMPDIR/extra.pids" ] || return 0
-	while read -r pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done <"$BATS_TEST_TMPDIR/extra.pids"
-	rm -f "$BATS_TEST_TMPDIR/extra.pids"
-}
 
 ctl() {
 	"$CTL" --socket "$SERVER_ADMIN" "$@"
@@ -152,7 +143,7 @@ EOF
 	local d="$BATS_TEST_TMPDIR" len
 	# 8 KiB every 0.1 s: about 5 s for the reply, many times the old 1 s limit.
 	reader 8192 0.1 "$d" 3>&- &
-	echo $! >>"$d/extra.pids"
+	track $!
 	wait_until 60 test -e "$d/got"
 	[[ "$(cat "$d/head")" =~ ^ok\ ([0-9]+)$ ]]
 	len=${BASH_REMATCH[1]}
@@ -170,7 +161,7 @@ EOF
 	base=$(find "/proc/$SERVER_PID/fd" -mindepth 1 | wc -l)
 	# One byte a second: the server's send buffer never empties.
 	reader 1 1 "$d" 3>&- &
-	echo $! >>"$d/extra.pids"
+	track $!
 	wait_until 30 test -e "$d/head"
 	[[ "$(cat "$d/head")" =~ ^ok\ ([0-9]+)$ ]]
 	len=${BASH_REMATCH[1]}
@@ -191,20 +182,8 @@ EOF
 # connection with REPLY (a Python bytes literal) and closes.
 fake_server() {
 	local path="$BATS_TEST_TMPDIR/$1.sock"
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-open(sys.argv[1] + ".up", "w").close()
-while True:
-    c, _ = s.accept()
-    try:
-        c.recv(4096)
-        c.sendall(eval(sys.argv[2]))
-    except OSError:
-        pass
-    c.close()' "$path" "$2" 3>&- &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	python3 -c "$FAKE_ADMIN_SERVER" "$path" "$2" 3>&- &
+	track $!
 	wait_until 10 test -e "$path.up"
 }
 

@@ -6,21 +6,6 @@
 # shellcheck disable=SC2153 # CLIENT and the SERVER_* variables come from helpers.bash
 load helpers
 
-teardown() {
-	stop_extra_processes
-	teardown_servers
-}
-
-# Helper processes other than servers: recorded here, stopped by PID in teardown.
-stop_extra_processes() {
-	local pid
-	[ -f "$BATS_TEST_TMPDIR/extra.pids" ] || return 0
-	while read -r pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done <"$BATS_TEST_TMPDIR/extra.pids"
-	rm -f "$BATS_TEST_TMPDIR/extra.pids"
-}
 
 ctl() {
 	"$CTL" --socket "$SERVER_ADMIN" "$@"
@@ -244,7 +229,7 @@ worker_replaced() {
 @test "silent admin clients time out after 1 s; 100 of them do not delay replacing a killed worker" {
 	start_server --workers 2 --min-uptime 0
 	idle_clients 100 "$BATS_TEST_TMPDIR" 3>&- &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	track $!
 	wait_until 5 test -e "$BATS_TEST_TMPDIR/idle.ready"
 	local victim
 	victim=$(worker_pids | head -1)
@@ -253,7 +238,7 @@ worker_replaced() {
 	wait_until 5 test -s "$BATS_TEST_TMPDIR/idle.first"
 	[ "$(cat "$BATS_TEST_TMPDIR/idle.first")" = "error: timed out" ]
 	touch "$BATS_TEST_TMPDIR/idle.stop"
-	stop_extra_processes
+	stop_tracked
 	run echo_once "still serving"
 	[ "$output" = "still serving" ]
 	wait_until 5 stat_is restarts.signal 1
@@ -417,7 +402,7 @@ fd_count_is() {
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 time.sleep(10)' "$SERVER_ADMIN" &
-	echo $! >>"$BATS_TEST_TMPDIR/extra.pids"
+	track $!
 	wait_until 5 fd_count_is "$SERVER_PID" $((base + 1))
 	old=$(worker_pids)
 	kill -KILL "$old"

@@ -187,29 +187,12 @@ time.sleep(60)' "$SAFE/p.pid" "$ATTACK/locked" 3>&- &
 	precious_intact
 }
 
-# A one-shot-per-connection admin server: python3 -c "$FAKE_SERVER" PATH REPLY, where
-# REPLY is a Python bytes literal; run it as whoever should own it. PATH.up appears
-# once it listens.
-FAKE_SERVER='import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-open(sys.argv[1] + ".up", "w").close()
-while True:
-    c, _ = s.accept()
-    try:
-        c.recv(4096)
-        c.sendall(eval(sys.argv[2]))
-    except OSError:
-        pass
-    c.close()'
-
 @test "row 7: a live socket of another user is named and left alone; preforkctl does not trust it" {
 	STICKY=$(mktemp -d /tmp/preforkd-sticky.XXXXXX)
 	chmod 1777 "$STICKY"
 	# Not through the attacker function: $! must be the server itself (setpriv execs).
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$ATTACKER_PYTHON" -c "$FAKE_SERVER" "$STICKY/a.sock" \
+		"$ATTACKER_PYTHON" -c "$FAKE_ADMIN_SERVER" "$STICKY/a.sock" \
 		'b"ok: stopping preforkd (pid 1)\n\x1b]0;owned\x07\n"' 3>&- &
 	local holder=$!
 	track "$holder"
@@ -224,14 +207,14 @@ while True:
 	[ "$status" -eq 4 ]
 	[ "$output" = "preforkctl: not trusting $STICKY/a.sock: the server runs as uid 65534 (pid $holder), neither root nor uid 0" ]
 	# A trusted server's reply is printed with its control bytes escaped.
-	python3 -c "$FAKE_SERVER" "$SAFE/r.sock" 'b"ok 27\nstatus \x1b[2J\x1b]0;title\x07 done\n"' 3>&- &
+	python3 -c "$FAKE_ADMIN_SERVER" "$SAFE/r.sock" 'b"ok 27\nstatus \x1b[2J\x1b]0;title\x07 done\n"' 3>&- &
 	track $!
 	wait_until 10 test -e "$SAFE/r.sock.up"
 	run "$CTL" --socket "$SAFE/r.sock" status
 	[ "$status" -eq 0 ]
 	[ "$output" = 'status \x1b[2J\x1b]0;title\x07 done' ]
 	# A reply cut short (fewer bytes than its header announced) is status unknown.
-	python3 -c "$FAKE_SERVER" "$SAFE/t.sock" 'b"ok 26\npreforkd 0.1.0 - runn"' 3>&- &
+	python3 -c "$FAKE_ADMIN_SERVER" "$SAFE/t.sock" 'b"ok 26\npreforkd 0.1.0 - runn"' 3>&- &
 	track $!
 	wait_until 10 test -e "$SAFE/t.sock.up"
 	run "$CTL" --socket "$SAFE/t.sock" status

@@ -95,6 +95,34 @@ track() {
 	printf '%s\n' "$@" >>"$BATS_TEST_TMPDIR/extra.pids"
 }
 
+# stop_tracked: stops, by pid, every process track recorded so far (teardown does it
+# too; a test calls it to end its helpers before it goes on).
+stop_tracked() {
+	local pids pid
+	[ -f "$BATS_TEST_TMPDIR/extra.pids" ] || return 0
+	mapfile -t pids <"$BATS_TEST_TMPDIR/extra.pids"
+	rm -f "$BATS_TEST_TMPDIR/extra.pids"
+	for pid in "${pids[@]}"; do stop_tree "$pid" 5; done
+}
+
+# A stand-in admin server: python3 -c "$FAKE_ADMIN_SERVER" PATH REPLY answers every
+# connection with REPLY (a Python bytes literal) and closes; PATH.up appears once it
+# listens. Run it as whoever should own the socket.
+# shellcheck disable=SC2034 # used by the suites that load this file
+FAKE_ADMIN_SERVER='import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+open(sys.argv[1] + ".up", "w").close()
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(4096)
+        c.sendall(eval(sys.argv[2]))
+    except OSError:
+        pass
+    c.close()'
+
 # teardown_servers: the teardown of every suite. Closes a client fd $HELD left
 # open, stops every spawned process and every server started, by pid, then proves
 # that none of them, and none of their children, is left: a child still there 5 s
@@ -105,11 +133,7 @@ teardown_servers() {
 		exec {HELD}>&-
 		HELD=""
 	fi
-	if [ -f "$BATS_TEST_TMPDIR/extra.pids" ]; then
-		mapfile -t pids <"$BATS_TEST_TMPDIR/extra.pids"
-		rm -f "$BATS_TEST_TMPDIR/extra.pids"
-		for pid in "${pids[@]}"; do stop_tree "$pid" 5; done
-	fi
+	stop_tracked
 	if [ -f "$BATS_TEST_TMPDIR/started.pids" ]; then
 		mapfile -t pids <"$BATS_TEST_TMPDIR/started.pids"
 		rm -f "$BATS_TEST_TMPDIR/started.pids"

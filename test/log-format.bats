@@ -7,10 +7,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 JOURNAL_LINE='^<[3467]>\[[0-9]+\] (error|warn|info|debug): '
 TIMESTAMP='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}'
 

@@ -4,10 +4,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 @test "an address already in use exits 1 with the reason" {
 	start_server --workers 1
 	run "$PREFORKD" --listen "$SERVER_ADDR" --workers 1 --admin "$BATS_TEST_TMPDIR/second.sock"

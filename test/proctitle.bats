@@ -5,10 +5,6 @@
 
 load helpers
 
-teardown() {
-	teardown_servers
-}
-
 args_of() {
 	ps -o args= -p "$1"
 }
