@@ -197,6 +197,8 @@ static void fold_retired_counters(struct master *m, int slot)
 
 	if (accepted > ended)
 		sb_add(&s->counters[C_ERR_OTHER], accepted - ended);
+	for (int i = 0; i < C_COUNT; i++)
+		m->pool.children[slot].slot_counters[i] += sb_get(&s->counters[i]);
 	scoreboard_fold(&m->pool.retired, s);
 	scoreboard_reset_slot(s);
 }

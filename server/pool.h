@@ -55,6 +55,9 @@ struct child {
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
 	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
 	struct exit_record last_exit; /* the last child that used this slot */
+	/* Counters of the children that used this slot before, folded at each exit: a
+	 * slot's per-slot metrics add the live child's and never go backwards. */
+	uint64_t slot_counters[C_COUNT];
 };
 
 #define RECENT_EXITS 16

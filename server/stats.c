@@ -40,7 +40,8 @@ struct worker_view {
 	enum worker_state state; /* as shown: a worker told to stop is stopping */
 	const char *state_name;
 	double age_seconds;
-	uint64_t counters[C_COUNT];
+	uint64_t counters[C_COUNT];      /* this worker's */
+	uint64_t slot_counters[C_COUNT]; /* the slot's: its earlier workers' and this one's */
 	struct latency latency;
 	const char *peer;    /* the client while busy, else NULL */
 	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
@@ -156,6 +157,8 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	w->state_name = state_name(w->state);
 	w->age_seconds = ns_to_s(s->now_ns - c->started_ns);
 	memcpy(w->counters, t.counters, sizeof w->counters);
+	for (int k = 0; k < C_COUNT; k++)
+		w->slot_counters[k] = c->slot_counters[k] + t.counters[k];
 	measure_latency(t.hist, &w->latency);
 	w->peer = NULL;
 	w->busy_seconds = -1;
@@ -267,13 +270,12 @@ enum stat_unit {
 	SU_TIME,         /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
 	SU_INFO,         /* Prometheus only: preforkd_info and its labels */
 	SU_HISTOGRAM,    /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
-	SU_LATENCY,      /* struct latency: a Prometheus summary */
 	SU_EXIT,         /* const struct exit_record *: an object of exit_fields or null */
 	SU_EXIT_LIST,    /* the last exit of every slot (snapshot only) */
 	SU_WORKER_LIST,  /* every live worker: worker_fields (snapshot only) */
 };
 
-enum prom_type { PROM_NONE, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM, PROM_SUMMARY };
+enum prom_type { PROM_NONE, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM };
 
 #define SF_NULLABLE 1 /* the value may be absent: null in JSON, "-" in text */
 #define SF_LISTED 2   /* only where the record stands in a list (it says its slot) */
@@ -308,8 +310,8 @@ struct stat_table {
 /* A row shown in text and JSON only. */
 #define ROW(path, unit, off, flags) STAT(path, unit, off, flags, NULL, PROM_NONE, NULL, NULL)
 
-/* The view's latency object, in microseconds; Prometheus gets the histogram or the
- * summary. */
+/* The view's latency object, in microseconds; Prometheus gets the pool's histogram
+ * only. */
 #define LATENCY_ROWS(V)                                                     \
 	ROW("service_time_us.count", SU_COUNT, V(latency.count), 0),        \
 	ROW("service_time_us.p50", SU_MICROSECONDS, V(latency.p50), 0),     \
@@ -329,32 +331,43 @@ static const struct stat_field exit_fields[] = {
 	ROW("connections", SU_COUNT, X(connections), 0),
 };
 
-/* Per-worker Prometheus samples are labelled slot and pid as well. */
+/* Per-worker Prometheus samples are labelled with their slot alone, never the pid:
+ * a recycling pool would make new series with every worker it starts. A slot's
+ * counters there are the slot's (slot_counters: its earlier workers' folded in, so
+ * they never go backwards when its worker is replaced); text and JSON show this
+ * worker's own, with its pid. Per-worker latency stays out of Prometheus (a summary
+ * cannot be aggregated; histograms per slot would be too many series). */
 static const struct stat_field worker_fields[] = {
 	ROW("slot", SU_COUNT, W(slot), 0),
 	ROW("pid", SU_COUNT, W(pid), 0),
-	ROW("generation", SU_COUNT, W(generation), 0),
+	STAT("generation", SU_COUNT, W(generation), 0, "preforkd_worker_generation", PROM_GAUGE,
+	     NULL, "Generation of the worker in this slot (preforkd_generation is the newest)."),
 	ROW("state", SU_TEXT, W(state_name), 0),
 	STAT("age_seconds", SU_SECONDS, W(age_seconds), 0, "preforkd_worker_age_seconds",
-	     PROM_GAUGE, NULL, "Seconds since this worker started."),
-	STAT("accepted", SU_COUNT, W(counters[C_ACCEPTED]), 0, "preforkd_worker_accepted_total",
-	     PROM_COUNTER, NULL, "Connections accepted by this worker."),
-	STAT("completed", SU_COUNT, W(counters[C_COMPLETED]), 0, "preforkd_worker_completed_total",
-	     PROM_COUNTER, NULL, "Connections this worker served without an error."),
+	     PROM_GAUGE, NULL, "Seconds since the worker in this slot started."),
+	ROW("accepted", SU_COUNT, W(counters[C_ACCEPTED]), 0),
+	STAT(NULL, SU_COUNT, W(slot_counters[C_ACCEPTED]), 0, "preforkd_worker_accepted_total",
+	     PROM_COUNTER, NULL,
+	     "Connections accepted in this slot, by its worker and earlier ones."),
+	ROW("completed", SU_COUNT, W(counters[C_COMPLETED]), 0),
+	STAT(NULL, SU_COUNT, W(slot_counters[C_COMPLETED]), 0, "preforkd_worker_completed_total",
+	     PROM_COUNTER, NULL,
+	     "Connections served without an error in this slot, by any worker."),
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
-	STAT("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0,
-	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL, "Bytes this worker read."),
-	STAT("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
-	     PROM_COUNTER, NULL, "Bytes this worker wrote."),
+	ROW("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0),
+	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_IN]), 0,
+	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL,
+	     "Bytes read in this slot, by its worker and earlier ones."),
+	ROW("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0),
+	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
+	     PROM_COUNTER, NULL, "Bytes written in this slot, by its worker and earlier ones."),
 	ROW("peer", SU_TEXT, W(peer), SF_NULLABLE),
 	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
 	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
 	     "How long the current connection has been served; 0 when idle."),
 	LATENCY_ROWS(W),
-	STAT(NULL, SU_LATENCY, W(latency), 0, "preforkd_worker_service_time_seconds", PROM_SUMMARY,
-	     NULL, "Service time of this worker's connections (bucket upper bounds)."),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
 };
 
@@ -923,7 +936,6 @@ static void emit_field(struct emitter *e, const struct stat_field *f, const char
 		break;
 	case SU_INFO:
 	case SU_HISTOGRAM:
-	case SU_LATENCY:
 		break; /* Prometheus only */
 	}
 }
@@ -997,8 +1009,10 @@ static void render_emitted(struct strbuf *b, const struct snapshot *s, int json)
 /* ---- Prometheus text exposition format from the tables ---- */
 
 static const char *const prom_type_names[] = {
-	[PROM_NONE] = "untyped",        [PROM_COUNTER] = "counter", [PROM_GAUGE] = "gauge",
-	[PROM_HISTOGRAM] = "histogram", [PROM_SUMMARY] = "summary",
+	[PROM_NONE] = "untyped",
+	[PROM_COUNTER] = "counter",
+	[PROM_GAUGE] = "gauge",
+	[PROM_HISTOGRAM] = "histogram",
 };
 
 static void prom_family(struct strbuf *b, const struct stat_field *f)
@@ -1020,7 +1034,7 @@ static void prom_label_value(struct strbuf *b, const char *s)
 	}
 }
 
-/* "name{labels} " with the instance's labels (a worker's slot and pid) first. */
+/* "name{labels} " with the instance's labels (a worker's slot) first. */
 static void prom_sample(struct strbuf *b, const char *name, const char *suffix,
                         const char *instance, const char *label)
 {
@@ -1031,47 +1045,39 @@ static void prom_sample(struct strbuf *b, const char *name, const char *suffix,
 	              any ? "}" : "");
 }
 
-/* Fixed bucket bounds, so series stay stable across scrapes and instances. A
- * log-linear bucket counts toward a bound only when all of it lies below it. */
-static const double prom_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-	                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-	                              1,      2.5,     5,      10,    30,     60 };
+/* Fixed bucket bounds, so series stay stable across scrapes and instances: powers of
+ * two from 4 us to 2^26 us (67 s), 25 buckets and +Inf. Loopback connections take a
+ * few to a few hundred microseconds, keep-alive ones up to --idle-timeout and more.
+ * Each bound is where an internal log-linear bucket begins (a power of two always
+ * is), so every internal bucket lies wholly below or wholly above it and the counts
+ * are exact, not interpolated: a value recorded as v us (its duration truncated)
+ * lasted less than bound us exactly when its bucket ends below the bound. A 1-2-5
+ * series would not be: 50 us falls inside the internal bucket 48..51. */
+static const uint64_t prom_bounds_us[] = {
+	1ULL << 2,  1ULL << 3,  1ULL << 4,  1ULL << 5,  1ULL << 6,  1ULL << 7,  1ULL << 8,
+	1ULL << 9,  1ULL << 10, 1ULL << 11, 1ULL << 12, 1ULL << 13, 1ULL << 14, 1ULL << 15,
+	1ULL << 16, 1ULL << 17, 1ULL << 18, 1ULL << 19, 1ULL << 20, 1ULL << 21, 1ULL << 22,
+	1ULL << 23, 1ULL << 24, 1ULL << 25, 1ULL << 26,
+};
+
+#define PROM_NBOUNDS (sizeof prom_bounds_us / sizeof prom_bounds_us[0])
 
 static void prom_histogram(struct strbuf *b, const char *name, const uint64_t *hist)
 {
-	for (size_t k = 0; k < sizeof prom_bounds / sizeof prom_bounds[0]; k++) {
-		uint64_t n = 0;
+	uint64_t n = 0;
+	unsigned i = 0;
 
-		for (unsigned i = 0; i < HIST_BUCKETS; i++)
-			if ((double)hist_bucket_high(i) <= prom_bounds[k] * 1e6)
-				n += hist[i];
-		strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, prom_bounds[k],
-		              (unsigned long long)n);
+	/* Cumulative: each bound adds the internal buckets that end below it. */
+	for (size_t k = 0; k < PROM_NBOUNDS; k++) {
+		for (; i < HIST_BUCKETS && hist_bucket_high(i) < prom_bounds_us[k]; i++)
+			n += hist[i];
+		strbuf_printf(b, "%s_bucket{le=\"%.9g\"} %llu\n", name,
+		              (double)prom_bounds_us[k] / 1e6, (unsigned long long)n);
 	}
 	strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
 	              (unsigned long long)hist_total(hist));
 	strbuf_printf(b, "%s_sum %.9g\n%s_count %llu\n", name, hist_sum_seconds(hist), name,
 	              (unsigned long long)hist_total(hist));
-}
-
-static void prom_summary(struct strbuf *b, const char *name, const char *instance,
-                         const struct latency *l)
-{
-	const struct {
-		const char *q;
-		uint64_t us;
-	} qs[] = { { "0.5", l->p50 }, { "0.9", l->p90 }, { "0.99", l->p99 }, { "0.999", l->p999 } };
-	char label[32];
-
-	for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
-		snprintf(label, sizeof label, "quantile=\"%s\"", qs[k].q);
-		prom_sample(b, name, "", instance, label);
-		strbuf_printf(b, "%.9g\n", (double)qs[k].us / 1e6);
-	}
-	prom_sample(b, name, "_sum", instance, NULL);
-	strbuf_printf(b, "%.9g\n", l->sum_seconds);
-	prom_sample(b, name, "_count", instance, NULL);
-	strbuf_printf(b, "%llu\n", (unsigned long long)l->count);
 }
 
 static void prom_info(struct strbuf *b, const struct stat_field *f, const struct snapshot *s)
@@ -1116,9 +1122,6 @@ static void prom_value(struct strbuf *b, const struct stat_field *f, const void 
 	case SU_HISTOGRAM:
 		prom_histogram(b, f->prom, field_ptr(view, f));
 		break;
-	case SU_LATENCY:
-		prom_summary(b, f->prom, instance, field_ptr(view, f));
-		break;
 	case SU_TEXT:
 	case SU_TEXT_LIST:
 	case SU_EXIT:
@@ -1144,7 +1147,7 @@ static int first_of_family(const struct stat_table *t, size_t i)
 struct prom_instances {
 	const void *views; /* nviews views, stride bytes apart */
 	size_t nviews, stride;
-	int workers; /* labelled with their slot and pid */
+	int workers; /* labelled with their slot */
 };
 
 /* Each family once, at its first row: its rows for every instance (a family's
@@ -1158,13 +1161,13 @@ static void render_prom_family(struct strbuf *b, const struct stat_table *t, siz
 	prom_family(b, &t->f[i]);
 	for (size_t v = 0; v < in->nviews; v++) {
 		const void *view = (const char *)in->views + v * in->stride;
-		char instance[64] = "";
+		char instance[32] = "";
 
 		if (in->workers) {
 			const struct worker_view *w = view;
 
-			snprintf(instance, sizeof instance, "slot=\"%llu\",pid=\"%llu\"",
-			         (unsigned long long)w->slot, (unsigned long long)w->pid);
+			snprintf(instance, sizeof instance, "slot=\"%llu\"",
+			         (unsigned long long)w->slot);
 		}
 		for (size_t k = i; k < t->n; k++)
 			if (same_family(&t->f[k], &t->f[i]))
@@ -1315,8 +1318,6 @@ static int prom_unit_fits(const struct stat_field *f)
 		return f->type == PROM_GAUGE;
 	case SU_HISTOGRAM:
 		return f->type == PROM_HISTOGRAM && !f->path;
-	case SU_LATENCY:
-		return f->type == PROM_SUMMARY && !f->path;
 	default:
 		return 0;
 	}
@@ -1387,13 +1388,15 @@ static int check_families(char *err, size_t errlen)
 
 /* The emitters recurse into the tables a row names; these rules bound the depth at
  * three (the snapshot, a worker, an exit): lists are the snapshot's alone and an
- * exit holds no exit. */
+ * exit holds no exit. A histogram is the pool's alone too: one per slot would be
+ * 28 series per worker. */
 static int check_nesting(char *err, size_t errlen)
 {
 	for (size_t a = 0; a < sizeof tables / sizeof tables[0]; a++)
 		for (size_t i = 0; i < tables[a]->n; i++) {
 			const struct stat_field *f = &tables[a]->f[i];
-			int list = f->unit == SU_EXIT_LIST || f->unit == SU_WORKER_LIST;
+			int list = f->unit == SU_EXIT_LIST || f->unit == SU_WORKER_LIST ||
+			           f->unit == SU_HISTOGRAM;
 
 			if ((list && tables[a] != &global_table) ||
 			    (f->unit == SU_EXIT && tables[a] == &exit_table)) {
@@ -1405,8 +1408,29 @@ static int check_nesting(char *err, size_t errlen)
 	return 0;
 }
 
+/* Each Prometheus bucket bound rises and begins an internal bucket, so its count is
+ * exact (see prom_bounds_us). */
+static int check_bounds(char *err, size_t errlen)
+{
+	for (size_t k = 0; k < PROM_NBOUNDS; k++) {
+		uint64_t us = prom_bounds_us[k];
+
+		if ((k > 0 && us <= prom_bounds_us[k - 1]) ||
+		    hist_bucket_low(hist_bucket(us)) != us) {
+			snprintf(err, errlen,
+			         "Prometheus bucket bound %llu us does not rise or begin a "
+			         "histogram bucket",
+			         (unsigned long long)us);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int stats_check_fields(char *err, size_t errlen)
 {
+	if (check_bounds(err, errlen) < 0)
+		return -1;
 	for (size_t a = 0; a < sizeof tables / sizeof tables[0]; a++)
 		if (check_paths(tables[a], err, errlen) < 0)
 			return -1;

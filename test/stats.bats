@@ -64,7 +64,79 @@ PY
 	start_busy_server
 	"$CTL" -s "$SERVER_ADMIN" stats prometheus >"$BATS_TEST_TMPDIR/metrics.txt"
 	promtool check metrics <"$BATS_TEST_TMPDIR/metrics.txt"
-	grep -q '^preforkd_worker_busy_seconds{slot="[0-9]*",pid="[0-9]*"} [0-9.e-]*$' \
+	grep -q '^preforkd_worker_busy_seconds{slot="[0-9]*"} [0-9.e-]*$' \
 		"$BATS_TEST_TMPDIR/metrics.txt"
 	grep -qx 'preforkd_worker_exits_total{cause="signal"} 1' "$BATS_TEST_TMPDIR/metrics.txt"
+}
+
+# prom_series FILE: the per-worker series in a Prometheus scrape, name and labels.
+prom_series() {
+	grep '^preforkd_worker_[a-z_]*{' "$1" | sed 's/ .*//' | sort
+}
+
+recycled_and_ready() {
+	json_is ".restarts.recycled >= $1 and .pool.idle == .pool.configured"
+}
+
+@test "Prometheus keys per-worker series by slot: recycled workers make no new series" {
+	start_server --workers 2 --max-requests 3
+	local metrics="$BATS_TEST_TMPDIR/metrics" old_pids
+	old_pids=$(worker_pids | sort)
+	"$CTL" -s "$SERVER_ADMIN" stats prometheus >"$metrics.before"
+	for i in $(seq 1 16); do
+		[ "$(echo_once "m$i")" = "m$i" ]
+	done
+	wait_until 10 recycled_and_ready 4
+	"$CTL" -s "$SERVER_ADMIN" stats prometheus >"$metrics.after"
+	promtool check metrics <"$metrics.after"
+	# Other pids (four workers at least were replaced), the same series: each
+	# labelled with its slot alone.
+	[ "$old_pids" != "$(worker_pids | sort)" ]
+	run grep -c 'pid=' "$metrics.after"
+	assert_eq "$output" 0
+	assert_eq "$(prom_series "$metrics.after")" "$(prom_series "$metrics.before")"
+	grep -qx 'preforkd_worker_accepted_total{slot="0"} [0-9]*' "$metrics.after"
+	# A slot's counters fold in its earlier workers': with every connection made in
+	# slots that stay live, the slots add up to the pool's total (16), and JSON keeps
+	# each worker's own count with its pid.
+	local slots total
+	slots=$(awk '/^preforkd_worker_accepted_total\{/ { n += $2 } END { print n }' \
+		"$metrics.after")
+	total=$(awk '/^preforkd_connections_accepted_total / { print $2 }' "$metrics.after")
+	assert_eq "$total" 16
+	assert_eq "$slots" "$total" "the slots add up to the total"
+	json_is '[.workers[] | .pid > 0 and .accepted < 4] | all'
+}
+
+@test "Prometheus buckets start below 100 us, are cumulative and end at _count; worker latency in JSON only" {
+	start_server --workers 2
+	for i in $(seq 1 10); do
+		[ "$(echo_once "h$i")" = "h$i" ]
+	done
+	local metrics="$BATS_TEST_TMPDIR/metrics.txt"
+	"$CTL" -s "$SERVER_ADMIN" stats prometheus >"$metrics"
+	promtool check metrics <"$metrics"
+	python3 - "$metrics" <<'PY'
+import re, sys
+
+bounds, counts, count = [], [], None
+for line in open(sys.argv[1]):
+    m = re.match(r'preforkd_service_time_seconds_bucket\{le="([^"]+)"\} (\d+)$', line)
+    if m:
+        bounds.append(float(m.group(1)))
+        counts.append(int(m.group(2)))
+    m = re.match(r'preforkd_service_time_seconds_count (\d+)$', line)
+    if m:
+        count = int(m.group(1))
+if not bounds or bounds[0] >= 100e-6:
+    sys.exit("the first bucket bound is not below 100 us: %s" % bounds[:1])
+if bounds != sorted(bounds) or bounds[-1] != float("inf"):
+    sys.exit("bounds do not rise to +Inf: %s" % bounds)
+if counts != sorted(counts) or counts[-1] != count or count < 10:
+    sys.exit("buckets %s are not cumulative up to _count %s" % (counts, count))
+PY
+	run grep -E 'preforkd_worker_service_time|quantile=|^# TYPE .* summary' "$metrics"
+	assert_eq "$status" 1
+	json_is '[.workers[] | .service_time_us.count >= 0 and .service_time_us.p99 >= 0] | all'
+	json_is '.service_time_us.count == 10'
 }

@@ -73,6 +73,10 @@ static void fill_pool(void)
 	peer->sin_port = htons(4567);
 	inet_pton(AF_INET, "10.1.2.3", &peer->sin_addr);
 	start_child(1, 5001, 2);
+	/* Slot 1's earlier workers read 500 bytes and accepted 50 connections (the
+	 * master folded them into the slot, and into the retired totals). */
+	pool.children[1].slot_counters[C_BYTES_IN] = 500;
+	pool.children[1].slot_counters[C_ACCEPTED] = 50;
 
 	pool.retired.counters[C_ACCEPTED] = 1000;
 	pool.retired.counters[C_COMPLETED] = 1000;
@@ -295,11 +299,97 @@ static void test_same_value_everywhere(const char *text, const char *json, const
 	           "1");
 	check_same(text, json, prom, "restarts.total", "preforkd_restarts_total", "\"restarts\": {",
 	           "total", "1");
-	check_same(text, json, prom, "workers[1].bytes_in",
-	           "preforkd_worker_received_bytes_total{slot=\"1\",pid=\"5001\"}", "\"pid\": 5001",
-	           "bytes_in", "40");
+	check_same(text, json, prom, "workers[1].generation",
+	           "preforkd_worker_generation{slot=\"1\"}", "\"pid\": 5001", "generation", "2");
 	check_same(text, json, prom, "service_time_us.count", "preforkd_service_time_seconds_count",
 	           "\"service_time_us\": {", "count", "19");
+}
+
+/* Text and JSON show a worker's own counters, with its pid; Prometheus shows its
+ * slot's, labelled by the slot alone, earlier workers' counts folded in. */
+static void test_per_slot(const char *text, const char *json, const char *prom)
+{
+	char v[64] = "";
+
+	CHECK(line_value(text, "workers[1].bytes_in:", v, sizeof v) && strcmp(v, "40") == 0 &&
+	              json_member(json, "\"pid\": 5001", "bytes_in", v, sizeof v) &&
+	              strcmp(v, "40") == 0,
+	      "text and JSON show the worker's own bytes_in (%s)", v);
+	CHECK(has_line(prom, "preforkd_worker_received_bytes_total{slot=\"1\"} 540") &&
+	              has_line(prom, "preforkd_worker_accepted_total{slot=\"1\"} 54") &&
+	              has_line(prom, "preforkd_worker_accepted_total{slot=\"0\"} 10"),
+	      "Prometheus shows the slot's counters, its earlier workers' folded in");
+	CHECK(!strstr(prom, "pid="), "no Prometheus sample is labelled with a pid");
+	CHECK(!strstr(prom, "preforkd_worker_service_time") && !strstr(prom, "quantile=") &&
+	              !strstr(prom, "summary"),
+	      "per-worker latency is not in Prometheus");
+	CHECK(json_member(json, "\"pid\": 5001", "p99", v, sizeof v) && strcmp(v, "959") == 0,
+	      "per-worker latency is in JSON (p99 %s)", v);
+}
+
+/* A sample's value as an integer, or -1 when it is none. */
+static long long number(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	return end == s || (*end && *end != '\n') ? -1 : v;
+}
+
+/* The value of bucket `le` of the service-time histogram, or -1. */
+static long long bucket(const char *prom, const char *le)
+{
+	char sample[96], v[64];
+
+	snprintf(sample, sizeof sample, "preforkd_service_time_seconds_bucket{le=\"%s\"}", le);
+	return line_value(prom, sample, v, sizeof v) ? number(v) : -1;
+}
+
+/* Buckets from 4 us, cumulative, each an exact count: 6 connections of 50 us,
+ * 10 of 200 us, 3 of 900 us. */
+static void test_buckets(const char *prom)
+{
+	long long last = 0, count = -1;
+	int n = 0, rising = 1;
+	char v[64];
+
+	CHECK(strstr(prom, "preforkd_service_time_seconds_bucket{le=\"4e-06\"} 0\n") ==
+	              strstr(prom, "preforkd_service_time_seconds_bucket"),
+	      "the first bucket bound is 4 us");
+	for (const char *l = strstr(prom, "preforkd_service_time_seconds_bucket"); l;
+	     l = strstr(l + 1, "preforkd_service_time_seconds_bucket")) {
+		long long c = number(strchr(l, ' ') + 1);
+
+		rising &= c >= last;
+		last = c;
+		n++;
+	}
+	CHECK(rising, "buckets are cumulative");
+	if (line_value(prom, "preforkd_service_time_seconds_count", v, sizeof v))
+		count = number(v);
+	CHECK(n == 26 && count == 19 && last == 19 && bucket(prom, "+Inf") == 19,
+	      "26 buckets, the last (+Inf) equal to _count (%d buckets, %lld, %lld)", n, last,
+	      count);
+	CHECK(bucket(prom, "3.2e-05") == 0 && bucket(prom, "6.4e-05") == 6 &&
+	              bucket(prom, "0.000128") == 6 && bucket(prom, "0.000256") == 16 &&
+	              bucket(prom, "0.000512") == 16 && bucket(prom, "0.001024") == 19 &&
+	              bucket(prom, "67.108864") == 19,
+	      "each bucket counts exactly the connections below its bound");
+}
+
+/* A value one below a bound counts toward it; the bound's own value does not (it
+ * lasted at least that long): the bound begins an internal bucket. */
+static void test_bucket_edges(void)
+{
+	char *prom;
+
+	sb_add(&slots[0].hist[hist_bucket(255)], 1);
+	sb_add(&slots[0].hist[hist_bucket(256)], 1);
+	prom = render(STATS_PROMETHEUS);
+	CHECK(prom && bucket(prom, "0.000256") == 17 && bucket(prom, "0.000512") == 18,
+	      "255 us is below the 256 us bound, 256 us is not");
+	free(prom);
+	fill_pool();
 }
 
 static void test_dead_child(const char *text, const char *json, const char *prom)
@@ -313,7 +403,7 @@ static void test_dead_child(const char *text, const char *json, const char *prom
 	              has_line(text, "last_exits[0].detail: signal 11 (Segmentation fault), "
 	                             "core dumped"),
 	      "its exit is listed with its slot, pid and cause");
-	CHECK(!strstr(text, "workers[2]") && !strstr(prom, "pid=\"4999\""),
+	CHECK(!strstr(text, "workers[2]") && !strstr(prom, "slot=\"2\""),
 	      "it has no worker entry and no per-worker samples");
 	CHECK(strstr(json, "\"last_exit\": null") != NULL,
 	      "a slot that never lost a child has a null last_exit");
@@ -326,8 +416,8 @@ static void test_absent_values(const char *text, const char *json, const char *p
 	      "an idle worker has no peer; a busy one shows its client");
 	CHECK(strstr(json, "\"peer\": null") && strstr(json, "\"busy_seconds\": 2.000"),
 	      "JSON writes absent values as null");
-	CHECK(has_line(prom, "preforkd_worker_busy_seconds{slot=\"0\",pid=\"5000\"} 0") &&
-	              has_line(prom, "preforkd_worker_busy_seconds{slot=\"1\",pid=\"5001\"} 2"),
+	CHECK(has_line(prom, "preforkd_worker_busy_seconds{slot=\"0\"} 0") &&
+	              has_line(prom, "preforkd_worker_busy_seconds{slot=\"1\"} 2"),
 	      "Prometheus writes an idle worker's busy time as 0");
 }
 
@@ -394,6 +484,9 @@ int main(void)
 	if (!text || !json || !prom)
 		return unit_done();
 	test_same_value_everywhere(text, json, prom);
+	test_per_slot(text, json, prom);
+	test_buckets(prom);
+	test_bucket_edges();
 	test_dead_child(text, json, prom);
 	test_absent_values(text, json, prom);
 	test_escaping(text, json);
