@@ -256,7 +256,8 @@ static void view_exit(const struct exit_record *r, int slot, struct exit_view *x
  * view_exit() (a new scoreboard counter is already there: counters[C_NEW]); then
  * write one row. The row's place sets its place in text, JSON and Prometheus;
  * stats_check_fields() (run by the unit test) says if it breaks a rule. Document
- * it in the README's "Stats fields". */
+ * it in the README's "Stats fields". A worker's counter goes to Prometheus as its
+ * slot's, in a row without a path on slot_counters[C_NEW] (see worker_fields). */
 
 /* How a value is kept in its view, and so how each format writes it. */
 enum stat_unit {
