@@ -113,7 +113,7 @@ static int target_path(const char *t, size_t n, const char **path, size_t *plen)
 	const char *q;
 
 	if (case_prefix(t, n, "http://") || case_prefix(t, n, "https://")) {
-		const char *auth = memchr(t, '/', n) + 2, *slash;
+		const char *auth = (const char *)memchr(t, '/', n) + 2, *slash;
 
 		slash = memchr(auth, '/', n - (size_t)(auth - t));
 		if (slash == auth)

@@ -232,8 +232,8 @@ metrics_clients_at_least() {
 	wait_until 10 metrics_clients_at_least 16
 	# Looked at for 3 s, while the first ones are cut at their deadline and the
 	# next taken from the backlog: never more than 16.
-	local i most=0
-	for i in $(seq 30); do
+	local most=0
+	for _ in $(seq 30); do
 		sockets=$(metrics_clients)
 		[ "$sockets" -le "$most" ] || most=$sockets
 		sleep 0.1
@@ -303,4 +303,47 @@ metrics_clients_at_least() {
 	wait_until 5 log_has "warn: reload: metrics-listen: 127.0.0.1:1 in the configuration, 127.0.0.1:0 running: needs a restart to take effect"
 	# Still served where it was.
 	run_ok scrape -o /dev/null
+}
+
+# socket_inodes PID: the inodes of PID's sockets, one a line.
+socket_inodes() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do readlink "$fd" 2>/dev/null; done |
+		sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p'
+}
+
+@test "a worker holds none of the metrics endpoint's fds: its listener and its clients" {
+	start_metrics --workers 1 --min-uptime 0 --verbose
+	local old worker ino client_ino spawned timed_out
+	spawn hold_clients 1 silent "$BATS_TEST_TMPDIR/held"
+	wait_until 10 log_has "debug: metrics: client "
+	client_ino=$(ss -Htne state established "( sport = :$METRICS_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
+	old=$(worker_pids)
+	kill -KILL "$old"
+	wait_until 10 new_worker "$old"
+	worker=$(worker_pids)
+	ino=$(ss -Htlne "( sport = :$METRICS_PORT )" | sed -n 's/.* ino:\([0-9]*\).*/\1/p' | head -1)
+	[ -n "$ino" ] && [ -n "$client_ino" ]
+	socket_inodes "$SERVER_PID" | grep -qx "$ino"
+	if socket_inodes "$worker" | grep -qx "$ino"; then
+		fail "worker $worker holds the metrics listener"
+	fi
+	# The client counts only if it was still connected when the worker was forked:
+	# the spawn logged before the client's 2 s deadline (a loaded machine may take
+	# longer than that to get here).
+	spawned=$(grep -n "worker spawned: slot 0 pid $worker " "$SERVER_LOG" | cut -d: -f1)
+	timed_out=$(grep -n "metrics: client .* timed out" "$SERVER_LOG" | head -1 | cut -d: -f1)
+	[ -n "$spawned" ]
+	if [ -n "$timed_out" ] && [ "$spawned" -gt "$timed_out" ]; then
+		echo "# the client had timed out before the fork: only the listener was checked" >&3
+		return 0
+	fi
+	if socket_inodes "$worker" | grep -qx "$client_ino"; then
+		fail "worker $worker holds a metrics client's socket"
+	fi
+}
+
+# new_worker OLD: one worker runs, and it is not OLD.
+new_worker() {
+	has_workers 1 && [ "$(worker_pids)" != "$1" ]
 }
