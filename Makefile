@@ -115,24 +115,29 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
 	@scripts/bench.sh
 
-# Coverage-guided fuzzing of the configuration parsers with clang's libFuzzer, for
-# FUZZ_TIME seconds: make fuzz FUZZ_TIME=600. New inputs it finds are kept in
-# build/fuzz/config. The same checks run bounded and deterministic in `make test`
-# (bin/test/unit-config_fuzz).
+# Coverage-guided fuzzing with clang's libFuzzer, FUZZ_TIME seconds for each target
+# in FUZZ: the configuration parsers (config) and the metrics endpoint's HTTP reader
+# (metrics_http), e.g. make fuzz FUZZ=metrics_http FUZZ_TIME=600. New inputs it
+# finds are kept in build/fuzz/TARGET. The same checks run bounded and deterministic
+# in `make test` (bin/test/unit-config_fuzz, bin/test/unit-metrics_http_fuzz).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
+FUZZ ?= config metrics_http
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-bin/fuzz/config: test/fuzz/config.c test/fuzz/config_one.h $(COMMON_SRC) $(SERVER_SRC)
+bin/fuzz/%: test/fuzz/%.c test/fuzz/%_one.h $(COMMON_SRC) $(SERVER_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(INC_test) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(INC_test) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
 		$(COMMON_SRC) $(SERVER_SRC) $(LDLIBS)
 
-fuzz: bin/fuzz/config
-	@mkdir -p build/fuzz/config
-	bin/fuzz/config -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/config.dict \
-		-artifact_prefix=build/fuzz/ \
-		build/fuzz/config test/fuzz/corpus/config
+fuzz: $(FUZZ:%=bin/fuzz/%)
+	@set -e; for t in $(FUZZ); do \
+		mkdir -p build/fuzz/$$t; \
+		echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+		bin/fuzz/$$t -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/$$t.dict \
+			-artifact_prefix=build/fuzz/$$t- \
+			build/fuzz/$$t test/fuzz/corpus/$$t; \
+	done
 
 # Static checks (scripts/lint.sh --help): clang-format, clang-tidy, cppcheck, shellcheck,
 # include layering, man pages. The LLVM tools are pinned to one version: clang-format's

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
-# promtool (Debian package prometheus), ss (iproute2), setpriv and setsid
+# curl, promtool (Debian package prometheus), ss (iproute2), setpriv and setsid
 # (util-linux), script (bsdutils), readelf (binutils), ps (procps), logrotate. Uses apt-get as
 # root, or through sudo, via apt-install-nodaemon.sh, so that no service a package
 # ships is started or enabled. Prints nothing when all are present.
@@ -18,6 +18,7 @@ need=()
 command -v bats >/dev/null || need+=(bats)
 command -v jq >/dev/null || need+=(jq)
 command -v mandoc >/dev/null || need+=(mandoc)
+command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v ss >/dev/null || need+=(iproute2)
 { command -v setpriv && command -v setsid; } >/dev/null || need+=(util-linux)

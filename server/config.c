@@ -29,6 +29,7 @@ enum {
 	OPT_LOG,
 	OPT_LOG_FORMAT,
 	OPT_ADMIN,
+	OPT_METRICS_LISTEN,
 	OPT_WORKER_TIMEOUT,
 	OPT_MAX_REQUESTS,
 	OPT_MAX_REQUESTS_JITTER,
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
@@ -210,6 +212,10 @@ void config_usage(void)
 	       "                          $XDG_RUNTIME_DIR/preforkd.sock for other users when\n"
 	       "                          it is their 0700 directory, else required). Two\n"
 	       "                          instances need two paths\n"
+	       "  --metrics-listen HOST:PORT  serve GET /metrics over HTTP here: the\n"
+	       "                          Prometheus text of 'preforkctl stats prometheus'. A\n"
+	       "                          bare PORT means 127.0.0.1:PORT; any other host is\n"
+	       "                          used as written (default: not served)\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -313,6 +319,32 @@ static int require_file_text(const char *name, const char *arg, char *err, size_
 	return 0;
 }
 
+/* A bare PORT (or :PORT) is loopback's: serving the stats beyond this host takes
+ * an address written out. */
+static int parse_metrics_listen(struct config *cfg, const char *name, const char *arg, char *err,
+                                size_t errlen)
+{
+	const char *port = arg[0] == ':' ? arg + 1 : arg;
+	struct host_port hp;
+	char why[256];
+
+	if (require_file_text(name, arg, err, errlen) < 0)
+		return -1;
+	if (*port && strspn(port, "0123456789") == strlen(port)) {
+		arg = keep_join(cfg, "127.0.0.1:", 10, port);
+		if (!arg) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+	}
+	if (addr_split(arg, &hp, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
+	cfg->metrics_listen = arg;
+	return 0;
+}
+
 static int parse_option(struct config *cfg, int opt, const char *name, const char *arg, char *err,
                         size_t errlen)
 {
@@ -360,6 +392,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_long(name, arg, 0, 3600, &cfg->defer_accept, err, errlen);
 	case OPT_LOG_FORMAT:
 		return parse_log_format(name, arg, &cfg->log_format, err, errlen);
+	case OPT_METRICS_LISTEN:
+		return parse_metrics_listen(cfg, name, arg, err, errlen);
 	}
 	return 0;
 }
@@ -424,6 +458,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (check_worker_timeout(cfg, err, errlen) < 0)
 		return -1;
+	/* Port 0 twice is two ports; any other port twice cannot be bound twice. */
+	if (cfg->metrics_listen && strcmp(cfg->metrics_listen, cfg->listen) == 0 &&
+	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {
+		snprintf(err, errlen, "--metrics-listen: %s is the --listen address",
+		         cfg->metrics_listen);
+		return -1;
+	}
 	if (cfg->core_dumps && !cfg->user) {
 		snprintf(err, errlen,
 		         "--core-dumps: needs --user (workers of the same user as "

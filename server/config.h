@@ -29,6 +29,8 @@ struct config {
 	const char *log_path;
 	enum log_format log_format;
 	const char *admin_path;
+	/* HOST:PORT of GET /metrics; NULL: not served */
+	const char *metrics_listen;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */

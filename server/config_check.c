@@ -179,8 +179,8 @@ static pid_t running_instance(const struct config *cfg)
 	return pid;
 }
 
-static int check_address_in_use(const struct config *cfg, unsigned port, char *note, size_t notelen,
-                                char *err, size_t errlen)
+static int check_address_in_use(const struct config *cfg, const char *key, const char *text,
+                                unsigned port, char *note, size_t notelen, char *err, size_t errlen)
 {
 	unsigned long inodes[INODES_MAX];
 	int n = listening_inodes(port, inodes, INODES_MAX);
@@ -188,25 +188,26 @@ static int check_address_in_use(const struct config *cfg, unsigned port, char *n
 	int held = pid && n > 0 ? holds_socket(pid, inodes, n) : 0;
 
 	if (held > 0) {
-		snprintf(note, notelen, "; %s is held by the running instance (pid %ld)",
-		         cfg->listen, (long)pid);
+		snprintf(note, notelen, "; %s is held by the running instance (pid %ld)", text,
+		         (long)pid);
 		return 0;
 	}
 	if (held < 0)
 		snprintf(err, errlen,
-		         "listen: cannot bind %s: address in use; cannot tell whether by the "
+		         "%s: cannot bind %s: address in use; cannot tell whether by the "
 		         "running instance (pid %ld): /proc/%ld/fd: %s",
-		         cfg->listen, (long)pid, (long)pid, strerror(errno));
+		         key, text, (long)pid, (long)pid, strerror(errno));
 	else
-		snprintf(err, errlen, "listen: cannot bind %s: address in use%s", cfg->listen,
+		snprintf(err, errlen, "%s: cannot bind %s: address in use%s", key, text,
 		         pid ? " by another program than the running instance"
 		             : " (and no instance of this configuration answers)");
 	return -1;
 }
 
-/* bind() without listen(): what start-up would do first, then undone by close(). */
-static int check_listen(const struct config *cfg, char *note, size_t notelen, char *err,
-                        size_t errlen)
+/* bind() without listen(): what start-up would do first, then undone by close().
+ * KEY names the option whose address TEXT is: listen or metrics-listen. */
+static int check_listen(const struct config *cfg, const char *key, const char *text, char *note,
+                        size_t notelen, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
@@ -214,28 +215,28 @@ static int check_listen(const struct config *cfg, char *note, size_t notelen, ch
 	char why[512];
 	int fd, one = 1, rc;
 
-	if (addr_split(cfg->listen, &hp, why, sizeof why) < 0 ||
+	if (addr_split(text, &hp, why, sizeof why) < 0 ||
 	    addr_resolve(&hp, 1, &ss, &len, why, sizeof why) < 0) {
-		snprintf(err, errlen, "listen: %s", why);
+		snprintf(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "listen: socket: %s", strerror(errno));
+		snprintf(err, errlen, "%s: socket: %s", key, strerror(errno));
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
-		snprintf(err, errlen, "listen: setsockopt SO_REUSEADDR: %s", strerror(errno));
+		snprintf(err, errlen, "%s: setsockopt SO_REUSEADDR: %s", key, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	rc = bind(fd, (struct sockaddr *)&ss, len);
 	if (rc < 0 && errno == EADDRINUSE) {
 		close(fd);
-		return check_address_in_use(cfg, hp.port, note, notelen, err, errlen);
+		return check_address_in_use(cfg, key, text, hp.port, note, notelen, err, errlen);
 	}
 	if (rc < 0)
-		snprintf(err, errlen, "listen: cannot bind %s: %s", cfg->listen, strerror(errno));
+		snprintf(err, errlen, "%s: cannot bind %s: %s", key, text, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -316,7 +317,11 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 	char why[512];
 
 	note[0] = '\0';
-	if (check_listen(cfg, note, notelen, err, errlen) < 0)
+	if (check_listen(cfg, "listen", cfg->listen, note, notelen, err, errlen) < 0)
+		return -1;
+	if (cfg->metrics_listen &&
+	    check_listen(cfg, "metrics-listen", cfg->metrics_listen, note + strlen(note),
+	                 notelen - strlen(note), err, errlen) < 0)
 		return -1;
 	if (cfg->log_path && check_path("log", cfg->log_path, S_IFREG, err, errlen) < 0)
 		return -1;

@@ -29,6 +29,8 @@ const struct config_key config_keys[] = {
 	/* the workers' line form is set before the first fork */
 	{ "log-format", CONFIG_RESTART, 0 },
 	{ "admin", CONFIG_RESTART, 1 },
+	/* the listener is opened once, at start, like --listen */
+	{ "metrics-listen", CONFIG_RESTART, 0 },
 	{ "worker-timeout", CONFIG_LIVE, 0 },
 	{ "max-requests", CONFIG_LIVE, 0 },
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
@@ -106,6 +108,8 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_path(c->log_path, buf, len);
 	if (strcmp(k, "admin") == 0)
 		return show_path(c->admin_path, buf, len);
+	if (strcmp(k, "metrics-listen") == 0)
+		return show_text(c->metrics_listen, buf, len);
 	if (strcmp(k, "max-requests") == 0)
 		return show_long(c->max_requests, buf, len);
 	if (strcmp(k, "max-requests-jitter") == 0)

@@ -246,7 +246,8 @@ static void expire_client(struct endpoint *e, struct endpoint_client *c, uint64_
 
 	if (c->state == ENDPOINT_READING) {
 		log_debug("%s: client %s timed out", e->ops->name, c->peer);
-		if (msg && send(c->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		if (msg && (c->in_len > 0 || !e->ops->timeout_reply_if_input) &&
+		    send(c->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			log_debug("%s: timeout reply: %s", e->ops->name, strerror(errno));
 		finish_client(e, c);
 		return;

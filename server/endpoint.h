@@ -1,7 +1,8 @@
 /* The master's own sockets: a non-blocking listener and its clients, served from the
  * master's poll() loop with the same limits for every user. One request per
- * connection, one reply built whole, then close. The admin socket is the first user;
- * a metrics endpoint or a load balancer's health agent would be others.
+ * connection, one reply built whole, then close. The admin socket is the first user,
+ * the metrics endpoint (metrics.h) the second; a load balancer's health agent would
+ * be another.
  *
  * A user supplies ops: where a request ends, and what to do with it: reply at once
  * (endpoint_reply), or leave the client waiting (endpoint_wait) for an answer that a
@@ -46,6 +47,9 @@ struct endpoint_ops {
 	 * one still waiting for an answer when the endpoint closes. */
 	const char *timeout_reply;
 	const char *closing_reply;
+	/* timeout_reply only to a client that sent part of a request (HTTP's 408); one
+	 * that sent nothing is closed without a word. */
+	int timeout_reply_if_input;
 };
 
 struct endpoint_limits {

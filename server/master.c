@@ -5,11 +5,12 @@
  * Rule: the master decides. master.c is the only writer of struct master and of
  * the pool it exports (m->pool, pool.h); the scoreboard slots are written by their
  * workers, and here only reset, marked starting or folded once their worker is
- * gone. It may call admin (serve the socket), notify (with the const pool),
- * signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and common/.
- * It never calls stats: replies are the admin module's business. Other modules see
- * only a const struct pool *; admin.c calls nothing here: it queues requests that
- * this loop takes (admin_next_request), applies and answers. */
+ * gone. It may call admin and metrics (serve their sockets), notify (with the const
+ * pool), signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and
+ * common/. It never calls stats: replies are the admin and metrics modules'
+ * business. Other modules see only a const struct pool *; admin.c calls nothing
+ * here: it queues requests that this loop takes (admin_next_request), applies and
+ * answers. */
 #include "master.h"
 
 #include "clock.h"
@@ -57,8 +58,8 @@ static long worker_request_limit(const struct config *cfg)
  * lives in a mapping that workers do not inherit (see master_run). */
 struct child_plan {
 	struct worker_args args;
-	int close_fds[ADMIN_POLLFDS +
-	              2]; /* admin_fds() (at most ADMIN_POLLFDS + 1), the pidfile's lock */
+	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), the pidfile's lock */
+	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + 2];
 	int nclose;
 };
 
@@ -74,6 +75,7 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 		.generation = m->pool.generation,
 	};
 	p->nclose = admin_fds(&m->admin, p->close_fds);
+	p->nclose += metrics_fds(&m->metrics, p->close_fds + p->nclose);
 	if (m->pidfile.lock_fd >= 0)
 		p->close_fds[p->nclose++] = m->pidfile.lock_fd;
 }
@@ -757,9 +759,11 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd[1 + ADMIN_POLLFDS + 1] = { { .fd = signals_fd(),
-			                                       .events = POLLIN } };
+		struct pollfd pfd[1 + ADMIN_POLLFDS + 1 + METRICS_POLLFDS] = {
+			{ .fd = signals_fd(), .events = POLLIN }
+		};
 		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
+		struct pollfd *metrics_pfd = &pfd[1 + ADMIN_POLLFDS + 1];
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
 		int rc, timeout_ms;
@@ -770,10 +774,13 @@ static void run_loop(struct master *m)
 		notify_tick(&m->pool);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
+		metrics_fill_pollfds(&m->metrics, metrics_pfd, now);
 		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
-		rc = poll(pfd, 1 + ADMIN_POLLFDS + 1, timeout_ms);
+		timeout_ms = metrics_timeout_ms(&m->metrics, now, timeout_ms);
+		rc = poll(pfd, sizeof pfd / sizeof pfd[0], timeout_ms);
 		if (rc < 0 && errno != EINTR)
-			wait_after_poll_failure(pfd, 1 + ADMIN_POLLFDS + 1, timeout_ms, errno, now);
+			wait_after_poll_failure(pfd, sizeof pfd / sizeof pfd[0], timeout_ms, errno,
+			                        now);
 		now = clock_now_ns();
 		if (rc > 0 && log_pfd->revents)
 			log_drain_pipe();
@@ -781,6 +788,7 @@ static void run_loop(struct master *m)
 		handle_signals(m, &sigs);
 		admin_serve(&m->admin, &m->pool, pfd + 1, now);
 		apply_admin_requests(m);
+		metrics_serve(&m->metrics, &m->pool, metrics_pfd, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
 		if (m->pool.stopping) {
@@ -854,8 +862,10 @@ static int start_master(struct master *m)
 	srandom((unsigned)getpid() ^ (unsigned)m->pool.started_ns);
 	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->pool.cfg) < 0)
 		return -1;
-	if (signals_install() < 0 || open_listener(m) < 0)
+	if (signals_install() < 0 || open_listener(m) < 0 ||
+	    metrics_open(&m->metrics, m->pool.cfg) < 0)
 		return -1;
+	m->pool.metrics_addr = m->metrics.open ? m->metrics.addr : NULL;
 	m->pool.slots = scoreboard_create();
 	if (!m->pool.slots)
 		return -1;
@@ -920,6 +930,7 @@ int master_run(struct config *cfg)
 	m->pool.admin_path = m->admin.path; /* filled in by admin_open() */
 	m->listen_fd = -1;
 	if (start_master(m) < 0) {
+		metrics_close(&m->metrics);
 		admin_close(&m->admin);
 		pidfile_remove(&m->pidfile);
 		rc = 1;
@@ -931,6 +942,7 @@ int master_run(struct config *cfg)
 		run_loop(m);
 		/* Every worker is gone: whatever they logged is in the pipe. */
 		log_drain_pipe_all();
+		metrics_close(&m->metrics);
 		admin_close(&m->admin);
 		if (m->pool.draining)
 			report_drain_leftovers(m);

@@ -6,6 +6,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "metrics.h"
 #include "pidfile.h"
 #include "pool.h"
 
@@ -32,6 +33,7 @@ struct master {
 	uint64_t stop_deadline_ns;
 	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
 	struct admin admin;     /* the admin socket and its clients (admin.c) */
+	struct metrics metrics; /* --metrics-listen and its clients (metrics.c) */
 };
 
 int master_run(struct config *cfg);

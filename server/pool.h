@@ -67,6 +67,8 @@ struct pool {
 	pid_t pid; /* the master's */
 	char listen_text[ADDR_TEXT_MAX];
 	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
+	/* --metrics-listen as bound (owned by metrics.c); NULL: not served */
+	const char *metrics_addr;
 	uint64_t started_ns;
 	time_t started_wall;
 	long target;

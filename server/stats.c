@@ -66,6 +66,7 @@ struct snapshot {
 	uint64_t now_ns;
 	const char *version, *state, *service, *admin_socket;
 	const char *config_file; /* NULL: the command line only */
+	const char *metrics;     /* --metrics-listen as bound; NULL: not served */
 	time_t config_loaded;
 	const char *listen[2]; /* NULL-terminated */
 	uint64_t pid, generation;
@@ -184,6 +185,7 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->service = p->cfg->service->name;
 	s->admin_socket = p->admin_path;
 	s->config_file = p->cfg->config_path;
+	s->metrics = p->metrics_addr;
 	s->config_loaded = p->cfg->loaded;
 	s->generation = p->generation;
 	s->configured = (uint64_t)p->target;
@@ -387,6 +389,7 @@ static const struct stat_field global_fields[] = {
 	ROW("listen", SU_TEXT_LIST, S(listen), 0),
 	ROW("service", SU_TEXT, S(service), 0),
 	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
+	ROW("metrics_listen", SU_TEXT, S(metrics), SF_NULLABLE),
 	ROW("config.file", SU_TEXT, S(config_file), SF_NULLABLE),
 	STAT("config.loaded", SU_TIME, S(config_loaded), 0, "preforkd_config_load_time_seconds",
 	     PROM_GAUGE, NULL,
@@ -636,6 +639,10 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
 	strbuf_printf(b, "    Listen: %s (service %s)\n", s->listen[0], s->service);
 	strbuf_printf(b, "     Admin: %s\n", s->admin_socket);
+	if (s->metrics)
+		strbuf_printf(b, "   Metrics: http://%s/metrics\n", s->metrics);
+	else
+		strbuf_printf(b, "   Metrics: off (--metrics-listen)\n");
 	format_wall(s->config_loaded, loaded, sizeof loaded);
 	strbuf_printf(b, "    Config: %s, loaded %s\n",
 	              s->config_file ? s->config_file : "none (command line only)", loaded);

@@ -434,7 +434,7 @@ seconds_since() {
 @test "the sample configuration is valid, and names every key" {
 	local sample="$ROOT/scripts/preforkd.conf" key all="$BATS_TEST_TMPDIR/all.conf" keys
 	keys="listen workers backlog service idle-timeout first-byte-timeout grace pidfile log admin
-		worker-timeout max-requests max-requests-jitter min-uptime defer-accept daemon user
+		metrics-listen worker-timeout max-requests max-requests-jitter min-uptime defer-accept daemon user
 		group core-dumps quiet verbose"
 	run "$PREFORKD" -T -c "$sample"
 	[ "$status" -eq 0 ]
@@ -452,4 +452,5 @@ seconds_since() {
 	[ "$status" -eq 0 ]
 	grep -qx "workers 4" <<<"$output"
 	grep -qx "daemon no" <<<"$output"
+	grep -qx "metrics-listen 127.0.0.1:9100" <<<"$output"
 }

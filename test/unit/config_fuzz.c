@@ -41,6 +41,7 @@ static const char *const tokens[] = {
 	"pidfile ",
 	"log ",
 	"admin ",
+	"metrics-listen ",
 	"worker-timeout ",
 	"max-requests ",
 	"max-requests-jitter ",

@@ -187,6 +187,29 @@ static void test_request_deadline(uint64_t t)
 	close(fd);
 }
 
+/* With timeout_reply_if_input (HTTP's 408), a client that sent nothing is closed
+ * without a word; one that sent part of a request is told. */
+static void test_timeout_reply_if_input(uint64_t t)
+{
+	struct endpoint_ops quiet = toy_ops;
+	char buf[64];
+	int silent, partial;
+
+	quiet.timeout_reply_if_input = 1;
+	ep.ops = &quiet;
+	silent = connect_and_send("", 0);
+	partial = connect_and_send("slow", 4);
+	turn(t);
+	turn(t + toy_limits.request_ns);
+	CHECK(read_to_eof(silent, buf, sizeof buf) == 0, "a silent client is closed untold");
+	CHECK(read_to_eof(partial, buf, sizeof buf) && strcmp(buf, "timed out\n") == 0,
+	      "a client that sent part of a request is told");
+	CHECK(ep.nclients == 0, "both are gone");
+	ep.ops = &toy_ops;
+	close(silent);
+	close(partial);
+}
+
 /* A reader that takes nothing is cut off once progress_ns passes without a chunk
  * taken; it sees fewer bytes than it asked for. */
 static void test_stalled_reader(uint64_t t)
@@ -347,6 +370,7 @@ int main(void)
 	endpoint_init(&ep, lfd, &toy_ops, &toy_limits);
 	test_basics(t);
 	test_request_deadline(t + 10 * SEC);
+	test_timeout_reply_if_input(t + 15 * SEC);
 	test_stalled_reader(t + 20 * SEC);
 	test_slow_reader(t + 30 * SEC);
 	test_answer_later(t + 300 * SEC);
