@@ -174,3 +174,7 @@ status_without_sockdiag() {
 	run_ok "$CTL" -s "$SERVER_ADMIN" workers
 	assert_match "$output" " 127\\.0\\.0\\.3:$HELD_PORT +127\\.0\\.0\\.2:$SERVER_PORT +ESTABLISHED "
 }
+
+@test "the shipped systemd unit allows AF_NETLINK, which sock_diag needs" {
+	grep -Eq '^RestrictAddressFamilies=.*\bAF_NETLINK\b' "$ROOT/scripts/preforkd.service"
+}
