@@ -38,9 +38,11 @@ static const char *const state_names[] = {
 
 const char *sockdiag_state_name(int state)
 {
-	if (state <= 0 || (size_t)state >= sizeof state_names / sizeof state_names[0])
+	size_t i = state > 0 ? (size_t)state : 0;
+
+	if (i == 0 || i >= sizeof state_names / sizeof state_names[0])
 		return "UNKNOWN";
-	return state_names[state];
+	return state_names[i];
 }
 
 static int fail(int e, char *err, size_t errlen, const char *what)

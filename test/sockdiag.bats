@@ -159,8 +159,10 @@ status_without_sockdiag() {
 	unshare -n true 2>/dev/null || skip "cannot create a network namespace here"
 	local wrapper="$BATS_TEST_TMPDIR/preforkd-netns"
 	# unshare and sh exec in turn: the pid is preforkd's
-	printf '#!/bin/sh\nexec unshare -n sh -c '\''ip link set lo up && exec "$0" "$@"'\'' %s "$@"\n' \
-		"$PREFORKD" >"$wrapper"
+	cat >"$wrapper" <<EOF
+#!/bin/sh
+exec unshare -n sh -c 'ip link set lo up && exec "\$0" "\$@"' "$PREFORKD" "\$@"
+EOF
 	chmod +x "$wrapper"
 	PREFORKD="$wrapper" start_server --workers 2 --listen 0.0.0.0:0
 	local out="$BATS_TEST_TMPDIR/wild.port"
