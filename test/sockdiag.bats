@@ -12,13 +12,14 @@ load helpers
 PREFORKD="$ROOT/bin/test/preforkd"
 
 # python3 -c "$HOLD_CLIENT" HOST PORT OUT [shut|echo] [SOURCE]: connects from SOURCE
-# (default 127.0.0.1) port 0, then echo: sends one byte and reads it back; shut:
-# half-closes (shutdown SHUT_WR) at once. Writes its own port to OUT and holds the
-# connection open (at most 120 s) until it is stopped.
+# (default 127.0.0.1, or ::1 for an IPv6 HOST) port 0, then echo: sends one byte and
+# reads it back; shut: half-closes (shutdown SHUT_WR) at once. Writes its own port to
+# OUT and holds the connection open (at most 120 s) until it is stopped.
 HOLD_CLIENT='import socket, sys, time, os
 host, port, out, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-src = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
-s = socket.socket()
+v6 = ":" in host
+src = sys.argv[5] if len(sys.argv) > 5 else ("::1" if v6 else "127.0.0.1")
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
 s.bind((src, 0))
 s.settimeout(10)
 s.connect((host, port))
@@ -113,6 +114,18 @@ worker_of() {
 	for p in "${ports[@]}"; do
 		assert_match "$output" " 127\\.0\\.0\\.1:$p +127\\.0\\.0\\.1:$SERVER_PORT +ESTABLISHED "
 	done
+}
+
+@test "IPv6: a busy worker's connection over ::1 shows its four numbers" {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' \
+		2>/dev/null || skip "no IPv6 loopback"
+	start_server --workers 2 --listen '[::1]:0'
+	hold six echo ::1
+	wait_until 10 worker_of "$HELD_PORT" '.tcp_state == "ESTABLISHED"'
+	worker_of "$HELD_PORT" ".client_ip == \"::1\" and .server_ip == \"::1\" and
+		.server_port == $SERVER_PORT and (.rtt_us | type == \"number\")"
+	run_ok "$CTL" -s "$SERVER_ADMIN" workers
+	assert_match "$output" " \\[::1\\]:$HELD_PORT +\\[::1\\]:$SERVER_PORT +ESTABLISHED "
 }
 
 # status_without_sockdiag FAULT: with sock_diag failing so, status, workers and the
