@@ -109,6 +109,7 @@ static int parse_conn(const unsigned char *p, size_t len, sockdiag_fn *fn, void 
 	to_sockaddr(m.idiag_family, m.id.idiag_src, m.id.idiag_sport, &c.local);
 	to_sockaddr(m.idiag_family, m.id.idiag_dst, m.id.idiag_dport, &c.peer);
 	c.state = m.idiag_state;
+	c.inode = m.idiag_inode;
 	while (off < len) {
 		struct rtattr a;
 

@@ -18,6 +18,7 @@
 struct sockdiag_conn {
 	struct sockaddr_storage local, peer;
 	int state;       /* the kernel's TCP state number (TCP_ESTABLISHED, ...) */
+	uint32_t inode;  /* 0: no process holds it (still queued, or closed and orphaned) */
 	int has_rtt;     /* tcp_info was long enough for rtt_us and rttvar_us */
 	int has_retrans; /* ... and for total_retrans */
 	uint32_t rtt_us, rttvar_us, total_retrans;

@@ -220,12 +220,13 @@ static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr
 
 /* sockdiag's callback: a connection to the listener's port whose client is a busy
  * worker's peer is that worker's (a client's address and port name one connection
- * to one server port). */
+ * to one server port). One that no process holds (no inode: still in the accept
+ * queue, or closed by an earlier worker and lingering in FIN_WAIT2) is nobody's. */
 static void match_connection(const struct sockdiag_conn *c, void *arg)
 {
 	struct snapshot *s = arg;
 
-	if (!same_port(&c->local, &s->p->listen_addr))
+	if (c->inode == 0 || !same_port(&c->local, &s->p->listen_addr))
 		return;
 	for (size_t k = 0; k < s->nworkers; k++) {
 		struct worker_view *w = &s->workers[k];

@@ -67,6 +67,7 @@ static void put_conn(uint32_t seq, int family, int state, size_t info_len)
 	m.id.idiag_dport = htons(40111);
 	m.id.idiag_src[0] = htonl(0x7f000001);
 	m.id.idiag_dst[0] = htonl(0x7f000002);
+	m.idiag_inode = 4242;
 	memcpy(p, &m, sizeof m);
 	if (info_len > 0) {
 		memset(&ti, 0, sizeof ti);
@@ -110,6 +111,7 @@ static void test_well_formed(void)
 	      "the peer address and port are the client's");
 	CHECK(s.last.state == 8 && strcmp(sockdiag_state_name(s.last.state), "CLOSE_WAIT") == 0,
 	      "the state is CLOSE_WAIT");
+	CHECK(s.last.inode == 4242, "the socket's inode");
 	CHECK(s.last.has_rtt && s.last.rtt_us == 123 && s.last.rttvar_us == 45 &&
 	              s.last.has_retrans && s.last.total_retrans == 3,
 	      "rtt, rttvar and total retransmits come from tcp_info");
