@@ -38,7 +38,7 @@ hold() {
 	local out="$BATS_TEST_TMPDIR/$1.port"
 	spawn python3 -c "$HOLD_CLIENT" "${3:-127.0.0.1}" "$SERVER_PORT" "$out" "$2" \
 		${4:+"$4"}
-	wait_until 10 test -s "$out"
+	wait_until 30 test -s "$out"
 	HELD_PORT=$(cat "$out")
 }
 
@@ -61,7 +61,7 @@ worker_of() {
 @test "a busy worker shows its four numbers, ESTABLISHED, an rtt and its retransmits" {
 	start_server --workers 2
 	hold one echo
-	wait_until 10 worker_of "$HELD_PORT" '.state == "busy"'
+	wait_until 30 worker_of "$HELD_PORT" '.state == "busy"'
 	run_ok workers_json
 	echo "$output" | jq -e --argjson p "$HELD_PORT" --argjson sp "$SERVER_PORT" \
 		'.workers[] | select(.client_port == $p) |
@@ -90,7 +90,7 @@ worker_of() {
 	PREFORKD_TEST_FAULT=hang-after:0 start_server --workers 1 --worker-timeout 0 --grace 1
 	hold shut shut
 	# The worker never reads, so the client's FIN stays unread: CLOSE_WAIT.
-	wait_until 10 worker_of "$HELD_PORT" '.tcp_state == "CLOSE_WAIT"'
+	wait_until 30 worker_of "$HELD_PORT" '.tcp_state == "CLOSE_WAIT"'
 	run_ok "$CTL" -s "$SERVER_ADMIN" workers
 	assert_match "$output" " 127\\.0\\.0\\.1:$HELD_PORT +127\\.0\\.0\\.1:$SERVER_PORT +CLOSE_WAIT "
 }
@@ -102,7 +102,7 @@ worker_of() {
 		hold "$c" echo
 		ports+=("$HELD_PORT")
 	done
-	wait_until 10 busy_workers 3
+	wait_until 30 busy_workers 3
 	for p in "${ports[@]}"; do
 		worker_of "$p" ".tcp_state == \"ESTABLISHED\" and .server_port == $SERVER_PORT and
 			.peer == \"127.0.0.1:$p\"" || fail "no busy worker shows client port $p"
@@ -121,7 +121,7 @@ worker_of() {
 		2>/dev/null || skip "no IPv6 loopback"
 	start_server --workers 2 --listen '[::1]:0'
 	hold six echo ::1
-	wait_until 10 worker_of "$HELD_PORT" '.tcp_state == "ESTABLISHED"'
+	wait_until 30 worker_of "$HELD_PORT" '.tcp_state == "ESTABLISHED"'
 	worker_of "$HELD_PORT" ".client_ip == \"::1\" and .server_ip == \"::1\" and
 		.server_port == $SERVER_PORT and (.rtt_us | type == \"number\")"
 	run_ok "$CTL" -s "$SERVER_ADMIN" workers
@@ -134,7 +134,7 @@ worker_of() {
 status_without_sockdiag() {
 	PREFORKD_TEST_FAIL="sockdiag:$1" start_server --workers 2
 	hold one echo
-	wait_until 10 worker_of "$HELD_PORT" '.state == "busy"'
+	wait_until 30 worker_of "$HELD_PORT" '.state == "busy"'
 	for _ in 1 2; do
 		run_ok "$CTL" -s "$SERVER_ADMIN" status
 		assert_match "$output" " 127\\.0\\.0\\.1:$HELD_PORT +- +- +- +- +-"$'\n'
@@ -181,9 +181,9 @@ EOF
 	local out="$BATS_TEST_TMPDIR/wild.port"
 	spawn nsenter --net="/proc/$SERVER_PID/ns/net" python3 -c "$HOLD_CLIENT" 127.0.0.2 \
 		"$SERVER_PORT" "$out" echo 127.0.0.3
-	wait_until 10 test -s "$out"
+	wait_until 30 test -s "$out"
 	HELD_PORT=$(cat "$out")
-	wait_until 10 worker_of "$HELD_PORT" '.tcp_state == "ESTABLISHED"'
+	wait_until 30 worker_of "$HELD_PORT" '.tcp_state == "ESTABLISHED"'
 	worker_of "$HELD_PORT" ".client_ip == \"127.0.0.3\" and .server_ip == \"127.0.0.2\" and
 		.server_port == $SERVER_PORT"
 	run_ok "$CTL" -s "$SERVER_ADMIN" workers
