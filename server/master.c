@@ -834,6 +834,7 @@ static int open_listener(struct master *m)
 		return -1;
 	}
 	addr_format((struct sockaddr *)&ss, m->pool.listen_text, sizeof m->pool.listen_text);
+	m->pool.listen_addr = ss;
 	m->listener_owned = 1;
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -66,6 +67,7 @@ struct pool {
 	const struct config *cfg;
 	pid_t pid; /* the master's */
 	char listen_text[ADDR_TEXT_MAX];
+	struct sockaddr_storage listen_addr; /* as bound: its family and port (status) */
 	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
 	/* --metrics-listen as bound (owned by metrics.c); NULL: not served */
 	const char *metrics_addr;

@@ -6,10 +6,11 @@
  * Rule: stats reads the pool through a const struct pool * and the scoreboard
  * slots it points to, and changes neither: it writes only its own snapshot and the
  * strbuf it is handed. It calls the pool's read-only helpers, the scoreboard's
- * readers (sb_state, sb_get, scoreboard_fold into its own copy) and common/ (hist,
- * addr, strbuf, log_dropped). It never sees struct master or the admin module (the
- * admin socket's path comes with the pool); admin.c calls it, it calls nothing
- * back. */
+ * readers (sb_state, sb_get, scoreboard_fold into its own copy), common/ (hist,
+ * addr, strbuf, log_dropped) and sockdiag (the kernel's view of busy workers'
+ * connections, asked once per reply that shows them). It never sees struct master
+ * or the admin module (the admin socket's path comes with the pool); admin.c calls
+ * it, it calls nothing back. */
 #include "stats.h"
 
 #include "addr.h"
@@ -20,8 +21,11 @@
 #include "pool.h"
 #include "scoreboard.h"
 #include "service.h"
+#include "sockdiag.h"
 #include "strbuf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +51,18 @@ struct worker_view {
 	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
 	const struct exit_record *last_exit;
 	char peer_text[ADDR_TEXT_MAX];
+	/* A busy worker's connection: its four numbers, the client's from the slot,
+	 * the server's and the TCP figures from the kernel (sockdiag); NULL and
+	 * STAT_NONE where unknown. */
+	struct sockaddr_storage peer_addr; /* the slot's peer, copied once */
+	const char *client_ip, *server_ip, *server, *tcp_state;
+	uint64_t client_port, server_port, rtt_us, rttvar_us, retransmits;
+	char client_ip_text[INET6_ADDRSTRLEN], server_ip_text[INET6_ADDRSTRLEN];
+	char server_text[ADDR_TEXT_MAX];
 };
+
+/* A nullable count that is unknown: null in JSON, "-" in text. */
+#define STAT_NONE UINT64_MAX
 
 /* An exit record as the tables show it. */
 struct exit_view {
@@ -85,6 +100,8 @@ struct snapshot {
 	double backoff_seconds, next_start_seconds;
 	size_t nworkers;
 	struct worker_view *workers; /* the live ones, by slot */
+	size_t nbusy;                /* of them with a connection */
+	int tcp_known;               /* the kernel told their connections' TCP figures */
 };
 
 static double ns_to_s(uint64_t ns)
@@ -137,6 +154,105 @@ static enum worker_state shown_state(const struct child *c, enum worker_state st
 	return st == WS_EMPTY || st > WS_STOPPING ? WS_STARTING : st;
 }
 
+/* An address's IP as text (NULL if not TCP/IP) and its port. */
+static const char *split_address(const struct sockaddr_storage *ss, char *ip, size_t len,
+                                 uint64_t *port)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)len)) {
+		*port = ntohs(in->sin_port);
+		return ip;
+	}
+	if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)len)) {
+		*port = ntohs(in6->sin6_port);
+		return ip;
+	}
+	*port = STAT_NONE;
+	return NULL;
+}
+
+/* The kernel's view of a worker's connection, or (C NULL) none yet. */
+static void view_connection(struct worker_view *w, const struct sockdiag_conn *c)
+{
+	if (!c) {
+		w->client_ip = w->server_ip = w->server = w->tcp_state = NULL;
+		w->client_port = w->server_port = STAT_NONE;
+		w->rtt_us = w->rttvar_us = w->retransmits = STAT_NONE;
+		return;
+	}
+	w->server_ip = split_address(&c->local, w->server_ip_text, sizeof w->server_ip_text,
+	                             &w->server_port);
+	addr_format((const struct sockaddr *)&c->local, w->server_text, sizeof w->server_text);
+	w->server = w->server_text;
+	w->tcp_state = sockdiag_state_name(c->state);
+	if (c->has_rtt) {
+		w->rtt_us = c->rtt_us;
+		w->rttvar_us = c->rttvar_us;
+	}
+	if (c->has_retrans)
+		w->retransmits = c->total_retrans;
+}
+
+static int same_port(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		       ((const struct sockaddr_in *)b)->sin_port;
+	return a->ss_family == AF_INET6 && ((const struct sockaddr_in6 *)a)->sin6_port ==
+	                                           ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (!same_port(a, b))
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0;
+}
+
+/* sockdiag's callback: a connection to the listener's port whose client is a busy
+ * worker's peer is that worker's (a client's address and port name one connection
+ * to one server port). One that no process holds (no inode: still in the accept
+ * queue, or closed by an earlier worker and lingering in FIN_WAIT2) is nobody's. */
+static void match_connection(const struct sockdiag_conn *c, void *arg)
+{
+	struct snapshot *s = arg;
+
+	if (c->inode == 0 || !same_port(&c->local, &s->p->listen_addr))
+		return;
+	for (size_t k = 0; k < s->nworkers; k++) {
+		struct worker_view *w = &s->workers[k];
+
+		if (w->peer && !w->tcp_state && same_endpoint(&w->peer_addr, &c->peer)) {
+			view_connection(w, c);
+			return;
+		}
+	}
+}
+
+/* One sock_diag dump for all busy workers; without it (no sock_diag, a sandbox
+ * without AF_NETLINK) their kernel figures stay unknown. */
+static void view_connections(struct snapshot *s)
+{
+	const struct sockaddr *l = (const struct sockaddr *)&s->p->listen_addr;
+	char err[128];
+
+	if (s->nbusy == 0 || (l->sa_family != AF_INET && l->sa_family != AF_INET6))
+		return;
+	s->tcp_known =
+		sockdiag_dump(l, SOCKDIAG_TIMEOUT_MS, match_connection, s, err, sizeof err) == 0;
+}
+
 /* One live slot, read with atomic loads; its counters are added to the totals. */
 static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 {
@@ -163,11 +279,17 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	measure_latency(t.hist, &w->latency);
 	w->peer = NULL;
 	w->busy_seconds = -1;
+	view_connection(w, NULL);
 	if (raw == WS_BUSY) {
 		uint64_t since = sb_get(&sb->busy_since_ns);
 
-		addr_format((const struct sockaddr *)&sb->peer, w->peer_text, sizeof w->peer_text);
+		/* one copy, shown and matched: the worker may overwrite the slot's */
+		memcpy(&w->peer_addr, &sb->peer, sizeof w->peer_addr);
+		addr_format((const struct sockaddr *)&w->peer_addr, w->peer_text,
+		            sizeof w->peer_text);
 		w->peer = w->peer_text;
+		w->client_ip = split_address(&w->peer_addr, w->client_ip_text,
+		                             sizeof w->client_ip_text, &w->client_port);
 		w->busy_seconds = s->now_ns > since ? ns_to_s(s->now_ns - since) : 0;
 	}
 	w->last_exit = &c->last_exit;
@@ -204,8 +326,9 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 		p->next_spawn_ns > s->now_ns ? ns_to_s(p->next_spawn_ns - s->now_ns) : 0;
 }
 
-/* Returns -1 when there is no memory for the worker views. */
-static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now)
+/* Returns -1 when there is no memory for the worker views. KERNEL: ask the kernel
+ * about busy workers' connections (not for Prometheus, which shows none of it). */
+static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now, int kernel)
 {
 	int live = pool_live_count(p);
 
@@ -224,8 +347,11 @@ static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now)
 			continue;
 		view_worker(s, i, w);
 		s->by_state[w->state]++;
+		s->nbusy += w->peer != NULL;
 		s->nworkers++;
 	}
+	if (kernel)
+		view_connections(s);
 	s->running = s->nworkers;
 	/* The master's own dropped log lines count with its workers'. */
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
@@ -370,6 +496,14 @@ static const struct stat_field worker_fields[] = {
 	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
 	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
 	     "How long the current connection has been served; 0 when idle."),
+	ROW("client_ip", SU_TEXT, W(client_ip), SF_NULLABLE),
+	ROW("client_port", SU_COUNT, W(client_port), SF_NULLABLE),
+	ROW("server_ip", SU_TEXT, W(server_ip), SF_NULLABLE),
+	ROW("server_port", SU_COUNT, W(server_port), SF_NULLABLE),
+	ROW("tcp_state", SU_TEXT, W(tcp_state), SF_NULLABLE),
+	ROW("rtt_us", SU_MICROSECONDS, W(rtt_us), SF_NULLABLE),
+	ROW("rttvar_us", SU_MICROSECONDS, W(rttvar_us), SF_NULLABLE),
+	ROW("retransmits", SU_COUNT, W(retransmits), SF_NULLABLE),
 	LATENCY_ROWS(W),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
 };
@@ -607,6 +741,37 @@ static void render_workers(struct strbuf *b, const struct snapshot *s)
 	render_table_header(b);
 	for (size_t k = 0; k < s->nworkers; k++)
 		render_table_row(b, &s->workers[k]);
+}
+
+/* The busy workers' connections, one line each under the worker table: the four
+ * numbers, then the kernel's TCP state, RTT and retransmits ("-" where unknown). */
+static void render_connections(struct strbuf *b, const struct snapshot *s)
+{
+	if (s->nbusy == 0)
+		return;
+	strbuf_printf(b, "\n%4s %7s %-21s %-21s %-12s %7s %7s %7s\n", "SLOT", "PID", "CLIENT",
+	              "SERVER", "TCP STATE", "RTT", "RTTVAR", "RETRANS");
+	for (size_t k = 0; k < s->nworkers; k++) {
+		const struct worker_view *w = &s->workers[k];
+		char rtt[32] = "-", rttvar[32] = "-", retrans[24] = "-";
+
+		if (!w->peer)
+			continue;
+		if (w->rtt_us != STAT_NONE) {
+			format_us(w->rtt_us, 1, rtt, sizeof rtt);
+			format_us(w->rttvar_us, 1, rttvar, sizeof rttvar);
+		}
+		if (w->retransmits != STAT_NONE)
+			snprintf(retrans, sizeof retrans, "%llu",
+			         (unsigned long long)w->retransmits);
+		strbuf_printf(b, "%4llu %7llu %-21s %-21s %-12s %7s %7s %7s\n",
+		              (unsigned long long)w->slot, (unsigned long long)w->pid, w->peer,
+		              w->server ? w->server : "-", w->tcp_state ? w->tcp_state : "-", rtt,
+		              rttvar, retrans);
+	}
+	if (!s->tcp_known)
+		strbuf_printf(b, "(no TCP state, RTT or server address: the kernel's sock_diag "
+		                 "did not answer; see the log)\n");
 }
 
 /* ---- status ---- */
@@ -907,7 +1072,10 @@ static void emit_field(struct emitter *e, const struct stat_field *f, const char
 	case SU_COUNT:
 	case SU_BYTES:
 	case SU_MICROSECONDS:
-		emit_u64(e, name, field_u64(view, f));
+		if ((f->flags & SF_NULLABLE) && field_u64(view, f) == STAT_NONE)
+			emit_null(e, name);
+		else
+			emit_u64(e, name, field_u64(view, f));
 		break;
 	case SU_SECONDS:
 		if ((f->flags & SF_NULLABLE) && field_double(view, f) < 0)
@@ -1212,9 +1380,9 @@ static void render_prometheus(struct strbuf *b, const struct snapshot *s)
 /* Without memory for the snapshot the reply is marked failed: the admin module
  * answers "out of memory" as for any reply it could not build. */
 static int snapshot_or_fail(struct strbuf *b, struct snapshot *s, const struct pool *p,
-                            uint64_t now)
+                            uint64_t now, int kernel)
 {
-	if (take_snapshot(s, p, now) == 0)
+	if (take_snapshot(s, p, now, kernel) == 0)
 		return 0;
 	b->failed = 1;
 	return -1;
@@ -1224,9 +1392,10 @@ void stats_render_workers(struct strbuf *b, const struct pool *p, uint64_t now_n
 {
 	struct snapshot s;
 
-	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+	if (snapshot_or_fail(b, &s, p, now_ns, 1) < 0)
 		return;
 	render_workers(b, &s);
+	render_connections(b, &s);
 	free_snapshot(&s);
 }
 
@@ -1234,13 +1403,14 @@ void stats_render_status(struct strbuf *b, const struct pool *p, uint64_t now_ns
 {
 	struct snapshot s;
 
-	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+	if (snapshot_or_fail(b, &s, p, now_ns, 1) < 0)
 		return;
 	render_status_header(b, &s);
 	render_status_totals(b, &s);
 	render_recent_exits(b, p);
 	strbuf_printf(b, "\n");
 	render_workers(b, &s);
+	render_connections(b, &s);
 	free_snapshot(&s);
 }
 
@@ -1248,7 +1418,7 @@ void stats_render(struct strbuf *b, const struct pool *p, enum stats_format f, u
 {
 	struct snapshot s;
 
-	if (snapshot_or_fail(b, &s, p, now_ns) < 0)
+	if (snapshot_or_fail(b, &s, p, now_ns, f != STATS_PROMETHEUS) < 0)
 		return;
 	if (f == STATS_PROMETHEUS)
 		render_prometheus(b, &s);
@@ -1318,6 +1488,9 @@ static int prom_unit_fits(const struct stat_field *f)
 	case SU_COUNT:
 	case SU_BYTES:
 	case SU_MICROSECONDS:
+		/* an unknown count has no Prometheus value */
+		return !(f->flags & SF_NULLABLE) &&
+		       (f->type == PROM_COUNTER || f->type == PROM_GAUGE);
 	case SU_SECONDS:
 	case SU_BOOL:
 	case SU_TIME:

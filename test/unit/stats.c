@@ -421,6 +421,23 @@ static void test_absent_values(const char *text, const char *json, const char *p
 	      "Prometheus writes an idle worker's busy time as 0");
 }
 
+/* The busy connection's fields: the client's from the slot; what only the kernel
+ * knows is absent here (no listener, so no sock_diag dump), and never in Prometheus. */
+static void test_connection_fields(const char *text, const char *json, const char *prom)
+{
+	CHECK(has_line(text, "workers[1].client_ip: 10.1.2.3") &&
+	              has_line(text, "workers[1].client_port: 4567") &&
+	              has_line(text, "workers[1].server_port: -") &&
+	              has_line(text, "workers[1].tcp_state: -") &&
+	              has_line(text, "workers[1].rtt_us: -") &&
+	              has_line(text, "workers[0].client_port: -"),
+	      "a busy worker's client ip and port; unknown TCP figures and idle workers: -");
+	CHECK(strstr(json, "\"client_port\": 4567") && strstr(json, "\"retransmits\": null"),
+	      "JSON: the client port as a number, unknown figures as null");
+	CHECK(!strstr(prom, "client_port") && !strstr(prom, "rtt"),
+	      "Prometheus shows no connection fields");
+}
+
 static void test_escaping(const char *text, const char *json)
 {
 	CHECK(has_line(text, "admin_socket: /run/a\"b?.sock"),
@@ -450,6 +467,11 @@ static void test_tables(void)
 	              strstr(workers, "   1    5001    2 busy") &&
 	              strstr(workers, "10.1.2.3:4567") && !strstr(workers, "4999"),
 	      "the workers table has a row per live worker");
+	CHECK(workers && strstr(workers, "CLIENT                SERVER                TCP STATE") &&
+	              strstr(workers,
+	                     "   1    5001 10.1.2.3:4567         -                     -") &&
+	              strstr(workers, "sock_diag did not answer"),
+	      "the busy worker's connection under the table, '-' for what the kernel did not say");
 	free(status);
 	free(workers);
 }
@@ -489,6 +511,7 @@ int main(void)
 	test_bucket_edges();
 	test_dead_child(text, json, prom);
 	test_absent_values(text, json, prom);
+	test_connection_fields(text, json, prom);
 	test_escaping(text, json);
 	test_structure(text, json, prom);
 	test_tables();
