@@ -3,11 +3,13 @@
 #ifndef PREFORKD_NET_H
 #define PREFORKD_NET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct listen_opts {
 	int backlog;
@@ -20,6 +22,10 @@ struct conn_limits {
 	uint64_t first_byte_ns; /* longest wait for the first byte */
 	uint64_t idle_ns;       /* longest wait for progress after that */
 	uint64_t slice_ns;      /* the socket's SO_RCVTIMEO: one blocking recv's wait */
+	/* Asked when a wait was cut short by a signal or timed out a slice (slow path
+	 * only): nonzero ends the connection, the call failing with ECONNABORTED. The
+	 * server's pressure defence (an eviction); NULL: none. */
+	int (*abandon)(void);
 };
 
 /* The waits of one served connection (see conn_recv). The server sets lim and
@@ -30,7 +36,24 @@ struct conn_waits {
 	uint64_t wait_start_ns; /* when the current wait began (the accept, at first) */
 	int waiting;            /* wait_start_ns is set */
 	int got_first;          /* a recv returned data or EOF */
+	/* When a byte last moved either way (CLOCK_MONOTONIC), for the master to see
+	 * which connection is stalled; NULL: not kept. */
+	_Atomic uint64_t *progress_ns;
 };
+
+/* A byte moved: one clock read (vDSO, no syscall) and a relaxed store. */
+static inline void conn_progress(struct conn_waits *w)
+{
+	struct timespec ts;
+
+	w->waiting = 0;
+	if (!w->progress_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	atomic_store_explicit(w->progress_ns,
+	                      (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+	                      memory_order_relaxed);
+}
 
 int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o, char *err,
                size_t errlen);
@@ -52,7 +75,7 @@ static inline ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits
 
 	if (n < 0)
 		return conn_recv_wait(fd, buf, len, w);
-	w->waiting = 0;
+	conn_progress(w);
 	w->got_first = 1;
 	return n;
 }
@@ -64,7 +87,7 @@ static inline ssize_t conn_send(int fd, const void *buf, size_t len, struct conn
 
 	if (n < 0)
 		return conn_send_wait(fd, buf, len, w);
-	w->waiting = 0;
+	conn_progress(w);
 	return n;
 }
 

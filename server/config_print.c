@@ -34,6 +34,8 @@ const struct config_key config_keys[] = {
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
 	{ "min-uptime", CONFIG_LIVE, 0 },
 	{ "defer-accept", CONFIG_LIVE, 0 },
+	/* the master's choice at once; each worker re-checks with its own until replaced */
+	{ "pressure-idle", CONFIG_LIVE, 0 },
 	{ "daemon", CONFIG_RESTART, 0 },
 	{ "user", CONFIG_RESTART, 0 },
 	{ "group", CONFIG_RESTART, 0 },
@@ -130,6 +132,7 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	             : strcmp(k, "first-byte-timeout") == 0 ? c->first_byte_timeout
 	             : strcmp(k, "grace") == 0              ? c->grace
 	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
+	             : strcmp(k, "pressure-idle") == 0      ? c->pressure_idle
 	                                                    : c->min_uptime,
 	             buf, len);
 	return 1;

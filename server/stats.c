@@ -81,6 +81,9 @@ struct snapshot {
 	int slots_exhausted, crash_loop;
 	uint64_t failed_starts, failed_probes;
 	double backoff_seconds, next_start_seconds;
+	int pressure;
+	uint64_t queue, queue_max, backlog, pressure_episodes, evict_requests;
+	double pressure_seconds;
 	size_t nworkers;
 	struct worker_view *workers; /* the live ones, by slot */
 };
@@ -197,6 +200,13 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->backoff_seconds = ns_to_s(p->backoff_ns);
 	s->next_start_seconds =
 		p->next_spawn_ns > s->now_ns ? ns_to_s(p->next_spawn_ns - s->now_ns) : 0;
+	s->pressure = p->pressure.active;
+	s->queue = p->pressure.queue;
+	s->queue_max = p->pressure.queue_max;
+	s->backlog = p->pressure.backlog;
+	s->pressure_episodes = p->pressure.episodes;
+	s->pressure_seconds = ns_to_s(p->pressure.total_ns);
+	s->evict_requests = p->pressure.evict_requests;
 }
 
 /* Returns -1 when there is no memory for the worker views. */
@@ -344,6 +354,7 @@ static const struct stat_field worker_fields[] = {
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
+	ROW("errors.evicted", SU_COUNT, W(counters[C_ERR_EVICTED]), 0),
 	STAT("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0,
 	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL, "Bytes this worker read."),
 	STAT("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
@@ -403,6 +414,8 @@ static const struct stat_field global_fields[] = {
 	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"reset\"", NULL),
 	STAT("totals.errors.other", SU_COUNT, S(totals.counters[C_ERR_OTHER]), 0,
 	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"other\"", NULL),
+	STAT("totals.errors.evicted", SU_COUNT, S(totals.counters[C_ERR_EVICTED]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"evicted\"", NULL),
 	STAT("totals.bytes_in", SU_BYTES, S(totals.counters[C_BYTES_IN]), 0,
 	     "preforkd_received_bytes_total", PROM_COUNTER, NULL, "Bytes read from clients."),
 	STAT("totals.bytes_out", SU_BYTES, S(totals.counters[C_BYTES_OUT]), 0,
@@ -442,6 +455,27 @@ static const struct stat_field global_fields[] = {
 	STAT("crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
 	     "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off."),
 	ROW("crash_loop.next_start_in_seconds", SU_SECONDS, S(next_start_seconds), 0),
+	STAT("pressure.active", SU_BOOL, S(pressure), 0, "preforkd_pressure", PROM_GAUGE, NULL,
+	     "1 while connections wait in the accept queue and no worker is idle."),
+	STAT("pressure.queue", SU_COUNT, S(queue), 0, "preforkd_accept_queue", PROM_GAUGE, NULL,
+	     "Connections in the listener's accept queue at the master's last sample."),
+	STAT("pressure.queue_max", SU_COUNT, S(queue_max), 0, "preforkd_accept_queue_max",
+	     PROM_GAUGE, NULL, "Largest accept queue seen at a sample since start."),
+	STAT("pressure.backlog", SU_COUNT, S(backlog), 0, "preforkd_accept_queue_backlog",
+	     PROM_GAUGE, NULL, "The accept queue's limit (the listen backlog)."),
+	STAT("pressure.episodes", SU_COUNT, S(pressure_episodes), 0,
+	     "preforkd_pressure_episodes_total", PROM_COUNTER, NULL,
+	     "Times the pool came under pressure."),
+	STAT("pressure.seconds", SU_SECONDS, S(pressure_seconds), 0,
+	     "preforkd_pressure_seconds_total", PROM_COUNTER, NULL,
+	     "Time under pressure, at the sampling tick's grain."),
+	STAT("pressure.evict_requests", SU_COUNT, S(evict_requests), 0,
+	     "preforkd_pressure_evict_requests_total", PROM_COUNTER, NULL,
+	     "Stalled connections the master asked a worker to drop."),
+	STAT("pressure.closed_at_accept", SU_COUNT, S(totals.counters[C_EVICTED_EARLY]), 0,
+	     "preforkd_pressure_closed_at_accept_total", PROM_COUNTER, NULL,
+	     "Connections closed under pressure because they had sent nothing (part of "
+	     "the evicted errors)."),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
 };
@@ -552,7 +586,7 @@ static void describe_exit_short(const struct exit_record *r, char *buf, size_t l
 
 static uint64_t errors_of(const uint64_t *c)
 {
-	return c[C_ERR_TIMEOUT] + c[C_ERR_RESET] + c[C_ERR_OTHER];
+	return c[C_ERR_TIMEOUT] + c[C_ERR_RESET] + c[C_ERR_OTHER] + c[C_ERR_EVICTED];
 }
 
 /* ---- the worker table ---- */
@@ -645,6 +679,21 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	render_crash_loop_line(b, s);
 }
 
+static void render_pressure_line(struct strbuf *b, const struct snapshot *s)
+{
+	char total[32];
+
+	format_duration(s->pressure_seconds, total, sizeof total);
+	strbuf_printf(b,
+	              "  Pressure: %s: accept queue %llu (max %llu at a sample), backlog %llu; "
+	              "%llu episodes, %s in all; %llu evicted (%llu closed at accept)\n",
+	              s->pressure ? "YES" : "no", (unsigned long long)s->queue,
+	              (unsigned long long)s->queue_max, (unsigned long long)s->backlog,
+	              (unsigned long long)s->pressure_episodes, total,
+	              (unsigned long long)s->totals.counters[C_ERR_EVICTED],
+	              (unsigned long long)s->totals.counters[C_EVICTED_EARLY]);
+}
+
 static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 {
 	const uint64_t *c = s->totals.counters;
@@ -655,11 +704,12 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 	format_bytes(c[C_BYTES_OUT], out, sizeof out);
 	strbuf_printf(b,
 	              "    Totals: %llu accepted, %llu completed, %llu errors (timeout %llu, "
-	              "reset %llu, other %llu); %s in, %s out\n",
+	              "reset %llu, other %llu, evicted %llu); %s in, %s out\n",
 	              (unsigned long long)c[C_ACCEPTED], (unsigned long long)c[C_COMPLETED],
 	              (unsigned long long)errors_of(c), (unsigned long long)c[C_ERR_TIMEOUT],
-	              (unsigned long long)c[C_ERR_RESET], (unsigned long long)c[C_ERR_OTHER], in,
-	              out);
+	              (unsigned long long)c[C_ERR_RESET], (unsigned long long)c[C_ERR_OTHER],
+	              (unsigned long long)c[C_ERR_EVICTED], in, out);
+	render_pressure_line(b, s);
 	if (c[C_LOG_DROPPED] > 0)
 		strbuf_printf(b, "       Log: %llu lines dropped (the log could not keep up)\n",
 		              (unsigned long long)c[C_LOG_DROPPED]);
