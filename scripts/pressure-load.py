@@ -83,6 +83,23 @@ class Held:
                     self.next_byte[s] = now + self.args.gap
                 except OSError:
                     self.closed(s, "trickle")
+        self.sweep()
+
+    def sweep(self):
+        """At the stop: count the closes that arrived but were not read yet."""
+        for key, _ in self.sel.select(timeout=0.2):
+            try:
+                if key.fileobj.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                    continue
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            self.counts[key.data][1] += 1
+        # Closed now, so the server sees an end from us rather than evicting later.
+        for key in list(self.sel.get_map().values()):
+            self.sel.unregister(key.fileobj)
+            key.fileobj.close()
 
 
 class Normal:

@@ -225,13 +225,17 @@ static int evict_requested(void)
 
 /* Under pressure a connection with nothing to read when it is accepted is closed at
  * once: one non-blocking peek, and only under pressure (the flag is a plain load).
- * A client that sent its request, or closed, is served as always. */
+ * Only with --defer-accept: then the kernel queued it either with its first data
+ * or after the client stayed silent for the whole defer period, so "nothing to
+ * read" means silent for seconds. Without it, a client that connects and then
+ * writes would be cut between its connect and its first write. A client that sent
+ * its request, or closed, is served as always. */
 static int silent_under_pressure(const struct worker_args *a, int fd)
 {
 	char c;
 
 	if (!atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
-	    pressure_idle_ns == 0)
+	    pressure_idle_ns == 0 || a->cfg->defer_accept == 0)
 		return 0;
 	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
 	       (errno == EAGAIN || errno == EWOULDBLOCK);
