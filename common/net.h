@@ -39,9 +39,17 @@ struct conn_waits {
 	/* When a byte last moved either way (CLOCK_MONOTONIC), for the master to see
 	 * which connection is stalled; NULL: not kept. */
 	_Atomic uint64_t *progress_ns;
+	/* Set by the server when the socket has SO_TIMESTAMPNS: the first recv is a
+	 * recvmsg() that keeps the kernel's receive time (CLOCK_REALTIME, ns) of the
+	 * first data in first_rx_real_ns (0: none came with a timestamp). */
+	int stamp_first;
+	uint64_t first_rx_real_ns;
 };
 
-/* A byte moved: one clock read (vDSO, no syscall) and a relaxed store. */
+/* A byte moved: one clock read (vDSO, no syscall) and a relaxed store. The coarse
+ * clock (the last tick's CLOCK_MONOTONIC, a few ms behind at most) costs a fraction
+ * of the precise one, and a stall is judged in hundreds of ms: the error only makes
+ * a connection look a tick more stalled. */
 static inline void conn_progress(struct conn_waits *w)
 {
 	struct timespec ts;
@@ -49,7 +57,7 @@ static inline void conn_progress(struct conn_waits *w)
 	w->waiting = 0;
 	if (!w->progress_ns)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	atomic_store_explicit(w->progress_ns,
 	                      (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
 	                      memory_order_relaxed);
@@ -65,13 +73,15 @@ int set_nonblocking(int fd);
 /* The slow paths of conn_recv/conn_send: called only when the call would block. */
 ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w);
 ssize_t conn_send_wait(int fd, const void *buf, size_t len, struct conn_waits *w);
+/* The first recv with --queue-wait: one recvmsg() in place of the recv(). */
+ssize_t conn_recv_stamped(int fd, void *buf, size_t len, struct conn_waits *w);
 
 /* recv() for a served connection: see conn_recv_wait in net.c for the deadlines.
  * Inline, so that the hot path (data there, or arriving within the socket's
  * SO_RCVTIMEO) costs what a bare recv() did, without a call into another file. */
 static inline ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
 {
-	ssize_t n = recv(fd, buf, len, 0);
+	ssize_t n = w->stamp_first ? conn_recv_stamped(fd, buf, len, w) : recv(fd, buf, len, 0);
 
 	if (n < 0)
 		return conn_recv_wait(fd, buf, len, w);

@@ -40,6 +40,7 @@ enum {
 	OPT_CORE_DUMPS,
 	OPT_VERBOSE,
 	OPT_PRESSURE_IDLE,
+	OPT_QUEUE_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
 	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
 	{ "defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT },
 	{ "pressure-idle", required_argument, NULL, OPT_PRESSURE_IDLE },
+	{ "queue-wait", no_argument, NULL, OPT_QUEUE_WAIT },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -229,6 +231,9 @@ void config_usage(void)
 	       "                          drop the connection that has moved no byte for\n"
 	       "                          longest once that is more than SECONDS; 0 = never\n"
 	       "                          (default 1). Less than --worker-timeout\n"
+	       "  --queue-wait            measure each connection's wait in the accept queue\n"
+	       "                          (kernel receive timestamps, which the whole host then\n"
+	       "                          takes on every packet); shown beside service time\n"
 	       "  --daemon                detach into the background; the command exits 0 once\n"
 	       "                          the daemon listens and has written its pidfile, else\n"
 	       "                          1 with the reason. Relative paths are made absolute\n"
@@ -478,6 +483,8 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 	int on;
 
 	switch (opt) {
+	case OPT_QUEUE_WAIT:
+		return parse_switch(name, arg, &cfg->queue_wait, err, errlen);
 	case OPT_DAEMON:
 	case OPT_CORE_DUMPS:
 	case OPT_VERBOSE:

@@ -36,6 +36,8 @@ const struct config_key config_keys[] = {
 	{ "defer-accept", CONFIG_LIVE, 0 },
 	/* the master's choice at once; each worker re-checks with its own until replaced */
 	{ "pressure-idle", CONFIG_LIVE, 0 },
+	/* set on the listener at start */
+	{ "queue-wait", CONFIG_RESTART, 0 },
 	{ "daemon", CONFIG_RESTART, 0 },
 	{ "user", CONFIG_RESTART, 0 },
 	{ "group", CONFIG_RESTART, 0 },
@@ -120,6 +122,8 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_text(c->user, buf, len);
 	if (strcmp(k, "group") == 0)
 		return show_text(c->group, buf, len);
+	if (strcmp(k, "queue-wait") == 0)
+		return show_switch(c->queue_wait, buf, len);
 	if (strcmp(k, "core-dumps") == 0)
 		return show_switch(c->core_dumps, buf, len);
 	if (strcmp(k, "log-format") == 0)

@@ -412,7 +412,8 @@ static size_t evict_candidates(const struct master *m, uint64_t now, struct evic
 	return n;
 }
 
-/* One connection freed per queued one, the longest stalled first. The target's
+/* One connection freed per queued one, the longest stalled first, once stalled
+ * longer than the limit for this queue (pressure_idle_limit). The target's
  * seq is written before the signal; the worker drops only a match (worker.c). A
  * worker already asked about the same connection is asked again only after
  * RESIGNAL_NS: the signal may have landed while it was not blocked. */
@@ -420,8 +421,9 @@ static void evict_stalled(struct master *m, uint64_t now)
 {
 	struct evict_candidate c[SLOTS_MAX];
 	size_t n = evict_candidates(m, now, c);
-	size_t k = pressure_pick(c, n, seconds_to_ns(m->cfg->pressure_idle),
-	                         (size_t)m->pool.pressure.queue);
+	uint64_t limit = pressure_idle_limit(seconds_to_ns(m->cfg->pressure_idle), n,
+	                                     m->pool.pressure.queue);
+	size_t k = pressure_pick(c, n, limit, (size_t)m->pool.pressure.queue);
 
 	for (size_t i = 0; i < k; i++) {
 		struct child *w = &m->pool.children[c[i].slot];
@@ -943,6 +945,11 @@ static int open_listener(struct master *m)
 	}
 	addr_format((struct sockaddr *)&ss, m->pool.listen_text, sizeof m->pool.listen_text);
 	m->listener_owned = 1;
+	/* Accepted sockets inherit it: their first data carries its receive time
+	 * (worker.c, "queue wait"). */
+	if (m->pool.cfg->queue_wait &&
+	    setsockopt(m->listen_fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0)
+		log_warn("setsockopt SO_TIMESTAMPNS: %s; queue wait not measured", strerror(errno));
 	return 0;
 }
 

@@ -53,6 +53,16 @@ enum pressure_event pressure_update(struct pool_pressure *p, uint64_t now_ns, ui
 	return ev;
 }
 
+uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue)
+{
+	uint64_t floor = idle_ns < PRESSURE_IDLE_FLOOR_NS ? idle_ns : PRESSURE_IDLE_FLOOR_NS;
+	uint64_t limit = idle_ns;
+
+	if (queue > busy && busy > 0)
+		limit = (uint64_t)((double)idle_ns * (double)busy / (double)queue);
+	return limit < floor ? floor : limit;
+}
+
 size_t pressure_pick(struct evict_candidate *c, size_t n, uint64_t min_idle_ns, size_t want)
 {
 	size_t chosen = 0;

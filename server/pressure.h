@@ -22,6 +22,11 @@
  * bursts is one episode, not a log line per burst. */
 #define PRESSURE_EPISODE_GAP_NS (1000000000ULL)
 
+/* However long the queue, a connection that moved a byte within this long is never
+ * dropped: above the gap of a client that is busy talking (a keystroke, a packet
+ * and its retransmission on a fast path), and long against one tick. */
+#define PRESSURE_IDLE_FLOOR_NS (250 * 1000000ULL)
+
 enum pressure_event { PRESSURE_NO_CHANGE, PRESSURE_BEGAN, PRESSURE_ENDED };
 
 /* The listener's accept queue (Linux: tcpi_unacked on a listener) and its limit
@@ -40,6 +45,13 @@ struct evict_candidate {
 	uint64_t seq;     /* its conn_seq, read before progress_ns */
 	uint64_t idle_ns; /* since its last byte either way */
 };
+
+/* How long a busy connection may go without moving a byte, under pressure, before
+ * it is dropped: --pressure-idle (idle_ns) when there are no more queued
+ * connections than busy workers, else shortened in proportion (idle_ns x busy /
+ * queue) so that the queue, freed a worker at a time, still drains in about
+ * idle_ns; never below PRESSURE_IDLE_FLOOR_NS (nor above idle_ns). 0 stays 0. */
+uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue);
 
 /* Orders the candidates longest idle first and returns how many of the first
  * `want` have been idle at least min_idle_ns: those are the ones to evict. With

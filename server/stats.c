@@ -75,6 +75,8 @@ struct snapshot {
 	uint64_t by_state[WS_STOPPING + 1]; /* live workers per shown state */
 	struct sb_totals totals;            /* retired + every live slot */
 	struct latency latency;
+	struct latency queue_wait; /* --queue-wait: time in the accept queue */
+	int queue_wait_on;
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	uint64_t fork_failures, slots_exhausted_events;
@@ -150,8 +152,10 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	scoreboard_fold(&t, sb);
 	for (int k = 0; k < C_COUNT; k++)
 		s->totals.counters[k] += t.counters[k];
-	for (unsigned k = 0; k < HIST_BUCKETS; k++)
+	for (unsigned k = 0; k < HIST_BUCKETS; k++) {
 		s->totals.hist[k] += t.hist[k];
+		s->totals.qwait_hist[k] += t.qwait_hist[k];
+	}
 	w->slot = (uint64_t)slot;
 	w->pid = (uint64_t)c->pid;
 	w->generation = c->generation;
@@ -235,6 +239,8 @@ static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now)
 	/* The master's own dropped log lines count with its workers'. */
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
 	measure_latency(s->totals.hist, &s->latency);
+	measure_latency(s->totals.qwait_hist, &s->queue_wait);
+	s->queue_wait_on = p->cfg->queue_wait;
 	return 0;
 }
 
@@ -426,6 +432,17 @@ static const struct stat_field global_fields[] = {
 	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
+	ROW("queue_wait_us.measured", SU_BOOL, S(queue_wait_on), 0),
+	ROW("queue_wait_us.count", SU_COUNT, S(queue_wait.count), 0),
+	ROW("queue_wait_us.p50", SU_MICROSECONDS, S(queue_wait.p50), 0),
+	ROW("queue_wait_us.p90", SU_MICROSECONDS, S(queue_wait.p90), 0),
+	ROW("queue_wait_us.p99", SU_MICROSECONDS, S(queue_wait.p99), 0),
+	ROW("queue_wait_us.p99_9", SU_MICROSECONDS, S(queue_wait.p999), 0),
+	ROW("queue_wait_us.max", SU_MICROSECONDS, S(queue_wait.max), 0),
+	STAT(NULL, SU_HISTOGRAM, S(totals.qwait_hist), 0, "preforkd_queue_wait_seconds",
+	     PROM_HISTOGRAM, NULL,
+	     "Time in the accept queue, from the first data's kernel receive time to the "
+	     "accept (--queue-wait; empty without it)."),
 	STAT("restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER,
 	     NULL,
 	     "Workers replaced after an exit that was not requested (every cause but stopped)."),
@@ -720,6 +737,19 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 	format_us(l->max, l->count, max, sizeof max);
 	strbuf_printf(b,
 	              "   Latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s (%llu connections)\n",
+	              p50, p90, p99, p999, max, (unsigned long long)l->count);
+	l = &s->queue_wait;
+	if (!s->queue_wait_on) {
+		strbuf_printf(b, "Queue wait: not measured (--queue-wait)\n");
+		return;
+	}
+	format_us(l->p50, l->count, p50, sizeof p50);
+	format_us(l->p90, l->count, p90, sizeof p90);
+	format_us(l->p99, l->count, p99, sizeof p99);
+	format_us(l->p999, l->count, p999, sizeof p999);
+	format_us(l->max, l->count, max, sizeof max);
+	strbuf_printf(b,
+	              "Queue wait: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s (%llu connections)\n",
 	              p50, p90, p99, p999, max, (unsigned long long)l->count);
 }
 

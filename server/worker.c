@@ -11,6 +11,7 @@
 #include "drain.h"
 #include "log.h"
 #include "net.h"
+#include "pressure.h"
 #include "privdrop.h"
 #include "proctitle.h"
 #include "scoreboard.h"
@@ -199,6 +200,7 @@ static void compare_listener_slice(int listen_fd, double slice)
 
 static struct sb_slot *own_slot;
 static uint64_t pressure_idle_ns; /* 0: this worker drops nothing */
+static uint64_t keep_if_moved_ns; /* the shortest stall the master may act on */
 static int conn_evicted;          /* the connection being served was dropped */
 
 /* conn_recv/conn_send ask this when a wait is interrupted or a slice passes. The
@@ -217,7 +219,7 @@ static int evict_requested(void)
 	seq = sb_get(&own_slot->conn_seq);
 	last = sb_get(&own_slot->progress_ns);
 	if (!sb_evict_matches(target, seq) || pressure_idle_ns == 0 ||
-	    clock_now_ns() - last < pressure_idle_ns)
+	    clock_now_ns() - last < keep_if_moved_ns)
 		return 0;
 	conn_evicted = 1;
 	return 1;
@@ -250,7 +252,29 @@ static void set_limits(const struct config *cfg, int listen_fd)
 		.abandon = evict_requested,
 	};
 	pressure_idle_ns = seconds_to_ns(cfg->pressure_idle);
+	keep_if_moved_ns = pressure_idle_limit(pressure_idle_ns, 1, UINT64_MAX);
 	compare_listener_slice(listen_fd, worker_recv_slice(cfg));
+}
+
+/* Queue wait, with --queue-wait: the accept against the kernel's receive time of
+ * the first data (both CLOCK_REALTIME: the kernel stamps packets with it). With
+ * TCP_DEFER_ACCEPT a connection joins the queue with its first data, so this is
+ * its whole time in the queue; data that came after the accept (or none) means
+ * the connection did not wait with data: 0. A clock step between the two reads
+ * as 0 or as a long wait once; it is a statistic, never a deadline. */
+static uint64_t clock_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint64_t first_rx)
+{
+	uint64_t us = first_rx && first_rx < accepted_real ? (accepted_real - first_rx) / 1000 : 0;
+
+	sb_add(&slot->qwait_hist[hist_bucket(us)], 1);
 }
 
 static void serve_connection(const struct worker_args *a, int fd)
@@ -259,9 +283,12 @@ static void serve_connection(const struct worker_args *a, int fd)
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
-	struct conn_waits waits = {
-		.lim = &limits, .wait_start_ns = t0, .waiting = 1, .progress_ns = &slot->progress_ns
-	};
+	struct conn_waits waits = { .lim = &limits,
+		                    .wait_start_ns = t0,
+		                    .waiting = 1,
+		                    .progress_ns = &slot->progress_ns,
+		                    .stamp_first = a->cfg->queue_wait };
+	uint64_t accepted_real = a->cfg->queue_wait ? clock_real_ns() : 0;
 	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
 	enum serve_result r = SERVE_OTHER;
 	int early;
@@ -286,6 +313,8 @@ static void serve_connection(const struct worker_args *a, int fd)
 	close(fd);
 	us = (clock_now_ns() - t0) / 1000;
 	sb_add(&slot->hist[hist_bucket(us)], 1);
+	if (a->cfg->queue_wait && !early)
+		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
 	if (early || conn_evicted) {
 		sb_add(&slot->counters[C_ERR_EVICTED], 1);
 		if (early)

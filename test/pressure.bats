@@ -128,7 +128,9 @@ print(out.decode())' "$SERVER_PORT"
 	# Without --defer-accept nothing is closed at accept: every eviction is the
 	# master's choice, signalled while workers move from connection to connection.
 	start_server --workers 2 --defer-accept 0 --first-byte-timeout 30
-	load_start "$BATS_TEST_TMPDIR/load.json" --silent 3 --reconnect --trickle 1 --gap 0.2 \
+	# The trickle's gap stays well under the shortest stall ever acted on (250 ms),
+	# which a long queue of normal clients brings the limit down to.
+	load_start "$BATS_TEST_TMPDIR/load.json" --silent 3 --reconnect --trickle 1 --gap 0.1 \
 		--first-byte --normal-every 0.1 --duration 5
 	wait_until 60 eval '! process_alive "$LOAD_PID"'
 	run_ok jq -c '[.silent.closed, .trickle.closed, .normal.failed]' \
@@ -152,4 +154,31 @@ print(out.decode())' "$SERVER_PORT"
 	assert_contains "$output" $'\npressure-idle 0\n'
 	run_fail "$PREFORKD" --pressure-idle soon -t
 	assert_contains "$output" '--pressure-idle: expected seconds'
+}
+
+@test "--queue-wait shows the time a connection waited in the accept queue" {
+	start_server --workers 1 --queue-wait --pressure-idle 0
+	hold_worker
+	client_bg "$BATS_TEST_TMPDIR/c" queued
+	wait_until 10 stat_at_least '.pressure.queue' 1
+	# Not a synchronisation: the time to be measured. The client's data is already
+	# queued (with --defer-accept it joins the queue with its data).
+	sleep 0.4
+	release_worker
+	wait_until 20 grep -qx queued "$BATS_TEST_TMPDIR/c"
+	wait_until 10 stat_is '.queue_wait_us.count' 2
+	assert_eq "$(stat_json '.queue_wait_us.measured')" true
+	assert_ge "$(stat_json '.queue_wait_us.max')" 400000
+	run_ok "$CTL" -s "$SERVER_ADMIN" status
+	assert_match "$output" 'Queue wait: p50 [^,]+, p90 [^,]+, p99 [^,]+, p99.9 [^,]+, max [0-9.]+(ms|s) \(2 connections\)'
+	run_ok "$CTL" -s "$SERVER_ADMIN" stats prometheus
+	assert_match "$output" $'\npreforkd_queue_wait_seconds_count 2'
+}
+
+@test "without --queue-wait the queue wait is not measured and no timestamp is asked" {
+	start_server --workers 1
+	run_ok echo_once hello
+	run_ok "$CTL" -s "$SERVER_ADMIN" status
+	assert_contains "$output" 'Queue wait: not measured (--queue-wait)'
+	assert_eq "$(stat_json '.queue_wait_us.count')" 0
 }

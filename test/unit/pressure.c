@@ -38,6 +38,22 @@ static void test_episodes(void)
 	      "a new episode after the gap");
 }
 
+static void test_limit(void)
+{
+	CHECK(pressure_idle_limit(1000 * MS, 2, 1) == 1000 * MS,
+	      "a short queue: --pressure-idle itself");
+	CHECK(pressure_idle_limit(1000 * MS, 2, 2) == 1000 * MS,
+	      "as many queued as busy: the same");
+	CHECK(pressure_idle_limit(1000 * MS, 2, 4) == 500 * MS,
+	      "twice as many queued: half, so the queue drains in about --pressure-idle");
+	CHECK(pressure_idle_limit(1000 * MS, 2, 100) == PRESSURE_IDLE_FLOOR_NS,
+	      "never below the floor");
+	CHECK(pressure_idle_limit(100 * MS, 2, 100) == 100 * MS,
+	      "a --pressure-idle below the floor is kept");
+	CHECK(pressure_idle_limit(0, 2, 100) == 0, "0 (off) stays 0");
+	CHECK(pressure_idle_limit(1000 * MS, 0, 5) == 1000 * MS, "no busy worker: unchanged");
+}
+
 static void test_pick(void)
 {
 	struct evict_candidate c[] = {
@@ -80,6 +96,7 @@ static void test_seq_match(void)
 int main(void)
 {
 	test_episodes();
+	test_limit();
 	test_pick();
 	test_seq_match();
 	return unit_done();
