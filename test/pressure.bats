@@ -27,9 +27,11 @@ load_start() {
 	LOAD_PID=$SPAWNED
 }
 
+load_gone() { ! process_alive "$LOAD_PID"; }
+
 load_stop() {
 	kill -TERM "$LOAD_PID"
-	wait_until 20 eval '! process_alive "$LOAD_PID"'
+	wait_until 20 load_gone
 }
 
 stat_is() { [ "$(stat_json "$1")" = "$2" ]; }
@@ -132,7 +134,7 @@ print(out.decode())' "$SERVER_PORT"
 	# which a long queue of normal clients brings the limit down to.
 	load_start "$BATS_TEST_TMPDIR/load.json" --silent 3 --reconnect --trickle 1 --gap 0.1 \
 		--first-byte --normal-every 0.1 --duration 5
-	wait_until 60 eval '! process_alive "$LOAD_PID"'
+	wait_until 60 load_gone
 	run_ok jq -c '[.silent.closed, .trickle.closed, .normal.failed]' \
 		"$BATS_TEST_TMPDIR/load.json"
 	local silent_closed=${output#[}
