@@ -181,7 +181,8 @@ cpu_ticks() {
 }
 
 @test "without --defer-accept a silent client does hold the only worker (the control case)" {
-	start_server --workers 1 --defer-accept 0 --first-byte-timeout 10
+	# --pressure-idle 0: else the queued client's wait evicts the silent one.
+	start_server --workers 1 --defer-accept 0 --first-byte-timeout 10 --pressure-idle 0
 	local idle
 	exec {idle}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
 	wait_until 5 stat_at_least .pool.busy 1
