@@ -185,6 +185,46 @@ static int wait_once(int fd, short events, uint64_t deadline_ns)
 	return 0;
 }
 
+/* Only the first call asks: the first data's timestamp is the one that says how
+ * long the connection waited (net.h). A blocking call, like the recv() it stands
+ * for, so it costs no syscall more; a timeout falls to conn_recv_wait as usual. */
+ssize_t conn_recv_stamped(int fd, void *buf, size_t len, struct conn_waits *w)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov,
+		              .msg_iovlen = 1,
+		              .msg_control = cm.buf,
+		              .msg_controllen = sizeof cm.buf };
+	ssize_t n = recvmsg(fd, &msg, 0);
+
+	w->stamp_first = 0;
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			w->first_rx_real_ns =
+				(uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		}
+	return n;
+}
+
+/* The server may end a connection whose wait a signal interrupted (an eviction):
+ * then the call fails with ECONNABORTED, else with what it had. */
+static int cut_short(const struct conn_waits *w)
+{
+	if (!w->lim->abandon || !w->lim->abandon())
+		return 0;
+	errno = ECONNABORTED;
+	return 1;
+}
+
 static uint64_t wait_began(struct conn_waits *w, uint64_t start_ns)
 {
 	if (!w->waiting) {
@@ -211,7 +251,7 @@ ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w)
 		uint64_t now, deadline;
 		ssize_t n;
 
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (cut_short(w) || (errno != EAGAIN && errno != EWOULDBLOCK))
 			return -1;
 		now = clock_now_ns();
 		deadline = wait_began(w, now > lim->slice_ns ? now - lim->slice_ns : 0) +
@@ -220,11 +260,13 @@ ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (deadline - now < lim->slice_ns && wait_once(fd, POLLIN, deadline) < 0)
+		if (deadline - now < lim->slice_ns && wait_once(fd, POLLIN, deadline) < 0) {
+			cut_short(w);
 			return -1;
+		}
 		n = recv(fd, buf, len, 0);
 		if (n >= 0) {
-			w->waiting = 0;
+			conn_progress(w);
 			w->got_first = 1;
 			return n;
 		}
@@ -241,13 +283,15 @@ ssize_t conn_send_wait(int fd, const void *buf, size_t len, struct conn_waits *w
 	for (;;) {
 		ssize_t n;
 
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (cut_short(w) || (errno != EAGAIN && errno != EWOULDBLOCK))
 			return -1;
-		if (wait_once(fd, POLLOUT, wait_began(w, clock_now_ns()) + w->lim->idle_ns) < 0)
+		if (wait_once(fd, POLLOUT, wait_began(w, clock_now_ns()) + w->lim->idle_ns) < 0) {
+			cut_short(w);
 			return -1;
+		}
 		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0) {
-			w->waiting = 0;
+			conn_progress(w);
 			return n;
 		}
 	}

@@ -3,11 +3,13 @@
 #ifndef PREFORKD_NET_H
 #define PREFORKD_NET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct listen_opts {
 	int backlog;
@@ -20,6 +22,10 @@ struct conn_limits {
 	uint64_t first_byte_ns; /* longest wait for the first byte */
 	uint64_t idle_ns;       /* longest wait for progress after that */
 	uint64_t slice_ns;      /* the socket's SO_RCVTIMEO: one blocking recv's wait */
+	/* Asked when a wait was cut short by a signal or timed out a slice (slow path
+	 * only): nonzero ends the connection, the call failing with ECONNABORTED. The
+	 * server's pressure defence (an eviction); NULL: none. */
+	int (*abandon)(void);
 };
 
 /* The waits of one served connection (see conn_recv). The server sets lim and
@@ -30,7 +36,32 @@ struct conn_waits {
 	uint64_t wait_start_ns; /* when the current wait began (the accept, at first) */
 	int waiting;            /* wait_start_ns is set */
 	int got_first;          /* a recv returned data or EOF */
+	/* When a byte last moved either way (CLOCK_MONOTONIC), for the master to see
+	 * which connection is stalled; NULL: not kept. */
+	_Atomic uint64_t *progress_ns;
+	/* Set by the server when the socket has SO_TIMESTAMPNS: the first recv is a
+	 * recvmsg() that keeps the kernel's receive time (CLOCK_REALTIME, ns) of the
+	 * first data in first_rx_real_ns (0: none came with a timestamp). */
+	int stamp_first;
+	uint64_t first_rx_real_ns;
 };
+
+/* A byte moved: one clock read (vDSO, no syscall) and a relaxed store. The coarse
+ * clock (the last tick's CLOCK_MONOTONIC, a few ms behind at most) costs a fraction
+ * of the precise one, and a stall is judged in hundreds of ms: the error only makes
+ * a connection look a tick more stalled. */
+static inline void conn_progress(struct conn_waits *w)
+{
+	struct timespec ts;
+
+	w->waiting = 0;
+	if (!w->progress_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	atomic_store_explicit(w->progress_ns,
+	                      (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+	                      memory_order_relaxed);
+}
 
 int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o, char *err,
                size_t errlen);
@@ -42,17 +73,19 @@ int set_nonblocking(int fd);
 /* The slow paths of conn_recv/conn_send: called only when the call would block. */
 ssize_t conn_recv_wait(int fd, void *buf, size_t len, struct conn_waits *w);
 ssize_t conn_send_wait(int fd, const void *buf, size_t len, struct conn_waits *w);
+/* The first recv with --queue-wait: one recvmsg() in place of the recv(). */
+ssize_t conn_recv_stamped(int fd, void *buf, size_t len, struct conn_waits *w);
 
 /* recv() for a served connection: see conn_recv_wait in net.c for the deadlines.
  * Inline, so that the hot path (data there, or arriving within the socket's
  * SO_RCVTIMEO) costs what a bare recv() did, without a call into another file. */
 static inline ssize_t conn_recv(int fd, void *buf, size_t len, struct conn_waits *w)
 {
-	ssize_t n = recv(fd, buf, len, 0);
+	ssize_t n = w->stamp_first ? conn_recv_stamped(fd, buf, len, w) : recv(fd, buf, len, 0);
 
 	if (n < 0)
 		return conn_recv_wait(fd, buf, len, w);
-	w->waiting = 0;
+	conn_progress(w);
 	w->got_first = 1;
 	return n;
 }
@@ -64,7 +97,7 @@ static inline ssize_t conn_send(int fd, const void *buf, size_t len, struct conn
 
 	if (n < 0)
 		return conn_send_wait(fd, buf, len, w);
-	w->waiting = 0;
+	conn_progress(w);
 	return n;
 }
 

@@ -29,8 +29,12 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --no-counts            skip the syscall and instruction counts (section 5)
   --counted-tx N         transactions of the shorter callgrind run of section 5;
                          the longer runs 5 x N (default 2000)
+  --no-pressure          skip the pressure section (6)
+  --pressure-duration SECONDS  how long normal clients run in section 6, beside
+                         the silent and trickling ones (default 60)
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
-                         5 rounds (also BENCH_QUICK=1); later options override
+                         5 rounds, 10 s of pressure (also BENCH_QUICK=1); later
+                         options override
   -h, --help             show this help
 
 Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
@@ -53,7 +57,9 @@ CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5; }
+quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5 pressure_duration=10; }
+do_pressure=1
+pressure_duration=60
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
 round_duration=1
 cell= # the run length of load(), set by the paired sections; never from the environment
@@ -89,6 +95,8 @@ while [ $# -gt 0 ]; do
 	--no-ref) use_ref=0 ;;
 	--no-matrix) matrix=0 ;;
 	--no-counts) do_counts=0 ;;
+	--no-pressure) do_pressure=0 ;;
+	--pressure-duration) need_arg "$@"; pressure_duration=$2; shift ;;
 	--counted-tx) need_arg "$@"; counted_tx=$2; shift ;;
 	--quick) quick ;;
 	-h | --help) usage; exit 0 ;;
@@ -100,6 +108,7 @@ done
 # seconds VALUE: a decimal number of seconds above zero.
 seconds() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ && $1 =~ [1-9] ]]; }
 seconds "$duration" || die_usage "--duration: expected seconds > 0, got '$duration'"
+seconds "$pressure_duration" || die_usage "--pressure-duration: expected seconds > 0, got '$pressure_duration'"
 seconds "$round_duration" || die_usage "--round-duration: expected seconds > 0, got '$round_duration'"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die_usage "--rounds: expected N >= 1, got '$rounds'"
 for m in $modes_list; do
@@ -565,6 +574,41 @@ if [ "$do_counts" -eq 1 ]; then
 			echo "instructions: skipped (no valgrind; apt-get install valgrind)"
 		fi
 	fi
+fi
+
+# ---- 6. pressure: silent and trickling clients against the pool ----
+
+# The issue's scenario: 2 workers on the defaults; 200 connections that send
+# nothing and 16 that send one byte every 5 s (neither reconnects once closed),
+# and a normal client every 100 ms; its wait is connect to the end of its echo.
+# Once with the defence (the default --pressure-idle 1), once without (0).
+pressure_run() {
+	local label=$1 out
+	shift
+	out=$tmp/pressure.$started_preforkd.json
+	start_preforkd 2 "$@"
+	"$ROOT/scripts/pressure-load.py" --port "$SRV_PORT" --silent 200 --trickle 16 --gap 5 \
+		--normal-every 0.1 --duration "$pressure_duration" >"$out" 2>"$tmp/pressure.err" ||
+		echo '{}' >"$out"
+	"$CTL" -s "$SRV_ADMIN" stats json >"$tmp/pressure.stats" 2>/dev/null || echo '{}' >"$tmp/pressure.stats"
+	stop_server "$SRV_PID"
+	printf '%-26s %6s %6s %8s %8s %8s %8s %8s %8s\n' "$label" \
+		"$(jq -r '.normal.count // "?"' "$out")" "$(jq -r '.normal.failed // "?"' "$out")" \
+		"$(jq -r '.normal.p50 // "-"' "$out")" "$(jq -r '.normal.p99 // "-"' "$out")" \
+		"$(jq -r '.normal.max // "-"' "$out")" \
+		"$(jq -r '.totals.errors.evicted // "?"' "$tmp/pressure.stats")" \
+		"$(jq -r '.pressure.closed_at_accept // "?"' "$tmp/pressure.stats")" \
+		"$(jq -r '.pressure.episodes // "?"' "$tmp/pressure.stats")"
+}
+
+if [ "$do_pressure" -eq 1 ]; then
+	heading "6. pressure: 2 workers, 200 silent + 16 trickling clients, a normal client every 100 ms for ${pressure_duration} s"
+	echo "columns:  normal = normal clients started; failed = no echo within 60 s; p50/p99/max"
+	echo "          = their wait in s (connect to the end of the echo); evicted = connections"
+	echo "          the defence closed, of which at accept; episodes = pressure episodes"
+	printf '%-26s %6s %6s %8s %8s %8s %8s %8s %8s\n' defence normal failed p50 p99 max evicted at-accept episodes
+	pressure_run "on (--pressure-idle 1)"
+	pressure_run "off (--pressure-idle 0)" --pressure-idle 0
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -40,6 +40,8 @@ enum {
 	OPT_GROUP,
 	OPT_CORE_DUMPS,
 	OPT_VERBOSE,
+	OPT_PRESSURE_IDLE,
+	OPT_QUEUE_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +62,8 @@ static const struct option long_options[] = {
 	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
 	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
 	{ "defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT },
+	{ "pressure-idle", required_argument, NULL, OPT_PRESSURE_IDLE },
+	{ "queue-wait", no_argument, NULL, OPT_QUEUE_WAIT },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -176,6 +180,7 @@ void config_defaults(struct config *cfg)
 	cfg->worker_timeout = 60;
 	cfg->min_uptime = 1;
 	cfg->defer_accept = 5;
+	cfg->pressure_idle = 1;
 }
 
 void config_usage(void)
@@ -228,6 +233,13 @@ void config_usage(void)
 	       "                          30 s (default 1)\n"
 	       "  --defer-accept SECONDS  TCP_DEFER_ACCEPT: wake a worker only once the client\n"
 	       "                          has sent data, for up to SECONDS; 0 = off (default 5)\n"
+	       "  --pressure-idle SECONDS under pressure (connections queued, no worker idle),\n"
+	       "                          drop the connection that has moved no byte for\n"
+	       "                          longest once that is more than SECONDS; 0 = never\n"
+	       "                          (default 1). Less than --worker-timeout\n"
+	       "  --queue-wait            measure each connection's wait in the accept queue\n"
+	       "                          (kernel receive timestamps, which the whole host then\n"
+	       "                          takes on every packet); shown beside service time\n"
 	       "  --daemon                detach into the background; the command exits 0 once\n"
 	       "                          the daemon listens and has written its pidfile, else\n"
 	       "                          1 with the reason. Relative paths are made absolute\n"
@@ -388,6 +400,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests, err, errlen);
 	case OPT_MAX_REQUESTS_JITTER:
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests_jitter, err, errlen);
+	case OPT_PRESSURE_IDLE:
+		return parse_seconds(name, arg, 0, 86400, &cfg->pressure_idle, err, errlen);
 	case OPT_DEFER_ACCEPT:
 		return parse_long(name, arg, 0, 3600, &cfg->defer_accept, err, errlen);
 	case OPT_LOG_FORMAT:
@@ -434,12 +448,13 @@ static int check_worker_timeout(const struct config *cfg, char *err, size_t errl
 	} waits[] = {
 		{ "--idle-timeout", cfg->idle_timeout },
 		{ "--first-byte-timeout", cfg->first_byte_timeout },
+		{ "--pressure-idle", cfg->pressure_idle }, /* 0 = off */
 	};
 
 	if (cfg->worker_timeout == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
-		if (cfg->worker_timeout > waits[i].seconds)
+		if (cfg->worker_timeout > waits[i].seconds || waits[i].seconds == 0)
 			continue;
 		snprintf(err, errlen,
 		         "--worker-timeout (%g s) must be 0 or greater than %s (%g s): a "
@@ -509,6 +524,8 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 	int on;
 
 	switch (opt) {
+	case OPT_QUEUE_WAIT:
+		return parse_switch(name, arg, &cfg->queue_wait, err, errlen);
 	case OPT_DAEMON:
 	case OPT_CORE_DUMPS:
 	case OPT_VERBOSE:

@@ -36,7 +36,9 @@ struct config {
 	long max_requests;     /* 0 = never */
 	long max_requests_jitter;
 	double min_uptime;
-	long defer_accept; /* seconds, 0 = off */
+	long defer_accept;    /* seconds, 0 = off */
+	double pressure_idle; /* evict under pressure after this long without progress; 0 = never */
+	int queue_wait;       /* receive timestamps: time in the accept queue */
 	int daemonize;
 	const char *user;
 	const char *group;

@@ -36,6 +36,10 @@ const struct config_key config_keys[] = {
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
 	{ "min-uptime", CONFIG_LIVE, 0 },
 	{ "defer-accept", CONFIG_LIVE, 0 },
+	/* the master's choice at once; each worker re-checks with its own until replaced */
+	{ "pressure-idle", CONFIG_LIVE, 0 },
+	/* set on the listener at start */
+	{ "queue-wait", CONFIG_RESTART, 0 },
 	{ "daemon", CONFIG_RESTART, 0 },
 	{ "user", CONFIG_RESTART, 0 },
 	{ "group", CONFIG_RESTART, 0 },
@@ -122,6 +126,8 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_text(c->user, buf, len);
 	if (strcmp(k, "group") == 0)
 		return show_text(c->group, buf, len);
+	if (strcmp(k, "queue-wait") == 0)
+		return show_switch(c->queue_wait, buf, len);
 	if (strcmp(k, "core-dumps") == 0)
 		return show_switch(c->core_dumps, buf, len);
 	if (strcmp(k, "log-format") == 0)
@@ -134,6 +140,7 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	             : strcmp(k, "first-byte-timeout") == 0 ? c->first_byte_timeout
 	             : strcmp(k, "grace") == 0              ? c->grace
 	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
+	             : strcmp(k, "pressure-idle") == 0      ? c->pressure_idle
 	                                                    : c->min_uptime,
 	             buf, len);
 	return 1;

@@ -68,6 +68,8 @@ static int keep_running(struct config *next, const struct config *old, const cha
 		next->daemonize = old->daemonize;
 	} else if (strcmp(key, "core-dumps") == 0) {
 		next->core_dumps = old->core_dumps;
+	} else if (strcmp(key, "queue-wait") == 0) {
+		next->queue_wait = old->queue_wait;
 	} else if (strcmp(key, "log-format") == 0) {
 		next->log_format = old->log_format;
 	}

@@ -21,6 +21,7 @@
 #include "net.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "pressure.h"
 #include "proctitle.h"
 #include "service.h"
 #include "signals.h"
@@ -69,6 +70,7 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 		.cfg = m->pool.cfg,
 		.listen_fd = m->listen_fd,
 		.slot = &m->pool.slots[slot],
+		.shared = m->pool.shared,
 		.master_pid = getpid(),
 		.max_requests = max_requests,
 		.slot_index = slot,
@@ -194,7 +196,8 @@ static void fold_retired_counters(struct master *m, int slot)
 {
 	struct sb_slot *s = &m->pool.slots[slot];
 	uint64_t ended = sb_get(&s->counters[C_COMPLETED]) + sb_get(&s->counters[C_ERR_TIMEOUT]) +
-	                 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]);
+	                 sb_get(&s->counters[C_ERR_RESET]) + sb_get(&s->counters[C_ERR_OTHER]) +
+	                 sb_get(&s->counters[C_ERR_EVICTED]);
 	uint64_t accepted = sb_get(&s->counters[C_ACCEPTED]);
 
 	if (accepted > ended)
@@ -377,6 +380,117 @@ static void kill_hung_workers(struct master *m, uint64_t now)
 		w->killed_for_timeout = 1;
 		signal_worker(w, SIGKILL, now);
 	}
+}
+
+/* ---- pressure (pressure.h) ---- */
+
+static int idle_workers(const struct master *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < SLOTS_MAX; i++)
+		if (child_is_live(&m->pool.children[i]) && !m->pool.children[i].stopping &&
+		    sb_state(&m->pool.slots[i]) == WS_IDLE)
+			n++;
+	return n;
+}
+
+/* The busy connections, each read as the worker publishes it: conn_seq (acquire)
+ * before progress_ns, so the progress read is this connection's or newer. */
+static size_t evict_candidates(const struct master *m, uint64_t now, struct evict_candidate *c)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		struct sb_slot *s = &m->pool.slots[i];
+		uint64_t seq, last;
+
+		if (!child_is_live(&m->pool.children[i]) || sb_state(s) != WS_BUSY)
+			continue;
+		seq = atomic_load_explicit(&s->conn_seq, memory_order_acquire);
+		last = sb_get(&s->progress_ns);
+		if (seq == 0)
+			continue;
+		c[n++] = (struct evict_candidate){ i, seq, now > last ? now - last : 0 };
+	}
+	return n;
+}
+
+/* One connection freed per queued one, the longest stalled first, once stalled
+ * longer than the limit for this queue (pressure_idle_limit). The target's
+ * seq is written before the signal; the worker drops only a match (worker.c). A
+ * worker already asked about the same connection is asked again only after
+ * RESIGNAL_NS: the signal may have landed while it was not blocked. */
+static void evict_stalled(struct master *m, uint64_t now)
+{
+	struct evict_candidate c[SLOTS_MAX];
+	size_t n = evict_candidates(m, now, c);
+	uint64_t limit = pressure_idle_limit(seconds_to_ns(m->cfg->pressure_idle), n,
+	                                     m->pool.pressure.queue);
+	size_t k = pressure_pick(c, n, limit, (size_t)m->pool.pressure.queue);
+
+	for (size_t i = 0; i < k; i++) {
+		struct child *w = &m->pool.children[c[i].slot];
+
+		if (w->evict_seq == c[i].seq && now - w->evict_sent_ns < RESIGNAL_NS)
+			continue;
+		if (w->evict_seq != c[i].seq) {
+			m->pool.pressure.evict_requests++;
+			m->pool.pressure.episode_evictions++;
+			log_debug("pressure: asking slot %d pid %ld to drop its connection (no "
+			          "progress for %.1f s)",
+			          c[i].slot, (long)w->pid, (double)c[i].idle_ns / NS_PER_SEC);
+		}
+		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_seq, c[i].seq,
+		                      memory_order_release);
+		w->evict_seq = c[i].seq;
+		w->evict_sent_ns = now;
+		if (kill(w->pid, SIGUSR2) < 0 && errno != ESRCH)
+			log_error("kill %ld SIGUSR2: %s", (long)w->pid, strerror(errno));
+	}
+}
+
+static void log_pressure_event(const struct master *m, enum pressure_event ev, uint64_t now)
+{
+	const struct pool_pressure *p = &m->pool.pressure;
+
+	if (ev == PRESSURE_BEGAN)
+		log_warn("pressure: all %d workers are busy and %llu connections wait in the "
+		         "accept queue (backlog %llu); consider more --workers",
+		         pool_live_count(&m->pool), (unsigned long long)p->queue,
+		         (unsigned long long)p->backlog);
+	else if (ev == PRESSURE_ENDED)
+		log_info("pressure over after %.1f s: %llu connections asked to be dropped, "
+		         "queue peaked at %llu since start",
+		         (double)(p->last_active_ns - p->episode_start_ns) / NS_PER_SEC,
+		         (unsigned long long)p->episode_evictions,
+		         (unsigned long long)p->queue_max);
+	(void)now;
+}
+
+/* Sampled at every turn of the loop; the loop turns every PRESSURE_TICK_NS while no
+ * worker is idle or pressure is on (poll_timeout_ms). Off while stopping: the
+ * queue is being drained then, and nothing is evicted. */
+static void watch_pressure(struct master *m, uint64_t now)
+{
+	struct pool_pressure *p = &m->pool.pressure;
+	uint64_t queue = 0, backlog = p->backlog;
+	enum pressure_event ev;
+	static int failed_logged;
+
+	if (!m->pool.stopping && pressure_read_queue(m->listen_fd, &queue, &backlog) < 0 &&
+	    !failed_logged) {
+		failed_logged = 1;
+		log_warn("pressure: TCP_INFO on the listener: %s; the accept queue is not "
+		         "measured (logged once)",
+		         strerror(errno));
+	}
+	ev = pressure_update(p, now, queue, backlog, m->pool.stopping ? 1 : idle_workers(m));
+	log_pressure_event(m, ev, now);
+	if (atomic_load_explicit(&m->pool.shared->pressure, memory_order_relaxed) != p->active)
+		atomic_store_explicit(&m->pool.shared->pressure, p->active, memory_order_relaxed);
+	if (p->active)
+		evict_stalled(m, now);
 }
 
 /* Only a worker started during the current episode ends it, by reaching accept()
@@ -707,6 +821,11 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 			break;
 		}
 	}
+	/* Pressure needs every worker busy: sample on a short tick only then, or while
+	 * it lasts (an idle pool is not woken for it). */
+	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
+	    (m->pool.pressure.active || m->pool.pressure.in_episode || idle_workers(m) == 0))
+		wait = PRESSURE_TICK_NS;
 	if (m->pool.stopping && !m->killed_all && m->stop_deadline_ns > now &&
 	    m->stop_deadline_ns - now < wait)
 		wait = m->stop_deadline_ns - now;
@@ -791,6 +910,7 @@ static void run_loop(struct master *m)
 		metrics_serve(&m->metrics, &m->pool, metrics_pfd, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
+		watch_pressure(m, now);
 		if (m->pool.stopping) {
 			resignal_stopping(m, now);
 			advance_shutdown(m, now);
@@ -836,6 +956,11 @@ static int open_listener(struct master *m)
 	addr_format((struct sockaddr *)&ss, m->pool.listen_text, sizeof m->pool.listen_text);
 	m->pool.listen_addr = ss;
 	m->listener_owned = 1;
+	/* Accepted sockets inherit it: their first data carries its receive time
+	 * (worker.c, "queue wait"). */
+	if (m->pool.cfg->queue_wait &&
+	    setsockopt(m->listen_fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0)
+		log_warn("setsockopt SO_TIMESTAMPNS: %s; queue wait not measured", strerror(errno));
 	return 0;
 }
 
@@ -867,7 +992,7 @@ static int start_master(struct master *m)
 	    metrics_open(&m->metrics, m->pool.cfg) < 0)
 		return -1;
 	m->pool.metrics_addr = m->metrics.open ? m->metrics.addr : NULL;
-	m->pool.slots = scoreboard_create();
+	m->pool.slots = scoreboard_create(&m->pool.shared);
 	if (!m->pool.slots)
 		return -1;
 	if (log_pipe_open() < 0) {

@@ -55,6 +55,8 @@ struct child {
 	uint64_t signalled_ns;
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
 	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
+	uint64_t evict_seq;     /* the connection last asked to drop (pressure), and when */
+	uint64_t evict_sent_ns;
 	struct exit_record last_exit; /* the last child that used this slot */
 	/* Counters of the children that used this slot before, folded at each exit: a
 	 * slot's per-slot metrics add the live child's and never go backwards. */
@@ -62,6 +64,20 @@ struct child {
 };
 
 #define RECENT_EXITS 16
+
+/* The accept queue and the pressure on the pool, as the master last sampled them
+ * (pressure.h). */
+struct pool_pressure {
+	int active;  /* at the last sample: connections queued and no worker idle */
+	int sampled; /* a sample has been taken */
+	uint64_t queue, queue_max, backlog; /* now, the largest seen at a sample, limit */
+	uint64_t episodes;                  /* episodes begun */
+	uint64_t total_ns;                  /* time under pressure, at the tick's grain */
+	int in_episode;
+	uint64_t episode_start_ns, last_active_ns, last_sample_ns;
+	uint64_t episode_evictions; /* connections the master asked workers to drop */
+	uint64_t evict_requests;    /* since start */
+};
 
 struct pool {
 	const struct config *cfg;
@@ -79,6 +95,8 @@ struct pool {
 	int stopping;
 	/* children[i] runs in the scoreboard's slots[i]; a free slot's counters are 0 */
 	struct sb_slot *slots;
+	struct sb_header *shared; /* the scoreboard's pool-wide header */
+	struct pool_pressure pressure;
 	struct child children[SLOTS_MAX];
 	struct sb_totals retired; /* folded from every child that exited */
 	uint64_t exits[EXIT_CAUSE_COUNT];

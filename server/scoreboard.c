@@ -9,16 +9,20 @@
 #include <string.h>
 #include <sys/mman.h>
 
-struct sb_slot *scoreboard_create(void)
+_Static_assert(sizeof(struct sb_header) % _Alignof(struct sb_slot) == 0,
+               "the slots follow the header aligned");
+
+struct sb_slot *scoreboard_create(struct sb_header **header)
 {
-	void *p = mmap(NULL, sizeof(struct sb_slot) * (size_t)SLOTS_MAX, PROT_READ | PROT_WRITE,
-	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, sizeof(struct sb_header) + sizeof(struct sb_slot) * (size_t)SLOTS_MAX,
+	               PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		log_error("mmap scoreboard: %s", strerror(errno));
 		return NULL;
 	}
-	return p;
+	*header = (struct sb_header *)(void *)p;
+	return (struct sb_slot *)(void *)(p + sizeof(struct sb_header));
 }
 
 void scoreboard_reset_slot(struct sb_slot *s)
@@ -27,8 +31,13 @@ void scoreboard_reset_slot(struct sb_slot *s)
 	atomic_store_explicit(&s->busy_since_ns, 0, memory_order_relaxed);
 	for (int i = 0; i < C_COUNT; i++)
 		atomic_store_explicit(&s->counters[i], 0, memory_order_relaxed);
-	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		atomic_store_explicit(&s->hist[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&s->qwait_hist[i], 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&s->conn_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->progress_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->evict_seq, 0, memory_order_relaxed);
 	memset(&s->peer, 0, sizeof s->peer);
 }
 
@@ -37,8 +46,10 @@ void scoreboard_fold(struct sb_totals *t, struct sb_slot *s)
 {
 	for (int i = 0; i < C_COUNT; i++)
 		t->counters[i] += sb_get(&s->counters[i]);
-	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		t->hist[i] += sb_get(&s->hist[i]);
+		t->qwait_hist[i] += sb_get(&s->qwait_hist[i]);
+	}
 }
 
 void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired, struct sb_slot *slots,

@@ -31,7 +31,9 @@ enum counter {
 	C_ERR_TIMEOUT,
 	C_ERR_RESET,
 	C_ERR_OTHER,
-	C_LOG_DROPPED, /* log lines the worker dropped: the pipe to the master was full */
+	C_ERR_EVICTED,   /* closed by the pressure defence (pressure.h); at accept or later */
+	C_EVICTED_EARLY, /* of those, closed at accept with nothing to read */
+	C_LOG_DROPPED,   /* log lines the worker dropped: the pipe to the master was full */
 	C_COUNT
 };
 
@@ -43,15 +45,34 @@ struct sb_slot {
 	 * connection starts, which is harmless for a status display. */
 	struct sockaddr_storage peer;
 	_Atomic uint64_t hist[HIST_BUCKETS];
+	/* The pressure defence (pressure.h). The worker numbers its connections
+	 * (conn_seq, set at accept after progress_ns) and conn_recv/conn_send stamp
+	 * progress_ns with each byte moved; the master writes the target's seq into
+	 * evict_seq, then sends SIGUSR2, and the worker drops its connection only when
+	 * evict_seq is the one it serves (sb_evict_matches). */
+	_Atomic uint64_t conn_seq;
+	_Atomic uint64_t progress_ns;
+	_Atomic uint64_t evict_seq;
+	/* Time in the accept queue, microseconds: accept against the kernel's receive
+	 * timestamp of the first data (worker.c, "queue wait") */
+	_Atomic uint64_t qwait_hist[HIST_BUCKETS];
+} __attribute__((aligned(64)));
+
+/* Pool-wide, next to the slots: written by the master, read by every worker with
+ * a plain load (no syscall on the hot path). */
+struct sb_header {
+	_Atomic int pressure; /* connections wait in the queue and no worker is idle */
 } __attribute__((aligned(64)));
 
 /* Plain counters folded from workers that are gone. */
 struct sb_totals {
 	uint64_t counters[C_COUNT];
 	uint64_t hist[HIST_BUCKETS];
+	uint64_t qwait_hist[HIST_BUCKETS];
 };
 
-struct sb_slot *scoreboard_create(void);
+/* One shared mapping: the header, then SLOTS_MAX slots. */
+struct sb_slot *scoreboard_create(struct sb_header **header);
 
 /* One writer per slot, so an increment needs no locked instruction: load and store
  * are each atomic, and nobody else stores. */
@@ -78,6 +99,15 @@ static inline void sb_set_state(struct sb_slot *s, enum worker_state st)
 static inline enum worker_state sb_state(struct sb_slot *s)
 {
 	return (enum worker_state)atomic_load_explicit(&s->state, memory_order_acquire);
+}
+
+/* The worker's side of an eviction: drop the connection only if the master's target
+ * is the one being served now. The master may have read the slot just before the
+ * worker finished that connection and took the next: then the seqs differ. Seqs
+ * start at 1, so a slot never targeted (evict_seq 0) never matches. */
+static inline int sb_evict_matches(uint64_t evict_seq, uint64_t conn_seq)
+{
+	return evict_seq != 0 && evict_seq == conn_seq;
 }
 
 void scoreboard_reset_slot(struct sb_slot *s);

@@ -92,12 +92,17 @@ struct snapshot {
 	uint64_t by_state[WS_STOPPING + 1]; /* live workers per shown state */
 	struct sb_totals totals;            /* retired + every live slot */
 	struct latency latency;
+	struct latency queue_wait; /* --queue-wait: time in the accept queue */
+	int queue_wait_on;
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	uint64_t fork_failures, slots_exhausted_events;
 	int slots_exhausted, crash_loop;
 	uint64_t failed_starts, failed_probes;
 	double backoff_seconds, next_start_seconds;
+	int pressure;
+	uint64_t queue, queue_max, backlog, pressure_episodes, evict_requests;
+	double pressure_seconds;
 	size_t nworkers;
 	struct worker_view *workers; /* the live ones, by slot */
 	size_t nbusy;                /* of them with a connection */
@@ -265,8 +270,10 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	scoreboard_fold(&t, sb);
 	for (int k = 0; k < C_COUNT; k++)
 		s->totals.counters[k] += t.counters[k];
-	for (unsigned k = 0; k < HIST_BUCKETS; k++)
+	for (unsigned k = 0; k < HIST_BUCKETS; k++) {
 		s->totals.hist[k] += t.hist[k];
+		s->totals.qwait_hist[k] += t.qwait_hist[k];
+	}
 	w->slot = (uint64_t)slot;
 	w->pid = (uint64_t)c->pid;
 	w->generation = c->generation;
@@ -324,6 +331,13 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->backoff_seconds = ns_to_s(p->backoff_ns);
 	s->next_start_seconds =
 		p->next_spawn_ns > s->now_ns ? ns_to_s(p->next_spawn_ns - s->now_ns) : 0;
+	s->pressure = p->pressure.active;
+	s->queue = p->pressure.queue;
+	s->queue_max = p->pressure.queue_max;
+	s->backlog = p->pressure.backlog;
+	s->pressure_episodes = p->pressure.episodes;
+	s->pressure_seconds = ns_to_s(p->pressure.total_ns);
+	s->evict_requests = p->pressure.evict_requests;
 }
 
 /* Returns -1 when there is no memory for the worker views. KERNEL: ask the kernel
@@ -356,6 +370,8 @@ static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now,
 	/* The master's own dropped log lines count with its workers'. */
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
 	measure_latency(s->totals.hist, &s->latency);
+	measure_latency(s->totals.qwait_hist, &s->queue_wait);
+	s->queue_wait_on = p->cfg->queue_wait;
 	return 0;
 }
 
@@ -485,6 +501,7 @@ static const struct stat_field worker_fields[] = {
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
+	ROW("errors.evicted", SU_COUNT, W(counters[C_ERR_EVICTED]), 0),
 	ROW("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0),
 	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_IN]), 0,
 	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL,
@@ -554,6 +571,8 @@ static const struct stat_field global_fields[] = {
 	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"reset\"", NULL),
 	STAT("totals.errors.other", SU_COUNT, S(totals.counters[C_ERR_OTHER]), 0,
 	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"other\"", NULL),
+	STAT("totals.errors.evicted", SU_COUNT, S(totals.counters[C_ERR_EVICTED]), 0,
+	     "preforkd_connection_errors_total", PROM_COUNTER, "kind=\"evicted\"", NULL),
 	STAT("totals.bytes_in", SU_BYTES, S(totals.counters[C_BYTES_IN]), 0,
 	     "preforkd_received_bytes_total", PROM_COUNTER, NULL, "Bytes read from clients."),
 	STAT("totals.bytes_out", SU_BYTES, S(totals.counters[C_BYTES_OUT]), 0,
@@ -564,6 +583,17 @@ static const struct stat_field global_fields[] = {
 	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
+	ROW("queue_wait_us.measured", SU_BOOL, S(queue_wait_on), 0),
+	ROW("queue_wait_us.count", SU_COUNT, S(queue_wait.count), 0),
+	ROW("queue_wait_us.p50", SU_MICROSECONDS, S(queue_wait.p50), 0),
+	ROW("queue_wait_us.p90", SU_MICROSECONDS, S(queue_wait.p90), 0),
+	ROW("queue_wait_us.p99", SU_MICROSECONDS, S(queue_wait.p99), 0),
+	ROW("queue_wait_us.p99_9", SU_MICROSECONDS, S(queue_wait.p999), 0),
+	ROW("queue_wait_us.max", SU_MICROSECONDS, S(queue_wait.max), 0),
+	STAT(NULL, SU_HISTOGRAM, S(totals.qwait_hist), 0, "preforkd_queue_wait_seconds",
+	     PROM_HISTOGRAM, NULL,
+	     "Time in the accept queue, from the first data's kernel receive time to the "
+	     "accept (--queue-wait; empty without it)."),
 	STAT("restarts.total", SU_COUNT, S(restarts), 0, "preforkd_restarts_total", PROM_COUNTER,
 	     NULL,
 	     "Workers replaced after an exit that was not requested (every cause but stopped)."),
@@ -593,6 +623,27 @@ static const struct stat_field global_fields[] = {
 	STAT("crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
 	     "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off."),
 	ROW("crash_loop.next_start_in_seconds", SU_SECONDS, S(next_start_seconds), 0),
+	STAT("pressure.active", SU_BOOL, S(pressure), 0, "preforkd_pressure", PROM_GAUGE, NULL,
+	     "1 while connections wait in the accept queue and no worker is idle."),
+	STAT("pressure.queue", SU_COUNT, S(queue), 0, "preforkd_accept_queue", PROM_GAUGE, NULL,
+	     "Connections in the listener's accept queue at the master's last sample."),
+	STAT("pressure.queue_max", SU_COUNT, S(queue_max), 0, "preforkd_accept_queue_max",
+	     PROM_GAUGE, NULL, "Largest accept queue seen at a sample since start."),
+	STAT("pressure.backlog", SU_COUNT, S(backlog), 0, "preforkd_accept_queue_backlog",
+	     PROM_GAUGE, NULL, "The accept queue's limit (the listen backlog)."),
+	STAT("pressure.episodes", SU_COUNT, S(pressure_episodes), 0,
+	     "preforkd_pressure_episodes_total", PROM_COUNTER, NULL,
+	     "Times the pool came under pressure."),
+	STAT("pressure.seconds", SU_SECONDS, S(pressure_seconds), 0,
+	     "preforkd_pressure_seconds_total", PROM_COUNTER, NULL,
+	     "Time under pressure, at the sampling tick's grain."),
+	STAT("pressure.evict_requests", SU_COUNT, S(evict_requests), 0,
+	     "preforkd_pressure_evict_requests_total", PROM_COUNTER, NULL,
+	     "Stalled connections the master asked a worker to drop."),
+	STAT("pressure.closed_at_accept", SU_COUNT, S(totals.counters[C_EVICTED_EARLY]), 0,
+	     "preforkd_pressure_closed_at_accept_total", PROM_COUNTER, NULL,
+	     "Connections closed under pressure because they had sent nothing (part of "
+	     "the evicted errors)."),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
 };
@@ -703,7 +754,7 @@ static void describe_exit_short(const struct exit_record *r, char *buf, size_t l
 
 static uint64_t errors_of(const uint64_t *c)
 {
-	return c[C_ERR_TIMEOUT] + c[C_ERR_RESET] + c[C_ERR_OTHER];
+	return c[C_ERR_TIMEOUT] + c[C_ERR_RESET] + c[C_ERR_OTHER] + c[C_ERR_EVICTED];
 }
 
 /* ---- the worker table ---- */
@@ -831,6 +882,21 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	render_crash_loop_line(b, s);
 }
 
+static void render_pressure_line(struct strbuf *b, const struct snapshot *s)
+{
+	char total[32];
+
+	format_duration(s->pressure_seconds, total, sizeof total);
+	strbuf_printf(b,
+	              "  Pressure: %s: accept queue %llu (max %llu at a sample), backlog %llu; "
+	              "%llu episodes, %s in all; %llu evicted (%llu closed at accept)\n",
+	              s->pressure ? "YES" : "no", (unsigned long long)s->queue,
+	              (unsigned long long)s->queue_max, (unsigned long long)s->backlog,
+	              (unsigned long long)s->pressure_episodes, total,
+	              (unsigned long long)s->totals.counters[C_ERR_EVICTED],
+	              (unsigned long long)s->totals.counters[C_EVICTED_EARLY]);
+}
+
 static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 {
 	const uint64_t *c = s->totals.counters;
@@ -841,11 +907,12 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 	format_bytes(c[C_BYTES_OUT], out, sizeof out);
 	strbuf_printf(b,
 	              "    Totals: %llu accepted, %llu completed, %llu errors (timeout %llu, "
-	              "reset %llu, other %llu); %s in, %s out\n",
+	              "reset %llu, other %llu, evicted %llu); %s in, %s out\n",
 	              (unsigned long long)c[C_ACCEPTED], (unsigned long long)c[C_COMPLETED],
 	              (unsigned long long)errors_of(c), (unsigned long long)c[C_ERR_TIMEOUT],
-	              (unsigned long long)c[C_ERR_RESET], (unsigned long long)c[C_ERR_OTHER], in,
-	              out);
+	              (unsigned long long)c[C_ERR_RESET], (unsigned long long)c[C_ERR_OTHER],
+	              (unsigned long long)c[C_ERR_EVICTED], in, out);
+	render_pressure_line(b, s);
 	if (c[C_LOG_DROPPED] > 0)
 		strbuf_printf(b, "       Log: %llu lines dropped (the log could not keep up)\n",
 		              (unsigned long long)c[C_LOG_DROPPED]);
@@ -856,6 +923,19 @@ static void render_status_totals(struct strbuf *b, const struct snapshot *s)
 	format_us(l->max, l->count, max, sizeof max);
 	strbuf_printf(b,
 	              "   Latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s (%llu connections)\n",
+	              p50, p90, p99, p999, max, (unsigned long long)l->count);
+	l = &s->queue_wait;
+	if (!s->queue_wait_on) {
+		strbuf_printf(b, "Queue wait: not measured (--queue-wait)\n");
+		return;
+	}
+	format_us(l->p50, l->count, p50, sizeof p50);
+	format_us(l->p90, l->count, p90, sizeof p90);
+	format_us(l->p99, l->count, p99, sizeof p99);
+	format_us(l->p999, l->count, p999, sizeof p999);
+	format_us(l->max, l->count, max, sizeof max);
+	strbuf_printf(b,
+	              "Queue wait: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s (%llu connections)\n",
 	              p50, p90, p99, p999, max, (unsigned long long)l->count);
 }
 

@@ -11,6 +11,7 @@
 #include "drain.h"
 #include "log.h"
 #include "net.h"
+#include "pressure.h"
 #include "privdrop.h"
 #include "proctitle.h"
 #include "scoreboard.h"
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,8 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t quit_now; /* written only by the SIGQUIT handler (C11 7.14.1.1) */
+static volatile sig_atomic_t quit_now;    /* written only by the SIGQUIT handler (C11 7.14.1.1) */
+static volatile sig_atomic_t evict_noted; /* SIGUSR2: the master may want a connection dropped */
 
 static void on_term(int sig)
 {
@@ -42,6 +45,12 @@ static void on_quit(int sig)
 	(void)sig;
 	stop_requested = 1;
 	quit_now = 1;
+}
+
+static void on_evict(int sig)
+{
+	(void)sig;
+	evict_noted = 1;
 }
 
 /* No SA_RESTART: a signal must interrupt a blocking accept4() so the loop sees it.
@@ -58,9 +67,7 @@ static void set_disposition(int sig, void (*handler)(int))
 
 static void install_worker_signals(void)
 {
-	static const int ignored[] = {
-		SIGINT, SIGHUP, SIGPIPE, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2
-	};
+	static const int ignored[] = { SIGINT, SIGHUP, SIGPIPE, SIGTTIN, SIGTTOU, SIGUSR1 };
 	sigset_t all;
 
 	/* SIGINT from a terminal's Ctrl-C reaches the whole process group: the master
@@ -70,6 +77,9 @@ static void install_worker_signals(void)
 	set_disposition(SIGCHLD, SIG_DFL);
 	set_disposition(SIGTERM, on_term);
 	set_disposition(SIGQUIT, on_quit);
+	/* Without SA_RESTART, like the others: it must cut a blocking recv() or poll()
+	 * short so that conn_recv/conn_send ask evict_requested(). */
+	set_disposition(SIGUSR2, on_evict);
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
 		log_error("sigprocmask: %s", strerror(errno));
@@ -186,14 +196,85 @@ static void compare_listener_slice(int listen_fd, double slice)
 	own_slice_per_connection = diff > 0.01 || diff < -0.01;
 }
 
+/* ---- the pressure defence (pressure.h) ---- */
+
+static struct sb_slot *own_slot;
+static uint64_t pressure_idle_ns; /* 0: this worker drops nothing */
+static uint64_t keep_if_moved_ns; /* the shortest stall the master may act on */
+static int conn_evicted;          /* the connection being served was dropped */
+
+/* conn_recv/conn_send ask this when a wait is interrupted or a slice passes. The
+ * master wrote the seq of the connection it wants dropped before its SIGUSR2; a
+ * signal meant for a connection already finished finds another seq and changes
+ * nothing. A connection that moved a byte since the master looked is kept too
+ * (the master asks again if it still wants it). errno is left as it was. */
+static int evict_requested(void)
+{
+	uint64_t target, seq, last;
+
+	if (!evict_noted)
+		return 0;
+	evict_noted = 0;
+	target = atomic_load_explicit(&own_slot->evict_seq, memory_order_acquire);
+	seq = sb_get(&own_slot->conn_seq);
+	last = sb_get(&own_slot->progress_ns);
+	if (!sb_evict_matches(target, seq) || pressure_idle_ns == 0 ||
+	    clock_now_ns() - last < keep_if_moved_ns)
+		return 0;
+	conn_evicted = 1;
+	return 1;
+}
+
+/* Under pressure a connection with nothing to read when it is accepted is closed at
+ * once: one non-blocking peek, and only under pressure (the flag is a plain load).
+ * Only with --defer-accept: then the kernel queued it either with its first data
+ * or after the client stayed silent for the whole defer period, so "nothing to
+ * read" means silent for seconds. Without it, a client that connects and then
+ * writes would be cut between its connect and its first write. A client that sent
+ * its request, or closed, is served as always. */
+static int silent_under_pressure(const struct worker_args *a, int fd)
+{
+	char c;
+
+	if (!atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
+	    pressure_idle_ns == 0 || a->cfg->defer_accept == 0)
+		return 0;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void set_limits(const struct config *cfg, int listen_fd)
 {
 	limits = (struct conn_limits){
 		.first_byte_ns = seconds_to_ns(cfg->first_byte_timeout),
 		.idle_ns = seconds_to_ns(cfg->idle_timeout),
 		.slice_ns = seconds_to_ns(worker_recv_slice(cfg)),
+		.abandon = evict_requested,
 	};
+	pressure_idle_ns = seconds_to_ns(cfg->pressure_idle);
+	keep_if_moved_ns = pressure_idle_limit(pressure_idle_ns, 1, UINT64_MAX);
 	compare_listener_slice(listen_fd, worker_recv_slice(cfg));
+}
+
+/* Queue wait, with --queue-wait: the accept against the kernel's receive time of
+ * the first data (both CLOCK_REALTIME: the kernel stamps packets with it). With
+ * TCP_DEFER_ACCEPT a connection joins the queue with its first data, so this is
+ * its whole time in the queue; data that came after the accept (or none) means
+ * the connection did not wait with data: 0. A clock step between the two reads
+ * as 0 or as a long wait once; it is a statistic, never a deadline. */
+static uint64_t clock_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint64_t first_rx)
+{
+	uint64_t us = first_rx && first_rx < accepted_real ? (accepted_real - first_rx) / 1000 : 0;
+
+	sb_add(&slot->qwait_hist[hist_bucket(us)], 1);
 }
 
 static void serve_connection(const struct worker_args *a, int fd)
@@ -202,24 +283,45 @@ static void serve_connection(const struct worker_args *a, int fd)
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
-	struct conn_waits waits = { .lim = &limits, .wait_start_ns = t0, .waiting = 1 };
+	struct conn_waits waits = { .lim = &limits,
+		                    .wait_start_ns = t0,
+		                    .waiting = 1,
+		                    .progress_ns = &slot->progress_ns,
+		                    .stamp_first = a->cfg->queue_wait };
+	uint64_t accepted_real = a->cfg->queue_wait ? clock_real_ns() : 0;
 	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
-	enum serve_result r;
+	enum serve_result r = SERVE_OTHER;
+	int early;
 
 	if (own_slice_per_connection &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own_slice, sizeof own_slice) < 0)
 		log_warn("setsockopt SO_RCVTIMEO: %s", strerror(errno));
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
+	/* progress_ns before conn_seq (release): a master that reads the new seq
+	 * (acquire) reads this connection's progress, never the last one's. */
+	atomic_store_explicit(&slot->progress_ns, t0, memory_order_relaxed);
+	atomic_store_explicit(&slot->conn_seq, sb_get(&slot->conn_seq) + 1, memory_order_release);
+	conn_evicted = 0;
 	sb_set_state(slot, WS_BUSY);
 	sb_add(&slot->counters[C_ACCEPTED], 1);
 	worker_fault_before_serve(sb_get(&slot->counters[C_ACCEPTED]));
-	r = a->cfg->service->serve(fd, &ctx);
+	early = silent_under_pressure(a, fd);
+	if (!early)
+		r = a->cfg->service->serve(fd, &ctx);
 	/* close() of a TCP socket only fails with EINTR/EIO after the fd is released
 	 * on Linux; there is nothing to retry. */
 	close(fd);
 	us = (clock_now_ns() - t0) / 1000;
 	sb_add(&slot->hist[hist_bucket(us)], 1);
-	count_result(slot, r);
+	if (a->cfg->queue_wait && !early)
+		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
+	if (early || conn_evicted) {
+		sb_add(&slot->counters[C_ERR_EVICTED], 1);
+		if (early)
+			sb_add(&slot->counters[C_EVICTED_EARLY], 1);
+	} else {
+		count_result(slot, r);
+	}
 }
 
 /* Once the queue is empty, how long a draining worker waits for more: handshakes in
@@ -282,6 +384,7 @@ void worker_run(const struct worker_args *a)
 
 	/* First: from here on a line goes to the master's pipe, never blocking. */
 	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
+	own_slot = a->slot;
 	proctitle_set_worker(a->slot_index, a->generation);
 	install_worker_signals();
 	set_limits(a->cfg, a->listen_fd);

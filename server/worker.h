@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 struct config;
+struct sb_header;
 struct sb_slot;
 
 /* Exit codes a worker uses so the master can tell why it left. */
@@ -17,6 +18,7 @@ struct worker_args {
 	const struct config *cfg;
 	int listen_fd;
 	struct sb_slot *slot;
+	struct sb_header *shared; /* the pool-wide pressure flag */
 	pid_t master_pid;
 	long max_requests; /* this worker's limit with its jitter; 0 = none */
 	int slot_index;    /* for its process title */

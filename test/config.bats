@@ -136,7 +136,7 @@ every_worker_of() {
 	local key
 	for key in listen workers backlog service idle-timeout first-byte-timeout grace pidfile \
 		log admin worker-timeout max-requests max-requests-jitter min-uptime defer-accept \
-		daemon user group core-dumps quiet verbose; do
+		pressure-idle queue-wait daemon user group core-dumps quiet verbose; do
 		grep -Eq "^(# )?$key( |$)" "$BATS_TEST_TMPDIR/printed.conf" || { echo "missing $key"; return 1; }
 	done
 	mkdir "$BATS_TEST_TMPDIR/elsewhere"
@@ -434,8 +434,8 @@ seconds_since() {
 @test "the sample configuration is valid, and names every key" {
 	local sample="$ROOT/scripts/preforkd.conf" key all="$BATS_TEST_TMPDIR/all.conf" keys
 	keys="listen workers backlog service idle-timeout first-byte-timeout grace pidfile log admin
-		metrics-listen worker-timeout max-requests max-requests-jitter min-uptime defer-accept daemon user
-		group core-dumps quiet verbose"
+		metrics-listen worker-timeout max-requests max-requests-jitter min-uptime defer-accept pressure-idle
+		queue-wait daemon user group core-dumps quiet verbose"
 	run "$PREFORKD" -T -c "$sample"
 	[ "$status" -eq 0 ]
 	# Each key appears, set or commented out with its default.

@@ -99,7 +99,8 @@ load helpers
 }
 
 @test "prefork-client gives up at --timeout naming the address" {
-	start_server --workers 1 --defer-accept 0
+	# --pressure-idle 0: the holder's silence would otherwise get it evicted.
+	start_server --workers 1 --defer-accept 0 --pressure-idle 0
 	# Hold the only worker so the next request waits in the accept queue.
 	({ printf y; sleep 3; } | "$CLIENT" --connect "$SERVER_ADDR" >/dev/null) 3>&- &
 	local holder=$!

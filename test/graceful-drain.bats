@@ -7,7 +7,8 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 @test "SIGTERM: every queued connection gets its echo; a new connect is refused" {
-	start_server --workers 1
+	# --pressure-idle 0: the held client must stay until released, not be evicted.
+	start_server --workers 1 --pressure-idle 0
 	# The only worker is busy with a held client, so the next ones queue.
 	hold_worker
 	local i
@@ -47,7 +48,7 @@ load helpers
 }
 
 @test "SIGQUIT still stops at once: queued clients are not waited for" {
-	start_server --workers 1
+	start_server --workers 1 --pressure-idle 0
 	hold_worker
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued" \
 		>"$BATS_TEST_TMPDIR/out.q" 2>&1 {HELD}>&- 3>&- &

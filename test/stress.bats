@@ -98,7 +98,8 @@ assert_nothing_left() {
 	local rc=0
 	PREFORKD_TEST_FAULT=hang-after:100 "$STRESS" --server "$ROOT/bin/test/preforkd" \
 		--workers 2 --concurrency 4 --duration 2 --timeout 0.5 --json -q \
-		-- --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 >"$VERDICT" 3>&- || rc=$?
+		-- --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 --pressure-idle 0 \
+		>"$VERDICT" 3>&- || rc=$?
 	cat "$VERDICT"
 	[ "$rc" -eq 1 ]
 	[ "$(jq -r .pass "$VERDICT")" = false ]

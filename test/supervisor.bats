@@ -69,7 +69,8 @@ cpu_ticks() {
 	export PREFORKD_TEST_FAULT=hang-after:0
 	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
 	touch "$PREFORKD_TEST_FAULT_FILE"
-	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5
+	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
+		--pressure-idle 0
 	local victim
 	victim=$(worker_pids)
 	# Only the worker that started with the file hangs; its replacement is healthy.
@@ -93,7 +94,8 @@ cpu_ticks() {
 }
 
 @test "a busy worker that keeps making progress is not killed by --worker-timeout" {
-	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5
+	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
+		--pressure-idle 0
 	local out
 	# Two seconds of a slow but live client: one byte every 0.25 s.
 	out=$(for i in 1 2 3 4 5 6 7 8; do printf '%s' "$i"; sleep 0.25; done |
@@ -181,7 +183,8 @@ cpu_ticks() {
 }
 
 @test "without --defer-accept a silent client does hold the only worker (the control case)" {
-	start_server --workers 1 --defer-accept 0 --first-byte-timeout 10
+	# --pressure-idle 0: else the queued client's wait evicts the silent one.
+	start_server --workers 1 --defer-accept 0 --first-byte-timeout 10 --pressure-idle 0
 	local idle
 	exec {idle}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
 	wait_until 5 stat_at_least .pool.busy 1

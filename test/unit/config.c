@@ -155,10 +155,25 @@ static void test_worker_timeout_rule(void)
 	              strstr(err, "--first-byte-timeout (3 s)"),
 	      "--worker-timeout below --first-byte-timeout is refused: %s", err);
 	CHECK(parse(&cfg,
-	            ARGV("--idle-timeout", "0.5", "--first-byte-timeout", "0.5", "--worker-timeout",
-	                 "1"),
+	            ARGV("--idle-timeout", "0.5", "--first-byte-timeout", "0.5", "--pressure-idle",
+	                 "0.5", "--worker-timeout", "1"),
 	            err, sizeof err) == CONFIG_OK,
 	      "--worker-timeout above every wait is accepted: %s", err);
+	CHECK(parse(&cfg,
+	            ARGV("--idle-timeout", "1", "--first-byte-timeout", "1", "--pressure-idle", "2",
+	                 "--worker-timeout", "2"),
+	            err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "greater than --pressure-idle (2 s)"),
+	      "--worker-timeout not above --pressure-idle is refused: %s", err);
+	CHECK(parse(&cfg,
+	            ARGV("--idle-timeout", "1", "--first-byte-timeout", "1", "--pressure-idle", "0",
+	                 "--worker-timeout", "2"),
+	            err, sizeof err) == CONFIG_OK &&
+	              cfg.pressure_idle == 0,
+	      "--pressure-idle 0 (never evict) goes with any --worker-timeout: %s", err);
+	CHECK(parse(&cfg, ARGV("--pressure-idle", "-1"), err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--pressure-idle: expected seconds"),
+	      "a negative --pressure-idle is refused: %s", err);
 	CHECK(parse(&cfg, ARGV("--idle-timeout", "100", "--worker-timeout", "0"), err,
 	            sizeof err) == CONFIG_OK,
 	      "--worker-timeout 0 (never) goes with any wait: %s", err);

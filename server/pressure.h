@@ -1,0 +1,61 @@
+/* Pressure on the pool: connections wait in the listener's accept queue and no
+ * worker is idle. The master samples the queue (TCP_INFO), keeps the episodes and
+ * picks which connections to evict; the workers read the pressure flag from the
+ * scoreboard header and do the rest (worker.c).
+ *
+ * Rule: pure bookkeeping and one read-only getsockopt(). It reads and writes only
+ * the struct pool_pressure and the candidate arrays it is handed; master.c owns
+ * both and does the signalling and logging. Calls only libc. */
+#ifndef PREFORKD_PRESSURE_H
+#define PREFORKD_PRESSURE_H
+
+#include "pool.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How often the master samples while every worker is busy or pressure is on. One
+ * sample costs one getsockopt(TCP_INFO) and a walk of the slots (README,
+ * "Pressure"); a pool with an idle worker is not sampled on a timer at all. */
+#define PRESSURE_TICK_NS (100 * 1000000ULL)
+/* An episode ends after this long without pressure: a pool that keeps up between
+ * bursts is one episode, not a log line per burst. */
+#define PRESSURE_EPISODE_GAP_NS (1000000000ULL)
+
+/* However long the queue, a connection that moved a byte within this long is never
+ * dropped: above the gap of a client that is busy talking (a keystroke, a packet
+ * and its retransmission on a fast path), and long against one tick. */
+#define PRESSURE_IDLE_FLOOR_NS (250 * 1000000ULL)
+
+enum pressure_event { PRESSURE_NO_CHANGE, PRESSURE_BEGAN, PRESSURE_ENDED };
+
+/* The listener's accept queue (Linux: tcpi_unacked on a listener) and its limit
+ * (tcpi_sacked: the backlog). -1 with errno when getsockopt fails. */
+int pressure_read_queue(int listen_fd, uint64_t *queue, uint64_t *backlog);
+
+/* One sample: the queue now and how many live workers are idle. Updates the
+ * state, the maximum and the time under pressure; says when an episode begins or
+ * ends. */
+enum pressure_event pressure_update(struct pool_pressure *p, uint64_t now_ns, uint64_t queue,
+                                    uint64_t backlog, int idle_workers);
+
+/* A busy worker's connection as the master read it from the scoreboard. */
+struct evict_candidate {
+	int slot;
+	uint64_t seq;     /* its conn_seq, read before progress_ns */
+	uint64_t idle_ns; /* since its last byte either way */
+};
+
+/* How long a busy connection may go without moving a byte, under pressure, before
+ * it is dropped: --pressure-idle (idle_ns) when there are no more queued
+ * connections than busy workers, else shortened in proportion (idle_ns x busy /
+ * queue) so that the queue, freed a worker at a time, still drains in about
+ * idle_ns; never below PRESSURE_IDLE_FLOOR_NS (nor above idle_ns). 0 stays 0. */
+uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue);
+
+/* Orders the candidates longest idle first and returns how many of the first
+ * `want` have been idle at least min_idle_ns: those are the ones to evict. With
+ * min_idle_ns 0 (eviction disabled) none. */
+size_t pressure_pick(struct evict_candidate *c, size_t n, uint64_t min_idle_ns, size_t want);
+
+#endif
