@@ -29,10 +29,14 @@ const struct config_key config_keys[] = {
 	/* the workers' line form is set before the first fork */
 	{ "log-format", CONFIG_RESTART, 0 },
 	{ "admin", CONFIG_RESTART, 1 },
+	/* the socket's group is given when it is made, at start */
+	{ "admin-group", CONFIG_RESTART, 0 },
 	{ "worker-timeout", CONFIG_LIVE, 0 },
 	{ "max-requests", CONFIG_LIVE, 0 },
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
 	{ "min-uptime", CONFIG_LIVE, 0 },
+	{ "crash-loop-limit", CONFIG_LIVE, 0 },
+	{ "crash-loop-exit", CONFIG_LIVE, 0 },
 	{ "defer-accept", CONFIG_LIVE, 0 },
 	{ "daemon", CONFIG_RESTART, 0 },
 	{ "user", CONFIG_RESTART, 0 },
@@ -120,6 +124,10 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_text(c->group, buf, len);
 	if (strcmp(k, "core-dumps") == 0)
 		return show_switch(c->core_dumps, buf, len);
+	if (strcmp(k, "admin-group") == 0)
+		return show_text(c->admin_group, buf, len);
+	if (strcmp(k, "crash-loop-exit") == 0)
+		return show_switch(c->crash_loop_exit, buf, len);
 	if (strcmp(k, "log-format") == 0)
 		return show_text(config_log_format_name(c->log_format), buf, len);
 	if (strcmp(k, "quiet") == 0)
@@ -130,6 +138,7 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	             : strcmp(k, "first-byte-timeout") == 0 ? c->first_byte_timeout
 	             : strcmp(k, "grace") == 0              ? c->grace
 	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
+	             : strcmp(k, "crash-loop-limit") == 0   ? c->crash_loop_limit
 	                                                    : c->min_uptime,
 	             buf, len);
 	return 1;
