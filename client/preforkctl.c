@@ -1,6 +1,7 @@
 /* preforkctl: the admin status command. Sends one command line to preforkd's admin
  * socket and prints the reply; `top` repeats that every second. Exit codes follow
- * the LSB status convention so scripts and init systems can use them. */
+ * the LSB status convention so scripts and init systems can use them; 150 is in the
+ * range LSB leaves to applications (150-199). */
 #include "admin_path.h"
 #include "admin_proto.h"
 #include "clock.h"
@@ -28,8 +29,10 @@ enum exit_code {
 	EXIT_ERROR_REPLY = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOT_RUNNING = 3,
-	EXIT_UNKNOWN = 4, /* LSB "status unknown": could not ask, an untrusted server, a
-	                     truncated reply */
+	EXIT_UNKNOWN = 4,   /* LSB "status unknown": could not ask, an untrusted server, a
+	                       truncated reply */
+	EXIT_FAILING = 150, /* `status`: running, but failing: a crash loop has lasted the
+	                       server's --crash-loop-limit */
 };
 
 enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_PROMETHEUS };
@@ -89,7 +92,8 @@ static void usage(void)
 	       "3 not running (no socket, or connection refused); 4 status unknown (the\n"
 	       "server could not be asked: permission denied, timeout; a server that runs\n"
 	       "as neither root nor your uid, which is not trusted; a reply that was\n"
-	       "truncated or malformed).\n"
+	       "truncated or malformed); 150 (status) the server runs but is failing: every\n"
+	       "worker start has failed for its --crash-loop-limit.\n"
 	       "Control characters in a reply are printed escaped (\\xHH), never raw.\n",
 	       cmds.data ? cmds.data : "", ADMIN_COMMAND_MAX);
 	strbuf_free(&cmds);
@@ -321,19 +325,34 @@ static int escape_reply(struct reply *r)
 	return 0;
 }
 
-/* The body of a success is printed; an error reply went to stderr (exit 1). */
-static int run_once(const struct ctl *c, const char *command)
+/* A `status` reply whose first line says the server is failing: EXIT_FAILING. */
+static int status_exit(const struct reply *r)
+{
+	char state[ADMIN_STATE_MAX];
+
+	if (admin_status_state(r->data, r->len, state, sizeof state) == 0 &&
+	    strcmp(state, ADMIN_STATE_FAILING) == 0)
+		return EXIT_FAILING;
+	return EXIT_OK;
+}
+
+/* The body of a success is printed; an error reply went to stderr (exit 1). With
+ * JUDGE (the `status` command), a failing server exits EXIT_FAILING. */
+static int run_once(const struct ctl *c, const char *command, int judge)
 {
 	struct reply r;
-	int rc = ask(c, command, &r);
+	int rc = ask(c, command, &r), failing;
 
 	if (rc != EXIT_OK)
 		return rc;
+	failing = judge ? status_exit(&r) : EXIT_OK;
 	if (escape_reply(&r) < 0) {
 		fprintf(stderr, "preforkctl: %s\n", strerror(errno));
 		rc = EXIT_UNKNOWN;
 	} else if (write_stdout(r.data, r.len) < 0) {
 		rc = EXIT_UNKNOWN;
+	} else {
+		rc = failing;
 	}
 	free(r.data);
 	return rc;
@@ -688,12 +707,12 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "top") == 0)
 		return run_top(&c);
 	if (c.format != FORMAT_HUMAN)
-		return run_once(&c, c.format == FORMAT_JSON ? "stats json" : "stats prometheus");
+		return run_once(&c, c.format == FORMAT_JSON ? "stats json" : "stats prometheus", 0);
 	/* The server reads at most ADMIN_COMMAND_MAX bytes, the newline included. */
 	n = snprintf(line, sizeof line, "%s%s%s", argv[0], argc > 1 ? " " : "",
 	             argc > 1 ? argv[1] : "");
 	if (n < 0 || n + 1 > ADMIN_COMMAND_MAX)
 		return usage_error("command too long (at most %d bytes with its newline)",
 		                   ADMIN_COMMAND_MAX);
-	return run_once(&c, line);
+	return run_once(&c, line, admin_command_find(argv[0]) == ADMIN_CMD_STATUS);
 }

@@ -220,6 +220,37 @@ void admin_help(struct strbuf *b)
 	}
 }
 
+/* ---- the status line ---- */
+
+static const char status_prefix[] = "preforkd ";
+
+void admin_status_line(struct strbuf *b, const char *version, const char *state,
+                       unsigned long long pid)
+{
+	strbuf_printf(b, "%s%s - %s, pid %llu\n", status_prefix, version, state, pid);
+}
+
+int admin_status_state(const char *body, size_t len, char *state, size_t statelen)
+{
+	const char *end = memchr(body, '\n', len), *dash, *word, *comma;
+
+	if (!end || (size_t)(end - body) < sizeof status_prefix - 1 ||
+	    memcmp(body, status_prefix, sizeof status_prefix - 1) != 0)
+		return -1;
+	/* The version is one word: the state follows the first " - ". */
+	dash = memchr(body + sizeof status_prefix - 1, ' ',
+	              (size_t)(end - body) - (sizeof status_prefix - 1));
+	if (!dash || end - dash < 4 || memcmp(dash, " - ", 3) != 0)
+		return -1;
+	word = dash + 3;
+	comma = memchr(word, ',', (size_t)(end - word));
+	if (!comma || comma == word || (size_t)(comma - word) >= statelen)
+		return -1;
+	memcpy(state, word, (size_t)(comma - word));
+	state[comma - word] = '\0';
+	return 0;
+}
+
 /* ---- framing: the server ---- */
 
 void admin_frame_ok(struct strbuf *b)

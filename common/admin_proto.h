@@ -81,6 +81,21 @@ void admin_quote(const char *s, char *buf, size_t len);
 /* The table as help text: one "  NAME ARGS   HELP" entry per command. */
 void admin_help(struct strbuf *b);
 
+/* The server's state: the `state` statistic, and the word after " - " on the first
+ * line of a `status` reply, which admin_status_line writes and admin_status_state
+ * reads back (preforkctl's exit status for `status` depends on it). */
+#define ADMIN_STATE_RUNNING "running"
+#define ADMIN_STATE_FAILING "failing" /* a crash loop past --crash-loop-limit */
+#define ADMIN_STATE_STOPPING "stopping"
+#define ADMIN_STATE_MAX 16
+
+/* "preforkd VERSION - STATE, pid PID\n". */
+void admin_status_line(struct strbuf *b, const char *version, const char *state,
+                       unsigned long long pid);
+/* The STATE of a `status` reply's body (LEN bytes) in STATE: 0, or -1 when the body
+ * does not begin with a status line. */
+int admin_status_state(const char *body, size_t len, char *state, size_t statelen);
+
 /* Framing, for the server. admin_frame_ok puts the header before the body in B;
  * admin_frame_error replaces B's content with one error line (control characters of
  * MESSAGE become '?', so it stays one line). Either leaves B failed on ENOMEM. */

@@ -22,14 +22,20 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define ADMIN_BACKLOG 128
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59 /* Linux 4.13; older C libraries do not name it */
+#endif
 
 _Static_assert(ADMIN_CLIENTS_MAX == ENDPOINT_CLIENTS_MAX, "the protocol's client limit");
 _Static_assert(ADMIN_COMMAND_MAX <= ENDPOINT_REQUEST_MAX, "a command line fits a request");
@@ -182,28 +188,116 @@ static int fail_bind(struct admin *a, int fd, const char *what, int unlink_it)
 	return -1;
 }
 
-/* bind() creates the file with the umask's mode: with 0177 it is 0600 from its
- * first moment, and nothing changes it by path afterwards (a chmod() by path could
- * be redirected to another file through a symlink swapped in meanwhile). Returns the
+int admin_group_resolve(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	const struct group *gr;
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	gr = getgrnam(name);
+	if (!gr && name[0] >= '0' && name[0] <= '9') {
+		n = strtoul(name, &end, 10);
+		if (*end == '\0' && n == (gid_t)n)
+			gr = getgrgid((gid_t)n);
+	}
+	if (!gr) {
+		snprintf(err, errlen, "--admin-group: no such group '%s'%s%s", name,
+		         errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* What bind() made must be what we asked for, before anyone may connect: a socket
+ * of ours, of the mode the umask gave (a default ACL on the directory would have
+ * overridden it) and, with --admin-group, of that group. SWITCHED: our fsgid was
+ * the group during bind(). Returns 0; -1 for our socket made wrong; -2 for a file
+ * that is not ours to remove. */
+static int check_made(const struct admin *a, const struct stat *st, int switched)
+{
+	mode_t want = a->group_set ? 0660 : 0600;
+
+	if (!S_ISSOCK(st->st_mode) || st->st_uid != geteuid()) {
+		fprintf(stderr, "preforkd: admin socket %s: not the socket just made\n", a->path);
+		return -2;
+	}
+	if (a->group_set && st->st_gid != a->group && switched) {
+		fprintf(stderr,
+		        "preforkd: admin socket %s: made with gid %ld, not --admin-group %s "
+		        "(gid %ld): its directory is set-group-ID\n",
+		        a->path, (long)st->st_gid, a->group_name, (long)a->group);
+		return -1;
+	}
+	if (a->group_set && st->st_gid != a->group) {
+		fprintf(stderr,
+		        "preforkd: --admin-group %s: cannot make the admin socket with gid %ld "
+		        "as uid %ld gid %ld: start preforkd as root (or with CAP_SETGID), with "
+		        "that group as its own (sg %s), or put the socket in a set-group-ID "
+		        "directory of that group\n",
+		        a->group_name, (long)a->group, (long)geteuid(), (long)getegid(),
+		        a->group_name);
+		return -1;
+	}
+	if ((st->st_mode & 07777) != want) {
+		fprintf(stderr,
+		        "preforkd: admin socket %s: made with mode %04o, not %04o (a default "
+		        "ACL on its directory?)\n",
+		        a->path, (unsigned)(st->st_mode & 07777), (unsigned)want);
+		return -1;
+	}
+	return 0;
+}
+
+/* bind() creates the file: its mode is the umask's, so with 0177 it is 0600 from its
+ * first moment (0117: 0660 with --admin-group), and its group is the creator's
+ * filesystem gid. So with --admin-group the master's fsgid is that group for the
+ * bind() alone (setfsgid: it changes nothing but the ids files are made and checked
+ * with, and needs CAP_SETGID, which the master has for the workers' drop, unless the
+ * group is its own). Nothing changes the file by path afterwards: a chmod() or
+ * chown() by path could be redirected to another file through a symlink swapped in
+ * meanwhile, and giving a file to a group root is not in takes CAP_CHOWN, which the
+ * unit does not grant. What was made is checked before listen(). Returns the
  * listening fd. */
 static int bind_socket(struct admin *a)
 {
 	struct sockaddr_un sun;
 	struct stat st;
 	mode_t old;
+	gid_t fsgid = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int rc;
+	int rc, err, made, switched = 0;
 
 	if (fd < 0) {
 		fprintf(stderr, "preforkd: socket: %s\n", strerror(errno));
 		return -1;
 	}
 	fill_sockaddr(a->path, &sun);
-	old = umask(0177);
+	old = umask(a->group_set ? 0117 : 0177);
+	if (a->group_set) {
+		/* setfsgid() returns the previous fsgid whether or not it changed it: ask
+		 * again (with an invalid id, which changes nothing) to know. */
+		fsgid = (gid_t)setfsgid(a->group);
+		switched = (gid_t)setfsgid((gid_t)-1) == a->group;
+	}
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	err = errno;
+	if (a->group_set)
+		(void)setfsgid(fsgid); /* back to what it was: always allowed */
 	umask(old);
+	errno = err;
 	if (rc < 0)
 		return fail_bind(a, fd, "bind", 0);
+	if (lstat(a->path, &st) < 0)
+		return fail_bind(a, fd, "lstat", 1);
+	made = check_made(a, &st, switched);
+	if (made < 0) {
+		if (made == -1)
+			(void)unlink(a->path); /* ours, in a directory nobody else can change */
+		close(fd);
+		return -1;
+	}
 	master_fault_pause("bind");
 	if (listen(fd, ADMIN_BACKLOG) < 0)
 		return fail_bind(a, fd, "listen", 1);
@@ -267,7 +361,36 @@ static void reply_error(struct admin *a, struct endpoint_client *c, uint64_t now
 	endpoint_reply(&a->ep, c, &b, reply_oom, now);
 }
 
-/* Only the server's own uid and root may talk to it. */
+/* Whether the peer was in the --admin-group when it connected: its primary gid
+ * (SO_PEERCRED has only that one), else its supplementary groups (SO_PEERGROUPS). */
+static int peer_in_group(const struct admin *a, const struct endpoint_client *c)
+{
+	gid_t some[64], *groups = some;
+	socklen_t len = sizeof some;
+	int found = 0;
+
+	if (c->gid == a->group)
+		return 1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		/* ERANGE: more groups than fit; len now says how many bytes they take. */
+		groups = errno == ERANGE ? malloc(len) : NULL;
+		if (!groups || getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+			log_error("admin: getsockopt SO_PEERGROUPS for %s: %s; judged by its "
+			          "primary group only",
+			          c->peer, groups ? strerror(errno) : "out of memory");
+			free(groups);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < len / sizeof *groups && !found; i++)
+		found = groups[i] == a->group;
+	if (groups != some)
+		free(groups);
+	return found;
+}
+
+/* The server's own uid and root may use every command; with --admin-group, the
+ * group's members those that do not change the server; nobody else anything. */
 static int accept_client(void *arg, struct endpoint *e, struct endpoint_client *c, uint64_t now)
 {
 	struct admin *a = ((struct admin_turn *)arg)->a;
@@ -277,6 +400,9 @@ static int accept_client(void *arg, struct endpoint *e, struct endpoint_client *
 		log_error("admin: getsockopt SO_PEERCRED: %s", c->peer);
 	} else if (c->uid == 0 || c->uid == geteuid()) {
 		*slot_of(a, c) = (struct admin_slot){ .token = c->token };
+		return 0;
+	} else if (a->group_set && peer_in_group(a, c)) {
+		*slot_of(a, c) = (struct admin_slot){ .token = c->token, .read_only = 1 };
 		return 0;
 	} else {
 		log_warn("admin: refused a client with uid %u (pid %ld): permission denied",
@@ -365,6 +491,35 @@ static void log_request(const struct endpoint_client *c, const struct admin_requ
 	        "admin: '%s' from %s", what, c->peer);
 }
 
+/* A member of --admin-group asked for a command that changes the server: refused,
+ * naming the commands it may use (those the table marks as only looking). */
+static void refuse_read_only(struct admin_turn *t, struct endpoint_client *c,
+                             const struct admin_request *req, uint64_t now)
+{
+	const char *name = admin_commands[req->cmd].name;
+	char may[256] = "", what[64];
+	size_t n = 0, k = 0, looks = 0;
+
+	for (int i = 0; i < ADMIN_CMD_COUNT; i++)
+		looks += !admin_commands[i].changes_state;
+	for (int i = 0; i < ADMIN_CMD_COUNT && n < sizeof may; i++) {
+		if (admin_commands[i].changes_state)
+			continue;
+		k++;
+		n += (size_t)snprintf(may + n, sizeof may - n, "%s%s",
+		                      k == 1       ? ""
+		                      : k == looks ? " and "
+		                                   : ", ",
+		                      admin_commands[i].name);
+	}
+	admin_describe(req, what, sizeof what);
+	log_warn("admin: refused '%s' from %s: read-only access (--admin-group %s)", what, c->peer,
+	         t->a->group_name);
+	reply_error(t->a, c, now,
+	            "permission denied: %s changes the server; members of group %s may use %s",
+	            name, t->a->group_name, may);
+}
+
 /* The line in c->in (LEN bytes): starts the reply, or queues the request. */
 static void take_line(void *arg, struct endpoint *e, struct endpoint_client *c,
                       enum endpoint_input how, size_t len, uint64_t now)
@@ -381,6 +536,10 @@ static void take_line(void *arg, struct endpoint *e, struct endpoint_client *c,
 	}
 	if (admin_parse(c->in, len, req, err, sizeof err) < 0) {
 		reply_error(t->a, c, now, "%s", err);
+		return;
+	}
+	if (slot_of(t->a, c)->read_only && admin_commands[req->cmd].changes_state) {
+		refuse_read_only(t, c, req, now);
 		return;
 	}
 	log_request(c, req);
@@ -409,6 +568,16 @@ int admin_open(struct admin *a, const struct config *cfg)
 
 	memset(a, 0, sizeof *a);
 	a->lock_fd = -1;
+	if (cfg->admin_group) {
+		char err[512];
+
+		if (admin_group_resolve(cfg->admin_group, &a->group, err, sizeof err) < 0) {
+			fprintf(stderr, "preforkd: %s\n", err);
+			return -1;
+		}
+		a->group_set = 1;
+		snprintf(a->group_name, sizeof a->group_name, "%s", cfg->admin_group);
+	}
 	if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
 		return -1;
 	if (remove_stale_socket(a) < 0 || (fd = bind_socket(a)) < 0) {
@@ -418,7 +587,12 @@ int admin_open(struct admin *a, const struct config *cfg)
 	}
 	endpoint_init(&a->ep, fd, &admin_ops, &lim);
 	a->open = 1;
-	log_info("admin socket %s", a->path);
+	if (a->group_set)
+		log_info("admin socket %s (mode 0660, group %s, gid %ld: read-only for its "
+		         "members)",
+		         a->path, a->group_name, (long)a->group);
+	else
+		log_info("admin socket %s", a->path);
 	return 0;
 }
 

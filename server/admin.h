@@ -24,15 +24,23 @@ struct pool;
 /* What the admin module knows of each endpoint client, by the client's slot. */
 struct admin_slot {
 	uint64_t token;           /* the client this is about: slots are reused */
+	int read_only;            /* a member of --admin-group: commands that only look */
 	int queued;               /* a request not yet taken by the master */
 	struct admin_request req; /* what the client asked */
 };
 
 /* All zero means "not open": a master that fails before admin_open() closes nothing. */
+#define ADMIN_GROUP_NAME_MAX 33 /* a group name as config.c takes it, and its NUL */
+
 struct admin {
 	int open;
 	int lock_fd; /* the instance lock, PATH.lock (instance_lock.h) */
 	char path[ADMIN_PATH_MAX];
+	/* --admin-group: the socket is 0660 with this group from its bind(), and the
+	 * group's members may use the commands that do not change the server. */
+	int group_set;
+	gid_t group;
+	char group_name[ADMIN_GROUP_NAME_MAX];
 	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
 	ino_t ino;
 	struct endpoint ep; /* the listener and its clients (endpoint.h) */
@@ -48,9 +56,13 @@ struct admin_pending {
 	pid_t pid;
 };
 
-/* Start-up: replaces a stale socket file, refuses when a live instance answers.
- * Reports on stderr and returns -1 on failure. */
+/* Start-up: replaces a stale socket file, refuses when a live instance answers,
+ * resolves --admin-group and makes the socket with its mode and group. Reports on
+ * stderr and returns -1 on failure. */
 int admin_open(struct admin *a, const struct config *cfg);
+/* --admin-group NAME (a name, or a number the group database knows) as a gid: 0,
+ * or -1 with the reason in ERR. -t uses it too. */
+int admin_group_resolve(const char *name, gid_t *gid, char *err, size_t errlen);
 /* Fills ADMIN_POLLFDS entries (fd -1 where there is nothing to wait for). */
 void admin_fill_pollfds(const struct admin *a, struct pollfd *pfd, uint64_t now_ns);
 /* The poll timeout, shortened to the nearest admin deadline. */

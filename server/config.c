@@ -39,6 +39,9 @@ enum {
 	OPT_USER,
 	OPT_GROUP,
 	OPT_CORE_DUMPS,
+	OPT_ADMIN_GROUP,
+	OPT_CRASH_LOOP_LIMIT,
+	OPT_CRASH_LOOP_EXIT,
 	OPT_VERBOSE,
 	OPT_PRESSURE_IDLE,
 	OPT_QUEUE_WAIT,
@@ -57,10 +60,13 @@ static const struct option long_options[] = {
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
 	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
+	{ "crash-loop-limit", required_argument, NULL, OPT_CRASH_LOOP_LIMIT },
+	{ "crash-loop-exit", no_argument, NULL, OPT_CRASH_LOOP_EXIT },
 	{ "defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT },
 	{ "pressure-idle", required_argument, NULL, OPT_PRESSURE_IDLE },
 	{ "queue-wait", no_argument, NULL, OPT_QUEUE_WAIT },
@@ -181,6 +187,7 @@ void config_defaults(struct config *cfg)
 	cfg->min_uptime = 1;
 	cfg->defer_accept = 5;
 	cfg->pressure_idle = 1;
+	cfg->crash_loop_limit = 60;
 }
 
 void config_usage(void)
@@ -221,6 +228,10 @@ void config_usage(void)
 	       "                          Prometheus text of 'preforkctl stats prometheus'. A\n"
 	       "                          bare PORT means 127.0.0.1:PORT; any other host is\n"
 	       "                          used as written (default: not served)\n"
+	       "  --admin-group GROUP     the admin socket is 0660 with this group (given at\n"
+	       "                          bind(), never chown'ed); its members may use the\n"
+	       "                          commands that only look (status, stats, workers,\n"
+	       "                          help), not scale, reload or stop\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -231,6 +242,13 @@ void config_usage(void)
 	       "                          exit on their own having served nothing), a new worker\n"
 	       "                          up this long ends the back-off of 100 ms doubling to\n"
 	       "                          30 s (default 1)\n"
+	       "  --crash-loop-limit SECONDS  a crash loop in which every start has failed\n"
+	       "                          for this long is a failure: status says 'failing',\n"
+	       "                          preforkctl status exits 150, systemd's STATUS= says\n"
+	       "                          so; it recovers when a start succeeds. 0 = never\n"
+	       "                          (default 60)\n"
+	       "  --crash-loop-exit       then also stop gracefully and exit 69\n"
+	       "                          (EX_UNAVAILABLE), for a supervisor to act on\n"
 	       "  --defer-accept SECONDS  TCP_DEFER_ACCEPT: wake a worker only once the client\n"
 	       "                          has sent data, for up to SECONDS; 0 = off (default 5)\n"
 	       "  --pressure-idle SECONDS under pressure (connections queued, no worker idle),\n"
@@ -396,6 +414,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_seconds(name, arg, 0, 86400, &cfg->worker_timeout, err, errlen);
 	case OPT_MIN_UPTIME:
 		return parse_seconds(name, arg, 0, 3600, &cfg->min_uptime, err, errlen);
+	case OPT_CRASH_LOOP_LIMIT:
+		return parse_seconds(name, arg, 0, 86400, &cfg->crash_loop_limit, err, errlen);
 	case OPT_MAX_REQUESTS:
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests, err, errlen);
 	case OPT_MAX_REQUESTS_JITTER:
@@ -486,6 +506,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		         "the master can dump core already)");
 		return -1;
 	}
+	if (cfg->crash_loop_exit && cfg->crash_loop_limit == 0) {
+		snprintf(err, errlen,
+		         "--crash-loop-exit: needs a --crash-loop-limit above 0 (0 never "
+		         "calls a crash loop a failure)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -528,12 +554,17 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 		return parse_switch(name, arg, &cfg->queue_wait, err, errlen);
 	case OPT_DAEMON:
 	case OPT_CORE_DUMPS:
+	case OPT_CRASH_LOOP_EXIT:
 	case OPT_VERBOSE:
 	case 'q':
 		if (parse_switch(name, arg, &on, err, errlen) < 0)
 			return -1;
-		if (opt == OPT_DAEMON || opt == OPT_CORE_DUMPS)
-			*(opt == OPT_DAEMON ? &cfg->daemonize : &cfg->core_dumps) = on;
+		if (opt == OPT_DAEMON)
+			cfg->daemonize = on;
+		else if (opt == OPT_CORE_DUMPS)
+			cfg->core_dumps = on;
+		else if (opt == OPT_CRASH_LOOP_EXIT)
+			cfg->crash_loop_exit = on;
 		else
 			set_verbosity(cfg, opt == 'q' ? -1 : 1, on);
 		return 0;
@@ -542,10 +573,12 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 		snprintf(err, errlen, "%s: missing value", name);
 		return -1;
 	}
-	if (opt == OPT_USER || opt == OPT_GROUP) {
+	if (opt == OPT_USER || opt == OPT_GROUP || opt == OPT_ADMIN_GROUP) {
 		if (require_name(name, arg, err, errlen) < 0)
 			return -1;
-		*(opt == OPT_USER ? &cfg->user : &cfg->group) = arg;
+		*(opt == OPT_USER    ? &cfg->user
+		  : opt == OPT_GROUP ? &cfg->group
+		                     : &cfg->admin_group) = arg;
 		return 0;
 	}
 	if (opt == OPT_PIDFILE || opt == OPT_LOG || opt == OPT_ADMIN) {

@@ -42,7 +42,10 @@ struct config {
 	int daemonize;
 	const char *user;
 	const char *group;
-	int core_dumps; /* workers under --user stay dumpable */
+	int core_dumps;          /* workers under --user stay dumpable */
+	const char *admin_group; /* its members may use the admin socket read-only */
+	double crash_loop_limit; /* a crash loop this long is a failure; 0 = never */
+	int crash_loop_exit;     /* ... and the master then exits (PREFORKD_EXIT_CRASH_LOOP) */
 	/* Where it came from, so that a reload can build it again (config_reload.h). */
 	enum config_action action;
 	const char *config_path; /* --config made absolute; NULL without one */

@@ -4,11 +4,13 @@
  * where a file would be created must be writable by us. EADDRINUSE is fine when the
  * socket in the way belongs to the instance that answers on this configuration's
  * admin socket (or pidfile): /proc says which sockets it holds.
- * Calls: addr, admin_path, config, privdrop (name resolution only), safe_path.
+ * Calls: addr, admin (--admin-group's name only), admin_path, config, privdrop (name
+ * resolution only), safe_path.
  * Touches: nothing of a running server; reads /proc for the instance's sockets. */
 #include "config_check.h"
 
 #include "addr.h"
+#include "admin.h"
 #include "admin_path.h"
 #include "config.h"
 #include "privdrop.h"
@@ -315,6 +317,7 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
                         size_t errlen)
 {
 	char why[512];
+	gid_t gid;
 
 	note[0] = '\0';
 	if (check_listen(cfg, "listen", cfg->listen, note, notelen, err, errlen) < 0)
@@ -328,6 +331,8 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 	if (cfg->pidfile && check_path("pidfile", cfg->pidfile, S_IFREG, err, errlen) < 0)
 		return -1;
 	if (check_admin(cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->admin_group && admin_group_resolve(cfg->admin_group, &gid, err, errlen) < 0)
 		return -1;
 	if (privdrop_prepare(cfg, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s", why);

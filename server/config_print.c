@@ -31,10 +31,14 @@ const struct config_key config_keys[] = {
 	{ "admin", CONFIG_RESTART, 1 },
 	/* the listener is opened once, at start, like --listen */
 	{ "metrics-listen", CONFIG_RESTART, 0 },
+	/* the socket's group is given when it is made, at start */
+	{ "admin-group", CONFIG_RESTART, 0 },
 	{ "worker-timeout", CONFIG_LIVE, 0 },
 	{ "max-requests", CONFIG_LIVE, 0 },
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
 	{ "min-uptime", CONFIG_LIVE, 0 },
+	{ "crash-loop-limit", CONFIG_LIVE, 0 },
+	{ "crash-loop-exit", CONFIG_LIVE, 0 },
 	{ "defer-accept", CONFIG_LIVE, 0 },
 	/* the master's choice at once; each worker re-checks with its own until replaced */
 	{ "pressure-idle", CONFIG_LIVE, 0 },
@@ -130,6 +134,10 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_switch(c->queue_wait, buf, len);
 	if (strcmp(k, "core-dumps") == 0)
 		return show_switch(c->core_dumps, buf, len);
+	if (strcmp(k, "admin-group") == 0)
+		return show_text(c->admin_group, buf, len);
+	if (strcmp(k, "crash-loop-exit") == 0)
+		return show_switch(c->crash_loop_exit, buf, len);
 	if (strcmp(k, "log-format") == 0)
 		return show_text(config_log_format_name(c->log_format), buf, len);
 	if (strcmp(k, "quiet") == 0)
@@ -141,6 +149,7 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	             : strcmp(k, "grace") == 0              ? c->grace
 	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
 	             : strcmp(k, "pressure-idle") == 0      ? c->pressure_idle
+	             : strcmp(k, "crash-loop-limit") == 0   ? c->crash_loop_limit
 	                                                    : c->min_uptime,
 	             buf, len);
 	return 1;

@@ -64,6 +64,9 @@ static int keep_running(struct config *next, const struct config *old, const cha
 	} else if (strcmp(key, "group") == 0) {
 		text = &next->group;
 		from = old->group;
+	} else if (strcmp(key, "admin-group") == 0) {
+		text = &next->admin_group;
+		from = old->admin_group;
 	} else if (strcmp(key, "daemon") == 0) {
 		next->daemonize = old->daemonize;
 	} else if (strcmp(key, "core-dumps") == 0) {

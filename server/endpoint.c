@@ -284,6 +284,7 @@ static void note_peer(struct endpoint_client *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
 		c->has_cred = 1;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
 		snprintf(c->peer, sizeof c->peer, "uid %u pid %ld", (unsigned)cred.uid,
 		         (long)cred.pid);

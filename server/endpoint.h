@@ -70,8 +70,9 @@ struct endpoint_client {
 	int fd; /* -1: free */
 	enum endpoint_state state;
 	uint64_t token; /* unique for the endpoint's life: how a later answer finds it */
-	int has_cred;   /* a Unix peer: uid and pid from SO_PEERCRED */
+	int has_cred;   /* a Unix peer: uid, gid and pid from SO_PEERCRED */
 	uid_t uid;
+	gid_t gid; /* the primary group only: a user may judge SO_PEERGROUPS on fd */
 	pid_t pid;
 	char peer[ENDPOINT_PEER_MAX]; /* "uid U pid P", or the peer's address */
 	int flush_at_exit;    /* writing an answer the master waits for (endpoint_flushing) */

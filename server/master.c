@@ -230,6 +230,7 @@ static void note_failed_start(struct master *m, uint64_t now, int slot, const st
 	uint64_t gate;
 
 	if (m->pool.failed_starts == 0) {
+		m->pool.crash_loop_since_ns = now;
 		m->episode_seq = m->spawns;
 		m->step_seq = 0;
 		m->pool.failed_probes = 0;
@@ -724,6 +725,59 @@ static void master_stop(struct master *m, int fast, const char *why)
 		kill_all(m, now);
 }
 
+/* ---- a crash loop that does not end ---- */
+
+/* The pool still needs a start that has not come: fewer workers of the current
+ * generation than the target, counting only those started before the episode (a
+ * worker started during it is on trial until it ends the episode). A pool scaled
+ * down to the workers it has needs no start, so a lingering episode is no failure. */
+static int pool_short(const struct master *m)
+{
+	long have = 0;
+
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct child *w = &m->pool.children[i];
+
+		if (child_is_live(w) && !w->stopping && w->generation == m->pool.generation &&
+		    w->spawn_seq <= m->episode_seq)
+			have++;
+	}
+	return have < m->pool.target;
+}
+
+/* An episode that has lasted --crash-loop-limit while the pool is short means every
+ * start in that time failed: the server is failing, not running (status, STATUS=,
+ * stats say so), and with --crash-loop-exit it stops gracefully and exits
+ * PREFORKD_EXIT_CRASH_LOOP, for a supervisor to restart it or give up. It recovers
+ * (running again) when the episode ends: a start succeeded. */
+static void judge_crash_loop(struct master *m, uint64_t now)
+{
+	uint64_t limit = seconds_to_ns(m->cfg->crash_loop_limit);
+	int failing = limit > 0 && m->pool.failed_starts > 0 &&
+	              now - m->pool.crash_loop_since_ns >= limit && pool_short(m);
+
+	if (failing == m->pool.crash_loop_failing)
+		return;
+	m->pool.crash_loop_failing = failing;
+	if (!failing) {
+		log_info("crash loop: no longer failing: %s",
+		         m->pool.failed_starts ? "the pool needs no more starts"
+		                               : "workers start cleanly again");
+		return;
+	}
+	log_error("crash loop: every worker start has failed for %.1f s (--crash-loop-limit "
+	          "%g): failing; %u failed starts in a row, %d workers running (target %ld)",
+	          (double)(now - m->pool.crash_loop_since_ns) / NS_PER_SEC,
+	          m->cfg->crash_loop_limit, m->pool.failed_starts, pool_live_count(&m->pool),
+	          m->pool.target);
+	if (!m->cfg->crash_loop_exit)
+		return;
+	log_error("crash loop: --crash-loop-exit: stopping, exit status %d",
+	          PREFORKD_EXIT_CRASH_LOOP);
+	m->exit_code = PREFORKD_EXIT_CRASH_LOOP;
+	master_stop(m, 0, "crash loop, --crash-loop-exit");
+}
+
 /* The admin module only asks (admin.h): each request it has queued is carried out
  * here, as a step of this loop, and answered. `stop` is answered before it acts, and
  * the loop does not end while that answer is being sent, so the client that asked
@@ -831,6 +885,15 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 		wait = m->stop_deadline_ns - now;
 	if (!m->pool.stopping && m->pool.next_spawn_ns > now && m->pool.next_spawn_ns - now < wait)
 		wait = m->pool.next_spawn_ns - now;
+	/* The episode becomes a failure the moment it has lasted --crash-loop-limit. */
+	if (!m->pool.stopping && m->pool.failed_starts > 0 && !m->pool.crash_loop_failing &&
+	    m->pool.cfg->crash_loop_limit > 0) {
+		uint64_t at =
+			m->pool.crash_loop_since_ns + seconds_to_ns(m->pool.cfg->crash_loop_limit);
+
+		if (at > now && at - now < wait)
+			wait = at - now;
+	}
 	/* A crash-loop probe ends the episode the moment it has stayed --min-uptime. */
 	for (int i = 0; i < SLOTS_MAX && m->pool.failed_starts > 0; i++) {
 		const struct child *w = &m->pool.children[i];
@@ -917,6 +980,9 @@ static void run_loop(struct master *m)
 			continue;
 		}
 		reset_backoff_when_stable(m, now);
+		judge_crash_loop(m, now);
+		if (m->pool.stopping)
+			continue; /* --crash-loop-exit */
 		maintain_pool(m, now);
 		resignal_stopping(m, now);
 	}
@@ -1074,7 +1140,12 @@ int master_run(struct config *cfg)
 			report_drain_leftovers(m);
 		close(m->listen_fd);
 		pidfile_remove(&m->pidfile);
-		log_info("stopped");
+		if (m->exit_code)
+			log_info("stopped (exit status %d: a crash loop that did not end)",
+			         m->exit_code);
+		else
+			log_info("stopped");
+		rc = m->exit_code;
 	}
 	(void)munmap(m, sizeof *m); /* fails only for a bad range */
 	return rc;

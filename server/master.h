@@ -29,6 +29,7 @@ struct master {
 	uint64_t fail_tat_ns;   /* rate bound on failed starts (see note_failed_start) */
 	unsigned fork_failures; /* in a row: the fork back-off doubles with each */
 	/* shutdown */
+	int exit_code; /* master_run's: 0, or PREFORKD_EXIT_CRASH_LOOP */
 	int killed_all;
 	uint64_t stop_deadline_ns;
 	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
@@ -36,6 +37,13 @@ struct master {
 	struct metrics metrics; /* --metrics-listen and its clients (metrics.c) */
 };
 
+/* The master's exit status after --crash-loop-exit stopped it: sysexits.h's
+ * EX_UNAVAILABLE, which systemd shows as "status=69/UNAVAILABLE"; distinct from 1
+ * (could not start) and 2 (a bad option). */
+#define PREFORKD_EXIT_CRASH_LOOP 69
+
+/* Runs the server until it stops. Returns the process's exit status: 0 after a
+ * stop, 1 when it could not start, PREFORKD_EXIT_CRASH_LOOP. */
 int master_run(struct config *cfg);
 
 #endif

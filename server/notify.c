@@ -12,6 +12,7 @@
 #include "notify.h"
 
 #include "clock.h"
+#include "config.h"
 #include "log.h"
 #include "pool.h"
 
@@ -109,12 +110,24 @@ static int old_workers_serving(const struct pool *p)
 	return 0;
 }
 
+/* A crash loop past --crash-loop-limit leads the line: `systemctl status` shows a
+ * failing server as such, not as one that runs. The limit, not the time so far, is
+ * named, so the line changes only with the pool (one datagram per change). */
 static void format_status(const struct pool *p, char *buf, size_t len)
 {
 	int n;
 
 	if (p->stopping) {
 		snprintf(buf, len, "STATUS=stopping: %d workers left", pool_live_count(p));
+		return;
+	}
+	if (p->crash_loop_failing) {
+		snprintf(buf, len,
+		         "STATUS=failing: every worker start has failed for over %g s (crash "
+		         "loop, %u failed starts in a row); %d workers running (target %ld), "
+		         "generation %u",
+		         p->cfg->crash_loop_limit, p->failed_starts, pool_live_count(p), p->target,
+		         p->generation);
 		return;
 	}
 	n = snprintf(buf, len, "STATUS=%d workers running (target %ld), generation %u",

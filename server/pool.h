@@ -104,8 +104,13 @@ struct pool {
 	unsigned recent_next;
 	/* crash-loop back-off: an episode begins with a failed start and ends when a
 	 * worker started during it proves itself (master.c, "crash loops") */
-	unsigned failed_starts; /* failed starts reaped during the episode */
-	unsigned failed_probes; /* the back-off doubles once per failed probe */
+	unsigned failed_starts;       /* failed starts reaped during the episode */
+	unsigned failed_probes;       /* the back-off doubles once per failed probe */
+	uint64_t crash_loop_since_ns; /* the episode's first failed start (monotonic) */
+	/* The episode has lasted --crash-loop-limit and the pool is still short of
+	 * workers: every start in that time failed. Reported as failing (status,
+	 * STATUS=, stats) until the episode ends or the pool no longer needs a start. */
+	int crash_loop_failing;
 	uint64_t backoff_ns;
 	uint64_t next_spawn_ns; /* no start before this: crash-loop or fork-failure back-off */
 	int slots_exhausted;    /* a spawn found no free slot; logged once until one frees */

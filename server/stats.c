@@ -14,6 +14,7 @@
 #include "stats.h"
 
 #include "addr.h"
+#include "admin_proto.h"
 #include "clock.h"
 #include "config.h"
 #include "hist.h"
@@ -80,6 +81,7 @@ struct snapshot {
 	const struct pool *p;
 	uint64_t now_ns;
 	const char *version, *state, *service, *admin_socket;
+	const char *admin_group; /* NULL: none */
 	const char *config_file; /* NULL: the command line only */
 	const char *metrics;     /* --metrics-listen as bound; NULL: not served */
 	time_t config_loaded;
@@ -97,12 +99,13 @@ struct snapshot {
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	uint64_t fork_failures, slots_exhausted_events;
-	int slots_exhausted, crash_loop;
+	int slots_exhausted, crash_loop, crash_loop_failing;
 	uint64_t failed_starts, failed_probes;
 	double backoff_seconds, next_start_seconds;
 	int pressure;
 	uint64_t queue, queue_max, backlog, pressure_episodes, evict_requests;
 	double pressure_seconds;
+	double crash_loop_seconds, crash_loop_limit; /* how long so far; 0 = never a failure */
 	size_t nworkers;
 	struct worker_view *workers; /* the live ones, by slot */
 	size_t nbusy;                /* of them with a connection */
@@ -307,12 +310,15 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->version = PREFORKD_VERSION;
 	s->pid = (uint64_t)p->pid;
 	s->stopping = p->stopping != 0;
-	s->state = p->stopping ? "stopping" : "running";
+	s->state = p->stopping             ? ADMIN_STATE_STOPPING
+	           : p->crash_loop_failing ? ADMIN_STATE_FAILING
+	                                   : ADMIN_STATE_RUNNING;
 	s->started = p->started_wall;
 	s->uptime_seconds = ns_to_s(s->now_ns - p->started_ns);
 	s->listen[0] = p->listen_text;
 	s->service = p->cfg->service->name;
 	s->admin_socket = p->admin_path;
+	s->admin_group = p->cfg->admin_group;
 	s->config_file = p->cfg->config_path;
 	s->metrics = p->metrics_addr;
 	s->config_loaded = p->cfg->loaded;
@@ -338,6 +344,11 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->pressure_episodes = p->pressure.episodes;
 	s->pressure_seconds = ns_to_s(p->pressure.total_ns);
 	s->evict_requests = p->pressure.evict_requests;
+	s->crash_loop_failing = p->crash_loop_failing != 0;
+	s->crash_loop_seconds = p->failed_starts > 0 && s->now_ns > p->crash_loop_since_ns
+	                                ? ns_to_s(s->now_ns - p->crash_loop_since_ns)
+	                                : 0;
+	s->crash_loop_limit = p->cfg->crash_loop_limit;
 }
 
 /* Returns -1 when there is no memory for the worker views. KERNEL: ask the kernel
@@ -541,6 +552,7 @@ static const struct stat_field global_fields[] = {
 	ROW("service", SU_TEXT, S(service), 0),
 	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
 	ROW("metrics_listen", SU_TEXT, S(metrics), SF_NULLABLE),
+	ROW("admin_group", SU_TEXT, S(admin_group), SF_NULLABLE),
 	ROW("config.file", SU_TEXT, S(config_file), SF_NULLABLE),
 	STAT("config.loaded", SU_TIME, S(config_loaded), 0, "preforkd_config_load_time_seconds",
 	     PROM_GAUGE, NULL,
@@ -644,6 +656,12 @@ static const struct stat_field global_fields[] = {
 	     "preforkd_pressure_closed_at_accept_total", PROM_COUNTER, NULL,
 	     "Connections closed under pressure because they had sent nothing (part of "
 	     "the evicted errors)."),
+	ROW("crash_loop.duration_seconds", SU_SECONDS, S(crash_loop_seconds), 0),
+	ROW("crash_loop.limit_seconds", SU_SECONDS, S(crash_loop_limit), 0),
+	STAT("crash_loop.failing", SU_BOOL, S(crash_loop_failing), 0, "preforkd_crash_loop_failing",
+	     PROM_GAUGE, NULL,
+	     "1 while every worker start has failed for --crash-loop-limit: the server is "
+	     "failing."),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
 };
@@ -838,6 +856,17 @@ static void render_crash_loop_line(struct strbuf *b, const struct snapshot *s)
 		              (unsigned long long)s->failed_starts,
 		              (unsigned long long)s->failed_probes, s->backoff_seconds,
 		              s->next_start_seconds);
+	if (s->crash_loop_failing) {
+		char lasted[32], limit[32];
+
+		format_duration(s->crash_loop_seconds, lasted, sizeof lasted);
+		format_duration(s->crash_loop_limit, limit, sizeof limit);
+		strbuf_printf(
+			b,
+			"   Failing: every worker start has failed for %s (--crash-loop-limit "
+			"%s)\n",
+			lasted, limit);
+	}
 	if (s->slots_exhausted)
 		strbuf_printf(b, "     Slots: all taken by workers still finishing; "
 		                 "new workers wait for them\n");
@@ -850,11 +879,14 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 
 	format_wall(s->started, since, sizeof since);
 	format_duration(s->uptime_seconds, up, sizeof up);
-	strbuf_printf(b, "preforkd %s - %s, pid %llu\n", s->version, s->state,
-	              (unsigned long long)s->pid);
+	admin_status_line(b, s->version, s->state, (unsigned long long)s->pid);
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
 	strbuf_printf(b, "    Listen: %s (service %s)\n", s->listen[0], s->service);
-	strbuf_printf(b, "     Admin: %s\n", s->admin_socket);
+	if (s->admin_group)
+		strbuf_printf(b, "     Admin: %s (group %s may read)\n", s->admin_socket,
+		              s->admin_group);
+	else
+		strbuf_printf(b, "     Admin: %s\n", s->admin_socket);
 	if (s->metrics)
 		strbuf_printf(b, "   Metrics: http://%s/metrics\n", s->metrics);
 	else

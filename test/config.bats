@@ -434,8 +434,9 @@ seconds_since() {
 @test "the sample configuration is valid, and names every key" {
 	local sample="$ROOT/scripts/preforkd.conf" key all="$BATS_TEST_TMPDIR/all.conf" keys
 	keys="listen workers backlog service idle-timeout first-byte-timeout grace pidfile log admin
-		metrics-listen worker-timeout max-requests max-requests-jitter min-uptime defer-accept pressure-idle
-		queue-wait daemon user group core-dumps quiet verbose"
+		admin-group metrics-listen worker-timeout max-requests max-requests-jitter min-uptime
+		crash-loop-limit crash-loop-exit defer-accept pressure-idle queue-wait daemon user group
+		core-dumps quiet verbose"
 	run "$PREFORKD" -T -c "$sample"
 	[ "$status" -eq 0 ]
 	# Each key appears, set or commented out with its default.

@@ -150,3 +150,131 @@ spawns_after() {
 	wait_until 20 log_has "back-off reset"
 	wait_until 10 workers_ready 1
 }
+
+# ---- --crash-loop-limit: a crash loop that does not end is a failure ----
+
+# The last STATUS= the stand-in for systemd received.
+last_status() {
+	grep '^STATUS=' "$NOTIFY_OUT" | tail -1
+}
+
+last_status_is() {
+	[ "$(last_status)" = "$1" ]
+}
+
+# json_at_least JQ_PATH N: a number in `stats json` is at least N.
+json_at_least() {
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e "$1 >= $2" >/dev/null
+}
+
+# kill_all_into_fault: from now on every start fails; the workers there are killed.
+kill_all_into_fault() {
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	# shellcheck disable=SC2046 # one argument per worker pid
+	kill -KILL $(worker_pids)
+	wait_until 5 log_has "crash loop: slot"
+}
+
+@test "--crash-loop-limit: a loop that does not end is failing (status exits 150, stats, STATUS=), then recovers" {
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_notify_listener "$BATS_TEST_TMPDIR/notify.sock"
+	NOTIFY_SOCKET="$BATS_TEST_TMPDIR/notify.sock" start_server --workers 2 --crash-loop-limit 3
+	wait_until 5 last_status_is "STATUS=2 workers running (target 2), generation 1"
+	kill_all_into_fault
+	# Within the limit: a crash loop, but running.
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" status
+	assert_match "${lines[0]}" "^preforkd [^ ]+ - running, pid $SERVER_PID\$"
+	assert_contains "$output" "Crash loop: yes: "
+	# Past it: failing, everywhere the state shows.
+	wait_until 10 log_has "crash loop: every worker start has failed for 3.[0-9] s (--crash-loop-limit 3): failing"
+	run_expect 150 "$CTL" -s "$SERVER_ADMIN" status
+	assert_match "${lines[0]}" "^preforkd [^ ]+ - failing, pid $SERVER_PID\$"
+	assert_contains "$output" "   Failing: every worker start has failed for "
+	assert_contains "$output" "(--crash-loop-limit 3.0s)"
+	assert_eq "$(stat_json .state)" failing
+	# shellcheck disable=SC2016 # jq, not shell
+	stat_json '.crash_loop | [.active, .failing, .limit_seconds, .duration_seconds >= 3] | @csv' |
+		grep -qx 'true,true,3,true'
+	"$CTL" -s "$SERVER_ADMIN" stats prometheus >"$BATS_TEST_TMPDIR/metrics"
+	grep -qx 'preforkd_crash_loop_failing 1' "$BATS_TEST_TMPDIR/metrics"
+	if command -v promtool >/dev/null; then promtool check metrics <"$BATS_TEST_TMPDIR/metrics"; fi
+	wait_until 5 grep -q '^STATUS=failing: every worker start has failed for over 3 s (crash loop, [0-9]* failed starts in a row); 0 workers running (target 2), generation 1$' "$NOTIFY_OUT"
+	# Only `status` is judged; the other commands answer as ever.
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" workers
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" stats
+	# The master keeps probing: the fault gone, the next probe proves itself.
+	rm "$PREFORKD_TEST_FAULT_FILE"
+	wait_until 40 log_has "crash loop: no longer failing: workers start cleanly again"
+	wait_until 10 workers_ready 2
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" status
+	assert_match "${lines[0]}" "^preforkd [^ ]+ - running, pid $SERVER_PID\$"
+	assert_contains "$output" "Crash loop: no"
+	assert_eq "$(stat_json .crash_loop.failing)" false
+	wait_until 5 last_status_is "STATUS=2 workers running (target 2), generation 1"
+	run echo_once "recovered"
+	[ "$output" = "recovered" ]
+}
+
+@test "--crash-loop-limit: old workers that keep serving do not hide a generation that never starts" {
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_server --workers 2 --crash-loop-limit 2
+	# A reload whose every new worker crashes: the old generation serves on.
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	kill -HUP "$SERVER_PID"
+	wait_until 5 log_has "crash loop: slot"
+	wait_until 10 log_has "failing; [0-9]* failed starts in a row, 2 workers running (target 2)"
+	run_expect 150 "$CTL" -s "$SERVER_ADMIN" status
+	assert_contains "${lines[0]}" " - failing, pid "
+	run echo_once "old generation"
+	[ "$output" = "old generation" ]
+	rm "$PREFORKD_TEST_FAULT_FILE"
+	wait_until 40 log_has "no longer failing"
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" status
+}
+
+@test "--crash-loop-limit: a pool scaled down to the workers it has needs no start: not failing" {
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_server --workers 2 --crash-loop-limit 1
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	local victim
+	victim=$(stat_json '.workers[] | select(.slot == 1) | .pid')
+	kill -KILL "$victim"
+	wait_until 5 log_has "crash loop: slot 1"
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" scale 1
+	# The episode outlives the limit with nothing left to start: still running.
+	wait_until 10 json_at_least .crash_loop.duration_seconds 2
+	assert_eq "$(stat_json .state)" running
+	run_expect 0 "$CTL" -s "$SERVER_ADMIN" status
+	run ! log_has "failing;"
+}
+
+@test "--crash-loop-exit: past the limit the master stops gracefully and exits 69" {
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_server --workers 2 --crash-loop-limit 1 --crash-loop-exit
+	kill_all_into_fault
+	wait_until 15 process_gone "$SERVER_PID"
+	local rc=0
+	wait "$SERVER_PID" || rc=$?
+	assert_eq "$rc" 69 "exit status"
+	log_has "crash loop: --crash-loop-exit: stopping, exit status 69"
+	log_has "stopped (exit status 69: a crash loop that did not end)"
+	[ ! -e "$SERVER_ADMIN" ]
+	[ ! -e "$SERVER_PIDFILE" ]
+}
+
+@test "--crash-loop-limit and --crash-loop-exit: defaults, -T, and the rule between them" {
+	run_expect 0 "$PREFORKD" -T
+	grep -qx 'crash-loop-limit 60' <<<"$output"
+	grep -qx 'crash-loop-exit no' <<<"$output"
+	run_expect 0 "$PREFORKD" -T --crash-loop-limit 2.5 --crash-loop-exit
+	grep -qx 'crash-loop-limit 2.5' <<<"$output"
+	grep -qx 'crash-loop-exit yes' <<<"$output"
+	run_expect 2 "$PREFORKD" --crash-loop-limit 0 --crash-loop-exit
+	assert_contains "$output" "preforkd: --crash-loop-exit: needs a --crash-loop-limit above 0"
+	run_expect 2 "$PREFORKD" --crash-loop-limit -1
+	assert_contains "$output" "--crash-loop-limit"
+}

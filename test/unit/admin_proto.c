@@ -329,9 +329,44 @@ static void test_read_reply(void)
 	strbuf_free(&b);
 }
 
+/* The status line preforkctl judges `status` by: written and read back by the one
+ * module; anything else reads as no state. */
+static void test_status_line(void)
+{
+	static const char *const states[] = { ADMIN_STATE_RUNNING, ADMIN_STATE_FAILING,
+		                              ADMIN_STATE_STOPPING };
+	static const char *const bad[] = {
+		"",
+		"preforkd 0.1.0 - failing, pid 1",      /* no newline: not a whole line */
+		"preforkd 0.1.0 failing, pid 1\n",      /* no " - " */
+		"preforkd 0.1.0 - , pid 1\n",           /* no state */
+		"preforkd 0.1.0 - failing pid 1\n",     /* no comma */
+		"Preforkd 0.1.0 - failing, pid 1\n",    /* not the status line */
+		"x\npreforkd 0.1.0 - failing, pid 1\n", /* not the first line */
+		"preforkd 0.1.0 - averyveryverylongstate, pid 1\n",
+	};
+	char state[ADMIN_STATE_MAX];
+
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+		struct strbuf b = { 0 };
+
+		admin_status_line(&b, "0.1.0", states[i], 4242);
+		strbuf_printf(&b, "     Since: ...\n");
+		CHECK(b.data && strncmp(b.data, "preforkd 0.1.0 - ", 17) == 0 &&
+		              admin_status_state(b.data, b.len, state, sizeof state) == 0 &&
+		              strcmp(state, states[i]) == 0,
+		      "the status line says '%s' and reads back so", states[i]);
+		strbuf_free(&b);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(admin_status_state(bad[i], strlen(bad[i]), state, sizeof state) < 0,
+		      "no state in bad status line %zu", i);
+}
+
 int main(void)
 {
 	test_table();
+	test_status_line();
 	test_help();
 	test_parse_valid();
 	test_parse_invalid();

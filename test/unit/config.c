@@ -135,6 +135,36 @@ static void test_daemon_and_user(void)
 	      "--user needs a value");
 }
 
+static void test_crash_loop_and_admin_group(void)
+{
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:0"), err, sizeof err) == CONFIG_OK &&
+	              cfg.crash_loop_limit == 60 && !cfg.crash_loop_exit && !cfg.admin_group,
+	      "--crash-loop-limit 60, no --crash-loop-exit and no --admin-group by default");
+	CHECK(parse(&cfg,
+	            ARGV("--crash-loop-limit", "0.5", "--crash-loop-exit", "--admin-group",
+	                 "monitoring"),
+	            err, sizeof err) == CONFIG_OK &&
+	              cfg.crash_loop_limit == 0.5 && cfg.crash_loop_exit &&
+	              strcmp(cfg.admin_group, "monitoring") == 0,
+	      "--crash-loop-limit, --crash-loop-exit and --admin-group are stored (%s)", err);
+	CHECK(parse(&cfg, ARGV("--crash-loop-limit", "0"), err, sizeof err) == CONFIG_OK &&
+	              cfg.crash_loop_limit == 0,
+	      "--crash-loop-limit 0 (never) is accepted");
+	CHECK(parse(&cfg, ARGV("--crash-loop-limit", "0", "--crash-loop-exit"), err, sizeof err) ==
+	                      CONFIG_ERROR &&
+	              strstr(err, "--crash-loop-exit: needs a --crash-loop-limit above 0"),
+	      "--crash-loop-exit without a limit is rejected: %s", err);
+	CHECK(parse(&cfg, ARGV("--crash-loop-limit", "86401"), err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--crash-loop-limit"),
+	      "--crash-loop-limit above a day is rejected: %s", err);
+	CHECK(parse(&cfg, ARGV("--admin-group", "a b"), err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--admin-group: expected a user or group name, got 'a b'"),
+	      "a malformed --admin-group is rejected: %s", err);
+}
+
 static void test_worker_timeout_rule(void)
 {
 	struct config cfg;
@@ -240,6 +270,7 @@ int main(void)
 	test_valid();
 	test_invalid();
 	test_daemon_and_user();
+	test_crash_loop_and_admin_group();
 	test_parse_twice();
 	return unit_done();
 }

@@ -2,6 +2,7 @@
  * same counter reads the same in text, JSON and Prometheus; a dead child's folded
  * counters are in the totals; each format keeps its structure; the field table
  * keeps its rules. (test/admin.bats parses a live server's JSON with jq.) */
+#include "admin_proto.h"
 #include "config.h"
 #include "hist.h"
 #include "pool.h"
@@ -476,6 +477,53 @@ static void test_tables(void)
 	free(workers);
 }
 
+/* A crash loop past --crash-loop-limit: "failing" in every format, and in the
+ * status line that preforkctl judges. */
+static void test_failing(void)
+{
+	char *text, *prom, *json, *status;
+	char state[ADMIN_STATE_MAX] = "";
+
+	cfg.crash_loop_limit = 60;
+	pool.failed_starts = 12;
+	pool.crash_loop_since_ns = NOW - 75 * NS;
+	pool.crash_loop_failing = 1;
+	text = render(STATS_TEXT);
+	json = render(STATS_JSON);
+	prom = render(STATS_PROMETHEUS);
+	status = render_status(0);
+	CHECK(text && has_line(text, "state: failing") &&
+	              has_line(text, "crash_loop.failing: true") &&
+	              has_line(text, "crash_loop.duration_seconds: 75.000") &&
+	              has_line(text, "crash_loop.limit_seconds: 60.000"),
+	      "text says failing, for how long and the limit");
+	CHECK(json && strstr(json, "\n  \"state\": \"failing\",\n") &&
+	              strstr(json, "\"failing\": true"),
+	      "JSON says failing");
+	CHECK(prom && has_line(prom, "preforkd_crash_loop_failing 1"),
+	      "preforkd_crash_loop_failing is 1");
+	CHECK(status && admin_status_state(status, strlen(status), state, sizeof state) == 0 &&
+	              strcmp(state, ADMIN_STATE_FAILING) == 0 &&
+	              strstr(status, "   Failing: every worker start has failed for 1m15s "
+	                             "(--crash-loop-limit 1m00s)\n"),
+	      "the status line says failing (%s), and a line says since when", state);
+	free(text);
+	free(json);
+	free(prom);
+	free(status);
+	pool.failed_starts = 0;
+	pool.crash_loop_failing = 0;
+	text = render(STATS_TEXT);
+	prom = render(STATS_PROMETHEUS);
+	CHECK(text && has_line(text, "state: running") &&
+	              has_line(text, "crash_loop.failing: false") &&
+	              has_line(text, "crash_loop.duration_seconds: 0.000") && prom &&
+	              has_line(prom, "preforkd_crash_loop_failing 0"),
+	      "once the episode ends: running, 0");
+	free(text);
+	free(prom);
+}
+
 static void test_stopping(void)
 {
 	char *text, *prom;
@@ -515,6 +563,7 @@ int main(void)
 	test_escaping(text, json);
 	test_structure(text, json, prom);
 	test_tables();
+	test_failing();
 	test_stopping();
 	free(text);
 	free(json);
