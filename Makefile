@@ -128,11 +128,21 @@ bin/fuzz/config: test/fuzz/config.c test/fuzz/config_one.h $(COMMON_SRC) $(SERVE
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(INC_test) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/config.c \
 		$(COMMON_SRC) $(SERVER_SRC) $(LDLIBS)
 
-fuzz: bin/fuzz/config
-	@mkdir -p build/fuzz/config
+# The HTTP request parser's harness (test/fuzz/http.c) runs after it, as long again;
+# its bounded run in `make test` is bin/test/unit-http_fuzz.
+bin/fuzz/http: test/fuzz/http.c test/fuzz/http_one.h server/http_parse.c server/http_parse.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(INC_test) $(FUZZ_FLAGS) $(WARN) -o $@ test/fuzz/http.c \
+		server/http_parse.c
+
+fuzz: bin/fuzz/config bin/fuzz/http
+	@mkdir -p build/fuzz/config build/fuzz/http
 	bin/fuzz/config -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/config.dict \
 		-artifact_prefix=build/fuzz/ \
 		build/fuzz/config test/fuzz/corpus/config
+	bin/fuzz/http -max_total_time=$(FUZZ_TIME) -max_len=8300 \
+		-artifact_prefix=build/fuzz/http- \
+		build/fuzz/http test/fuzz/corpus/http
 
 # Static checks (scripts/lint.sh --help): clang-format, clang-tidy, cppcheck, shellcheck,
 # include layering, man pages. The LLVM tools are pinned to one version: clang-format's
