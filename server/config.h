@@ -39,6 +39,13 @@ struct config {
 	const char *user;
 	const char *group;
 	int core_dumps; /* workers under --user stay dumpable */
+	/* --service http (service_http.c) */
+	const char *http_root;
+	int http_autoindex;
+	const char *mime_types;
+	double keepalive_timeout;    /* 0 = no keep-alive */
+	long keepalive_requests;     /* requests per connection */
+	double request_head_timeout; /* first byte of a request to the end of its head */
 	/* Where it came from, so that a reload can build it again (config_reload.h). */
 	enum config_action action;
 	const char *config_path; /* --config made absolute; NULL without one */

@@ -43,8 +43,9 @@ int http_span_is(struct http_span s, const char *lower)
  * Method names are case-sensitive (section 9.1). */
 static enum http_method_class classify_method(struct http_span m)
 {
-	static const char *const others[] = { "POST",    "PUT",   "DELETE",
-		                              "CONNECT", "OPTIONS", "TRACE" };
+	static const char *const others[] = {
+		"POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE"
+	};
 
 	if (m.len == 3 && memcmp(m.p, "GET", 3) == 0)
 		return HTTP_GET;
@@ -269,8 +270,8 @@ static int check_head(struct http_request *r, const struct head_state *h)
 		 * misread. Any other coding cannot be framed at all. */
 		return h->te_chunked ? -413 : -501;
 	}
-	r->keep_alive = r->version_minor == 1 ? !h->conn_close
-	                                      : h->conn_keep_alive && !h->conn_close;
+	r->keep_alive =
+		r->version_minor == 1 ? !h->conn_close : h->conn_keep_alive && !h->conn_close;
 	return 1;
 }
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* Limits. A head longer than HTTP_HEAD_MAX is refused before it is read further. */
-#define HTTP_HEAD_MAX 8192        /* request line + header fields, bytes */
+#define HTTP_HEAD_MAX 8192         /* request line + header fields, bytes */
 #define HTTP_REQUEST_LINE_MAX 4096 /* longer: 414 */
 #define HTTP_HEADER_LINE_MAX 4096  /* one field line longer: 431 */
 #define HTTP_HEADERS_MAX 64        /* more field lines: 431 */

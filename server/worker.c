@@ -196,14 +196,19 @@ static void set_limits(const struct config *cfg, int listen_fd)
 	compare_listener_slice(listen_fd, worker_recv_slice(cfg));
 }
 
-static void serve_connection(const struct worker_args *a, int fd)
+static void serve_connection(const struct worker_args *a, int fd, int last)
 {
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
 	struct conn_waits waits = { .lim = &limits, .wait_start_ns = t0, .waiting = 1 };
-	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
+	struct serve_ctx ctx = { .slot = slot,
+		                 .quit_now = &quit_now,
+		                 .waits = &waits,
+		                 .cfg = a->cfg,
+		                 .stopping = &stop_requested,
+		                 .last_connection = last };
 	enum serve_result r;
 
 	if (own_slice_per_connection &&
@@ -260,7 +265,7 @@ static void drain_queue(const struct worker_args *a)
 		                 SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			serve_connection(a, fd);
+			serve_connection(a, fd, 1);
 			sb_set_state(a->slot, WS_STOPPING);
 			continue;
 		}
@@ -289,6 +294,8 @@ void worker_run(const struct worker_args *a)
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);
 	bind_to_master(a->master_pid);
+	if (a->cfg->service->worker_init && a->cfg->service->worker_init(a->cfg) < 0)
+		_exit(WORKER_EXIT_FATAL);
 	worker_fault_at_start();
 	sb_set_state(a->slot, WS_IDLE);
 	worker_fault_when_ready();
@@ -297,7 +304,7 @@ void worker_run(const struct worker_args *a)
 
 		if (fd < 0)
 			continue;
-		serve_connection(a, fd);
+		serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests);
 		served++;
 		worker_fault_after_serve((unsigned long)served);
 		if (a->max_requests > 0 && served >= a->max_requests) {

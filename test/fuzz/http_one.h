@@ -14,7 +14,8 @@ static unsigned long http_fuzz_complete;
 
 static int inside(const struct http_span s, const uint8_t *data, size_t size)
 {
-	return !s.p || ((const uint8_t *)s.p >= data && (const uint8_t *)s.p + s.len <= data + size);
+	return !s.p ||
+	       ((const uint8_t *)s.p >= data && (const uint8_t *)s.p + s.len <= data + size);
 }
 
 static int http_fuzz_one(const uint8_t *data, size_t size)
@@ -27,8 +28,8 @@ static int http_fuzz_one(const uint8_t *data, size_t size)
 	rc = http_parse_request((const char *)data, size, &r);
 	if (rc == 0 && size >= HTTP_HEAD_MAX)
 		abort(); /* "need more" past the cap would let a client grow the buffer */
-	if (rc != 0 && rc != 1 && rc != 400 && rc != 413 && rc != 414 && rc != 431 &&
-	    rc != 501 && rc != 505)
+	if (rc != 0 && rc != 1 && rc != 400 && rc != 413 && rc != 414 && rc != 431 && rc != 501 &&
+	    rc != 505)
 		abort();
 	if (rc != 1)
 		return 0;
@@ -37,9 +38,9 @@ static int http_fuzz_one(const uint8_t *data, size_t size)
 		abort();
 	/* An absolute-form target without a path is "/", a constant. */
 	if ((!inside(r.target, data, size) && !(r.target.len == 1 && r.target.p[0] == '/')) ||
-	    !inside(r.method_name, data, size) ||
-	    !inside(r.range, data, size) || !inside(r.if_none_match, data, size) ||
-	    !inside(r.if_modified_since, data, size) || !inside(r.if_range, data, size))
+	    !inside(r.method_name, data, size) || !inside(r.range, data, size) ||
+	    !inside(r.if_none_match, data, size) || !inside(r.if_modified_since, data, size) ||
+	    !inside(r.if_range, data, size))
 		abort();
 	if (r.content_length < -1 || (r.method <= HTTP_HEAD && r.target.p[0] != '/'))
 		abort();

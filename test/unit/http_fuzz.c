@@ -24,10 +24,34 @@ static const struct {
 };
 
 static const char *const tokens[] = {
-	"\r\n", "\r", "\n", " ", "\t", ":", ",", "\0", "\x7f", "\xff", "GET ", "HEAD ", "OPTIONS ",
-	"/", "..", "%2F", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "Host: a\r\n",
-	"Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n", "Connection: close\r\n",
-	"Range: bytes=0-\r\n", "http://", "\r\n\r\n", "0", "-1",
+	"\r\n",
+	"\r",
+	"\n",
+	" ",
+	"\t",
+	":",
+	",",
+	"\0",
+	"\x7f",
+	"\xff",
+	"GET ",
+	"HEAD ",
+	"OPTIONS ",
+	"/",
+	"..",
+	"%2F",
+	"HTTP/1.1",
+	"HTTP/1.0",
+	"HTTP/2.0",
+	"Host: a\r\n",
+	"Content-Length: 5\r\n",
+	"Transfer-Encoding: chunked\r\n",
+	"Connection: close\r\n",
+	"Range: bytes=0-\r\n",
+	"http://",
+	"\r\n\r\n",
+	"0",
+	"-1",
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;

@@ -80,12 +80,12 @@ static void check_limits(void)
 static void check_fields(void)
 {
 	static const char req[] = "GET http://example.org/a%20b?q HTTP/1.1\r\n"
-	                          "Host: example.org\r\n"
-	                          "Connection: Keep-Alive, Close\r\n"
-	                          "If-None-Match:   \"x\"  \r\n"
-	                          "Range: bytes=1-2\r\n"
-	                          "Content-Length: 007\r\n"
-	                          "\r\nGET / HTTP/1.1\r\n";
+				  "Host: example.org\r\n"
+				  "Connection: Keep-Alive, Close\r\n"
+				  "If-None-Match:   \"x\"  \r\n"
+				  "Range: bytes=1-2\r\n"
+				  "Content-Length: 007\r\n"
+				  "\r\nGET / HTTP/1.1\r\n";
 	struct http_request r;
 
 	CHECK(http_parse_request(req, sizeof req - 1, &r) == 1, "a full request");
