@@ -498,6 +498,7 @@ static int parse_offset(const char *p, size_t n, off_t *out)
 static int parse_range(struct http_span v, off_t size, off_t *start, off_t *end)
 {
 	const char *dash;
+	off_t first, last;
 	size_t n;
 
 	if (v.len < 7 || !http_span_is((struct http_span){ v.p, 6 }, "bytes="))
@@ -521,16 +522,16 @@ static int parse_range(struct http_span v, off_t size, off_t *start, off_t *end)
 		*end = size - 1;
 		return 1;
 	}
-	if (parse_offset(v.p, n, start) < 0)
+	if (parse_offset(v.p, n, &first) < 0)
 		return 0;
 	if (n + 1 == v.len)
-		*end = size - 1;
-	else if (parse_offset(dash + 1, v.len - n - 1, end) < 0 || *end < *start)
+		last = size - 1;
+	else if (parse_offset(dash + 1, v.len - n - 1, &last) < 0 || last < first)
 		return 0;
-	if (*start >= size)
+	if (first >= size)
 		return -1;
-	if (*end >= size)
-		*end = size - 1;
+	*start = first;
+	*end = last >= size ? size - 1 : last;
 	return 1;
 }
 
