@@ -74,10 +74,9 @@ static const char *http_date_now(void)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (now != last && gmtime_r(&now, &tm)) {
-		strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (now != last && gmtime_r(&now, &tm) &&
+	    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
 		last = now;
-	}
 	return buf;
 }
 
@@ -137,12 +136,12 @@ static enum io wait_for(const struct conn *c, short events, uint64_t deadline, i
 			if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
 				return IO_ERROR;
 			if (*c->ctx->stopping) {
-				sigprocmask(SIG_SETMASK, &old, NULL);
+				(void)sigprocmask(SIG_SETMASK, &old, NULL);
 				return IO_STOPPED;
 			}
 			rc = ppoll(&p, 1, &ts, &old);
 			e = errno;
-			sigprocmask(SIG_SETMASK, &old, NULL);
+			(void)sigprocmask(SIG_SETMASK, &old, NULL);
 			errno = e;
 		} else {
 			rc = ppoll(&p, 1, &ts, NULL);
@@ -440,12 +439,12 @@ static int load_mime_types(const char *path)
 		while (type && (ext = strtok_r(NULL, " \t\r\n", &save)) && ext[0] != '#') {
 			if (add_type(type, ext) < 0) {
 				log_error("--mime-types %s: out of memory", path);
-				fclose(f);
+				(void)fclose(f);
 				return -1;
 			}
 		}
 	}
-	fclose(f);
+	(void)fclose(f);
 	return 0;
 }
 
@@ -584,7 +583,7 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	n = append(out, n, sizeof out,
 	           "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n"
 	           "%sContent-Length: %lld\r\n\r\n",
-	           content_type(path), lastmod, etag, extra, (long long)(end - start + 1));
+	           content_type(path), lastmod, etag, extra, (long long)end - (long long)start + 1);
 	count_status(c, status);
 	if (head_only || end < start)
 		return send_all(c, out, n, 0);
@@ -673,13 +672,15 @@ static int send_listing(struct conn *c, const struct http_request *r, int dirfd,
 		if (!more)
 			break;
 		names = more;
-		names[count] = malloc(strlen(e->d_name) + 2);
+		n = strlen(e->d_name) + 2;
+		names[count] = malloc(n);
 		if (!names[count])
 			break;
-		sprintf(names[count++], "%s%s", e->d_name, is_dir ? "/" : "");
+		(void)snprintf(names[count++], n, "%s%s", e->d_name, is_dir ? "/" : "");
 	}
 	closedir(d);
-	qsort(names, count, sizeof *names, compare_names);
+	if (count > 1)
+		qsort(names, count, sizeof *names, compare_names);
 	strbuf_printf(&body,
 	              "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of /");
 	html_escape(path, &body);

@@ -73,7 +73,7 @@ struct snapshot {
 	int stopping;
 	uint64_t configured, running;
 	uint64_t by_state[WS_KEEPALIVE + 1]; /* live workers per shown state */
-	struct sb_totals totals;            /* retired + every live slot */
+	struct sb_totals totals;             /* retired + every live slot */
 	struct latency latency;
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];

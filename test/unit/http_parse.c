@@ -57,7 +57,11 @@ static void check_limits(void)
 	size_t n;
 
 	memset(buf, 'a', sizeof buf);
-	memcpy(buf, "GET /", 5);
+	buf[0] = 'G';
+	buf[1] = 'E';
+	buf[2] = 'T';
+	buf[3] = ' ';
+	buf[4] = '/';
 	CHECK(http_parse_request(buf, HTTP_REQUEST_LINE_MAX + 2, &r) == 414,
 	      "a request line over %d bytes: 414 before the line ends", HTTP_REQUEST_LINE_MAX);
 	n = (size_t)snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
