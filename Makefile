@@ -116,13 +116,14 @@ bench:
 	@scripts/bench.sh
 
 # Coverage-guided fuzzing with clang's libFuzzer, FUZZ_TIME seconds for each target
-# in FUZZ: the configuration parsers (config) and the metrics endpoint's HTTP reader
-# (metrics_http), e.g. make fuzz FUZZ=metrics_http FUZZ_TIME=600. New inputs it
-# finds are kept in build/fuzz/TARGET. The same checks run bounded and deterministic
-# in `make test` (bin/test/unit-config_fuzz, bin/test/unit-metrics_http_fuzz).
+# in FUZZ: the configuration parsers (config), the metrics endpoint's HTTP reader
+# (metrics_http) and the http service's request parser (http), e.g. make fuzz
+# FUZZ=http FUZZ_TIME=600. New inputs it finds are kept in build/fuzz/TARGET. The
+# same checks run bounded and deterministic in `make test` (bin/test/unit-config_fuzz,
+# bin/test/unit-metrics_http_fuzz, bin/test/unit-http_fuzz).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
-FUZZ ?= config metrics_http
+FUZZ ?= config metrics_http http
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 bin/fuzz/%: test/fuzz/%.c test/fuzz/%_one.h $(COMMON_SRC) $(SERVER_SRC)
@@ -134,8 +135,8 @@ fuzz: $(FUZZ:%=bin/fuzz/%)
 	@set -e; for t in $(FUZZ); do \
 		mkdir -p build/fuzz/$$t; \
 		echo "fuzz: $$t for $(FUZZ_TIME) s"; \
-		bin/fuzz/$$t -max_total_time=$(FUZZ_TIME) -dict=test/fuzz/$$t.dict \
-			-artifact_prefix=build/fuzz/$$t- \
+		bin/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=8300 \
+			-dict=test/fuzz/$$t.dict -artifact_prefix=build/fuzz/$$t- \
 			build/fuzz/$$t test/fuzz/corpus/$$t; \
 	done
 

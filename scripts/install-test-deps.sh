@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
-# curl, promtool (Debian package prometheus), ss (iproute2), setpriv and setsid
-# (util-linux), script (bsdutils), readelf (binutils), ps (procps), logrotate. Uses apt-get as
-# root, or through sudo, via apt-install-nodaemon.sh, so that no service a package
-# ships is started or enabled. Prints nothing when all are present.
+# curl, python3 (test/http.bats), promtool (Debian package prometheus), ss (iproute2),
+# setpriv and setsid (util-linux), script (bsdutils), readelf (binutils), ps (procps),
+# logrotate. Uses apt-get as root, or through sudo, via apt-install-nodaemon.sh, so that
+# no service a package ships is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
 
 case "${1:-}" in
 -h | --help)
-	sed -n '2,7s/^# \{0,1\}//p' "$0"
+	sed -n '2,8s/^# \{0,1\}//p' "$0"
 	exit 0
 	;;
 esac
@@ -26,6 +26,8 @@ command -v script >/dev/null || need+=(bsdutils)
 command -v readelf >/dev/null || need+=(binutils)
 command -v ps >/dev/null || need+=(procps)
 command -v logrotate >/dev/null || need+=(logrotate)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
 [ ${#need[@]} -gt 0 ] || exit 0
 
 echo "# installing test tools: ${need[*]}"

@@ -45,6 +45,12 @@ enum {
 	OPT_VERBOSE,
 	OPT_PRESSURE_IDLE,
 	OPT_QUEUE_WAIT,
+	OPT_ROOT,
+	OPT_AUTOINDEX,
+	OPT_MIME_TYPES,
+	OPT_KEEPALIVE_TIMEOUT,
+	OPT_KEEPALIVE_REQUESTS,
+	OPT_REQUEST_HEAD_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -76,6 +82,12 @@ static const struct option long_options[] = {
 	{ "core-dumps", no_argument, NULL, OPT_CORE_DUMPS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "autoindex", no_argument, NULL, OPT_AUTOINDEX },
+	{ "mime-types", required_argument, NULL, OPT_MIME_TYPES },
+	{ "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TIMEOUT },
+	{ "keepalive-requests", required_argument, NULL, OPT_KEEPALIVE_REQUESTS },
+	{ "request-head-timeout", required_argument, NULL, OPT_REQUEST_HEAD_TIMEOUT },
 	/* The command line only, never in a file: */
 	{ "config", required_argument, NULL, 'c' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -188,6 +200,9 @@ void config_defaults(struct config *cfg)
 	cfg->defer_accept = 5;
 	cfg->pressure_idle = 1;
 	cfg->crash_loop_limit = 60;
+	cfg->keepalive_timeout = 2;
+	cfg->keepalive_requests = 100;
+	cfg->request_head_timeout = 10;
 }
 
 void config_usage(void)
@@ -272,6 +287,18 @@ void config_usage(void)
 	       "                          them). Cores go where kernel.core_pattern says; a\n"
 	       "                          relative pattern means the working directory, / with\n"
 	       "                          --daemon, where the user cannot write\n"
+	       "  --root DIR              --service http: the directory served (required)\n"
+	       "  --autoindex             --service http: list a directory without index.html\n"
+	       "                          (else 403)\n"
+	       "  --mime-types PATH       --service http: more Content-Types, in the format of\n"
+	       "                          /etc/mime.types, over the built-in table\n"
+	       "  --keepalive-timeout SECONDS  --service http: close a connection idle this long\n"
+	       "                          between requests; it holds a worker meanwhile;\n"
+	       "                          0 = no keep-alive (default 2)\n"
+	       "  --keepalive-requests N  --service http: requests per connection, 1..1000000\n"
+	       "                          (default 100)\n"
+	       "  --request-head-timeout SECONDS  --service http: from a request's first byte\n"
+	       "                          to the end of its head; over it: 408 (default 10)\n"
 	       "  -q, --quiet             log warnings and errors only\n"
 	       "      --verbose           log debug detail too\n"
 	       "  -c, --config PATH       read options from PATH first: one 'key value' per\n"
@@ -428,6 +455,13 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_log_format(name, arg, &cfg->log_format, err, errlen);
 	case OPT_METRICS_LISTEN:
 		return parse_metrics_listen(cfg, name, arg, err, errlen);
+	case OPT_KEEPALIVE_TIMEOUT:
+		return parse_seconds(name, arg, 0, 86400, &cfg->keepalive_timeout, err, errlen);
+	case OPT_KEEPALIVE_REQUESTS:
+		return parse_long(name, arg, 1, 1000000, &cfg->keepalive_requests, err, errlen);
+	case OPT_REQUEST_HEAD_TIMEOUT:
+		return parse_seconds(name, arg, 0.001, 86400, &cfg->request_head_timeout, err,
+		                     errlen);
 	}
 	return 0;
 }
@@ -462,19 +496,24 @@ static int require_name(const char *name, const char *arg, char *err, size_t err
  * its worker SIGKILLed. Each wait added later joins this table. */
 static int check_worker_timeout(const struct config *cfg, char *err, size_t errlen)
 {
+	int http = strcmp(cfg->service->name, "http") == 0;
 	const struct {
 		const char *name;
 		double seconds;
+		int applies; /* the service has this wait */
 	} waits[] = {
-		{ "--idle-timeout", cfg->idle_timeout },
-		{ "--first-byte-timeout", cfg->first_byte_timeout },
-		{ "--pressure-idle", cfg->pressure_idle }, /* 0 = off */
+		{ "--idle-timeout", cfg->idle_timeout, 1 },
+		{ "--first-byte-timeout", cfg->first_byte_timeout, 1 },
+		{ "--pressure-idle", cfg->pressure_idle, 1 }, /* 0 = off */
+		{ "--keepalive-timeout", cfg->keepalive_timeout, http }, /* 0 = no keep-alive */
+		{ "--request-head-timeout", cfg->request_head_timeout, http },
 	};
 
 	if (cfg->worker_timeout == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
-		if (cfg->worker_timeout > waits[i].seconds || waits[i].seconds == 0)
+		if (!waits[i].applies || waits[i].seconds == 0 ||
+		    cfg->worker_timeout > waits[i].seconds)
 			continue;
 		snprintf(err, errlen,
 		         "--worker-timeout (%g s) must be 0 or greater than %s (%g s): a "
@@ -498,6 +537,10 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {
 		snprintf(err, errlen, "--metrics-listen: %s is the --listen address",
 		         cfg->metrics_listen);
+		return -1;
+	}
+	if (strcmp(cfg->service->name, "http") == 0 && !cfg->http_root) {
+		snprintf(err, errlen, "--service http: needs --root DIR");
 		return -1;
 	}
 	if (cfg->core_dumps && !cfg->user) {
@@ -556,10 +599,13 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 	case OPT_CORE_DUMPS:
 	case OPT_CRASH_LOOP_EXIT:
 	case OPT_VERBOSE:
+	case OPT_AUTOINDEX:
 	case 'q':
 		if (parse_switch(name, arg, &on, err, errlen) < 0)
 			return -1;
-		if (opt == OPT_DAEMON)
+		if (opt == OPT_AUTOINDEX)
+			cfg->http_autoindex = on;
+		else if (opt == OPT_DAEMON)
 			cfg->daemonize = on;
 		else if (opt == OPT_CORE_DUMPS)
 			cfg->core_dumps = on;
@@ -592,6 +638,20 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 		*(opt == OPT_PIDFILE ? &cfg->pidfile
 		  : opt == OPT_LOG   ? &cfg->log_path
 		                     : &cfg->admin_path) = arg;
+		return 0;
+	}
+	if (opt == OPT_ROOT || opt == OPT_MIME_TYPES) {
+		/* Made absolute now: the workers open them after a daemon left its start
+		 * directory. */
+		if (require_path(name, arg, err, errlen) < 0)
+			return -1;
+		arg = join_path(cfg, dir, arg);
+		arg = arg ? config_absolute(cfg, arg) : NULL;
+		if (!arg) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+		*(opt == OPT_ROOT ? &cfg->http_root : &cfg->mime_types) = arg;
 		return 0;
 	}
 	return parse_option(cfg, opt, name, arg, err, errlen);

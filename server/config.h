@@ -46,6 +46,13 @@ struct config {
 	const char *admin_group; /* its members may use the admin socket read-only */
 	double crash_loop_limit; /* a crash loop this long is a failure; 0 = never */
 	int crash_loop_exit;     /* ... and the master then exits (PREFORKD_EXIT_CRASH_LOOP) */
+	/* --service http (service_http.c) */
+	const char *http_root;
+	int http_autoindex;
+	const char *mime_types;
+	double keepalive_timeout;    /* 0 = no keep-alive */
+	long keepalive_requests;     /* requests per connection */
+	double request_head_timeout; /* first byte of a request to the end of its head */
 	/* Where it came from, so that a reload can build it again (config_reload.h). */
 	enum config_action action;
 	const char *config_path; /* --config made absolute; NULL without one */

@@ -50,6 +50,13 @@ const struct config_key config_keys[] = {
 	{ "core-dumps", CONFIG_RESTART, 0 },
 	{ "quiet", CONFIG_LIVE, 0 },
 	{ "verbose", CONFIG_LIVE, 0 },
+	/* --service http: each new worker opens the root and reads the types */
+	{ "root", CONFIG_LIVE, 1 },
+	{ "autoindex", CONFIG_LIVE, 0 },
+	{ "mime-types", CONFIG_LIVE, 1 },
+	{ "keepalive-timeout", CONFIG_LIVE, 0 },
+	{ "keepalive-requests", CONFIG_LIVE, 0 },
+	{ "request-head-timeout", CONFIG_LIVE, 0 },
 	{ NULL, CONFIG_LIVE, 0 },
 };
 
@@ -144,13 +151,23 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_switch(c->verbosity < 0, buf, len);
 	if (strcmp(k, "verbose") == 0)
 		return show_switch(c->verbosity > 0, buf, len);
-	show_seconds(strcmp(k, "idle-timeout") == 0         ? c->idle_timeout
-	             : strcmp(k, "first-byte-timeout") == 0 ? c->first_byte_timeout
-	             : strcmp(k, "grace") == 0              ? c->grace
-	             : strcmp(k, "worker-timeout") == 0     ? c->worker_timeout
-	             : strcmp(k, "pressure-idle") == 0      ? c->pressure_idle
-	             : strcmp(k, "crash-loop-limit") == 0   ? c->crash_loop_limit
-	                                                    : c->min_uptime,
+	if (strcmp(k, "root") == 0)
+		return show_path(c->http_root, buf, len);
+	if (strcmp(k, "mime-types") == 0)
+		return show_path(c->mime_types, buf, len);
+	if (strcmp(k, "autoindex") == 0)
+		return show_switch(c->http_autoindex, buf, len);
+	if (strcmp(k, "keepalive-requests") == 0)
+		return show_long(c->keepalive_requests, buf, len);
+	show_seconds(strcmp(k, "idle-timeout") == 0           ? c->idle_timeout
+	             : strcmp(k, "first-byte-timeout") == 0   ? c->first_byte_timeout
+	             : strcmp(k, "grace") == 0                ? c->grace
+	             : strcmp(k, "worker-timeout") == 0       ? c->worker_timeout
+	             : strcmp(k, "pressure-idle") == 0        ? c->pressure_idle
+	             : strcmp(k, "crash-loop-limit") == 0     ? c->crash_loop_limit
+	             : strcmp(k, "keepalive-timeout") == 0    ? c->keepalive_timeout
+	             : strcmp(k, "request-head-timeout") == 0 ? c->request_head_timeout
+	                                                      : c->min_uptime,
 	             buf, len);
 	return 1;
 }

@@ -21,7 +21,9 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
  * old one before the old one is told to stop. */
 #define SLOTS_MAX (2 * WORKERS_MAX)
 
-enum worker_state { WS_EMPTY, WS_STARTING, WS_IDLE, WS_BUSY, WS_STOPPING };
+/* WS_KEEPALIVE: between two requests of one connection (HTTP keep-alive), a
+ * worker the master may ask to yield under pressure. */
+enum worker_state { WS_EMPTY, WS_STARTING, WS_IDLE, WS_BUSY, WS_STOPPING, WS_KEEPALIVE };
 
 enum counter {
 	C_ACCEPTED,
@@ -34,6 +36,15 @@ enum counter {
 	C_ERR_EVICTED,   /* closed by the pressure defence (pressure.h); at accept or later */
 	C_EVICTED_EARLY, /* of those, closed at accept with nothing to read */
 	C_LOG_DROPPED,   /* log lines the worker dropped: the pipe to the master was full */
+	/* --service http: requests, responses by status class, requests on a reused
+	 * connection */
+	C_HTTP_REQUESTS,
+	C_HTTP_1XX,
+	C_HTTP_2XX,
+	C_HTTP_3XX,
+	C_HTTP_4XX,
+	C_HTTP_5XX,
+	C_HTTP_KEEPALIVE_REUSES,
 	C_COUNT
 };
 

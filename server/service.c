@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static const struct service *const services[] = { &service_echo };
+static const struct service *const services[] = { &service_echo, &service_http };
 
 const struct service *service_find(const char *name)
 {
@@ -15,5 +15,5 @@ const struct service *service_find(const char *name)
 
 const char *service_names(void)
 {
-	return "echo";
+	return "echo, http";
 }

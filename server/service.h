@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+struct config;
 struct conn_waits;
 struct sb_slot;
 
@@ -15,17 +16,29 @@ struct serve_ctx {
 	struct sb_slot *slot;                  /* this worker's scoreboard slot: byte counters */
 	volatile const sig_atomic_t *quit_now; /* set by SIGQUIT: abandon the connection */
 	struct conn_waits *waits; /* this connection's deadlines, for conn_recv/conn_send */
+	const struct config *cfg;
+	/* set by SIGTERM (graceful stop, reload, shrink): finish what is in flight, start
+	 * nothing new that could wait (an idle keep-alive connection is closed) */
+	volatile const sig_atomic_t *stopping;
+	int last_connection; /* the worker retires after this one (--max-requests) */
 };
 
 struct service {
 	const char *name;
 	const char *summary;
 	enum serve_result (*serve)(int fd, const struct serve_ctx *ctx);
+	/* Optional: once per worker, after the privilege drop and before the first
+	 * accept (open what every connection uses). 0, or -1 having logged why: the
+	 * worker then exits with its fatal code. */
+	int (*worker_init)(const struct config *cfg);
+	/* Reserved for datagram services (a later issue serves UDP): NULL for now. */
+	void *serve_datagram;
 };
 
 const struct service *service_find(const char *name);
 const char *service_names(void);
 
 extern const struct service service_echo;
+extern const struct service service_http;
 
 #endif

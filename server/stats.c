@@ -91,8 +91,8 @@ struct snapshot {
 	double uptime_seconds;
 	int stopping;
 	uint64_t configured, running;
-	uint64_t by_state[WS_STOPPING + 1]; /* live workers per shown state */
-	struct sb_totals totals;            /* retired + every live slot */
+	uint64_t by_state[WS_KEEPALIVE + 1]; /* live workers per shown state */
+	struct sb_totals totals;             /* retired + every live slot */
 	struct latency latency;
 	struct latency queue_wait; /* --queue-wait: time in the accept queue */
 	int queue_wait_on;
@@ -147,7 +147,7 @@ static const char *state_name(enum worker_state st)
 {
 	static const char *const names[] = {
 		[WS_EMPTY] = "empty", [WS_STARTING] = "starting", [WS_IDLE] = "idle",
-		[WS_BUSY] = "busy",   [WS_STOPPING] = "stopping",
+		[WS_BUSY] = "busy",   [WS_STOPPING] = "stopping", [WS_KEEPALIVE] = "keepalive",
 	};
 
 	return names[st];
@@ -159,7 +159,7 @@ static enum worker_state shown_state(const struct child *c, enum worker_state st
 {
 	if (c->stopping)
 		return WS_STOPPING;
-	return st == WS_EMPTY || st > WS_STOPPING ? WS_STARTING : st;
+	return st == WS_EMPTY || st > WS_KEEPALIVE ? WS_STARTING : st;
 }
 
 /* An address's IP as text (NULL if not TCP/IP) and its port. */
@@ -512,6 +512,7 @@ static const struct stat_field worker_fields[] = {
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
+	ROW("http_requests", SU_COUNT, W(counters[C_HTTP_REQUESTS]), 0),
 	ROW("errors.evicted", SU_COUNT, W(counters[C_ERR_EVICTED]), 0),
 	ROW("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0),
 	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_IN]), 0,
@@ -570,6 +571,8 @@ static const struct stat_field global_fields[] = {
 	     "state=\"starting\"", NULL),
 	STAT("pool.stopping", SU_COUNT, S(by_state[WS_STOPPING]), 0, "preforkd_workers", PROM_GAUGE,
 	     "state=\"stopping\"", NULL),
+	STAT("pool.keepalive", SU_COUNT, S(by_state[WS_KEEPALIVE]), 0, "preforkd_workers",
+	     PROM_GAUGE, "state=\"keepalive\"", NULL),
 	STAT("totals.accepted", SU_COUNT, S(totals.counters[C_ACCEPTED]), 0,
 	     "preforkd_connections_accepted_total", PROM_COUNTER, NULL,
 	     "Connections accepted by any worker, including workers that are gone."),
@@ -592,6 +595,23 @@ static const struct stat_field global_fields[] = {
 	STAT("totals.log_lines_dropped", SU_COUNT, S(totals.counters[C_LOG_DROPPED]), 0,
 	     "preforkd_log_lines_dropped_total", PROM_COUNTER, NULL,
 	     "Log lines dropped because the log (or the workers' pipe to it) was full."),
+	STAT("totals.http.requests", SU_COUNT, S(totals.counters[C_HTTP_REQUESTS]), 0,
+	     "preforkd_http_requests_total", PROM_COUNTER, NULL,
+	     "HTTP requests answered or refused (--service http)."),
+	STAT("totals.http.responses.1xx", SU_COUNT, S(totals.counters[C_HTTP_1XX]), 0,
+	     "preforkd_http_responses_total", PROM_COUNTER, "class=\"1xx\"",
+	     "HTTP responses by status class."),
+	STAT("totals.http.responses.2xx", SU_COUNT, S(totals.counters[C_HTTP_2XX]), 0,
+	     "preforkd_http_responses_total", PROM_COUNTER, "class=\"2xx\"", NULL),
+	STAT("totals.http.responses.3xx", SU_COUNT, S(totals.counters[C_HTTP_3XX]), 0,
+	     "preforkd_http_responses_total", PROM_COUNTER, "class=\"3xx\"", NULL),
+	STAT("totals.http.responses.4xx", SU_COUNT, S(totals.counters[C_HTTP_4XX]), 0,
+	     "preforkd_http_responses_total", PROM_COUNTER, "class=\"4xx\"", NULL),
+	STAT("totals.http.responses.5xx", SU_COUNT, S(totals.counters[C_HTTP_5XX]), 0,
+	     "preforkd_http_responses_total", PROM_COUNTER, "class=\"5xx\"", NULL),
+	STAT("totals.http.keepalive_reuses", SU_COUNT, S(totals.counters[C_HTTP_KEEPALIVE_REUSES]),
+	     0, "preforkd_http_keepalive_reuses_total", PROM_COUNTER, NULL,
+	     "HTTP requests that came on a connection after its first request."),
 	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
@@ -875,8 +895,12 @@ static void render_crash_loop_line(struct strbuf *b, const struct snapshot *s)
 static void render_status_header(struct strbuf *b, const struct snapshot *s)
 {
 	const uint64_t *n = s->by_state;
-	char since[32], up[32], loaded[32];
+	char since[32], up[32], loaded[32], keepalive[40] = "";
 
+	/* Shown only when some are: only the http service keeps connections alive. */
+	if (n[WS_KEEPALIVE])
+		snprintf(keepalive, sizeof keepalive, ", %llu keepalive",
+		         (unsigned long long)n[WS_KEEPALIVE]);
 	format_wall(s->started, since, sizeof since);
 	format_duration(s->uptime_seconds, up, sizeof up);
 	admin_status_line(b, s->version, s->state, (unsigned long long)s->pid);
@@ -896,11 +920,11 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	              s->config_file ? s->config_file : "none (command line only)", loaded);
 	strbuf_printf(b,
 	              "   Workers: %llu configured, %llu running (%llu busy, %llu idle, %llu "
-	              "starting, %llu stopping), generation %llu\n",
+	              "starting, %llu stopping%s), generation %llu\n",
 	              (unsigned long long)s->configured, (unsigned long long)s->running,
 	              (unsigned long long)n[WS_BUSY], (unsigned long long)n[WS_IDLE],
 	              (unsigned long long)n[WS_STARTING], (unsigned long long)n[WS_STOPPING],
-	              (unsigned long long)s->generation);
+	              keepalive, (unsigned long long)s->generation);
 	strbuf_printf(b,
 	              "  Restarts: %llu (exit code %llu, signal %llu, timeout %llu, recycled "
 	              "%llu); %llu stopped on request; %llu fork failures\n",

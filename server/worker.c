@@ -277,7 +277,7 @@ static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint
 	sb_add(&slot->qwait_hist[hist_bucket(us)], 1);
 }
 
-static void serve_connection(const struct worker_args *a, int fd)
+static void serve_connection(const struct worker_args *a, int fd, int last)
 {
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
@@ -289,7 +289,12 @@ static void serve_connection(const struct worker_args *a, int fd)
 		                    .progress_ns = &slot->progress_ns,
 		                    .stamp_first = a->cfg->queue_wait };
 	uint64_t accepted_real = a->cfg->queue_wait ? clock_real_ns() : 0;
-	struct serve_ctx ctx = { .slot = slot, .quit_now = &quit_now, .waits = &waits };
+	struct serve_ctx ctx = { .slot = slot,
+		                 .quit_now = &quit_now,
+		                 .waits = &waits,
+		                 .cfg = a->cfg,
+		                 .stopping = &stop_requested,
+		                 .last_connection = last };
 	enum serve_result r = SERVE_OTHER;
 	int early;
 
@@ -362,7 +367,7 @@ static void drain_queue(const struct worker_args *a)
 		                 SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			serve_connection(a, fd);
+			serve_connection(a, fd, 1);
 			sb_set_state(a->slot, WS_STOPPING);
 			continue;
 		}
@@ -392,6 +397,8 @@ void worker_run(const struct worker_args *a)
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);
 	bind_to_master(a->master_pid);
+	if (a->cfg->service->worker_init && a->cfg->service->worker_init(a->cfg) < 0)
+		_exit(WORKER_EXIT_FATAL);
 	worker_fault_at_start();
 	sb_set_state(a->slot, WS_IDLE);
 	worker_fault_when_ready();
@@ -400,7 +407,7 @@ void worker_run(const struct worker_args *a)
 
 		if (fd < 0)
 			continue;
-		serve_connection(a, fd);
+		serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests);
 		served++;
 		worker_fault_after_serve((unsigned long)served);
 		if (a->max_requests > 0 && served >= a->max_requests) {

@@ -68,7 +68,7 @@ static void test_invalid(void)
 		{ "--backlog", "-5", "--backlog: expected an integer 1..65535, got '-5'" },
 		{ "--listen", "nonsense", "--listen: expected HOST:PORT" },
 		{ "--listen", "127.0.0.1:99999", "--listen: expected HOST:PORT" },
-		{ "--service", "gopher", "--service: expected one of: echo, got 'gopher'" },
+		{ "--service", "gopher", "--service: expected one of: echo, http, got 'gopher'" },
 		{ "--idle-timeout", "0", "--idle-timeout: expected seconds" },
 		{ "--grace", "soon", "--grace: expected seconds" },
 		{ "--pidfile", "", "--pidfile: expected a path, got ''" },

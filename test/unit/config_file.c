@@ -105,7 +105,7 @@ static void test_errors(void)
 		{ "listen nowhere\n", "/etc/p/test.conf:1: listen: expected HOST:PORT" },
 		{ "user root:root\n", "/etc/p/test.conf:1: user: expected a user or group name" },
 		{ "service gopher\n",
-		  "/etc/p/test.conf:1: service: expected one of: echo, got 'gopher'" },
+		  "/etc/p/test.conf:1: service: expected one of: echo, http, got 'gopher'" },
 	};
 	struct config cfg = { 0 };
 	char err[512];

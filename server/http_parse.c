@@ -1,0 +1,313 @@
+/* The HTTP/1.1 request-head parser. Strict where leniency lets two parsers disagree
+ * about where a request ends (request smuggling): CR and LF only as a pair, no NUL,
+ * no obsolete line folding, no whitespace before a colon, one Content-Length of
+ * plain digits, never together with Transfer-Encoding. Bare LF is refused like bare
+ * CR: one rule, the strict one (RFC 9112 section 2.2 allows either).
+ * Calls: nothing. Touches: nothing; pure. */
+#include "http_parse.h"
+
+#include <string.h>
+
+/* RFC 9110 section 5.6.2: tchar. */
+static int is_tchar(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* field-vchar, SP or HTAB; obs-text (0x80-0xff) is allowed and never interpreted. */
+static int is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+int http_span_is(struct http_span s, const char *lower)
+{
+	size_t n = strlen(lower);
+
+	if (s.len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c != (unsigned char)lower[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* The methods RFC 9110 section 9 defines; GET and HEAD are served, the others 405.
+ * Method names are case-sensitive (section 9.1). */
+static enum http_method_class classify_method(struct http_span m)
+{
+	static const char *const others[] = {
+		"POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE"
+	};
+
+	if (m.len == 3 && memcmp(m.p, "GET", 3) == 0)
+		return HTTP_GET;
+	if (m.len == 4 && memcmp(m.p, "HEAD", 4) == 0)
+		return HTTP_HEAD;
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+		if (m.len == strlen(others[i]) && memcmp(m.p, others[i], m.len) == 0)
+			return HTTP_OTHER_REGISTERED;
+	return HTTP_UNKNOWN;
+}
+
+/* Where the head ends: the byte after the empty line, 0 while incomplete, or a
+ * negative status. Checks every byte once for NUL and lone CR or LF, and the line
+ * limits, so that an over-long line is refused as soon as it is over the limit. */
+static long find_head_end(const char *buf, size_t len, size_t start)
+{
+	size_t line_start = start, lines = 0;
+
+	for (size_t j = start; j < len; j++) {
+		unsigned char c = (unsigned char)buf[j];
+		size_t line_len = j - line_start;
+
+		if (lines == 0 && line_len > HTTP_REQUEST_LINE_MAX)
+			return -414;
+		if (lines > 0 && line_len > HTTP_HEADER_LINE_MAX)
+			return -431;
+		if (c == '\0')
+			return -400;
+		if (c == '\r') {
+			if (j + 1 < len && buf[j + 1] != '\n')
+				return -400; /* bare CR */
+			continue;
+		}
+		if (c != '\n')
+			continue;
+		if (j == line_start || buf[j - 1] != '\r')
+			return -400; /* bare LF */
+		if (j - 1 == line_start) {
+			if (lines == 0)
+				return -400; /* cannot happen: leading empty lines are skipped */
+			return j + 1 > HTTP_HEAD_MAX ? -431 : (long)(j + 1);
+		}
+		if (++lines > HTTP_HEADERS_MAX + 1)
+			return -431;
+		line_start = j + 1;
+	}
+	if (len >= HTTP_HEAD_MAX)
+		return lines == 0 ? -414 : -431;
+	return 0;
+}
+
+/* "HTTP/" DIGIT "." DIGIT, exactly. */
+static int parse_version(const char *p, size_t n, int *minor)
+{
+	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+	    p[7] < '0' || p[7] > '9')
+		return -400;
+	if (p[5] != '1')
+		return -505;
+	*minor = p[7] == '0' ? 0 : 1; /* a later 1.x is answered as 1.1 (RFC 9110 2.5) */
+	return 0;
+}
+
+/* origin-form, or absolute-form reduced to its path (RFC 9112 3.2.2: the authority
+ * of an absolute-form target is not a file path, whatever Host says). */
+static int reduce_target(struct http_span *t)
+{
+	size_t skip;
+
+	if (t->len > 0 && t->p[0] == '/')
+		return 0;
+	if (t->len > 7 && http_span_is((struct http_span){ t->p, 7 }, "http://"))
+		skip = 7;
+	else if (t->len > 8 && http_span_is((struct http_span){ t->p, 8 }, "https://"))
+		skip = 8;
+	else
+		return -400;
+	t->p += skip;
+	t->len -= skip;
+	if (t->len == 0 || t->p[0] == '/' || t->p[0] == '@')
+		return -400; /* an empty authority */
+	while (t->len > 0 && t->p[0] != '/') {
+		if (t->p[0] == '?' || t->p[0] == '#')
+			return -400;
+		t->p++;
+		t->len--;
+	}
+	if (t->len == 0)
+		*t = (struct http_span){ "/", 1 };
+	return 0;
+}
+
+static int parse_request_line(const char *p, size_t n, struct http_request *r)
+{
+	size_t i = 0, t0;
+	int rc;
+
+	while (i < n && is_tchar((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i >= n || p[i] != ' ')
+		return -400;
+	r->method_name = (struct http_span){ p, i };
+	r->method = classify_method(r->method_name);
+	t0 = ++i;
+	while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
+		i++;
+	if (i == t0 || i >= n || p[i] != ' ')
+		return -400;
+	r->target = (struct http_span){ p + t0, i - t0 };
+	rc = parse_version(p + i + 1, n - i - 1, &r->version_minor);
+	if (rc < 0)
+		return rc;
+	if (r->method == HTTP_GET || r->method == HTTP_HEAD)
+		return reduce_target(&r->target);
+	return 0;
+}
+
+/* 1*DIGIT, at most 18 of them (fits int64_t): no sign, no blank, no list. */
+static int parse_content_length(struct http_span v, int64_t *out)
+{
+	int64_t n = 0;
+
+	if (v.len == 0 || v.len > 18)
+		return -400;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -400;
+		n = n * 10 + (v.p[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/* Connection: a comma-separated list of tokens. */
+static void parse_connection(struct http_span v, int *close, int *keep_alive)
+{
+	size_t i = 0;
+
+	while (i < v.len) {
+		size_t s, e;
+
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+			i++;
+		s = i;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
+			e--;
+		if (http_span_is((struct http_span){ v.p + s, e - s }, "close"))
+			*close = 1;
+		else if (http_span_is((struct http_span){ v.p + s, e - s }, "keep-alive"))
+			*keep_alive = 1;
+	}
+}
+
+struct head_state {
+	int hosts;
+	int conn_close, conn_keep_alive;
+	int te_present, te_chunked;
+};
+
+static int take_field(struct http_span name, struct http_span v, struct http_request *r,
+                      struct head_state *h)
+{
+	if (http_span_is(name, "host")) {
+		h->hosts++;
+	} else if (http_span_is(name, "content-length")) {
+		if (r->content_length >= 0)
+			return -400; /* repeated, even with the same value */
+		return parse_content_length(v, &r->content_length);
+	} else if (http_span_is(name, "transfer-encoding")) {
+		h->te_chunked = !h->te_present && http_span_is(v, "chunked");
+		h->te_present = 1;
+	} else if (http_span_is(name, "connection")) {
+		parse_connection(v, &h->conn_close, &h->conn_keep_alive);
+	} else if (http_span_is(name, "if-none-match")) {
+		r->if_none_match = v;
+	} else if (http_span_is(name, "if-modified-since")) {
+		r->if_modified_since = v;
+	} else if (http_span_is(name, "if-range")) {
+		r->if_range = v;
+	} else if (http_span_is(name, "range")) {
+		r->range_repeated |= r->range.p != NULL;
+		r->range = v;
+	}
+	return 0;
+}
+
+static int parse_field_line(const char *p, size_t n, struct http_request *r, struct head_state *h)
+{
+	size_t i = 0, s, e;
+
+	if (n > 0 && (p[0] == ' ' || p[0] == '\t'))
+		return -400; /* obs-fold (RFC 9112 5.2) */
+	while (i < n && is_tchar((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i >= n || p[i] != ':')
+		return -400; /* empty name, or a blank or other byte before the colon */
+	s = i + 1;
+	while (s < n && (p[s] == ' ' || p[s] == '\t'))
+		s++;
+	e = n;
+	while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+		e--;
+	for (size_t k = s; k < e; k++)
+		if (!is_value_char((unsigned char)p[k]))
+			return -400;
+	return take_field((struct http_span){ p, i }, (struct http_span){ p + s, e - s }, r, h);
+}
+
+/* The framing and Host rules, once every field is known. */
+static int check_head(struct http_request *r, const struct head_state *h)
+{
+	if (r->version_minor == 1 ? h->hosts != 1 : h->hosts > 1)
+		return -400;
+	if (h->te_present) {
+		if (r->content_length >= 0 || r->version_minor == 0)
+			return -400; /* RFC 9112 6.1: both, or TE in HTTP/1.0: unrecoverable */
+		/* A chunked body is framed but not taken: requests here have no use for one,
+		 * and the connection is closed after the answer, so nothing is left to
+		 * misread. Any other coding cannot be framed at all. */
+		return h->te_chunked ? -413 : -501;
+	}
+	r->keep_alive =
+		r->version_minor == 1 ? !h->conn_close : h->conn_keep_alive && !h->conn_close;
+	return 1;
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_request *r)
+{
+	struct head_state h = { 0 };
+	size_t start = 0, line, next;
+	long end;
+	int rc;
+
+	/* RFC 9112 2.2: empty lines before a request line are ignored. */
+	while (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n') {
+		start += 2;
+		if (start / 2 > HTTP_LEADING_CRLF_MAX)
+			return 400;
+	}
+	end = find_head_end(buf, len, start);
+	if (end <= 0)
+		return (int)-end;
+	memset(r, 0, sizeof *r);
+	r->content_length = -1;
+	r->head_len = (size_t)end;
+	line = (size_t)((const char *)memchr(buf + start, '\n', (size_t)end - start) - buf);
+	rc = parse_request_line(buf + start, line - 1 - start, r);
+	if (rc < 0)
+		return -rc;
+	for (;; line = next) {
+		const char *p = buf + line + 1;
+
+		next = (size_t)((const char *)memchr(p, '\n', (size_t)end - line - 1) - buf);
+		if (next == line + 2)
+			break; /* the empty line */
+		rc = parse_field_line(p, next - line - 2, r, &h);
+		if (rc < 0)
+			return -rc;
+	}
+	rc = check_head(r, &h);
+	return rc < 0 ? -rc : rc;
+}

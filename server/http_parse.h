@@ -1,0 +1,53 @@
+/* The HTTP/1.1 request-head parser (RFC 9112): pure, bounded, no allocation, no
+ * system calls, so that it can be unit-tested and fuzzed on its own. It reads a
+ * buffer that holds the start of a connection's input and either asks for more,
+ * rejects the head with the status to send, or describes the request.
+ * Calls: nothing. Touches: only the buffer and the request it is given. */
+#ifndef PREFORKD_HTTP_PARSE_H
+#define PREFORKD_HTTP_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits. A head longer than HTTP_HEAD_MAX is refused before it is read further. */
+#define HTTP_HEAD_MAX 8192         /* request line + header fields, bytes */
+#define HTTP_REQUEST_LINE_MAX 4096 /* longer: 414 */
+#define HTTP_HEADER_LINE_MAX 4096  /* one field line longer: 431 */
+#define HTTP_HEADERS_MAX 64        /* more field lines: 431 */
+#define HTTP_LEADING_CRLF_MAX 8    /* empty lines tolerated before a request line */
+
+enum http_method_class {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_OTHER_REGISTERED, /* a method RFC 9110 defines that we do not serve: 405 */
+	HTTP_UNKNOWN,          /* any other valid token: 501 */
+};
+
+/* A header value inside the parsed buffer: OWS already trimmed. */
+struct http_span {
+	const char *p;
+	size_t len;
+};
+
+struct http_request {
+	enum http_method_class method;
+	struct http_span method_name;
+	struct http_span target; /* origin-form, or the path of an absolute-form target */
+	int version_minor;       /* HTTP/1.0 -> 0, HTTP/1.1 (or later 1.x) -> 1 */
+	int keep_alive;          /* the version's default, changed by Connection */
+	int64_t content_length;  /* -1: none */
+	struct http_span if_none_match, if_modified_since, range, if_range;
+	int range_repeated; /* more than one Range field: the header is ignored */
+	size_t head_len;    /* bytes of the head, leading empty lines included */
+};
+
+/* 0: the head is not complete yet (read more and call again with the whole buffer);
+ * 1: complete, r describes it; otherwise the status to answer (400, 413, 414, 431,
+ * 501, 505) before closing the connection. len > HTTP_HEAD_MAX is never needed:
+ * without a complete head in that many bytes the answer is 414 or 431. */
+int http_parse_request(const char *buf, size_t len, struct http_request *r);
+
+/* Case-insensitive comparison of a span with a lower-case literal. */
+int http_span_is(struct http_span s, const char *lower);
+
+#endif

@@ -1,0 +1,1002 @@
+/* HTTP/1.1 static files (--service http --root DIR): GET and HEAD, keep-alive and
+ * pipelining, conditional and single-range requests, bodies with sendfile(2).
+ * The head parser is http_parse.c, the path rules http_path.c; this file holds the
+ * connection's deadlines and the responses. The socket is made non-blocking once
+ * per connection (one fcntl) so that sendfile() and every wait are bounded by a
+ * CLOCK_MONOTONIC deadline of our own, never by a socket option.
+ * Calls: http_parse, http_path, log, scoreboard, strbuf. Touches: its slot. */
+#include "clock.h"
+#include "config.h"
+#include "http_parse.h"
+#include "http_path.h"
+#include "log.h"
+#include "net.h"
+#include "scoreboard.h"
+#include "service.h"
+#include "strbuf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATH_BYTES 1024            /* a decoded path longer than this: 414 */
+#define RESP_HEAD_MAX 8192         /* a response head, or a small body with it */
+#define BODY_DISCARD_MAX 65536     /* a Content-Length body longer than this: 413 */
+#define LINGER_NS (1 * NS_PER_SEC) /* after our FIN, reading what the client still sends */
+#define LINGER_BYTES 65536
+#define LISTING_ENTRIES_MAX 10000
+
+/* What every connection of this worker uses, set once by http_worker_init. */
+static int root_fd = -1;
+static struct {
+	uint64_t first_byte_ns, keepalive_ns, head_ns, idle_ns;
+	long keepalive_requests;
+	int autoindex;
+} opt;
+
+struct mime_type {
+	char ext[16];
+	char type[64];
+};
+static struct mime_type *extra_types; /* --mime-types, looked up first */
+static size_t n_extra_types;
+
+static char in[HTTP_HEAD_MAX];  /* the connection's input: heads, pipelined */
+static char out[RESP_HEAD_MAX]; /* a response head (and an error page) */
+static char scratch[16384];     /* bodies and lingering input, discarded */
+
+struct conn {
+	int fd;
+	const struct serve_ctx *ctx;
+	size_t have;       /* bytes in in[] */
+	unsigned requests; /* answered on this connection */
+};
+
+/* ---- time ---- */
+
+/* The Date header changes once a second: formatted then, not per request. */
+static const char *http_date_now(void)
+{
+	static time_t last = -1;
+	static char buf[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last && gmtime_r(&now, &tm) &&
+	    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		last = now;
+	return buf;
+}
+
+static void format_http_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+/* IMF-fixdate only (RFC 9110 5.6.7); -1 for anything else, and the header is then
+ * ignored, as the RFC asks for an invalid date. */
+static time_t parse_http_date(struct http_span v)
+{
+	char buf[64];
+	struct tm tm;
+	const char *end;
+
+	if (v.len == 0 || v.len >= sizeof buf)
+		return -1;
+	memcpy(buf, v.p, v.len);
+	buf[v.len] = '\0';
+	memset(&tm, 0, sizeof tm);
+	end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end != '\0')
+		return -1;
+	return timegm(&tm);
+}
+
+/* ---- waiting, reading, writing ---- */
+
+enum io { IO_OK = 1, IO_EOF = 0, IO_ERROR = -1, IO_TIMEOUT = -2, IO_STOPPED = -3 };
+
+/* Waits for events until deadline. With stop_aborts, a graceful stop ends the wait
+ * at once: SIGTERM is blocked while the flag is read and unblocked only inside
+ * ppoll(), so a signal that arrives between the check and the wait still wakes it. */
+static enum io wait_for(const struct conn *c, short events, uint64_t deadline, int stop_aborts)
+{
+	struct pollfd p = { .fd = c->fd, .events = events, .revents = 0 };
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGQUIT);
+	for (;;) {
+		uint64_t now = clock_now_ns(), left;
+		struct timespec ts;
+		int rc, e;
+
+		if (now >= deadline)
+			return IO_TIMEOUT;
+		left = deadline - now;
+		ts.tv_sec = (time_t)(left / NS_PER_SEC);
+		ts.tv_nsec = (long)(left % NS_PER_SEC);
+		if (stop_aborts) {
+			if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
+				return IO_ERROR;
+			if (*c->ctx->stopping) {
+				(void)sigprocmask(SIG_SETMASK, &old, NULL);
+				return IO_STOPPED;
+			}
+			rc = ppoll(&p, 1, &ts, &old);
+			e = errno;
+			(void)sigprocmask(SIG_SETMASK, &old, NULL);
+			errno = e;
+		} else {
+			rc = ppoll(&p, 1, &ts, NULL);
+		}
+		if (rc > 0)
+			return IO_OK;
+		if (rc < 0 && errno != EINTR)
+			return IO_ERROR;
+		if (*c->ctx->quit_now)
+			return IO_STOPPED;
+	}
+}
+
+/* One recv() into dst, waiting until deadline for data. */
+static ssize_t recv_until(struct conn *c, void *dst, size_t len, uint64_t deadline, int stop_aborts)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, dst, len, MSG_DONTWAIT);
+		enum io w;
+
+		if (n >= 0) {
+			sb_add(&c->ctx->slot->counters[C_BYTES_IN], (uint64_t)n);
+			return n;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return IO_ERROR;
+		w = wait_for(c, POLLIN, deadline, stop_aborts);
+		if (w != IO_OK)
+			return w;
+	}
+}
+
+static ssize_t read_more(struct conn *c, uint64_t deadline, int stop_aborts)
+{
+	ssize_t n = recv_until(c, in + c->have, sizeof in - c->have, deadline, stop_aborts);
+
+	if (n > 0)
+		c->have += (size_t)n;
+	return n;
+}
+
+/* Sends everything, each wait for room bounded by --idle-timeout from the last
+ * progress. more: a body follows (MSG_MORE: head and body leave in full packets). */
+static int send_all(struct conn *c, const char *p, size_t n, int more)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+			    wait_for(c, POLLOUT, clock_now_ns() + opt.idle_ns, 0) != IO_OK)
+				return -1;
+			continue;
+		}
+		sb_add(&c->ctx->slot->counters[C_BYTES_OUT], (uint64_t)w);
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_file(struct conn *c, int fd, off_t off, off_t len)
+{
+	while (len > 0) {
+		ssize_t w =
+			sendfile(c->fd, fd, &off, (size_t)(len > 0x7ffff000 ? 0x7ffff000 : len));
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+			    wait_for(c, POLLOUT, clock_now_ns() + opt.idle_ns, 0) != IO_OK)
+				return -1;
+			continue;
+		}
+		if (w == 0)
+			return -1; /* the file shrank under us: the length sent is wrong */
+		sb_add(&c->ctx->slot->counters[C_BYTES_OUT], (uint64_t)w);
+		len -= w;
+	}
+	return 0;
+}
+
+/* Closing after an answer: our FIN first, then what the client still sends is read
+ * and dropped (for at most LINGER_NS and LINGER_BYTES) until its FIN. A close()
+ * with unread input would send a reset, which can destroy the answer before the
+ * client has read it (RFC 9112 9.6). */
+static void close_gently(struct conn *c)
+{
+	uint64_t deadline = clock_now_ns() + LINGER_NS;
+	size_t dropped = 0;
+
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return;
+	while (dropped < LINGER_BYTES) {
+		ssize_t n = recv_until(c, scratch, sizeof scratch, deadline, 0);
+
+		if (n <= 0)
+			return;
+		dropped += (size_t)n;
+	}
+}
+
+/* ---- responses ---- */
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 206:
+		return "Partial Content";
+	case 301:
+		return "Moved Permanently";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 416:
+		return "Range Not Satisfiable";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+static void count_status(struct conn *c, int status)
+{
+	int cls = status / 100;
+
+	if (cls >= 1 && cls <= 5)
+		sb_add(&c->ctx->slot->counters[C_HTTP_1XX + cls - 1], 1);
+}
+
+/* The status line and the fields every response has. keep: the connection stays
+ * open; HTTP/1.0 clients are told so, HTTP/1.1 ones are told when it does not. */
+static size_t head_start(char *b, size_t cap, int status, int keep, int minor)
+{
+	int n = snprintf(b, cap, "HTTP/1.1 %d %s\r\nServer: preforkd\r\nDate: %s\r\n%s", status,
+	                 reason(status), http_date_now(),
+	                 !keep        ? "Connection: close\r\n"
+	                 : minor == 0 ? "Connection: keep-alive\r\n"
+	                              : "");
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static size_t append(char *b, size_t at, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t append(char *b, size_t at, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (at >= cap)
+		return at;
+	va_start(ap, fmt);
+	n = vsnprintf(b + at, cap - at, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= cap - at ? cap : at + (size_t)n;
+}
+
+/* A short HTML page for an error or a redirect; extra: more header lines. */
+static int send_status(struct conn *c, int status, int keep, int minor, int head_only,
+                       const char *extra)
+{
+	char body[256];
+	int blen = snprintf(body, sizeof body,
+	                    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+	                    "</body></html>\n",
+	                    status, reason(status), status, reason(status));
+	size_t n = head_start(out, sizeof out, status, keep, minor);
+
+	n = append(out, n, sizeof out,
+	           "%sContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
+	           extra ? extra : "", blen, head_only ? "" : body);
+	count_status(c, status);
+	return send_all(c, out, n, 0);
+}
+
+/* ---- content types ---- */
+
+static const struct {
+	const char *ext, *type;
+} builtin_types[] = {
+	{ "html", "text/html; charset=utf-8" },
+	{ "htm", "text/html; charset=utf-8" },
+	{ "css", "text/css; charset=utf-8" },
+	{ "js", "text/javascript; charset=utf-8" },
+	{ "mjs", "text/javascript; charset=utf-8" },
+	{ "json", "application/json" },
+	{ "txt", "text/plain; charset=utf-8" },
+	{ "md", "text/markdown; charset=utf-8" },
+	{ "csv", "text/csv; charset=utf-8" },
+	{ "xml", "application/xml" },
+	{ "svg", "image/svg+xml" },
+	{ "png", "image/png" },
+	{ "jpg", "image/jpeg" },
+	{ "jpeg", "image/jpeg" },
+	{ "gif", "image/gif" },
+	{ "webp", "image/webp" },
+	{ "avif", "image/avif" },
+	{ "ico", "image/x-icon" },
+	{ "pdf", "application/pdf" },
+	{ "wasm", "application/wasm" },
+	{ "woff", "font/woff" },
+	{ "woff2", "font/woff2" },
+	{ "ttf", "font/ttf" },
+	{ "otf", "font/otf" },
+	{ "mp4", "video/mp4" },
+	{ "webm", "video/webm" },
+	{ "mp3", "audio/mpeg" },
+	{ "ogg", "audio/ogg" },
+	{ "wav", "audio/wav" },
+	{ "zip", "application/zip" },
+	{ "gz", "application/gzip" },
+	{ "tar", "application/x-tar" },
+};
+
+static const char *content_type(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
+
+	if (dot && dot[1]) {
+		for (size_t i = 0; i < n_extra_types; i++)
+			if (strcasecmp(extra_types[i].ext, dot + 1) == 0)
+				return extra_types[i].type;
+		for (size_t i = 0; i < sizeof builtin_types / sizeof builtin_types[0]; i++)
+			if (strcasecmp(builtin_types[i].ext, dot + 1) == 0)
+				return builtin_types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/* --mime-types: "type ext ext ..." per line, '#' comments (/etc/mime.types). A type
+ * or an extension that does not fit, or has a byte that cannot go in a header, is
+ * skipped. */
+static int add_type(const char *type, const char *ext)
+{
+	struct mime_type *m;
+
+	if (strlen(type) >= sizeof m->type || strlen(ext) >= sizeof m->ext)
+		return 0;
+	m = realloc(extra_types, (n_extra_types + 1) * sizeof *m);
+	if (!m)
+		return -1;
+	extra_types = m;
+	m += n_extra_types++;
+	snprintf(m->type, sizeof m->type, "%s", type);
+	snprintf(m->ext, sizeof m->ext, "%s", ext);
+	return 0;
+}
+
+static int load_mime_types(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+
+	if (!f) {
+		log_error("--mime-types %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *save = NULL, *type = strtok_r(line, " \t\r\n", &save), *ext;
+
+		if (!type || type[0] == '#')
+			continue;
+		for (const char *p = type; *p; p++)
+			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+				type = NULL;
+		while (type && (ext = strtok_r(NULL, " \t\r\n", &save)) && ext[0] != '#') {
+			if (add_type(type, ext) < 0) {
+				log_error("--mime-types %s: out of memory", path);
+				(void)fclose(f);
+				return -1;
+			}
+		}
+	}
+	(void)fclose(f);
+	return 0;
+}
+
+/* ---- files ---- */
+
+/* Is our tag in an If-None-Match list? Weak comparison (RFC 9110 13.1.2). */
+static int etag_listed(struct http_span list, const char *etag)
+{
+	size_t i = 0, n = strlen(etag);
+
+	while (i < list.len) {
+		size_t s, e;
+
+		while (i < list.len && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
+			i++;
+		s = i;
+		while (i < list.len && list.p[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (list.p[e - 1] == ' ' || list.p[e - 1] == '\t'))
+			e--;
+		if (e - s == 1 && list.p[s] == '*')
+			return 1;
+		if (e - s > 2 && list.p[s] == 'W' && list.p[s + 1] == '/')
+			s += 2;
+		if (e - s == n && memcmp(list.p + s, etag, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int parse_offset(const char *p, size_t n, off_t *out)
+{
+	off_t v = 0;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* One byte range (RFC 9110 14.1.2): 1 and [*start, *end], -1 unsatisfiable, 0 to
+ * ignore the header (not bytes, invalid, or several ranges: the whole file is sent,
+ * so several ranges never cost more than one file). */
+static int parse_range(struct http_span v, off_t size, off_t *start, off_t *end)
+{
+	const char *dash;
+	off_t first, last;
+	size_t n;
+
+	if (v.len < 7 || !http_span_is((struct http_span){ v.p, 6 }, "bytes="))
+		return 0;
+	v.p += 6;
+	v.len -= 6;
+	if (memchr(v.p, ',', v.len))
+		return 0;
+	dash = memchr(v.p, '-', v.len);
+	if (!dash)
+		return 0;
+	n = (size_t)(dash - v.p);
+	if (n == 0) {
+		off_t suffix;
+
+		if (parse_offset(dash + 1, v.len - 1, &suffix) < 0)
+			return 0;
+		if (suffix == 0 || size == 0)
+			return -1;
+		*start = suffix >= size ? 0 : size - suffix;
+		*end = size - 1;
+		return 1;
+	}
+	if (parse_offset(v.p, n, &first) < 0)
+		return 0;
+	if (n + 1 == v.len)
+		last = size - 1;
+	else if (parse_offset(dash + 1, v.len - n - 1, &last) < 0 || last < first)
+		return 0;
+	if (first >= size)
+		return -1;
+	*start = first;
+	*end = last >= size ? size - 1 : last;
+	return 1;
+}
+
+static int send_file_response(struct conn *c, const struct http_request *r, int fd,
+                              const struct stat *st, const char *path, int keep)
+{
+	char etag[80], lastmod[40], extra[160] = "";
+	off_t start = 0, end = st->st_size - 1;
+	int status = 200, head_only = r->method == HTTP_HEAD;
+	size_t n;
+
+	snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
+	         (unsigned long long)st->st_size,
+	         (unsigned long long)st->st_mtim.tv_sec * 1000000000ULL +
+	                 (unsigned long long)st->st_mtim.tv_nsec);
+	format_http_date(st->st_mtim.tv_sec, lastmod, sizeof lastmod);
+	/* If-None-Match takes precedence; If-Modified-Since counts only without it
+	 * (RFC 9110 13.2.2). */
+	if (r->if_none_match.p
+	            ? etag_listed(r->if_none_match, etag)
+	            : r->if_modified_since.p &&
+	                      parse_http_date(r->if_modified_since) >= st->st_mtim.tv_sec &&
+	                      parse_http_date(r->if_modified_since) != -1) {
+		n = head_start(out, sizeof out, 304, keep, r->version_minor);
+		n = append(out, n, sizeof out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n", etag,
+		           lastmod);
+		count_status(c, 304);
+		return send_all(c, out, n, 0);
+	}
+	/* A Range with an If-Range that names another version is ignored: the client
+	 * gets the whole current file. */
+	if (r->method == HTTP_GET && r->range.p && !r->range_repeated &&
+	    (!r->if_range.p || http_span_is(r->if_range, etag) ||
+	     (r->if_range.len == strlen(lastmod) &&
+	      memcmp(r->if_range.p, lastmod, r->if_range.len) == 0))) {
+		int k = parse_range(r->range, st->st_size, &start, &end);
+
+		if (k < 0) {
+			snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n",
+			         (long long)st->st_size);
+			return send_status(c, 416, keep, r->version_minor, 0, extra);
+		}
+		if (k > 0) {
+			status = 206;
+			snprintf(extra, sizeof extra, "Content-Range: bytes %lld-%lld/%lld\r\n",
+			         (long long)start, (long long)end, (long long)st->st_size);
+		}
+	}
+	n = head_start(out, sizeof out, status, keep, r->version_minor);
+	n = append(out, n, sizeof out,
+	           "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n"
+	           "%sContent-Length: %lld\r\n\r\n",
+	           content_type(path), lastmod, etag, extra, (long long)end - (long long)start + 1);
+	count_status(c, status);
+	if (head_only || end < start)
+		return send_all(c, out, n, 0);
+	if (send_all(c, out, n, 1) < 0)
+		return -1;
+	return send_file(c, fd, start, end - start + 1);
+}
+
+/* Percent-encodes a decoded path for a Location or a link: everything but
+ * unreserved characters and '/'. */
+static void url_encode(const char *s, struct strbuf *b)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~/", ch)) {
+			strbuf_append(b, s, 1);
+		} else {
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+			strbuf_append(b, e, 3);
+		}
+	}
+}
+
+static void html_escape(const char *s, struct strbuf *b)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			strbuf_append(b, "&amp;", 5);
+			break;
+		case '<':
+			strbuf_append(b, "&lt;", 4);
+			break;
+		case '>':
+			strbuf_append(b, "&gt;", 4);
+			break;
+		case '"':
+			strbuf_append(b, "&quot;", 6);
+			break;
+		case '\'':
+			strbuf_append(b, "&#39;", 5);
+			break;
+		default:
+			strbuf_append(b, s, 1);
+		}
+	}
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --autoindex: the directory's entries, sorted, names HTML-escaped and links
+ * percent-encoded; hidden entries (a leading '.') are left out. Takes dirfd. */
+static int send_listing(struct conn *c, const struct http_request *r, int dirfd, const char *path,
+                        int keep)
+{
+	DIR *d = fdopendir(dirfd);
+	struct strbuf body = { 0 }, href = { 0 };
+	char **names = NULL;
+	size_t count = 0, n;
+	struct dirent *e;
+	int rc;
+
+	if (!d) {
+		close(dirfd);
+		return send_status(c, 500, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
+	}
+	while (count < LISTING_ENTRIES_MAX && (e = readdir(d))) {
+		char **more;
+		struct stat st;
+		int is_dir = e->d_type == DT_DIR;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (e->d_type == DT_UNKNOWN)
+			is_dir = fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			         S_ISDIR(st.st_mode);
+		more = realloc(names, (count + 1) * sizeof *names);
+		if (!more)
+			break;
+		names = more;
+		n = strlen(e->d_name) + 2;
+		names[count] = malloc(n);
+		if (!names[count])
+			break;
+		(void)snprintf(names[count++], n, "%s%s", e->d_name, is_dir ? "/" : "");
+	}
+	closedir(d);
+	if (count > 1)
+		qsort(names, count, sizeof *names, compare_names);
+	strbuf_printf(&body,
+	              "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of /");
+	html_escape(path, &body);
+	strbuf_printf(&body, "</title></head><body><h1>Index of /");
+	html_escape(path, &body);
+	strbuf_printf(&body, "%s</h1><ul>\n<li><a href=\"../\">../</a></li>\n", *path ? "/" : "");
+	for (size_t i = 0; i < count; i++) {
+		href.len = 0;
+		url_encode(names[i], &href);
+		strbuf_printf(&body, "<li><a href=\"%.*s\">", (int)href.len,
+		              href.data ? href.data : "");
+		html_escape(names[i], &body);
+		strbuf_printf(&body, "</a></li>\n");
+		free(names[i]);
+	}
+	free(names);
+	strbuf_printf(&body, "</ul></body></html>\n");
+	strbuf_free(&href);
+	if (body.failed) {
+		strbuf_free(&body);
+		return send_status(c, 500, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
+	}
+	n = head_start(out, sizeof out, 200, keep, r->version_minor);
+	n = append(out, n, sizeof out,
+	           "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
+	           body.len);
+	count_status(c, 200);
+	rc = send_all(c, out, n, r->method != HTTP_HEAD);
+	if (rc == 0 && r->method != HTTP_HEAD)
+		rc = send_all(c, body.data, body.len, 0);
+	strbuf_free(&body);
+	return rc;
+}
+
+/* What a failed open says to the client. A symlink that leads out of the root
+ * (EXDEV from openat2, ELOOP from the walk) is "not found": nothing is there. */
+static int open_error_status(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+	case EXDEV:
+	case ELOOP:
+		return 404;
+	case EACCES:
+	case EPERM:
+		return 403;
+	case ENAMETOOLONG:
+		return 414;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+#define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY)
+
+static int serve_directory(struct conn *c, const struct http_request *r, int dirfd, char *path,
+                           int dir_form, int keep)
+{
+	size_t len = strlen(path);
+	struct stat st;
+	int fd, rc;
+
+	if (!dir_form) {
+		/* Built from the decoded path, never from the raw target: "//host" would
+		 * be a redirect to another site. */
+		struct strbuf loc = { 0 };
+
+		close(dirfd);
+		strbuf_printf(&loc, "Location: /");
+		url_encode(path, &loc);
+		strbuf_printf(&loc, "%s\r\n", *path ? "/" : "");
+		rc = loc.failed ? send_status(c, 500, keep, r->version_minor, 0, NULL)
+		                : send_status(c, 301, keep, r->version_minor,
+		                              r->method == HTTP_HEAD, loc.data);
+		strbuf_free(&loc);
+		return rc;
+	}
+	if (len + sizeof "/index.html" > PATH_BYTES) {
+		close(dirfd);
+		return send_status(c, 414, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
+	}
+	memcpy(path + len, len ? "/index.html" : "index.html", len ? 12 : 11);
+	fd = http_open_beneath(root_fd, path, OPEN_FLAGS);
+	path[len] = '\0';
+	if (fd >= 0) {
+		close(dirfd);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return send_status(c, 403, keep, r->version_minor, r->method == HTTP_HEAD,
+			                   NULL);
+		}
+		rc = send_file_response(c, r, fd, &st, "index.html", keep);
+		close(fd);
+		return rc;
+	}
+	if (errno != ENOENT || !opt.autoindex) {
+		close(dirfd);
+		return send_status(c, errno == ENOENT ? 403 : open_error_status(errno), keep,
+		                   r->version_minor, r->method == HTTP_HEAD, NULL);
+	}
+	return send_listing(c, r, dirfd, path, keep);
+}
+
+static int serve_get(struct conn *c, const struct http_request *r, int keep)
+{
+	char path[PATH_BYTES];
+	struct stat st;
+	int dir_form, status, fd, rc;
+
+	status = http_path_decode(r->target.p, r->target.len, path, sizeof path, &dir_form);
+	if (status)
+		return send_status(c, status, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
+	fd = http_open_beneath(root_fd, path, OPEN_FLAGS);
+	if (fd < 0)
+		return send_status(c, open_error_status(errno), keep, r->version_minor,
+		                   r->method == HTTP_HEAD, NULL);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return send_status(c, 500, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
+	}
+	if (S_ISDIR(st.st_mode))
+		return serve_directory(c, r, fd, path, dir_form, keep);
+	if (!S_ISREG(st.st_mode) || dir_form) {
+		close(fd);
+		return send_status(c, S_ISREG(st.st_mode) ? 404 : 403, keep, r->version_minor,
+		                   r->method == HTTP_HEAD, NULL);
+	}
+	rc = send_file_response(c, r, fd, &st, path, keep);
+	close(fd);
+	return rc;
+}
+
+/* ---- the connection ---- */
+
+/* A request's body (Content-Length) is read and dropped: bytes already in in[]
+ * first, then from the socket. Returns the bytes of in[] it used, or -1. */
+static long discard_body(struct conn *c, size_t head_len, int64_t len)
+{
+	size_t there = c->have - head_len, used = (size_t)len < there ? (size_t)len : there;
+	int64_t left = len - (int64_t)used;
+
+	while (left > 0) {
+		ssize_t n = recv_until(
+			c, scratch, left < (int64_t)sizeof scratch ? (size_t)left : sizeof scratch,
+			clock_now_ns() + opt.idle_ns, 0);
+
+		if (n <= 0)
+			return -1;
+		left -= n;
+	}
+	return (long)used;
+}
+
+static enum serve_result result_of(ssize_t io)
+{
+	if (io == IO_TIMEOUT)
+		return SERVE_TIMEOUT;
+	if (io == IO_ERROR && (errno == ECONNRESET || errno == EPIPE))
+		return SERVE_RESET;
+	return io == IO_ERROR ? SERVE_OTHER : SERVE_OK;
+}
+
+/* Waits for the first byte of the next request: the first-byte deadline for the
+ * first request, --keepalive-timeout after one (a graceful stop ends that wait at
+ * once). Silence is no error to answer: the connection is just closed. */
+static ssize_t await_request(struct conn *c)
+{
+	struct sb_slot *slot = c->ctx->slot;
+	ssize_t n;
+
+	if (c->requests == 0)
+		return read_more(c, c->ctx->waits->wait_start_ns + opt.first_byte_ns, 0);
+	sb_set_state(slot, WS_KEEPALIVE);
+	n = read_more(c, clock_now_ns() + opt.keepalive_ns, 1);
+	if (n > 0) {
+		atomic_store_explicit(&slot->busy_since_ns, clock_now_ns(), memory_order_relaxed);
+		sb_set_state(slot, WS_BUSY);
+	}
+	return n;
+}
+
+/* Reads until the head is complete or refused: the status from http_parse_request,
+ * or an io code (the request-head deadline runs from the request's first byte). */
+static int read_head(struct conn *c, struct http_request *r)
+{
+	uint64_t deadline = clock_now_ns() + opt.head_ns;
+
+	for (;;) {
+		int st = http_parse_request(in, c->have, r);
+		ssize_t n;
+
+		if (st != 0)
+			return st;
+		n = read_more(c, deadline, 0);
+		if (n <= 0)
+			return (int)(n == 0 ? IO_EOF : n);
+	}
+}
+
+/* One request: 1 to read the next one, else the connection's result. */
+static int answer(struct conn *c, enum serve_result *res)
+{
+	const struct serve_ctx *ctx = c->ctx;
+	struct http_request r;
+	int st, keep, rc;
+	long body = 0;
+	ssize_t n;
+
+	if (c->have == 0) {
+		n = await_request(c);
+		if (n <= 0) {
+			*res = c->requests == 0 || n != IO_TIMEOUT ? result_of(n) : SERVE_OK;
+			return 0;
+		}
+	}
+	if (c->requests > 0)
+		sb_add(&ctx->slot->counters[C_HTTP_KEEPALIVE_REUSES], 1);
+	st = read_head(c, &r);
+	if (st <= 0) {
+		if (st == IO_TIMEOUT) {
+			/* Part of a request arrived (else await_request would not have
+			 * returned): it is answered. */
+			sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
+			if (send_status(c, 408, 0, 1, 0, NULL) == 0)
+				close_gently(c);
+		}
+		*res = result_of(st);
+		return 0;
+	}
+	sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
+	c->requests++;
+	if (st != 1) {
+		if (send_status(c, st, 0, 1, 0, NULL) == 0)
+			close_gently(c);
+		*res = SERVE_OK;
+		return 0;
+	}
+	keep = r.keep_alive && opt.keepalive_ns > 0 &&
+	       c->requests < (unsigned long)opt.keepalive_requests && !*ctx->stopping &&
+	       !ctx->last_connection;
+	if (r.content_length > BODY_DISCARD_MAX) {
+		if (send_status(c, 413, 0, r.version_minor, r.method == HTTP_HEAD, NULL) == 0)
+			close_gently(c);
+		*res = SERVE_OK;
+		return 0;
+	}
+	if (r.content_length > 0) {
+		body = discard_body(c, r.head_len, r.content_length);
+		if (body < 0) {
+			*res = SERVE_TIMEOUT;
+			return 0;
+		}
+	}
+	if (r.method == HTTP_GET || r.method == HTTP_HEAD)
+		rc = serve_get(c, &r, keep);
+	else
+		rc = send_status(c, r.method == HTTP_UNKNOWN ? 501 : 405, keep, r.version_minor, 0,
+		                 r.method == HTTP_UNKNOWN ? NULL : "Allow: GET, HEAD\r\n");
+	if (rc < 0) {
+		*res = errno == ETIMEDOUT || errno == EAGAIN ? SERVE_TIMEOUT : result_of(IO_ERROR);
+		return 0;
+	}
+	c->have -= r.head_len + (size_t)body;
+	memmove(in, in + r.head_len + (size_t)body, c->have);
+	if (!keep) {
+		close_gently(c);
+		*res = SERVE_OK;
+		return 0;
+	}
+	return 1;
+}
+
+static enum serve_result serve_http(int fd, const struct serve_ctx *ctx)
+{
+	struct conn c = { .fd = fd, .ctx = ctx };
+	enum serve_result res = SERVE_OK;
+
+	if (fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK) < 0) {
+		log_warn("fcntl O_NONBLOCK: %s", strerror(errno));
+		return SERVE_OTHER;
+	}
+	while (answer(&c, &res))
+		;
+	return res;
+}
+
+/* After the privilege drop: the root is opened as the workers' user, so it must be
+ * readable by them, and a root that the master alone could read is never served. */
+static int http_worker_init(const struct config *cfg)
+{
+	root_fd = open(cfg->http_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		log_error("--root %s: %s", cfg->http_root, strerror(errno));
+		return -1;
+	}
+	if (cfg->mime_types && load_mime_types(cfg->mime_types) < 0)
+		return -1;
+	opt.first_byte_ns = seconds_to_ns(cfg->first_byte_timeout);
+	opt.keepalive_ns = seconds_to_ns(cfg->keepalive_timeout);
+	opt.head_ns = seconds_to_ns(cfg->request_head_timeout);
+	opt.idle_ns = seconds_to_ns(cfg->idle_timeout);
+	opt.keepalive_requests = cfg->keepalive_requests;
+	opt.autoindex = cfg->http_autoindex;
+	if (!http_open_uses_openat2())
+		log_info("http: openat2 is not used; symlinks beneath --root are refused too");
+	return 0;
+}
+
+const struct service service_http = {
+	.name = "http",
+	.summary = "HTTP/1.1 static files from --root: GET and HEAD, keep-alive, ranges",
+	.serve = serve_http,
+	.worker_init = http_worker_init,
+};

@@ -1,0 +1,62 @@
+/* One input through the HTTP request parser, with the checks that hold for any
+ * input: shared by the libFuzzer harness (test/fuzz/http.c) and the bounded run in
+ * `make test` (test/unit/http_fuzz.c). */
+#ifndef PREFORKD_HTTP_ONE_H
+#define PREFORKD_HTTP_ONE_H
+
+#include "http_parse.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long http_fuzz_complete;
+
+static int inside(const struct http_span s, const uint8_t *data, size_t size)
+{
+	return !s.p ||
+	       ((const uint8_t *)s.p >= data && (const uint8_t *)s.p + s.len <= data + size);
+}
+
+static int http_fuzz_one(const uint8_t *data, size_t size)
+{
+	struct http_request r;
+	int rc;
+
+	if (size > HTTP_HEAD_MAX + 64)
+		size = HTTP_HEAD_MAX + 64;
+	rc = http_parse_request((const char *)data, size, &r);
+	if (rc == 0 && size >= HTTP_HEAD_MAX)
+		abort(); /* "need more" past the cap would let a client grow the buffer */
+	if (rc != 0 && rc != 1 && rc != 400 && rc != 413 && rc != 414 && rc != 431 && rc != 501 &&
+	    rc != 505)
+		abort();
+	if (rc != 1)
+		return 0;
+	http_fuzz_complete++;
+	if (r.head_len > size || r.head_len > HTTP_HEAD_MAX || r.target.len == 0)
+		abort();
+	/* An absolute-form target without a path is "/", a constant. */
+	if ((!inside(r.target, data, size) && !(r.target.len == 1 && r.target.p[0] == '/')) ||
+	    !inside(r.method_name, data, size) || !inside(r.range, data, size) ||
+	    !inside(r.if_none_match, data, size) || !inside(r.if_modified_since, data, size) ||
+	    !inside(r.if_range, data, size))
+		abort();
+	if (r.content_length < -1 || (r.method <= HTTP_HEAD && r.target.p[0] != '/'))
+		abort();
+	/* The same head with one byte less is incomplete or refused, never another
+	 * request: where a request ends does not depend on what follows it. */
+	{
+		struct http_request s;
+		int again = http_parse_request((const char *)data, r.head_len - 1, &s);
+
+		if (again == 1)
+			abort();
+		again = http_parse_request((const char *)data, r.head_len, &s);
+		if (again != 1 || s.head_len != r.head_len)
+			abort();
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,141 @@
+/* A bounded, deterministic fuzz run of the HTTP request parser, part of `make
+ * test`: mutated request heads (seeds below, a fixed xorshift sequence) through
+ * http_one.h's checks. `make fuzz` runs the same checks under libFuzzer. */
+#include "../fuzz/http_one.h"
+#include "unit.h"
+
+#define ROUNDS 200000
+#define INPUT_MAX (HTTP_HEAD_MAX + 64)
+
+#define SEED(s)                                                                                    \
+	{                                                                                          \
+		(s), sizeof(s) - 1                                                                 \
+	}
+static const struct {
+	const char *data;
+	size_t len;
+} seeds[] = {
+	SEED("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	SEED("HEAD /a%20b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\nRange: bytes=0-10\r\n\r\n"),
+	SEED("GET http://h/x HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"a\", W/\"b\"\r\n"
+	     "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 3\r\n\r\nabc"),
+	SEED("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+	SEED("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n"),
+};
+
+static const char *const tokens[] = {
+	"\r\n",
+	"\r",
+	"\n",
+	" ",
+	"\t",
+	":",
+	",",
+	"\0",
+	"\x7f",
+	"\xff",
+	"GET ",
+	"HEAD ",
+	"OPTIONS ",
+	"/",
+	"..",
+	"%2F",
+	"HTTP/1.1",
+	"HTTP/1.0",
+	"HTTP/2.0",
+	"Host: a\r\n",
+	"Content-Length: 5\r\n",
+	"Transfer-Encoding: chunked\r\n",
+	"Connection: close\r\n",
+	"Range: bytes=0-\r\n",
+	"http://",
+	"\r\n\r\n",
+	"0",
+	"-1",
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static size_t pick(size_t n)
+{
+	return n ? (size_t)(next_random() % n) : 0;
+}
+
+static void insert(uint8_t *buf, size_t *len, size_t at, const void *p, size_t n)
+{
+	if (*len + n > INPUT_MAX)
+		return;
+	memmove(buf + at + n, buf + at, *len - at);
+	memcpy(buf + at, p, n);
+	*len += n;
+}
+
+static void mutate(uint8_t *buf, size_t *len)
+{
+	size_t at = pick(*len + 1), n;
+	uint8_t range[64];
+	const char *t;
+
+	switch (pick(6)) {
+	case 0:
+		if (*len)
+			buf[pick(*len)] ^= (uint8_t)(1u << pick(8));
+		break;
+	case 1:
+		n = (size_t)next_random() & 0xff;
+		insert(buf, len, at, &n, 1);
+		break;
+	case 2:
+		t = tokens[pick(sizeof tokens / sizeof tokens[0])];
+		insert(buf, len, at, t, t[0] ? strlen(t) : 1);
+		break;
+	case 3:
+		n = pick(*len - at + 1);
+		if (n > 16)
+			n = 16;
+		memmove(buf + at, buf + at + n, *len - at - n);
+		*len -= n;
+		break;
+	case 4: /* repeat a range, sometimes many times: reaches the limits */
+		n = pick(*len - at + 1);
+		if (n > sizeof range)
+			n = sizeof range;
+		memcpy(range, buf + at, n);
+		for (size_t k = pick(8) == 0 ? 200 : 1; k > 0; k--)
+			insert(buf, len, pick(*len + 1), range, n);
+		break;
+	default:
+		t = seeds[pick(sizeof seeds / sizeof seeds[0])].data;
+		insert(buf, len, at, t, pick(strlen(t) + 1));
+	}
+}
+
+int main(void)
+{
+	static uint8_t buf[INPUT_MAX + 64];
+	size_t rounds = 0;
+
+	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+		http_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
+	for (; rounds < ROUNDS; rounds++) {
+		size_t s = pick(sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
+
+		memcpy(buf, seeds[s].data, len);
+		for (size_t m = 1 + pick(3); m > 0; m--)
+			mutate(buf, &len);
+		http_fuzz_one(buf, len);
+	}
+	CHECK(rounds == ROUNDS, "%zu mutated request heads: none crashed or broke a check", rounds);
+	CHECK(http_fuzz_complete > ROUNDS / 20,
+	      "the mutations keep enough heads complete to check the fields (%lu of %zu)",
+	      http_fuzz_complete, rounds);
+	return unit_done();
+}
