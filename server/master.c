@@ -606,8 +606,9 @@ static void maintain_pool(struct master *m, uint64_t now)
 	}
 }
 
-/* SIGTERM may land just before a worker blocks in accept4(): its flag is set but
- * nothing wakes it. Idle workers told to stop are signalled again until they go. */
+/* SIGTERM may land just before a worker blocks in accept4() (or, between keep-alive
+ * requests, in its wait): its flag is set but nothing wakes it. Idle workers told to
+ * stop are signalled again until they go. */
 static void resignal_stopping(struct master *m, uint64_t now)
 {
 	for (int i = 0; i < SLOTS_MAX; i++) {
@@ -617,7 +618,7 @@ static void resignal_stopping(struct master *m, uint64_t now)
 		if (!child_is_live(w) || !w->stopping || now - w->signalled_ns < RESIGNAL_NS)
 			continue;
 		st = sb_state(&m->pool.slots[i]);
-		if (st == WS_IDLE || st == WS_STARTING)
+		if (st == WS_IDLE || st == WS_STARTING || st == WS_KEEPALIVE)
 			signal_worker(w, SIGTERM, now);
 	}
 }

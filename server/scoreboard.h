@@ -45,6 +45,7 @@ enum counter {
 	C_HTTP_4XX,
 	C_HTTP_5XX,
 	C_HTTP_KEEPALIVE_REUSES,
+	C_HTTP_KEEPALIVE_YIELDS, /* idle keep-alive connections given up under pressure */
 	C_COUNT
 };
 

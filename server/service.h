@@ -10,7 +10,9 @@ struct conn_waits;
 struct sb_slot;
 
 /* How a connection ended, for the error counters. */
-enum serve_result { SERVE_OK, SERVE_TIMEOUT, SERVE_RESET, SERVE_OTHER };
+/* SERVE_YIELDED: an idle keep-alive connection given up under pressure at the
+ * master's request (not an eviction: no request was cut). */
+enum serve_result { SERVE_OK, SERVE_TIMEOUT, SERVE_RESET, SERVE_OTHER, SERVE_YIELDED };
 
 struct serve_ctx {
 	struct sb_slot *slot;                  /* this worker's scoreboard slot: byte counters */

@@ -62,6 +62,7 @@ struct conn {
 	const struct serve_ctx *ctx;
 	size_t have;       /* bytes in in[] */
 	unsigned requests; /* answered on this connection */
+	int yielding;      /* given up under pressure: the request on the wire is the last */
 };
 
 /* ---- time ---- */
@@ -109,7 +110,25 @@ static time_t parse_http_date(struct http_span v)
 
 /* ---- waiting, reading, writing ---- */
 
-enum io { IO_OK = 1, IO_EOF = 0, IO_ERROR = -1, IO_TIMEOUT = -2, IO_STOPPED = -3 };
+enum io {
+	IO_OK = 1,
+	IO_EOF = 0,
+	IO_ERROR = -1,
+	IO_TIMEOUT = -2,
+	IO_STOPPED = -3,
+	IO_EVICTED = -4 /* the master wants this connection's worker (pressure.h) */
+};
+
+/* Under pressure the master names a connection it wants dropped (its seq in the
+ * slot, then SIGUSR2): the worker's check, the same one conn_recv/conn_send ask.
+ * Asked before each wait and after each interrupted one; a plain flag test when no
+ * signal came. */
+static int evicted(const struct conn *c)
+{
+	const struct conn_limits *lim = c->ctx->waits->lim;
+
+	return lim->abandon && lim->abandon();
+}
 
 /* Waits for events until deadline. With stop_aborts, a graceful stop ends the wait
  * at once: SIGTERM is blocked while the flag is read and unblocked only inside
@@ -132,6 +151,8 @@ static enum io wait_for(const struct conn *c, short events, uint64_t deadline, i
 		left = deadline - now;
 		ts.tv_sec = (time_t)(left / NS_PER_SEC);
 		ts.tv_nsec = (long)(left % NS_PER_SEC);
+		if (evicted(c))
+			return IO_EVICTED;
 		if (stop_aborts) {
 			if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
 				return IO_ERROR;
@@ -152,6 +173,8 @@ static enum io wait_for(const struct conn *c, short events, uint64_t deadline, i
 			return IO_ERROR;
 		if (*c->ctx->quit_now)
 			return IO_STOPPED;
+		if (evicted(c))
+			return IO_EVICTED;
 	}
 }
 
@@ -885,6 +908,29 @@ static int read_head(struct conn *c, struct http_request *r)
 	}
 }
 
+/* The master took this worker from an idle keep-alive connection for a connection
+ * waiting in the accept queue. A request already on the wire (one non-blocking
+ * read) is still answered, as the last one (Connection: close); else the connection
+ * is closed gently: a half-close and a short linger, never a reset. 1 to answer
+ * that request, else 0 with the connection's result. */
+static int yield(struct conn *c, enum serve_result *res)
+{
+	ssize_t n = read_more(c, 0, 0);
+
+	sb_add(&c->ctx->slot->counters[C_HTTP_KEEPALIVE_YIELDS], 1);
+	if (n > 0) {
+		c->yielding = 1;
+		atomic_store_explicit(&c->ctx->slot->busy_since_ns, clock_now_ns(),
+		                      memory_order_relaxed);
+		sb_set_state(c->ctx->slot, WS_BUSY);
+		return 1;
+	}
+	if (n == 0 || n == IO_TIMEOUT)
+		close_gently(c);
+	*res = n == IO_ERROR ? result_of(n) : SERVE_YIELDED;
+	return 0;
+}
+
 /* One request: 1 to read the next one, else the connection's result. */
 static int answer(struct conn *c, enum serve_result *res)
 {
@@ -896,6 +942,11 @@ static int answer(struct conn *c, enum serve_result *res)
 
 	if (c->have == 0) {
 		n = await_request(c);
+		if (n == IO_EVICTED && c->requests > 0) {
+			if (!yield(c, res))
+				return 0;
+			n = 1; /* a request was on the wire: answered, as the last */
+		}
 		if (n <= 0) {
 			*res = c->requests == 0 || n != IO_TIMEOUT ? result_of(n) : SERVE_OK;
 			return 0;
@@ -925,7 +976,7 @@ static int answer(struct conn *c, enum serve_result *res)
 	}
 	keep = r.keep_alive && opt.keepalive_ns > 0 &&
 	       c->requests < (unsigned long)opt.keepalive_requests && !*ctx->stopping &&
-	       !ctx->last_connection;
+	       !ctx->last_connection && !c->yielding;
 	if (r.content_length > BODY_DISCARD_MAX) {
 		if (send_status(c, 413, 0, r.version_minor, r.method == HTTP_HEAD, NULL) == 0)
 			close_gently(c);

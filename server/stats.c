@@ -612,6 +612,9 @@ static const struct stat_field global_fields[] = {
 	STAT("totals.http.keepalive_reuses", SU_COUNT, S(totals.counters[C_HTTP_KEEPALIVE_REUSES]),
 	     0, "preforkd_http_keepalive_reuses_total", PROM_COUNTER, NULL,
 	     "HTTP requests that came on a connection after its first request."),
+	STAT("totals.http.keepalive_yields", SU_COUNT, S(totals.counters[C_HTTP_KEEPALIVE_YIELDS]),
+	     0, "preforkd_http_keepalive_yields_total", PROM_COUNTER, NULL,
+	     "Idle keep-alive connections a worker gave up under pressure for a waiting one."),
 	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
@@ -655,6 +658,12 @@ static const struct stat_field global_fields[] = {
 	STAT("crash_loop.backoff_seconds", SU_SECONDS, S(backoff_seconds), 0,
 	     "preforkd_crash_loop_backoff_seconds", PROM_GAUGE, NULL, "Current restart back-off."),
 	ROW("crash_loop.next_start_in_seconds", SU_SECONDS, S(next_start_seconds), 0),
+	ROW("crash_loop.duration_seconds", SU_SECONDS, S(crash_loop_seconds), 0),
+	ROW("crash_loop.limit_seconds", SU_SECONDS, S(crash_loop_limit), 0),
+	STAT("crash_loop.failing", SU_BOOL, S(crash_loop_failing), 0, "preforkd_crash_loop_failing",
+	     PROM_GAUGE, NULL,
+	     "1 while every worker start has failed for --crash-loop-limit: the server is "
+	     "failing."),
 	STAT("pressure.active", SU_BOOL, S(pressure), 0, "preforkd_pressure", PROM_GAUGE, NULL,
 	     "1 while connections wait in the accept queue and no worker is idle."),
 	STAT("pressure.queue", SU_COUNT, S(queue), 0, "preforkd_accept_queue", PROM_GAUGE, NULL,
@@ -676,12 +685,6 @@ static const struct stat_field global_fields[] = {
 	     "preforkd_pressure_closed_at_accept_total", PROM_COUNTER, NULL,
 	     "Connections closed under pressure because they had sent nothing (part of "
 	     "the evicted errors)."),
-	ROW("crash_loop.duration_seconds", SU_SECONDS, S(crash_loop_seconds), 0),
-	ROW("crash_loop.limit_seconds", SU_SECONDS, S(crash_loop_limit), 0),
-	STAT("crash_loop.failing", SU_BOOL, S(crash_loop_failing), 0, "preforkd_crash_loop_failing",
-	     PROM_GAUGE, NULL,
-	     "1 while every worker start has failed for --crash-loop-limit: the server is "
-	     "failing."),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
 };

@@ -152,6 +152,7 @@ static void count_result(struct sb_slot *slot, enum serve_result r)
 		[SERVE_TIMEOUT] = C_ERR_TIMEOUT,
 		[SERVE_RESET] = C_ERR_RESET,
 		[SERVE_OTHER] = C_ERR_OTHER,
+		[SERVE_YIELDED] = C_COMPLETED, /* an idle keep-alive connection, nothing cut */
 	};
 
 	sb_add(&slot->counters[which[r]], 1);
@@ -320,7 +321,7 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	sb_add(&slot->hist[hist_bucket(us)], 1);
 	if (a->cfg->queue_wait && !early)
 		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
-	if (early || conn_evicted) {
+	if (early || (conn_evicted && r != SERVE_YIELDED)) {
 		sb_add(&slot->counters[C_ERR_EVICTED], 1);
 		if (early)
 			sb_add(&slot->counters[C_EVICTED_EARLY], 1);
