@@ -53,6 +53,29 @@ enum pressure_event pressure_update(struct pool_pressure *p, uint64_t now_ns, ui
 	return ev;
 }
 
+void progress_start(struct progress_seen *p, uint64_t now_ns)
+{
+	*p = (struct progress_seen){
+		.seq = 0, .bytes = 0, .sampled_ns = now_ns, .moved_ns = now_ns
+	};
+}
+
+uint64_t progress_see(struct progress_seen *p, uint64_t seq, uint64_t bytes, uint64_t start_ns,
+                      uint64_t now_ns)
+{
+	if (bytes != p->bytes)
+		p->moved_ns = now_ns;
+	else if (seq != p->seq)
+		/* The counts are monotonic: an unchanged one means nothing moved between
+		 * the last sample's read and this one, so whatever the new connection
+		 * moved came before that sample (or it moved nothing since its start). */
+		p->moved_ns = start_ns > p->sampled_ns ? start_ns : p->sampled_ns;
+	p->seq = seq;
+	p->bytes = bytes;
+	p->sampled_ns = now_ns;
+	return now_ns > p->moved_ns ? now_ns - p->moved_ns : 0;
+}
+
 uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue)
 {
 	uint64_t floor = idle_ns < PRESSURE_IDLE_FLOOR_NS ? idle_ns : PRESSURE_IDLE_FLOOR_NS;
