@@ -446,7 +446,9 @@ static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate
 	uint64_t limit = pressure_idle_limit(seconds_to_ns(m->cfg->pressure_idle), n,
 	                                     m->pool.pressure.queue);
 	size_t k = pressure_pick(c, n, limit, (size_t)m->pool.pressure.queue);
+	uint64_t due = pressure_next_due(c, n, limit);
 
+	m->next_judge_ns = due == UINT64_MAX ? 0 : now + due;
 	for (size_t i = 0; i < k; i++) {
 		struct child *w = &m->pool.children[c[i].slot];
 
@@ -491,9 +493,10 @@ static void log_pressure_event(const struct master *m, enum pressure_event ev, u
 }
 
 /* Sampled at every turn of the loop; the loop turns every PRESSURE_TICK_NS while no
- * worker is idle or pressure is on (poll_timeout_ms). Off while stopping: the
- * queue is being drained then, and nothing is evicted. The progress of every
- * connection is sampled at each turn too, pressure or not (sample_progress). */
+ * worker is idle, every PRESSURE_ACTIVE_TICK_NS while pressure is on
+ * (poll_timeout_ms). Off while stopping: the queue is being drained then, and
+ * nothing is evicted. The progress of every connection is sampled at each turn
+ * too, pressure or not (sample_progress). */
 static void watch_pressure(struct master *m, uint64_t now)
 {
 	struct pool_pressure *p = &m->pool.pressure;
@@ -515,6 +518,7 @@ static void watch_pressure(struct master *m, uint64_t now)
 	if (atomic_load_explicit(&m->pool.shared->pressure, memory_order_relaxed) != p->active)
 		atomic_store_explicit(&m->pool.shared->pressure, p->active, memory_order_relaxed);
 	sampled = sample_progress(m, c, &n);
+	m->next_judge_ns = 0;
 	if (p->active)
 		evict_stalled(m, sampled, c, n);
 }
@@ -852,6 +856,13 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
 	    (m->pool.pressure.active || m->pool.pressure.in_episode || idle_workers(m) == 0))
 		wait = PRESSURE_TICK_NS;
+	if (wait > PRESSURE_ACTIVE_TICK_NS && !m->pool.stopping && m->pool.pressure.active)
+		wait = PRESSURE_ACTIVE_TICK_NS;
+	/* And at the moment the next busy connection may be judged stalled, not a tick
+	 * after: on a loaded machine each tick comes late, and per eviction that adds up. */
+	if (!m->pool.stopping && m->pool.pressure.active && m->next_judge_ns > now &&
+	    m->next_judge_ns - now < wait)
+		wait = m->next_judge_ns - now;
 	if (m->pool.stopping && !m->killed_all && m->stop_deadline_ns > now &&
 	    m->stop_deadline_ns - now < wait)
 		wait = m->stop_deadline_ns - now;

@@ -37,6 +37,7 @@ struct master {
 	struct metrics metrics; /* --metrics-listen and its clients (metrics.c) */
 	/* what the master last saw of each slot's connection: its stall (pressure.h) */
 	struct progress_seen seen[SLOTS_MAX];
+	uint64_t next_judge_ns; /* under pressure: when the next one may be stalled; 0 none */
 };
 
 int master_run(struct config *cfg);

@@ -105,3 +105,13 @@ size_t pressure_pick(struct evict_candidate *c, size_t n, uint64_t min_idle_ns, 
 		chosen++;
 	return chosen;
 }
+
+uint64_t pressure_next_due(const struct evict_candidate *c, size_t n, uint64_t min_idle_ns)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i].idle_ns < min_idle_ns && min_idle_ns - c[i].idle_ns < due)
+			due = min_idle_ns - c[i].idle_ns;
+	return due;
+}

@@ -18,6 +18,11 @@
  * sample costs one getsockopt(TCP_INFO) and a walk of the slots (README,
  * "Pressure"); a pool with an idle worker is not sampled on a timer at all. */
 #define PRESSURE_TICK_NS (100 * 1000000ULL)
+/* While pressure is on, the tick is shorter: the master sees a connection's bytes
+ * only at its samples and dates them there (struct progress_seen), so a worker
+ * freed by an eviction and handed a trickling client is judged a sample late; a
+ * short tick keeps that lag, and the wait before each eviction, small. */
+#define PRESSURE_ACTIVE_TICK_NS (25 * 1000000ULL)
 /* An episode ends after this long without pressure: a pool that keeps up between
  * bursts is one episode, not a log line per burst. */
 #define PRESSURE_EPISODE_GAP_NS (1000000000ULL)
@@ -86,5 +91,10 @@ uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue);
  * `want` have been idle at least min_idle_ns: those are the ones to evict. With
  * min_idle_ns 0 (eviction disabled) none. */
 size_t pressure_pick(struct evict_candidate *c, size_t n, uint64_t min_idle_ns, size_t want);
+
+/* How long until the next of the candidates not yet stalled for min_idle_ns would
+ * be (if it moves nothing meanwhile), so that the master wakes then rather than a
+ * tick later; UINT64_MAX when none is below it. */
+uint64_t pressure_next_due(const struct evict_candidate *c, size_t n, uint64_t min_idle_ns);
 
 #endif

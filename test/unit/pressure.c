@@ -70,6 +70,10 @@ static void test_pick(void)
 	      "one queued connection: the longest stalled is chosen");
 	k = pressure_pick(c, 4, 1000 * MS, 10);
 	CHECK(k == 2 && c[1].slot == 2, "never one that moved a byte within --pressure-idle");
+	CHECK(pressure_next_due(c, 4, 1000 * MS) == 700 * MS,
+	      "the next to reach the limit: the trickling one, in 700 ms");
+	CHECK(pressure_next_due(c, 4, 100 * MS) == 100 * MS, "or the one that just moved");
+	CHECK(pressure_next_due(c, 2, 100 * MS) == UINT64_MAX, "none below the limit: none due");
 	k = pressure_pick(c, 4, 0, 10);
 	CHECK(k == 0, "--pressure-idle 0 evicts nothing");
 	k = pressure_pick(c, 0, 1000 * MS, 10);
