@@ -3,13 +3,11 @@
 #ifndef PREFORKD_NET_H
 #define PREFORKD_NET_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <sys/types.h>
-#include <time.h>
 
 struct listen_opts {
 	int backlog;
@@ -36,9 +34,6 @@ struct conn_waits {
 	uint64_t wait_start_ns; /* when the current wait began (the accept, at first) */
 	int waiting;            /* wait_start_ns is set */
 	int got_first;          /* a recv returned data or EOF */
-	/* When a byte last moved either way (CLOCK_MONOTONIC), for the master to see
-	 * which connection is stalled; NULL: not kept. */
-	_Atomic uint64_t *progress_ns;
 	/* Set by the server when the socket has SO_TIMESTAMPNS: the first recv is a
 	 * recvmsg() that keeps the kernel's receive time (CLOCK_REALTIME, ns) of the
 	 * first data in first_rx_real_ns (0: none came with a timestamp). */
@@ -46,21 +41,12 @@ struct conn_waits {
 	uint64_t first_rx_real_ns;
 };
 
-/* A byte moved: one clock read (vDSO, no syscall) and a relaxed store. The coarse
- * clock (the last tick's CLOCK_MONOTONIC, a few ms behind at most) costs a fraction
- * of the precise one, and a stall is judged in hundreds of ms: the error only makes
- * a connection look a tick more stalled. */
+/* A byte moved: the next wait starts afresh. Nothing more on the hot path: the
+ * server sees a connection's progress in the byte counts its services keep (its
+ * pressure defence samples them), so no call here reads a clock. */
 static inline void conn_progress(struct conn_waits *w)
 {
-	struct timespec ts;
-
 	w->waiting = 0;
-	if (!w->progress_ns)
-		return;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	atomic_store_explicit(w->progress_ns,
-	                      (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-	                      memory_order_relaxed);
 }
 
 int listen_tcp(const struct sockaddr *sa, socklen_t len, const struct listen_opts *o, char *err,

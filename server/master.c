@@ -138,6 +138,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	 * the master's state, so every worker would draw the same one and retire in step. */
 	plan_child(m, slot, worker_request_limit(m->pool.cfg), &plan);
 	scoreboard_reset_slot(&m->pool.slots[slot]);
+	progress_start(&m->seen[slot], now);
 	sb_set_state(&m->pool.slots[slot], WS_STARTING);
 	signals_block_all(&saved);
 	pid = fork();
@@ -396,40 +397,59 @@ static int idle_workers(const struct master *m)
 	return n;
 }
 
-/* The busy connections, each read as the worker publishes it: conn_seq (acquire)
- * before progress_ns, so the progress read is this connection's or newer. */
-static size_t evict_candidates(const struct master *m, uint64_t now, struct evict_candidate *c)
+/* Every live worker's slot, read as the worker publishes it: the state and
+ * conn_seq (acquire) first, so that the bytes and the start read after them are
+ * this connection's or a later one's; the clock after every read, so that a
+ * change is never dated before it happened (progress_see). Called at every turn
+ * of the loop, so the stall of a connection is known to a turn (100 ms while no
+ * worker is idle) when pressure begins. Returns the sample's time; the busy
+ * connections go into c, *n of them. */
+static uint64_t sample_progress(struct master *m, struct evict_candidate *c, size_t *n)
 {
-	size_t n = 0;
+	struct {
+		int busy;
+		uint64_t seq, bytes, start;
+	} r[SLOTS_MAX];
+	uint64_t now;
 
 	for (int i = 0; i < SLOTS_MAX; i++) {
 		struct sb_slot *s = &m->pool.slots[i];
-		uint64_t seq, last;
 
-		if (!child_is_live(&m->pool.children[i]) || sb_state(s) != WS_BUSY)
+		if (!child_is_live(&m->pool.children[i]))
 			continue;
-		seq = atomic_load_explicit(&s->conn_seq, memory_order_acquire);
-		last = sb_get(&s->progress_ns);
-		if (seq == 0)
-			continue;
-		c[n++] = (struct evict_candidate){ i, seq, now > last ? now - last : 0 };
+		r[i].busy = sb_state(s) == WS_BUSY;
+		r[i].seq = atomic_load_explicit(&s->conn_seq, memory_order_acquire);
+		r[i].bytes = sb_get(&s->counters[C_BYTES_IN]) + sb_get(&s->counters[C_BYTES_OUT]);
+		r[i].start = sb_get(&s->busy_since_ns);
 	}
-	return n;
+	now = clock_now_ns();
+	*n = 0;
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		uint64_t idle;
+
+		if (!child_is_live(&m->pool.children[i]))
+			continue;
+		idle = progress_see(&m->seen[i], r[i].seq, r[i].bytes, r[i].start, now);
+		if (r[i].busy && r[i].seq != 0)
+			c[(*n)++] = (struct evict_candidate){ i, r[i].seq, r[i].bytes, idle };
+	}
+	return now;
 }
 
 /* One connection freed per queued one, the longest stalled first, once stalled
- * longer than the limit for this queue (pressure_idle_limit). The target's
- * seq is written before the signal; the worker drops only a match (worker.c). A
- * worker already asked about the same connection is asked again only after
- * RESIGNAL_NS: the signal may have landed while it was not blocked. */
-static void evict_stalled(struct master *m, uint64_t now)
+ * longer than the limit for this queue (pressure_idle_limit). The target's seq,
+ * and the byte count that showed it stalled, are written before the signal; the
+ * worker drops only a match that has moved nothing since (worker.c). A worker
+ * already asked about the same connection is asked again only after RESIGNAL_NS:
+ * the signal may have landed while it was not blocked. */
+static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate *c, size_t n)
 {
-	struct evict_candidate c[SLOTS_MAX];
-	size_t n = evict_candidates(m, now, c);
 	uint64_t limit = pressure_idle_limit(seconds_to_ns(m->cfg->pressure_idle), n,
 	                                     m->pool.pressure.queue);
 	size_t k = pressure_pick(c, n, limit, (size_t)m->pool.pressure.queue);
+	uint64_t due = pressure_next_due(c, n, limit);
 
+	m->next_judge_ns = due == UINT64_MAX ? 0 : now + due;
 	for (size_t i = 0; i < k; i++) {
 		struct child *w = &m->pool.children[c[i].slot];
 
@@ -442,6 +462,10 @@ static void evict_stalled(struct master *m, uint64_t now)
 			          "progress for %.1f s)",
 			          c[i].slot, (long)w->pid, (double)c[i].idle_ns / NS_PER_SEC);
 		}
+		/* The count it was judged by, then the seq (release): a worker that reads
+		 * the seq (acquire) reads this count or a later sample's. */
+		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_bytes, c[i].bytes,
+		                      memory_order_relaxed);
 		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_seq, c[i].seq,
 		                      memory_order_release);
 		w->evict_seq = c[i].seq;
@@ -470,12 +494,16 @@ static void log_pressure_event(const struct master *m, enum pressure_event ev, u
 }
 
 /* Sampled at every turn of the loop; the loop turns every PRESSURE_TICK_NS while no
- * worker is idle or pressure is on (poll_timeout_ms). Off while stopping: the
- * queue is being drained then, and nothing is evicted. */
+ * worker is idle, every PRESSURE_ACTIVE_TICK_NS while pressure is on
+ * (poll_timeout_ms). Off while stopping: the queue is being drained then, and
+ * nothing is evicted. The progress of every connection is sampled at each turn
+ * too, pressure or not (sample_progress). */
 static void watch_pressure(struct master *m, uint64_t now)
 {
 	struct pool_pressure *p = &m->pool.pressure;
-	uint64_t queue = 0, backlog = p->backlog;
+	uint64_t queue = 0, backlog = p->backlog, sampled;
+	struct evict_candidate c[SLOTS_MAX];
+	size_t n;
 	enum pressure_event ev;
 	static int failed_logged;
 
@@ -490,8 +518,10 @@ static void watch_pressure(struct master *m, uint64_t now)
 	log_pressure_event(m, ev, now);
 	if (atomic_load_explicit(&m->pool.shared->pressure, memory_order_relaxed) != p->active)
 		atomic_store_explicit(&m->pool.shared->pressure, p->active, memory_order_relaxed);
+	sampled = sample_progress(m, c, &n);
+	m->next_judge_ns = 0;
 	if (p->active)
-		evict_stalled(m, now);
+		evict_stalled(m, sampled, c, n);
 }
 
 /* Only a worker started during the current episode ends it, by reaching accept()
@@ -881,6 +911,13 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
 	    (m->pool.pressure.active || m->pool.pressure.in_episode || idle_workers(m) == 0))
 		wait = PRESSURE_TICK_NS;
+	if (wait > PRESSURE_ACTIVE_TICK_NS && !m->pool.stopping && m->pool.pressure.active)
+		wait = PRESSURE_ACTIVE_TICK_NS;
+	/* And at the moment the next busy connection may be judged stalled, not a tick
+	 * after: on a loaded machine each tick comes late, and per eviction that adds up. */
+	if (!m->pool.stopping && m->pool.pressure.active && m->next_judge_ns > now &&
+	    m->next_judge_ns - now < wait)
+		wait = m->next_judge_ns - now;
 	if (m->pool.stopping && !m->killed_all && m->stop_deadline_ns > now &&
 	    m->stop_deadline_ns - now < wait)
 		wait = m->stop_deadline_ns - now;

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "pidfile.h"
 #include "pool.h"
+#include "pressure.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,9 @@ struct master {
 	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
 	struct admin admin;     /* the admin socket and its clients (admin.c) */
 	struct metrics metrics; /* --metrics-listen and its clients (metrics.c) */
+	/* what the master last saw of each slot's connection: its stall (pressure.h) */
+	struct progress_seen seen[SLOTS_MAX];
+	uint64_t next_judge_ns; /* under pressure: when the next one may be stalled; 0 none */
 };
 
 /* The master's exit status after --crash-loop-exit stopped it: sysexits.h's

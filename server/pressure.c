@@ -53,6 +53,29 @@ enum pressure_event pressure_update(struct pool_pressure *p, uint64_t now_ns, ui
 	return ev;
 }
 
+void progress_start(struct progress_seen *p, uint64_t now_ns)
+{
+	*p = (struct progress_seen){
+		.seq = 0, .bytes = 0, .sampled_ns = now_ns, .moved_ns = now_ns
+	};
+}
+
+uint64_t progress_see(struct progress_seen *p, uint64_t seq, uint64_t bytes, uint64_t start_ns,
+                      uint64_t now_ns)
+{
+	if (bytes != p->bytes)
+		p->moved_ns = now_ns;
+	else if (seq != p->seq)
+		/* The counts are monotonic: an unchanged one means nothing moved between
+		 * the last sample's read and this one, so whatever the new connection
+		 * moved came before that sample (or it moved nothing since its start). */
+		p->moved_ns = start_ns > p->sampled_ns ? start_ns : p->sampled_ns;
+	p->seq = seq;
+	p->bytes = bytes;
+	p->sampled_ns = now_ns;
+	return now_ns > p->moved_ns ? now_ns - p->moved_ns : 0;
+}
+
 uint64_t pressure_idle_limit(uint64_t idle_ns, size_t busy, uint64_t queue)
 {
 	uint64_t floor = idle_ns < PRESSURE_IDLE_FLOOR_NS ? idle_ns : PRESSURE_IDLE_FLOOR_NS;
@@ -81,4 +104,14 @@ size_t pressure_pick(struct evict_candidate *c, size_t n, uint64_t min_idle_ns, 
 	while (chosen < n && chosen < want && c[chosen].idle_ns >= min_idle_ns)
 		chosen++;
 	return chosen;
+}
+
+uint64_t pressure_next_due(const struct evict_candidate *c, size_t n, uint64_t min_idle_ns)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i].idle_ns < min_idle_ns && min_idle_ns - c[i].idle_ns < due)
+			due = min_idle_ns - c[i].idle_ns;
+	return due;
 }

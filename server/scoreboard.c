@@ -36,7 +36,7 @@ void scoreboard_reset_slot(struct sb_slot *s)
 		atomic_store_explicit(&s->qwait_hist[i], 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&s->conn_seq, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->progress_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->evict_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->evict_seq, 0, memory_order_relaxed);
 	memset(&s->peer, 0, sizeof s->peer);
 }

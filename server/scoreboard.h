@@ -58,12 +58,14 @@ struct sb_slot {
 	struct sockaddr_storage peer;
 	_Atomic uint64_t hist[HIST_BUCKETS];
 	/* The pressure defence (pressure.h). The worker numbers its connections
-	 * (conn_seq, set at accept after progress_ns) and conn_recv/conn_send stamp
-	 * progress_ns with each byte moved; the master writes the target's seq into
-	 * evict_seq, then sends SIGUSR2, and the worker drops its connection only when
-	 * evict_seq is the one it serves (sb_evict_matches). */
+	 * (conn_seq, set at accept after busy_since_ns); the master sees a connection's
+	 * progress in the byte counters above, which every service adds to as bytes
+	 * move (struct progress_seen). It writes the count that showed the target
+	 * stalled into evict_bytes and the target's seq into evict_seq, then sends
+	 * SIGUSR2; the worker drops its connection only when evict_seq is the one it
+	 * serves (sb_evict_matches) and its count is still evict_bytes. */
 	_Atomic uint64_t conn_seq;
-	_Atomic uint64_t progress_ns;
+	_Atomic uint64_t evict_bytes;
 	_Atomic uint64_t evict_seq;
 	/* Time in the accept queue, microseconds: accept against the kernel's receive
 	 * timestamp of the first data (worker.c, "queue wait") */
@@ -120,6 +122,14 @@ static inline enum worker_state sb_state(struct sb_slot *s)
 static inline int sb_evict_matches(uint64_t evict_seq, uint64_t conn_seq)
 {
 	return evict_seq != 0 && evict_seq == conn_seq;
+}
+
+/* And only if it has moved no byte since the master judged it stalled: the master
+ * wrote the count it judged by (evict_bytes); the worker's own count is still that. */
+static inline int sb_evict_wanted(uint64_t evict_seq, uint64_t conn_seq, uint64_t evict_bytes,
+                                  uint64_t bytes)
+{
+	return sb_evict_matches(evict_seq, conn_seq) && evict_bytes == bytes;
 }
 
 void scoreboard_reset_slot(struct sb_slot *s);

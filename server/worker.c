@@ -11,7 +11,6 @@
 #include "drain.h"
 #include "log.h"
 #include "net.h"
-#include "pressure.h"
 #include "privdrop.h"
 #include "proctitle.h"
 #include "scoreboard.h"
@@ -201,26 +200,28 @@ static void compare_listener_slice(int listen_fd, double slice)
 
 static struct sb_slot *own_slot;
 static uint64_t pressure_idle_ns; /* 0: this worker drops nothing */
-static uint64_t keep_if_moved_ns; /* the shortest stall the master may act on */
 static int conn_evicted;          /* the connection being served was dropped */
 
 /* conn_recv/conn_send ask this when a wait is interrupted or a slice passes. The
  * master wrote the seq of the connection it wants dropped before its SIGUSR2; a
  * signal meant for a connection already finished finds another seq and changes
- * nothing. A connection that moved a byte since the master looked is kept too
- * (the master asks again if it still wants it). errno is left as it was. */
+ * nothing. A connection that moved a byte since the master saw it stalled is kept
+ * too: the master wrote the byte count it judged by (evict_bytes, before the seq),
+ * and this worker's own count (every service adds to it as bytes move, before its
+ * next wait) must still be that. No clock: the master judged the stall. (The
+ * master asks again if it still wants the connection.) errno is left as it was. */
 static int evict_requested(void)
 {
-	uint64_t target, seq, last;
+	uint64_t target, judged, bytes;
 
 	if (!evict_noted)
 		return 0;
 	evict_noted = 0;
 	target = atomic_load_explicit(&own_slot->evict_seq, memory_order_acquire);
-	seq = sb_get(&own_slot->conn_seq);
-	last = sb_get(&own_slot->progress_ns);
-	if (!sb_evict_matches(target, seq) || pressure_idle_ns == 0 ||
-	    clock_now_ns() - last < keep_if_moved_ns)
+	judged = sb_get(&own_slot->evict_bytes);
+	bytes = sb_get(&own_slot->counters[C_BYTES_IN]) + sb_get(&own_slot->counters[C_BYTES_OUT]);
+	if (pressure_idle_ns == 0 ||
+	    !sb_evict_wanted(target, sb_get(&own_slot->conn_seq), judged, bytes))
 		return 0;
 	conn_evicted = 1;
 	return 1;
@@ -253,7 +254,6 @@ static void set_limits(const struct config *cfg, int listen_fd)
 		.abandon = evict_requested,
 	};
 	pressure_idle_ns = seconds_to_ns(cfg->pressure_idle);
-	keep_if_moved_ns = pressure_idle_limit(pressure_idle_ns, 1, UINT64_MAX);
 	compare_listener_slice(listen_fd, worker_recv_slice(cfg));
 }
 
@@ -284,11 +284,9 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
-	struct conn_waits waits = { .lim = &limits,
-		                    .wait_start_ns = t0,
-		                    .waiting = 1,
-		                    .progress_ns = &slot->progress_ns,
-		                    .stamp_first = a->cfg->queue_wait };
+	struct conn_waits waits = {
+		.lim = &limits, .wait_start_ns = t0, .waiting = 1, .stamp_first = a->cfg->queue_wait
+	};
 	uint64_t accepted_real = a->cfg->queue_wait ? clock_real_ns() : 0;
 	struct serve_ctx ctx = { .slot = slot,
 		                 .quit_now = &quit_now,
@@ -302,10 +300,9 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	if (own_slice_per_connection &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own_slice, sizeof own_slice) < 0)
 		log_warn("setsockopt SO_RCVTIMEO: %s", strerror(errno));
+	/* busy_since_ns before conn_seq (release): a master that reads the new seq
+	 * (acquire) reads this connection's start, never the last one's. */
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
-	/* progress_ns before conn_seq (release): a master that reads the new seq
-	 * (acquire) reads this connection's progress, never the last one's. */
-	atomic_store_explicit(&slot->progress_ns, t0, memory_order_relaxed);
 	atomic_store_explicit(&slot->conn_seq, sb_get(&slot->conn_seq) + 1, memory_order_release);
 	conn_evicted = 0;
 	sb_set_state(slot, WS_BUSY);
