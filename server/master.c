@@ -407,7 +407,7 @@ static int idle_workers(const struct master *m)
 static uint64_t sample_progress(struct master *m, struct evict_candidate *c, size_t *n)
 {
 	struct {
-		int busy;
+		enum worker_state st;
 		uint64_t seq, bytes, start;
 	} r[SLOTS_MAX];
 	uint64_t now;
@@ -417,7 +417,7 @@ static uint64_t sample_progress(struct master *m, struct evict_candidate *c, siz
 
 		if (!child_is_live(&m->pool.children[i]))
 			continue;
-		r[i].busy = sb_state(s) == WS_BUSY;
+		r[i].st = sb_state(s);
 		r[i].seq = atomic_load_explicit(&s->conn_seq, memory_order_acquire);
 		r[i].bytes = sb_get(&s->counters[C_BYTES_IN]) + sb_get(&s->counters[C_BYTES_OUT]);
 		r[i].start = sb_get(&s->busy_since_ns);
@@ -430,7 +430,11 @@ static uint64_t sample_progress(struct master *m, struct evict_candidate *c, siz
 		if (!child_is_live(&m->pool.children[i]))
 			continue;
 		idle = progress_see(&m->seen[i], r[i].seq, r[i].bytes, r[i].start, now);
-		if (r[i].busy && r[i].seq != 0)
+		/* A worker between keep-alive requests (the http service) serves nobody
+		 * right now: it goes first, at once, whatever its idle time. */
+		if (r[i].st == WS_KEEPALIVE && r[i].seq != 0)
+			c[(*n)++] = (struct evict_candidate){ i, r[i].seq, r[i].bytes, UINT64_MAX };
+		else if (r[i].st == WS_BUSY && r[i].seq != 0)
 			c[(*n)++] = (struct evict_candidate){ i, r[i].seq, r[i].bytes, idle };
 	}
 	return now;
@@ -458,9 +462,14 @@ static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate
 		if (w->evict_seq != c[i].seq) {
 			m->pool.pressure.evict_requests++;
 			m->pool.pressure.episode_evictions++;
-			log_debug("pressure: asking slot %d pid %ld to drop its connection (no "
-			          "progress for %.1f s)",
-			          c[i].slot, (long)w->pid, (double)c[i].idle_ns / NS_PER_SEC);
+			if (c[i].idle_ns == UINT64_MAX)
+				log_debug("pressure: asking slot %d pid %ld to give up its idle "
+				          "keep-alive connection",
+				          c[i].slot, (long)w->pid);
+			else
+				log_debug("pressure: asking slot %d pid %ld to drop its connection "
+				          "(no progress for %.1f s)",
+				          c[i].slot, (long)w->pid, (double)c[i].idle_ns / NS_PER_SEC);
 		}
 		/* The count it was judged by, then the seq (release): a worker that reads
 		 * the seq (acquire) reads this count or a later sample's. */

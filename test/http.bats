@@ -422,6 +422,56 @@ open(sys.argv[2], "w").write("%r %d\n" % (rest, time.monotonic() - t < 20))' \
 	wait_until 20 process_gone "$SERVER_PID"
 }
 
+# keepalive_client PORT OUT: one request, then idle on the kept-alive connection;
+# writes what the server then sent ('' for a clean close; "reset" for a reset) and
+# whether it came within 20 s into OUT. Run in the background: exec, so that the
+# PID tracked is python's.
+keepalive_client() {
+	exec python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+s.recv(4096)
+s.settimeout(60)
+t = time.monotonic()
+try:
+    rest = repr(s.recv(4096))
+except ConnectionResetError:
+    rest = "reset"
+open(sys.argv[2], "w").write("%s %d\n" % (rest, time.monotonic() - t < 20))' "$1" "$2" 3>&-
+}
+
+@test "under pressure an idle keep-alive connection yields its worker to a waiting one" {
+	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1
+	keepalive_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/ka" &
+	track $!
+	wait_until 10 stat_at_least .pool.keepalive 1
+	# The only worker sits between requests; a new client waits in the queue. The
+	# master sees pressure and takes the worker back: the waiting client is served
+	# long before the 60 s keep-alive timeout, the idle one is closed cleanly.
+	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
+	assert_eq "$output" "hello"
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/ka"
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/ka")" "b'' 1"
+	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
+	assert_eq "$(stat_json .totals.errors.evicted)" 0
+}
+
+@test "without pressure an idle keep-alive connection keeps its worker" {
+	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 2
+	keepalive_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/ka" &
+	track $!
+	wait_until 10 stat_at_least .pool.keepalive 1
+	# A second worker is idle: a new client is served by it, no pressure, no yield.
+	for _ in 1 2 3 4 5; do
+		run_ok curl -sS --max-time 20 "http://$SERVER_ADDR/"
+		assert_eq "$output" "hello"
+	done
+	assert_eq "$(stat_json .totals.http.keepalive_yields)" 0
+	assert_eq "$(stat_json .pool.keepalive)" 1
+	[ ! -s "$BATS_TEST_TMPDIR/ka" ]
+}
+
 @test "--max-requests: the worker's last connection is answered with Connection: close" {
 	start_http --max-requests 1 --workers 1
 	run_ok http_raw 'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n' 2
