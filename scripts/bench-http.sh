@@ -158,9 +158,15 @@ head -c 1024 /dev/urandom >"$www/1k.bin"
 head -c 1048576 /dev/urandom >"$www/1m.bin"
 chmod 0755 "$tmp" "$www"
 chmod 0644 "$www"/*.bin
+# As root, every server's workers drop to nobody (Apache refuses to serve as root),
+# who must reach the files: TMPDIR's path must be open to others.
 run_user=()
 if [ "$(id -u)" -eq 0 ]; then
 	run_user=(nobody "$(id -gn nobody)")
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$www/1k.bin"; then
+		echo "bench-http.sh: nobody cannot read $www: set TMPDIR to a directory others can reach" >&2
+		exit 1
+	fi
 fi
 
 listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
@@ -191,7 +197,7 @@ start_preforkd() {
 	wait_until -q 10 log_listening "$log" || { cat "$log" >&2; exit 1; }
 	PORT[preforkd]=$(listen_port "$log")
 	wait_until -q 10 has_children "${PID[preforkd]}" "$workers" ||
-		{ echo "preforkd: workers did not start" >&2; exit 1; }
+		{ cat "$log" >&2; echo "bench-http.sh: preforkd's workers did not start" >&2; exit 1; }
 }
 
 start_nginx() {
@@ -270,11 +276,16 @@ KeepAliveTimeout $ka_timeout
 MaxKeepAliveRequests 100
 EnableSendfile On
 EOF
-	"$APACHE" -d "$dir" -f "$dir/apache2.conf" -DFOREGROUND </dev/null >/dev/null 2>"$dir/stderr" &
+	# In a session of its own: Apache's parent signals its whole process group
+	# when it stops, which would otherwise be this script's and its caller's.
+	# (setsid execs in place here: a background job of a script leads no group,
+	# so $! is Apache's parent.)
+	setsid "$APACHE" -d "$dir" -f "$dir/apache2.conf" -DFOREGROUND </dev/null >/dev/null 2>"$dir/stderr" &
 	PID[apache]=$!
 	PORT[apache]=$port
 	servers+=("${PID[apache]}")
-	if ! wait_until -q 10 listening "$port" || ! wait_until -q 10 has_children "${PID[apache]}" "$workers"; then
+	if ! wait_until -q 10 listening "$port" || ! wait_until -q 10 has_children "${PID[apache]}" "$workers" ||
+		[ "$(cat "/proc/${PID[apache]}/comm" 2>/dev/null)" != "${APACHE##*/}" ]; then
 		cat "$dir/stderr" "$dir/error.log" >&2 2>/dev/null || true
 		echo "bench-http.sh: Apache did not start" >&2
 		exit 1
