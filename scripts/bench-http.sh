@@ -312,20 +312,21 @@ tree_ticks() {
 }
 
 # wrk's own summary, one line: requests, duration (us), p50 and p99 latency (us),
-# errors (connect, read, write, timeout, and non-2xx/3xx responses).
+# errors (connect, read, write, timeout, and non-2xx/3xx responses), then each kind.
 cat >"$tmp/report.lua" <<'EOF'
 done = function(summary, latency, requests)
 	local e = summary.errors
-	io.write(string.format("wrk-summary %d %d %.0f %.0f %d\n", summary.requests,
-		summary.duration, latency:percentile(50), latency:percentile(99),
-		e.connect + e.read + e.write + e.timeout + e.status))
+	io.write(string.format("wrk-summary %d %d %.0f %.0f %d connect %d read %d write %d timeout %d status %d\n",
+		summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+		e.connect + e.read + e.write + e.timeout + e.status,
+		e.connect, e.read, e.write, e.timeout, e.status))
 end
 EOF
 
 # load WHO CONC MODE FILE: one run against a server. Prints
 #   RPS P50_US P99_US ERRORS CPU_US_PER_REQUEST
 load() {
-	local who=$1 conc=$2 mode=$3 file=$4 t0 t1 threads=2 hdr=() line
+	local who=$1 conc=$2 mode=$3 file=$4 t0 t1 threads=2 hdr=() line req us p50 p99 err kinds
 	[ "$conc" -ge 2 ] || threads=1
 	[ "$mode" = keepalive ] || hdr=(-H "Connection: close")
 	t0=$(tree_ticks "${PID[$who]}")
@@ -341,7 +342,8 @@ load() {
 		echo "0 0 0 1 0"
 		return 0
 	fi
-	read -r _ req us p50 p99 err <<<"$line"
+	read -r _ req us p50 p99 err kinds <<<"$line"
+	[ "$err" -eq 0 ] || echo "  errors of $who: $kinds" >>"$tmp/errors"
 	awk -v req="$req" -v us="$us" -v p50="$p50" -v p99="$p99" -v err="$err" \
 		-v ticks=$((t1 - t0)) -v hz="$HZ" 'BEGIN {
 			rps = us > 0 ? req * 1e6 / us : 0
@@ -359,12 +361,14 @@ cell() {
 	local orders=("preforkd nginx apache" "nginx apache preforkd" "apache preforkd nginx"
 		"preforkd apache nginx" "apache nginx preforkd" "nginx preforkd apache")
 	: >"$tmp/rounds"
+	: >"$tmp/errors"
 	for ((i = 0; i < rounds; i++)); do
 		for who in ${orders[i % 6]}; do
 			echo "$i $who $(load "$who" "$conc" "$mode" "$file")" >>"$tmp/rounds"
 		done
 	done
 	benchstat http-cell "$label" "$tmp/rounds" "$@"
+	cat "$tmp/errors"
 }
 
 pss_of() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
