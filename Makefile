@@ -115,6 +115,12 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all test-bins
 	@scripts/bench.sh
 
+# preforkd's http service beside nginx and Apache prefork (scripts/bench-http.sh);
+# installs what it lacks without starting their services. Not part of `make bench`.
+bench-http:
+	@$(MAKE) --no-print-directory SANITIZE= CFLAGS='-O2 -g' all
+	@scripts/bench-http.sh
+
 # Coverage-guided fuzzing with clang's libFuzzer, FUZZ_TIME seconds for each target
 # in FUZZ: the configuration parsers (config), the metrics endpoint's HTTP reader
 # (metrics_http) and the http service's request parser (http), e.g. make fuzz
@@ -194,6 +200,6 @@ clean:
 
 FORCE:
 .SECONDARY:
-.PHONY: all test test-bins run bench fuzz lint format install uninstall clean FORCE
+.PHONY: all test test-bins run bench bench-http fuzz lint format install uninstall clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)

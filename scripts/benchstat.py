@@ -583,6 +583,47 @@ def cmd_stress_verdict(a):
     return 0 if passed else 1
 
 
+# ---- bench-http.sh: one cell of paired rounds ----
+
+
+def cmd_http_cell(a):
+    """Lines 'ROUND SERVER RPS P50_US P99_US ERRORS CPU_US' -> one row a server
+    (medians over the rounds, errors summed, p99 the worst round's) and the
+    paired ratios preforkd/nginx with their verdicts."""
+    rounds = read_rounds(a.rounds, 5)
+    servers = ["preforkd", "nginx", "apache"]
+    out = [a.label]
+    for who in servers:
+        figs = [r[who] for r in rounds if who in r]
+        if not figs:
+            continue
+        col = list(zip(*figs))
+        out.append("  %-9s %9.0f %8.0f %9.0f %9.0f %6d %8.1f" % (
+            who, median(col[0]), median(col[1]), median(col[2]), max(col[2]),
+            sum(col[3]), median(col[4])))
+    both = [r for r in rounds if "preforkd" in r and "nginx" in r]
+    rates = [pos_ratio(r["preforkd"][0], r["nginx"][0]) for r in both]
+    cpus = [pos_ratio(r["preforkd"][4], r["nginx"][4]) for r in both]
+    r, r_range = spread_text(rates)
+    c, c_range = spread_text(cpus)
+    line = "  preforkd/nginx: rate %s %s" % (r, r_range)
+    if a.rate_target is not None:
+        line += " target >= %s: %s" % (plain(a.rate_target), verdict(
+            None if r == "-" else float(r), a.rate_target, "ge"))
+    line += "; cpu %s %s" % (c, c_range)
+    if a.cpu_target is not None:
+        line += " target <= %s: %s" % (plain(a.cpu_target), verdict(
+            None if c == "-" else float(c), a.cpu_target, "le"))
+    out.append(line)
+    if a.p99_limit_us is not None and any("preforkd" in r for r in rounds):
+        worst = max(r["preforkd"][2] for r in rounds if "preforkd" in r)
+        out.append("  preforkd p99 %.0f us (worst round), target <= %s us (the keep-alive "
+                   "timeout): %s" % (worst, plain(a.p99_limit_us),
+                                      verdict(worst, a.p99_limit_us, "le")))
+    print("\n".join(out))
+    return 0
+
+
 # ---- the command line ----
 
 
@@ -642,6 +683,14 @@ def parser():
             "file (lines 'ROUND pb|eb TPS GEN')")
     s.add_argument("label")
     s.add_argument("rounds", metavar="FILE")
+
+    s = add("http-cell", cmd_http_cell, "one cell of bench-http.sh from a rounds file "
+            "(lines 'ROUND preforkd|nginx|apache RPS P50 P99 ERRORS CPU')")
+    s.add_argument("label")
+    s.add_argument("rounds", metavar="FILE")
+    s.add_argument("--rate-target", type=float)
+    s.add_argument("--cpu-target", type=float)
+    s.add_argument("--p99-limit-us", type=float)
 
     s = add("machine-busy", cmd_machine_busy,
             "percent of all CPUs busy over SECONDS, from /proc/stat")

@@ -26,6 +26,7 @@ session_empty() {
 }
 
 teardown() {
+	[ -z "${HTTP_TMP:-}" ] || rm -rf "$HTTP_TMP"
 	[ -s "$SID_FILE" ] || return 0
 	local sid left
 	sid=$(cat "$SID_FILE")
@@ -96,6 +97,70 @@ teardown() {
 	run_expect 2 "$BENCH_SH" --rounds
 	assert_eq "$output" "bench.sh: --rounds needs a value"
 	run_expect 2 "$BENCH_SH" --frobnicate
+	assert_contains "$output" "'--frobnicate'"
+	assert_eq "$(ls -A "$TMPDIR")" ""
+}
+
+# procs_under DIR: live processes whose command line names DIR (not this awk).
+procs_under() {
+	ps -e -o pid=,stat=,args= | awk -v d="$1" 'index($0, d) && $2 !~ /^Z/ && !/ awk / { print }'
+}
+
+no_procs_under() {
+	[ -z "$(procs_under "$1")" ]
+}
+
+# scripts/bench-http.sh, what `make bench-http` runs. The smoke run needs nginx,
+# Apache and wrk already there: a test installs nothing.
+BENCH_HTTP_SH="$ROOT/scripts/bench-http.sh"
+
+@test "a tiny bench-http run prints every cell and leaves no process behind" {
+	command -v nginx >/dev/null || skip "no nginx (make bench-http installs it)"
+	command -v apache2 >/dev/null || skip "no apache2 (make bench-http installs it)"
+	[ -e /usr/lib/apache2/modules/mod_mpm_prefork.so ] || skip "no Apache mpm_prefork"
+	command -v wrk >/dev/null || skip "no wrk (make bench-http installs it)"
+	# As root the servers' workers run as nobody, who must reach the files.
+	HTTP_TMP=$(mktemp -d /tmp/bench-http-test.XXXXXX)
+	chmod 0755 "$HTTP_TMP"
+	export TMPDIR=$HTTP_TMP
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	run timeout 300 setsid -w bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$SID_FILE" \
+		"$BENCH_HTTP_SH" --no-install --workers 1 --duration 1 --rounds 1 3>&-
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# six cells of three servers each, and a ratio line for each cell
+	[ "$(grep -cE '^  (preforkd|nginx|apache) +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+$' <<<"$output")" -eq 18 ]
+	[ "$(grep -c '^  preforkd/nginx: rate ' <<<"$output")" -eq 6 ]
+	[ "$(grep -cE '^  preforkd p99 [0-9]+ us .*: (met|MISSED)$' <<<"$output")" -eq 2 ]
+	[[ "$output" =~ "preforkd worker PSS target <= 200 kB: "(met|MISSED) ]]
+	[[ "$output" == *"== done"* ]]
+	wait_until 5 session_empty "$(cat "$SID_FILE")" || {
+		ps -o pid,ppid,stat,args --sid "$(cat "$SID_FILE")"
+		return 1
+	}
+	# Apache runs in a session of its own: look for it by its config's directory.
+	wait_until 5 no_procs_under "$HTTP_TMP" || {
+		procs_under "$HTTP_TMP"
+		return 1
+	}
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "bench-http.sh --help names every option; bad values exit 2 with one line" {
+	run_ok "$BENCH_HTTP_SH" --help
+	local o
+	for o in --workers --duration --rounds --keepalive-timeout --no-install --quick --help; do
+		assert_contains "$output" "$o" "--help mentions $o"
+	done
+	run_expect 2 "$BENCH_HTTP_SH" --rounds 0
+	assert_eq "$output" "bench-http.sh: --rounds: expected N >= 1, got '0'"
+	run_expect 2 "$BENCH_HTTP_SH" --duration 0.5
+	assert_eq "$output" "bench-http.sh: --duration: expected whole seconds >= 1, got '0.5'"
+	run_expect 2 "$BENCH_HTTP_SH" --workers 0
+	assert_eq "${#lines[@]}" 1
+	run_expect 2 "$BENCH_HTTP_SH" --workers
+	assert_eq "$output" "bench-http.sh: --workers needs a value"
+	run_expect 2 "$BENCH_HTTP_SH" --frobnicate
 	assert_contains "$output" "'--frobnicate'"
 	assert_eq "$(ls -A "$TMPDIR")" ""
 }
