@@ -504,7 +504,7 @@ static int check_worker_timeout(const struct config *cfg, char *err, size_t errl
 	} waits[] = {
 		{ "--idle-timeout", cfg->idle_timeout, 1 },
 		{ "--first-byte-timeout", cfg->first_byte_timeout, 1 },
-		{ "--pressure-idle", cfg->pressure_idle, 1 }, /* 0 = off */
+		{ "--pressure-idle", cfg->pressure_idle, 1 },            /* 0 = off */
 		{ "--keepalive-timeout", cfg->keepalive_timeout, http }, /* 0 = no keep-alive */
 		{ "--request-head-timeout", cfg->request_head_timeout, http },
 	};

@@ -469,7 +469,8 @@ static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate
 			else
 				log_debug("pressure: asking slot %d pid %ld to drop its connection "
 				          "(no progress for %.1f s)",
-				          c[i].slot, (long)w->pid, (double)c[i].idle_ns / NS_PER_SEC);
+				          c[i].slot, (long)w->pid,
+				          (double)c[i].idle_ns / NS_PER_SEC);
 		}
 		/* The count it was judged by, then the seq (release): a worker that reads
 		 * the seq (acquire) reads this count or a later sample's. */
