@@ -147,9 +147,12 @@ static int accept_connection(const struct worker_args *a)
 static void count_result(struct sb_slot *slot, enum serve_result r)
 {
 	static const enum counter which[] = {
-		[SERVE_OK] = C_COMPLETED,      [SERVE_TIMEOUT] = C_ERR_TIMEOUT,
-		[SERVE_RESET] = C_ERR_RESET,   [SERVE_OTHER] = C_ERR_OTHER,
-		[SERVE_YIELDED] = C_COMPLETED, /* an idle keep-alive connection, nothing cut */
+		[SERVE_OK] = C_COMPLETED,
+		[SERVE_TIMEOUT] = C_ERR_TIMEOUT,
+		[SERVE_RESET] = C_ERR_RESET,
+		[SERVE_OTHER] = C_ERR_OTHER,
+		/* an idle keep-alive connection given up under pressure: nothing was cut */
+		[SERVE_YIELDED] = C_COMPLETED,
 	};
 
 	sb_add(&slot->counters[which[r]], 1);
