@@ -5,12 +5,14 @@
  * Rule: the master decides. master.c is the only writer of struct master and of
  * the pool it exports (m->pool, pool.h); the scoreboard slots are written by their
  * workers, and here only reset, marked starting or folded once their worker is
- * gone. It may call admin and metrics (serve their sockets), notify (with the const
- * pool), signals, drain, daemon, pidfile, scoreboard, worker (in a new child) and
- * common/. It never calls stats: replies are the admin and metrics modules'
- * business. Other modules see only a const struct pool *; admin.c calls nothing
- * here: it queues requests that this loop takes (admin_next_request), applies and
- * answers. */
+ * gone, except the pressure fields the master owns: the shared header's pressure
+ * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin and
+ * metrics (serve their sockets), notify (with the const pool), pressure (the
+ * accept queue and the eviction rule), signals, drain, daemon, pidfile, scoreboard,
+ * worker (in a new child) and common/. It never calls stats: replies are the admin
+ * and metrics modules' business. Other modules see only a const struct pool *;
+ * admin.c calls nothing here: it queues requests that this loop takes
+ * (admin_next_request), applies and answers. */
 #include "master.h"
 
 #include "clock.h"
@@ -160,6 +162,8 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->started_wall = time(NULL);
 	w->stopping = 0;
 	w->killed_for_timeout = 0;
+	w->evict_seq = 0; /* the old worker's last target is not this one's connection */
+	w->evict_bytes = 0;
 	w->progress_mark = 0;
 	w->progress_ns = now;
 	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
@@ -457,9 +461,13 @@ static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate
 	for (size_t i = 0; i < k; i++) {
 		struct child *w = &m->pool.children[c[i].slot];
 
-		if (w->evict_seq == c[i].seq && now - w->evict_sent_ns < RESIGNAL_NS)
+		uint64_t judged = c[i].bytes | (c[i].idle_ns == UINT64_MAX ? SB_EVICT_YIELD : 0);
+
+		if (w->evict_seq == c[i].seq && w->evict_bytes == judged &&
+		    now - w->evict_sent_ns < RESIGNAL_NS)
 			continue;
-		if (w->evict_seq != c[i].seq) {
+		/* A new request, or a keep-alive connection asked again after it moved. */
+		if (w->evict_seq != c[i].seq || w->evict_bytes != judged) {
 			m->pool.pressure.evict_requests++;
 			m->pool.pressure.episode_evictions++;
 			if (c[i].idle_ns == UINT64_MAX)
@@ -474,11 +482,12 @@ static void evict_stalled(struct master *m, uint64_t now, struct evict_candidate
 		}
 		/* The count it was judged by, then the seq (release): a worker that reads
 		 * the seq (acquire) reads this count or a later sample's. */
-		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_bytes, c[i].bytes,
+		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_bytes, judged,
 		                      memory_order_relaxed);
 		atomic_store_explicit(&m->pool.slots[c[i].slot].evict_seq, c[i].seq,
 		                      memory_order_release);
 		w->evict_seq = c[i].seq;
+		w->evict_bytes = judged;
 		w->evict_sent_ns = now;
 		if (kill(w->pid, SIGUSR2) < 0 && errno != ESRCH)
 			log_error("kill %ld SIGUSR2: %s", (long)w->pid, strerror(errno));

@@ -56,6 +56,7 @@ struct child {
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
 	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
 	uint64_t evict_seq;     /* the connection last asked to drop (pressure), and when */
+	uint64_t evict_bytes;   /* the byte count it was judged by, SB_EVICT_YIELD for a yield */
 	uint64_t evict_sent_ns;
 	struct exit_record last_exit; /* the last child that used this slot */
 	/* Counters of the children that used this slot before, folded at each exit: a

@@ -126,10 +126,15 @@ static inline int sb_evict_matches(uint64_t evict_seq, uint64_t conn_seq)
 
 /* And only if it has moved no byte since the master judged it stalled: the master
  * wrote the count it judged by (evict_bytes); the worker's own count is still that. */
+/* The master marks a request to a worker between keep-alive requests (the http
+ * service) as a yield: the top bit of evict_bytes (a byte count never reaches it).
+ * The worker honours a yield only while it still waits between requests. */
+#define SB_EVICT_YIELD (1ULL << 63)
+
 static inline int sb_evict_wanted(uint64_t evict_seq, uint64_t conn_seq, uint64_t evict_bytes,
                                   uint64_t bytes)
 {
-	return sb_evict_matches(evict_seq, conn_seq) && evict_bytes == bytes;
+	return sb_evict_matches(evict_seq, conn_seq) && (evict_bytes & ~SB_EVICT_YIELD) == bytes;
 }
 
 void scoreboard_reset_slot(struct sb_slot *s);

@@ -258,7 +258,9 @@ static int send_file(struct conn *c, int fd, off_t off, off_t len)
  * client has read it (RFC 9112 9.6). */
 static void close_gently(struct conn *c)
 {
-	uint64_t deadline = clock_now_ns() + LINGER_NS;
+	/* Never longer than --idle-timeout: the linger moves no byte of ours, and
+	 * --worker-timeout is only known to exceed the configured waits. */
+	uint64_t deadline = clock_now_ns() + (opt.idle_ns < LINGER_NS ? opt.idle_ns : LINGER_NS);
 	size_t dropped = 0;
 
 	if (shutdown(c->fd, SHUT_WR) < 0)

@@ -224,6 +224,13 @@ static int evict_requested(void)
 	if (pressure_idle_ns == 0 ||
 	    !sb_evict_wanted(target, sb_get(&own_slot->conn_seq), judged, bytes))
 		return 0;
+	/* A yield is meant for the wait between keep-alive requests. The master may
+	 * have read WS_KEEPALIVE with a byte count that already holds the next
+	 * request's first bytes: a worker that has left the wait (it is busy with
+	 * that request) keeps the connection. A yield is not an eviction: the
+	 * service counts it. */
+	if (judged & SB_EVICT_YIELD)
+		return sb_state(own_slot) == WS_KEEPALIVE;
 	conn_evicted = 1;
 	return 1;
 }
