@@ -15,7 +15,7 @@
 
 static int log_fd_ = -1;
 static char log_path_[PATH_MAX]; /* a copy: a reload frees the configuration */
-static struct stat log_st_; /* the open file, to tell a rotated path from the same file */
+static struct stat log_st_;      /* the open file, to tell a rotated path from the same file */
 
 int access_log_open(const char *path, char *err, size_t errlen)
 {

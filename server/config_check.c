@@ -328,8 +328,7 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 		return -1;
 	if (cfg->log_path && check_path("log", cfg->log_path, S_IFREG, err, errlen) < 0)
 		return -1;
-	if (cfg->access_log &&
-	    check_path("access-log", cfg->access_log, S_IFREG, err, errlen) < 0)
+	if (cfg->access_log && check_path("access-log", cfg->access_log, S_IFREG, err, errlen) < 0)
 		return -1;
 	if (cfg->pidfile && check_path("pidfile", cfg->pidfile, S_IFREG, err, errlen) < 0)
 		return -1;

@@ -46,8 +46,9 @@ enum counter {
 	C_HTTP_5XX,
 	C_HTTP_KEEPALIVE_REUSES,
 	C_HTTP_KEEPALIVE_YIELDS, /* idle keep-alive connections given up under pressure */
-	C_HTTP_BODY_BYTES,       /* bytes of response bodies sent (files, pages) */
-	C_HTTP_ACCESS_LOG_FAILED, /* access log lines not written (disk full, ...) */
+	/* bytes of response bodies sent (files, pages); access log lines not written */
+	C_HTTP_BODY_BYTES,
+	C_HTTP_ACCESS_LOG_FAILED,
 	C_COUNT
 };
 

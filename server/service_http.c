@@ -66,11 +66,13 @@ struct conn {
 	size_t have;       /* bytes in in[] */
 	unsigned requests; /* answered on this connection */
 	int yielding;      /* given up under pressure: the request on the wire is the last */
-	/* The request being answered: for its service time and its access log line */
-	uint64_t req_start_ns; /* its head complete (or refused) */
-	uint64_t body_bytes;   /* of its response body, sent */
-	int status;            /* of its response; 0 while none was begun */
-	char host[INET6_ADDRSTRLEN]; /* the client, for the access log */
+	/* The request being answered, for its service time and its access log line:
+	 * when its head was complete (or refused), the bytes of its response body sent,
+	 * its status (0 while none was begun); and the client, as text. */
+	uint64_t req_start_ns;
+	uint64_t body_bytes;
+	int status;
+	char host[INET6_ADDRSTRLEN];
 };
 
 /* ---- time ---- */

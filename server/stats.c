@@ -48,7 +48,8 @@ struct worker_view {
 	uint64_t counters[C_COUNT];      /* this worker's */
 	uint64_t slot_counters[C_COUNT]; /* the slot's: its earlier workers' and this one's */
 	struct latency latency;
-	struct latency request_time; /* --service http: per request */
+	/* --service http: per request */
+	struct latency request_time;
 	const char *peer;    /* the client while busy, else NULL */
 	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
 	const struct exit_record *last_exit;
@@ -96,7 +97,8 @@ struct snapshot {
 	struct sb_totals totals;             /* retired + every live slot */
 	struct latency latency;
 	struct latency queue_wait; /* --queue-wait: time in the accept queue */
-	struct latency request_time; /* --service http: head complete to response sent */
+	/* --service http: head complete to response sent */
+	struct latency request_time;
 	int queue_wait_on;
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];
