@@ -118,8 +118,9 @@ static size_t put_text(char *buf, size_t at, size_t cap, const char *s)
 
 	if (n > cap - at)
 		n = cap - at;
-	memcpy(buf + at, s, n);
-	return at + n;
+	while (n-- > 0)
+		buf[at++] = *s++;
+	return at;
 }
 
 /* A header field in quotes, at most max bytes escaped: "-" when absent. */
