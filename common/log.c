@@ -60,6 +60,11 @@ static int open_log_file(const char *path, char *err, size_t errlen)
 	return safe_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, NULL, err, errlen);
 }
 
+int log_file_open(const char *path, char *err, size_t errlen)
+{
+	return open_log_file(path, err, errlen);
+}
+
 int log_open(const char *path)
 {
 	char err[768];

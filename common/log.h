@@ -15,6 +15,9 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 enum log_format { LOG_FORMAT_AUTO, LOG_FORMAT_PLAIN, LOG_FORMAT_JOURNAL };
 
 int log_open(const char *path);
+/* Another log file (the access log) under the same rules as the log: the one safe
+ * open for files the master appends to. An fd, or -1 with err set. */
+int log_file_open(const char *path, char *err, size_t errlen);
 int log_reopen(void);
 /* A reload names another file: open it as at start and write there from now on
  * (SIGUSR1 then reopens that path). Only from a file to a file; on failure (err set)

@@ -51,6 +51,7 @@ enum {
 	OPT_KEEPALIVE_TIMEOUT,
 	OPT_KEEPALIVE_REQUESTS,
 	OPT_REQUEST_HEAD_TIMEOUT,
+	OPT_ACCESS_LOG,
 };
 
 static const struct option long_options[] = {
@@ -88,6 +89,7 @@ static const struct option long_options[] = {
 	{ "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TIMEOUT },
 	{ "keepalive-requests", required_argument, NULL, OPT_KEEPALIVE_REQUESTS },
 	{ "request-head-timeout", required_argument, NULL, OPT_REQUEST_HEAD_TIMEOUT },
+	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	/* The command line only, never in a file: */
 	{ "config", required_argument, NULL, 'c' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -292,6 +294,9 @@ void config_usage(void)
 	       "                          (else 403)\n"
 	       "  --mime-types PATH       --service http: more Content-Types, in the format of\n"
 	       "                          /etc/mime.types, over the built-in table\n"
+	       "  --access-log PATH       --service http: one line per request, combined log\n"
+	       "                          format; opened by the master like --log, reopened on\n"
+	       "                          SIGUSR1 (workers are then replaced); off by default\n"
 	       "  --keepalive-timeout SECONDS  --service http: close a connection idle this long\n"
 	       "                          between requests; it holds a worker meanwhile;\n"
 	       "                          0 = no keep-alive (default 2)\n"
@@ -640,7 +645,7 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 		                     : &cfg->admin_path) = arg;
 		return 0;
 	}
-	if (opt == OPT_ROOT || opt == OPT_MIME_TYPES) {
+	if (opt == OPT_ROOT || opt == OPT_MIME_TYPES || opt == OPT_ACCESS_LOG) {
 		/* Made absolute now: the workers open them after a daemon left its start
 		 * directory. */
 		if (require_path(name, arg, err, errlen) < 0)
@@ -651,7 +656,9 @@ static int set_option(struct config *cfg, int opt, const char *name, const char 
 			snprintf(err, errlen, "%s: out of memory", name);
 			return -1;
 		}
-		*(opt == OPT_ROOT ? &cfg->http_root : &cfg->mime_types) = arg;
+		*(opt == OPT_ROOT         ? &cfg->http_root
+		  : opt == OPT_ACCESS_LOG ? &cfg->access_log
+		                          : &cfg->mime_types) = arg;
 		return 0;
 	}
 	return parse_option(cfg, opt, name, arg, err, errlen);

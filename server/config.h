@@ -50,6 +50,8 @@ struct config {
 	const char *http_root;
 	int http_autoindex;
 	const char *mime_types;
+	/* opened by the master (access_log.h); NULL = off */
+	const char *access_log;
 	double keepalive_timeout;    /* 0 = no keep-alive */
 	long keepalive_requests;     /* requests per connection */
 	double request_head_timeout; /* first byte of a request to the end of its head */

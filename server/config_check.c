@@ -284,7 +284,7 @@ static int check_path(const char *key, const char *path, mode_t type, char *err,
 		snprintf(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
-	if (type != S_IFREG || strcmp(key, "log") != 0)
+	if (type != S_IFREG || (strcmp(key, "log") != 0 && strcmp(key, "access-log") != 0))
 		return 0;
 	fd = safe_open(path, O_WRONLY | O_APPEND, 0, NULL, why, sizeof why);
 	if (fd < 0) {
@@ -327,6 +327,8 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 	                 notelen - strlen(note), err, errlen) < 0)
 		return -1;
 	if (cfg->log_path && check_path("log", cfg->log_path, S_IFREG, err, errlen) < 0)
+		return -1;
+	if (cfg->access_log && check_path("access-log", cfg->access_log, S_IFREG, err, errlen) < 0)
 		return -1;
 	if (cfg->pidfile && check_path("pidfile", cfg->pidfile, S_IFREG, err, errlen) < 0)
 		return -1;

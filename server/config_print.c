@@ -57,6 +57,8 @@ const struct config_key config_keys[] = {
 	{ "keepalive-timeout", CONFIG_LIVE, 0 },
 	{ "keepalive-requests", CONFIG_LIVE, 0 },
 	{ "request-head-timeout", CONFIG_LIVE, 0 },
+	/* opened by the master at start; SIGUSR1 reopens the same path */
+	{ "access-log", CONFIG_RESTART, 1 },
 	{ NULL, CONFIG_LIVE, 0 },
 };
 
@@ -153,6 +155,8 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_switch(c->verbosity > 0, buf, len);
 	if (strcmp(k, "root") == 0)
 		return show_path(c->http_root, buf, len);
+	if (strcmp(k, "access-log") == 0)
+		return show_path(c->access_log, buf, len);
 	if (strcmp(k, "mime-types") == 0)
 		return show_path(c->mime_types, buf, len);
 	if (strcmp(k, "autoindex") == 0)

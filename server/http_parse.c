@@ -228,6 +228,10 @@ static int take_field(struct http_span name, struct http_span v, struct http_req
 		r->if_modified_since = v;
 	} else if (http_span_is(name, "if-range")) {
 		r->if_range = v;
+	} else if (http_span_is(name, "referer")) {
+		r->referer = v;
+	} else if (http_span_is(name, "user-agent")) {
+		r->user_agent = v;
 	} else if (http_span_is(name, "range")) {
 		r->range_repeated |= r->range.p != NULL;
 		r->range = v;

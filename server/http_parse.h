@@ -37,6 +37,8 @@ struct http_request {
 	int keep_alive;          /* the version's default, changed by Connection */
 	int64_t content_length;  /* -1: none */
 	struct http_span if_none_match, if_modified_since, range, if_range;
+	/* for the access log; the last one wins */
+	struct http_span referer, user_agent;
 	int range_repeated; /* more than one Range field: the header is ignored */
 	size_t head_len;    /* bytes of the head, leading empty lines included */
 };

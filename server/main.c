@@ -4,6 +4,7 @@
 #include "config.h"
 #include "config_check.h"
 #include "config_print.h"
+#include "access_log.h"
 #include "daemon.h"
 #include "fds.h"
 #include "log.h"
@@ -60,6 +61,11 @@ static int start(struct config *cfg)
 	}
 	if (log_open(cfg->log_path) < 0)
 		return 1;
+	/* Here, by the master, like the log: workers never open the path. */
+	if (cfg->access_log && access_log_open(cfg->access_log, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: cannot open access log %s: %s\n", cfg->access_log, err);
+		return 1;
+	}
 	log_set_format(cfg->log_format);
 	/* A daemon's stderr is the start-up pipe, then /dev/null: neither stalls. */
 	if (!cfg->daemonize)

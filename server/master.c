@@ -15,6 +15,7 @@
  * (admin_next_request), applies and answers. */
 #include "master.h"
 
+#include "access_log.h"
 #include "clock.h"
 #include "config_reload.h"
 #include "daemon.h"
@@ -878,6 +879,26 @@ static void apply_admin_requests(struct master *m)
 		apply_request(m, &p);
 }
 
+/* SIGUSR1 and the access log: the workers hold the fd they inherited. When the path
+ * is another file now (rotated), a rolling restart hands the new one to a new
+ * generation; the old workers finish what they serve into the old file, which the
+ * rotation left in place. The same file: nothing to do. */
+static void reopen_access_log(struct master *m)
+{
+	char err[768];
+	int rc = access_log_reopen(err, sizeof err);
+
+	if (rc < 0)
+		log_error("cannot reopen access log %s: %s; still writing to the old file",
+		          access_log_path(), err);
+	if (rc <= 0 || m->pool.stopping)
+		return;
+	m->pool.generation++;
+	log_info("access log reopened (SIGUSR1): rolling restart to generation %u to "
+	         "write to the new file",
+	         m->pool.generation);
+}
+
 static void handle_signals(struct master *m, const struct signal_counts *sig)
 {
 	char err[1024];
@@ -902,6 +923,7 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 	if (sig->n[SIGUSR1]) {
 		if (log_reopen() == 0)
 			log_info("log file reopened (SIGUSR1)");
+		reopen_access_log(m);
 	}
 	if (sig->n[SIGUSR2])
 		log_warn("SIGUSR2 (binary upgrade) is not supported yet: ignored");

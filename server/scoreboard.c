@@ -34,6 +34,7 @@ void scoreboard_reset_slot(struct sb_slot *s)
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		atomic_store_explicit(&s->hist[i], 0, memory_order_relaxed);
 		atomic_store_explicit(&s->qwait_hist[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&s->req_hist[i], 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&s->conn_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->evict_bytes, 0, memory_order_relaxed);
@@ -49,6 +50,7 @@ void scoreboard_fold(struct sb_totals *t, struct sb_slot *s)
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		t->hist[i] += sb_get(&s->hist[i]);
 		t->qwait_hist[i] += sb_get(&s->qwait_hist[i]);
+		t->req_hist[i] += sb_get(&s->req_hist[i]);
 	}
 }
 

@@ -46,6 +46,9 @@ enum counter {
 	C_HTTP_5XX,
 	C_HTTP_KEEPALIVE_REUSES,
 	C_HTTP_KEEPALIVE_YIELDS, /* idle keep-alive connections given up under pressure */
+	/* bytes of response bodies sent (files, pages); access log lines not written */
+	C_HTTP_BODY_BYTES,
+	C_HTTP_ACCESS_LOG_FAILED,
 	C_COUNT
 };
 
@@ -70,6 +73,8 @@ struct sb_slot {
 	/* Time in the accept queue, microseconds: accept against the kernel's receive
 	 * timestamp of the first data (worker.c, "queue wait") */
 	_Atomic uint64_t qwait_hist[HIST_BUCKETS];
+	/* --service http: per request, head complete to response sent, microseconds */
+	_Atomic uint64_t req_hist[HIST_BUCKETS];
 } __attribute__((aligned(64)));
 
 /* Pool-wide, next to the slots: written by the master, read by every worker with
@@ -83,6 +88,7 @@ struct sb_totals {
 	uint64_t counters[C_COUNT];
 	uint64_t hist[HIST_BUCKETS];
 	uint64_t qwait_hist[HIST_BUCKETS];
+	uint64_t req_hist[HIST_BUCKETS];
 };
 
 /* One shared mapping: the header, then SLOTS_MAX slots. */

@@ -4,7 +4,9 @@
  * connection's deadlines and the responses. The socket is made non-blocking once
  * per connection (one fcntl) so that sendfile() and every wait are bounded by a
  * CLOCK_MONOTONIC deadline of our own, never by a socket option.
- * Calls: http_parse, http_path, log, scoreboard, strbuf. Touches: its slot. */
+ * Calls: access_log, http_parse, http_path, log, scoreboard, strbuf. Touches: its
+ * slot, the access log's fd (one write per request). */
+#include "access_log.h"
 #include "clock.h"
 #include "config.h"
 #include "http_parse.h"
@@ -18,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,6 +66,13 @@ struct conn {
 	size_t have;       /* bytes in in[] */
 	unsigned requests; /* answered on this connection */
 	int yielding;      /* given up under pressure: the request on the wire is the last */
+	/* The request being answered, for its service time and its access log line:
+	 * when its head was complete (or refused), the bytes of its response body sent,
+	 * its status (0 while none was begun); and the client, as text. */
+	uint64_t req_start_ns;
+	uint64_t body_bytes;
+	int status;
+	char host[INET6_ADDRSTRLEN];
 };
 
 /* ---- time ---- */
@@ -247,6 +257,8 @@ static int send_file(struct conn *c, int fd, off_t off, off_t len)
 		if (w == 0)
 			return -1; /* the file shrank under us: the length sent is wrong */
 		sb_add(&c->ctx->slot->counters[C_BYTES_OUT], (uint64_t)w);
+		sb_add(&c->ctx->slot->counters[C_HTTP_BODY_BYTES], (uint64_t)w);
+		c->body_bytes += (uint64_t)w;
 		len -= w;
 	}
 	return 0;
@@ -316,10 +328,18 @@ static const char *reason(int status)
 	}
 }
 
+/* A body sent from memory (a page, a listing): for the counter and the log. */
+static void body_sent(struct conn *c, size_t n)
+{
+	sb_add(&c->ctx->slot->counters[C_HTTP_BODY_BYTES], (uint64_t)n);
+	c->body_bytes += n;
+}
+
 static void count_status(struct conn *c, int status)
 {
 	int cls = status / 100;
 
+	c->status = status;
 	if (cls >= 1 && cls <= 5)
 		sb_add(&c->ctx->slot->counters[C_HTTP_1XX + cls - 1], 1);
 }
@@ -368,7 +388,11 @@ static int send_status(struct conn *c, int status, int keep, int minor, int head
 	           "%sContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
 	           extra ? extra : "", blen, head_only ? "" : body);
 	count_status(c, status);
-	return send_all(c, out, n, 0);
+	if (send_all(c, out, n, 0) < 0)
+		return -1;
+	if (!head_only && blen > 0)
+		body_sent(c, (size_t)blen);
+	return 0;
 }
 
 /* ---- content types ---- */
@@ -734,8 +758,11 @@ static int send_listing(struct conn *c, const struct http_request *r, int dirfd,
 	           body.len);
 	count_status(c, 200);
 	rc = send_all(c, out, n, r->method != HTTP_HEAD);
-	if (rc == 0 && r->method != HTTP_HEAD)
+	if (rc == 0 && r->method != HTTP_HEAD) {
 		rc = send_all(c, body.data, body.len, 0);
+		if (rc == 0)
+			body_sent(c, body.len);
+	}
 	strbuf_free(&body);
 	return rc;
 }
@@ -933,6 +960,52 @@ static int yield(struct conn *c, enum serve_result *res)
 	return 0;
 }
 
+/* The access log line of the request at the start of in[]: its request line as it
+ * came (the bytes before the first CR or LF; even a refused one), its Referer and
+ * User-Agent when its head was parsed. */
+static void log_request(struct conn *c, const struct http_request *r)
+{
+	static char line[ACCESS_LINE_MAX];
+	struct access_entry e = {
+		.host = c->host,
+		.when = time(NULL),
+		.status = c->status,
+		.body_bytes = c->body_bytes,
+	};
+	size_t at = 0, end, n;
+
+	while (at < c->have && (in[at] == '\r' || in[at] == '\n'))
+		at++;
+	for (end = at; end < c->have && in[end] != '\r' && in[end] != '\n'; end++)
+		;
+	e.request_line = in + at;
+	e.request_line_len = end - at;
+	if (r) {
+		e.referer = r->referer.p;
+		e.referer_len = r->referer.len;
+		e.user_agent = r->user_agent.p;
+		e.user_agent_len = r->user_agent.len;
+	}
+	n = access_log_format(line, sizeof line, &e);
+	if (access_log_write(line, n) < 0)
+		sb_add(&c->ctx->slot->counters[C_HTTP_ACCESS_LOG_FAILED], 1);
+}
+
+/* A request counted in C_HTTP_REQUESTS is over (answered, or given up): its service
+ * time (two vDSO clock reads, no syscall) and, with --access-log, its line (one
+ * write). r: its parsed head, or NULL for one refused before it was parsed. */
+static void request_done(struct conn *c, const struct http_request *r)
+{
+	uint64_t now = clock_now_ns();
+	uint64_t us = now > c->req_start_ns ? (now - c->req_start_ns) / 1000 : 0;
+
+	sb_add(&c->ctx->slot->req_hist[hist_bucket(us)], 1);
+	if (access_log_enabled())
+		log_request(c, r);
+	c->status = 0;
+	c->body_bytes = 0;
+}
+
 /* One request: 1 to read the next one, else the connection's result. */
 static int answer(struct conn *c, enum serve_result *res)
 {
@@ -957,12 +1030,15 @@ static int answer(struct conn *c, enum serve_result *res)
 	if (c->requests > 0)
 		sb_add(&ctx->slot->counters[C_HTTP_KEEPALIVE_REUSES], 1);
 	st = read_head(c, &r);
+	c->req_start_ns = clock_now_ns();
 	if (st <= 0) {
 		if (st == IO_TIMEOUT) {
 			/* Part of a request arrived (else await_request would not have
 			 * returned): it is answered. */
 			sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
-			if (send_status(c, 408, 0, 1, 0, NULL) == 0)
+			rc = send_status(c, 408, 0, 1, 0, NULL);
+			request_done(c, NULL);
+			if (rc == 0)
 				close_gently(c);
 		}
 		*res = result_of(st);
@@ -971,7 +1047,9 @@ static int answer(struct conn *c, enum serve_result *res)
 	sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
 	c->requests++;
 	if (st != 1) {
-		if (send_status(c, st, 0, 1, 0, NULL) == 0)
+		rc = send_status(c, st, 0, 1, 0, NULL);
+		request_done(c, NULL);
+		if (rc == 0)
 			close_gently(c);
 		*res = SERVE_OK;
 		return 0;
@@ -980,7 +1058,9 @@ static int answer(struct conn *c, enum serve_result *res)
 	       c->requests < (unsigned long)opt.keepalive_requests && !*ctx->stopping &&
 	       !ctx->last_connection && !c->yielding;
 	if (r.content_length > BODY_DISCARD_MAX) {
-		if (send_status(c, 413, 0, r.version_minor, r.method == HTTP_HEAD, NULL) == 0)
+		rc = send_status(c, 413, 0, r.version_minor, r.method == HTTP_HEAD, NULL);
+		request_done(c, &r);
+		if (rc == 0)
 			close_gently(c);
 		*res = SERVE_OK;
 		return 0;
@@ -988,6 +1068,7 @@ static int answer(struct conn *c, enum serve_result *res)
 	if (r.content_length > 0) {
 		body = discard_body(c, r.head_len, r.content_length);
 		if (body < 0) {
+			request_done(c, &r); /* status 0: no answer was sent */
 			*res = SERVE_TIMEOUT;
 			return 0;
 		}
@@ -997,6 +1078,7 @@ static int answer(struct conn *c, enum serve_result *res)
 	else
 		rc = send_status(c, r.method == HTTP_UNKNOWN ? 501 : 405, keep, r.version_minor, 0,
 		                 r.method == HTTP_UNKNOWN ? NULL : "Allow: GET, HEAD\r\n");
+	request_done(c, &r);
 	if (rc < 0) {
 		*res = errno == ETIMEDOUT || errno == EAGAIN ? SERVE_TIMEOUT : result_of(IO_ERROR);
 		return 0;
@@ -1020,6 +1102,9 @@ static enum serve_result serve_http(int fd, const struct serve_ctx *ctx)
 		log_warn("fcntl O_NONBLOCK: %s", strerror(errno));
 		return SERVE_OTHER;
 	}
+	/* accept4() wrote the peer into the slot: no getpeername(). */
+	if (access_log_enabled())
+		access_log_host(&ctx->slot->peer, c.host, sizeof c.host);
 	while (answer(&c, &res))
 		;
 	return res;

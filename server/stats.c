@@ -48,6 +48,8 @@ struct worker_view {
 	uint64_t counters[C_COUNT];      /* this worker's */
 	uint64_t slot_counters[C_COUNT]; /* the slot's: its earlier workers' and this one's */
 	struct latency latency;
+	/* --service http: per request */
+	struct latency request_time;
 	const char *peer;    /* the client while busy, else NULL */
 	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
 	const struct exit_record *last_exit;
@@ -95,6 +97,8 @@ struct snapshot {
 	struct sb_totals totals;             /* retired + every live slot */
 	struct latency latency;
 	struct latency queue_wait; /* --queue-wait: time in the accept queue */
+	/* --service http: head complete to response sent */
+	struct latency request_time;
 	int queue_wait_on;
 	uint64_t restarts; /* exits of every cause but "stopped" */
 	uint64_t exits[EXIT_CAUSE_COUNT];
@@ -276,6 +280,7 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	for (unsigned k = 0; k < HIST_BUCKETS; k++) {
 		s->totals.hist[k] += t.hist[k];
 		s->totals.qwait_hist[k] += t.qwait_hist[k];
+		s->totals.req_hist[k] += t.req_hist[k];
 	}
 	w->slot = (uint64_t)slot;
 	w->pid = (uint64_t)c->pid;
@@ -287,6 +292,7 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	for (int k = 0; k < C_COUNT; k++)
 		w->slot_counters[k] = c->slot_counters[k] + t.counters[k];
 	measure_latency(t.hist, &w->latency);
+	measure_latency(t.req_hist, &w->request_time);
 	w->peer = NULL;
 	w->busy_seconds = -1;
 	view_connection(w, NULL);
@@ -382,6 +388,7 @@ static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now,
 	s->totals.counters[C_LOG_DROPPED] += log_dropped();
 	measure_latency(s->totals.hist, &s->latency);
 	measure_latency(s->totals.qwait_hist, &s->queue_wait);
+	measure_latency(s->totals.req_hist, &s->request_time);
 	s->queue_wait_on = p->cfg->queue_wait;
 	return 0;
 }
@@ -475,6 +482,14 @@ struct stat_table {
 	ROW("service_time_us.p99", SU_MICROSECONDS, V(latency.p99), 0),     \
 	ROW("service_time_us.p99_9", SU_MICROSECONDS, V(latency.p999), 0),  \
 	ROW("service_time_us.max", SU_MICROSECONDS, V(latency.max), 0)
+/* --service http: per request, from its head complete to its response sent */
+#define REQUEST_TIME_ROWS(P, V)                                                    \
+	ROW(P "request_time_us.count", SU_COUNT, V(request_time.count), 0),        \
+	ROW(P "request_time_us.p50", SU_MICROSECONDS, V(request_time.p50), 0),     \
+	ROW(P "request_time_us.p90", SU_MICROSECONDS, V(request_time.p90), 0),     \
+	ROW(P "request_time_us.p99", SU_MICROSECONDS, V(request_time.p99), 0),     \
+	ROW(P "request_time_us.p99_9", SU_MICROSECONDS, V(request_time.p999), 0),  \
+	ROW(P "request_time_us.max", SU_MICROSECONDS, V(request_time.max), 0)
 /* clang-format on */
 
 static const struct stat_field exit_fields[] = {
@@ -512,8 +527,8 @@ static const struct stat_field worker_fields[] = {
 	ROW("errors.timeout", SU_COUNT, W(counters[C_ERR_TIMEOUT]), 0),
 	ROW("errors.reset", SU_COUNT, W(counters[C_ERR_RESET]), 0),
 	ROW("errors.other", SU_COUNT, W(counters[C_ERR_OTHER]), 0),
-	ROW("http_requests", SU_COUNT, W(counters[C_HTTP_REQUESTS]), 0),
 	ROW("errors.evicted", SU_COUNT, W(counters[C_ERR_EVICTED]), 0),
+	ROW("http_requests", SU_COUNT, W(counters[C_HTTP_REQUESTS]), 0),
 	ROW("bytes_in", SU_BYTES, W(counters[C_BYTES_IN]), 0),
 	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_IN]), 0,
 	     "preforkd_worker_received_bytes_total", PROM_COUNTER, NULL,
@@ -521,6 +536,7 @@ static const struct stat_field worker_fields[] = {
 	ROW("bytes_out", SU_BYTES, W(counters[C_BYTES_OUT]), 0),
 	STAT(NULL, SU_BYTES, W(slot_counters[C_BYTES_OUT]), 0, "preforkd_worker_sent_bytes_total",
 	     PROM_COUNTER, NULL, "Bytes written in this slot, by its worker and earlier ones."),
+	ROW("http_body_bytes", SU_BYTES, W(counters[C_HTTP_BODY_BYTES]), 0),
 	ROW("peer", SU_TEXT, W(peer), SF_NULLABLE),
 	STAT("busy_seconds", SU_SECONDS, W(busy_seconds), SF_NULLABLE,
 	     "preforkd_worker_busy_seconds", PROM_GAUGE, NULL,
@@ -534,6 +550,7 @@ static const struct stat_field worker_fields[] = {
 	ROW("rttvar_us", SU_MICROSECONDS, W(rttvar_us), SF_NULLABLE),
 	ROW("retransmits", SU_COUNT, W(retransmits), SF_NULLABLE),
 	LATENCY_ROWS(W),
+	REQUEST_TIME_ROWS("http_", W),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
 };
 
@@ -615,6 +632,19 @@ static const struct stat_field global_fields[] = {
 	STAT("totals.http.keepalive_yields", SU_COUNT, S(totals.counters[C_HTTP_KEEPALIVE_YIELDS]),
 	     0, "preforkd_http_keepalive_yields_total", PROM_COUNTER, NULL,
 	     "Idle keep-alive connections a worker gave up under pressure for a waiting one."),
+	STAT("totals.http.body_bytes", SU_BYTES, S(totals.counters[C_HTTP_BODY_BYTES]), 0,
+	     "preforkd_http_body_bytes_total", PROM_COUNTER, NULL,
+	     "Bytes of HTTP response bodies sent (files, listings, error pages), heads not "
+	     "included."),
+	STAT("totals.http.access_log_failed", SU_COUNT,
+	     S(totals.counters[C_HTTP_ACCESS_LOG_FAILED]), 0,
+	     "preforkd_http_access_log_failed_total", PROM_COUNTER, NULL,
+	     "Access log lines a worker could not write (a full disk, an I/O error)."),
+	REQUEST_TIME_ROWS("http.", S),
+	STAT(NULL, SU_HISTOGRAM, S(totals.req_hist), 0, "preforkd_http_request_duration_seconds",
+	     PROM_HISTOGRAM, NULL,
+	     "HTTP request service time, request head complete to response sent (sum "
+	     "estimated from buckets)."),
 	LATENCY_ROWS(S),
 	STAT(NULL, SU_HISTOGRAM, S(totals.hist), 0, "preforkd_service_time_seconds", PROM_HISTOGRAM,
 	     NULL, "Connection service time, accept to close (sum estimated from buckets)."),
