@@ -2,6 +2,7 @@
  * test`: mutated configuration files and command lines (seeds below, a fixed
  * xorshift sequence) through config_one.h's checks. `make fuzz` runs the same checks
  * under libFuzzer, coverage-guided, for as long as it is given. */
+#include "mutate.h"
 #include "../fuzz/config_one.h"
 #include "log.h"
 #include "unit.h"
@@ -94,67 +95,45 @@ static const char *const tokens[] = {
 	"é",
 };
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-
-static uint64_t next_random(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static size_t pick(size_t n)
-{
-	return n ? (size_t)(next_random() % n) : 0;
-}
-
-static void insert(uint8_t *buf, size_t *len, size_t at, const void *p, size_t n)
-{
-	if (*len + n > INPUT_MAX)
-		return;
-	memmove(buf + at + n, buf + at, *len - at);
-	memcpy(buf + at, p, n);
-	*len += n;
-}
+static struct mutator mu = { 0x9e3779b97f4a7c15u, INPUT_MAX };
 
 static void mutate(uint8_t *buf, size_t *len)
 {
-	size_t at = pick(*len + 1), n;
+	size_t at = mut_pick(&mu, *len + 1), n;
 	uint8_t range[32];
 	const char *t;
 
-	switch (pick(6)) {
+	switch (mut_pick(&mu, 6)) {
 	case 0: /* flip a byte */
 		if (*len)
-			buf[pick(*len)] ^= (uint8_t)(1u << pick(8));
+			buf[mut_pick(&mu, *len)] ^= (uint8_t)(1u << mut_pick(&mu, 8));
 		break;
 	case 1: /* a random byte */
-		n = (size_t)next_random() & 0xff;
-		insert(buf, len, at, &n, 1);
+		n = (size_t)mut_random(&mu) & 0xff;
+		mut_insert(&mu, buf, len, at, &n, 1);
 		break;
 	case 2: /* a token; "\0" ones have their NUL counted */
-		t = tokens[pick(sizeof tokens / sizeof tokens[0])];
+		t = tokens[mut_pick(&mu, sizeof tokens / sizeof tokens[0])];
 		n = t[0] == '\0' ? 1 + strlen(t + 1) : strlen(t);
-		insert(buf, len, at, t, n);
+		mut_insert(&mu, buf, len, at, t, n);
 		break;
 	case 3: /* delete a range */
-		n = pick(*len - at + 1);
+		n = mut_pick(&mu, *len - at + 1);
 		if (n > 16)
 			n = 16;
 		memmove(buf + at, buf + at + n, *len - at - n);
 		*len -= n;
 		break;
 	case 4: /* repeat a range (copied first: the insert moves it) */
-		n = pick(*len - at + 1);
+		n = mut_pick(&mu, *len - at + 1);
 		if (n > sizeof range)
 			n = sizeof range;
 		memcpy(range, buf + at, n);
-		insert(buf, len, pick(*len + 1), range, n);
+		mut_insert(&mu, buf, len, mut_pick(&mu, *len + 1), range, n);
 		break;
 	default: /* splice in part of another seed */
-		t = seeds[pick(sizeof seeds / sizeof seeds[0])].data;
-		insert(buf, len, at, t, pick(strlen(t) + 1));
+		t = seeds[mut_pick(&mu, sizeof seeds / sizeof seeds[0])].data;
+		mut_insert(&mu, buf, len, at, t, mut_pick(&mu, strlen(t) + 1));
 	}
 }
 
@@ -169,10 +148,10 @@ int main(void)
 	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
 		config_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
 	for (; rounds < ROUNDS; rounds++) {
-		size_t s = pick(sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
+		size_t s = mut_pick(&mu, sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
 
 		memcpy(buf, seeds[s].data, len);
-		for (size_t m = 1 + pick(3); m > 0; m--)
+		for (size_t m = 1 + mut_pick(&mu, 3); m > 0; m--)
 			mutate(buf, &len);
 		config_fuzz_one(buf, len);
 	}

@@ -2,6 +2,7 @@
  * `make test`: mutated requests (seeds below, a fixed xorshift sequence) through
  * metrics_http_one.h's checks. `make fuzz` runs the same checks under libFuzzer,
  * coverage-guided, for as long as it is given. */
+#include "mutate.h"
 #include "../fuzz/metrics_http_one.h"
 #include "unit.h"
 
@@ -30,50 +31,28 @@ static const char *const tokens[] = {
 	": ",        " ",     "\t",    "\0",        "\x7f",      "\xff",
 };
 
-static uint64_t rng = 0x2545f4914f6cdd1du;
-
-static uint64_t next_random(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static size_t pick(size_t n)
-{
-	return n ? (size_t)(next_random() % n) : 0;
-}
-
-static void insert(uint8_t *buf, size_t *len, size_t at, const void *p, size_t n)
-{
-	if (*len + n > INPUT_MAX)
-		return;
-	memmove(buf + at + n, buf + at, *len - at);
-	memcpy(buf + at, p, n);
-	*len += n;
-}
+static struct mutator mu = { 0x2545f4914f6cdd1du, INPUT_MAX };
 
 static void mutate(uint8_t *buf, size_t *len)
 {
-	size_t at = pick(*len + 1), n;
+	size_t at = mut_pick(&mu, *len + 1), n;
 	const char *t;
 
-	switch (pick(5)) {
+	switch (mut_pick(&mu, 5)) {
 	case 0: /* flip a bit */
 		if (*len)
-			buf[pick(*len)] ^= (uint8_t)(1u << pick(8));
+			buf[mut_pick(&mu, *len)] ^= (uint8_t)(1u << mut_pick(&mu, 8));
 		break;
 	case 1: /* a random byte */
-		n = (size_t)next_random() & 0xff;
-		insert(buf, len, at, &n, 1);
+		n = (size_t)mut_random(&mu) & 0xff;
+		mut_insert(&mu, buf, len, at, &n, 1);
 		break;
 	case 2: /* a token; "\0" is one byte */
-		t = tokens[pick(sizeof tokens / sizeof tokens[0])];
-		insert(buf, len, at, t, t[0] ? strlen(t) : 1);
+		t = tokens[mut_pick(&mu, sizeof tokens / sizeof tokens[0])];
+		mut_insert(&mu, buf, len, at, t, t[0] ? strlen(t) : 1);
 		break;
 	case 3: /* delete a range */
-		n = pick(*len - at + 1);
+		n = mut_pick(&mu, *len - at + 1);
 		if (n > 16)
 			n = 16;
 		memmove(buf + at, buf + at + n, *len - at - n);
@@ -92,10 +71,10 @@ int main(void)
 	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
 		metrics_http_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
 	for (; rounds < ROUNDS; rounds++) {
-		size_t s = pick(sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
+		size_t s = mut_pick(&mu, sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
 
 		memcpy(buf, seeds[s].data, len);
-		for (size_t m = 1 + pick(3); m > 0; m--)
+		for (size_t m = 1 + mut_pick(&mu, 3); m > 0; m--)
 			mutate(buf, &len);
 		metrics_http_fuzz_one(buf, len);
 	}
