@@ -268,6 +268,18 @@ static int send_file(struct conn *c, int fd, off_t off, off_t len)
  * and dropped (for at most LINGER_NS and LINGER_BYTES) until its FIN. A close()
  * with unread input would send a reset, which can destroy the answer before the
  * client has read it (RFC 9112 9.6). */
+/* A client that asked to close (Connection: close, or HTTP/1.0 without keep-alive)
+ * and has sent nothing more sends nothing more: then close() sends a plain FIN and
+ * the worker need not wait for the client's, a round trip per connection (nginx's
+ * lingering_close works the same way). One non-blocking read tells. */
+static int nothing_unread(struct conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void close_gently(struct conn *c)
 {
 	/* Never longer than --idle-timeout: the linger moves no byte of ours, and
@@ -1086,7 +1098,8 @@ static int answer(struct conn *c, enum serve_result *res)
 	c->have -= r.head_len + (size_t)body;
 	memmove(in, in + r.head_len + (size_t)body, c->have);
 	if (!keep) {
-		close_gently(c);
+		if (r.keep_alive || c->have > 0 || !nothing_unread(c))
+			close_gently(c);
 		*res = SERVE_OK;
 		return 0;
 	}
