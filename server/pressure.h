@@ -28,9 +28,11 @@
 #define PRESSURE_EPISODE_GAP_NS (1000000000ULL)
 
 /* However long the queue, a connection that moved a byte within this long is never
- * dropped: above the gap of a client that is busy talking (a keystroke, a packet
- * and its retransmission on a fast path), and long against one tick. */
-#define PRESSURE_IDLE_FLOOR_NS (250 * 1000000ULL)
+ * dropped: above the gap of a client that is busy talking (a packet and its
+ * retransmission on a fast path), and long against one tick. It bounds how fast a
+ * queue behind trickling clients drains (about clients x floor / workers): 200 ms
+ * keeps 16 of them before 2 workers under 2 s (README, "Pressure"). */
+#define PRESSURE_IDLE_FLOOR_NS (200 * 1000000ULL)
 
 enum pressure_event { PRESSURE_NO_CHANGE, PRESSURE_BEGAN, PRESSURE_ENDED };
 

@@ -130,7 +130,7 @@ print(out.decode())' "$SERVER_PORT"
 	# Without --defer-accept nothing is closed at accept: every eviction is the
 	# master's choice, signalled while workers move from connection to connection.
 	start_server --workers 2 --defer-accept 0 --first-byte-timeout 30
-	# The trickle's gap stays well under the shortest stall ever acted on (250 ms),
+	# The trickle's gap stays well under the shortest stall ever acted on (200 ms),
 	# which a long queue of normal clients brings the limit down to.
 	load_start "$BATS_TEST_TMPDIR/load.json" --silent 3 --reconnect --trickle 1 --gap 0.1 \
 		--first-byte --normal-every 0.1 --duration 5
