@@ -952,8 +952,8 @@ static int read_head(struct conn *c, struct http_request *r)
 /* The master took this worker from an idle keep-alive connection for a connection
  * waiting in the accept queue. A request already on the wire (one non-blocking
  * read) is still answered, as the last one (Connection: close); else the connection
- * is closed gently: a half-close and a short linger, never a reset. 1 to answer
- * that request, else 0 with the connection's result. */
+ * is closed at once: with nothing unread, close() sends a FIN, never a reset. 1 to
+ * answer that request, else 0 with the connection's result. */
 static int yield(struct conn *c, enum serve_result *res)
 {
 	ssize_t n = read_more(c, 0, 0);
@@ -966,8 +966,8 @@ static int yield(struct conn *c, enum serve_result *res)
 		sb_set_state(c->ctx->slot, WS_BUSY);
 		return 1;
 	}
-	if (n == 0 || n == IO_TIMEOUT)
-		close_gently(c);
+	/* Nothing unread (or the client's FIN): close() sends a plain FIN, no reset,
+	 * and without a linger the worker is free for the queue at once. */
 	*res = n == IO_ERROR ? result_of(n) : SERVE_YIELDED;
 	return 0;
 }
