@@ -200,6 +200,7 @@ static void compare_listener_slice(int listen_fd, double slice)
 /* ---- the pressure defence (pressure.h) ---- */
 
 static struct sb_slot *own_slot;
+static int conn_fd = -1;          /* the connection being served, for evict_requested() */
 static uint64_t pressure_idle_ns; /* 0: this worker drops nothing */
 static int conn_evicted;          /* the connection being served was dropped */
 
@@ -211,6 +212,16 @@ static int conn_evicted;          /* the connection being served was dropped */
  * and this worker's own count (every service adds to it as bytes move, before its
  * next wait) must still be that. No clock: the master judged the stall. (The
  * master asks again if it still wants the connection.) errno is left as it was. */
+static int has_unread(int fd)
+{
+	char b;
+	int saved = errno;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	errno = saved;
+	return n > 0;
+}
+
 static int evict_requested(void)
 {
 	uint64_t target, judged, bytes;
@@ -231,6 +242,11 @@ static int evict_requested(void)
 	 * service counts it. */
 	if (judged & SB_EVICT_YIELD)
 		return sb_state(own_slot) == WS_KEEPALIVE;
+	/* Bytes the client sent that this worker has not read yet are progress too:
+	 * a worker slow to be scheduled must not make its client look stalled. One
+	 * peek, on this rare path only. */
+	if (has_unread(conn_fd))
+		return 0;
 	conn_evicted = 1;
 	return 1;
 }
@@ -313,6 +329,7 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
 	atomic_store_explicit(&slot->conn_seq, sb_get(&slot->conn_seq) + 1, memory_order_release);
 	conn_evicted = 0;
+	conn_fd = fd;
 	sb_set_state(slot, WS_BUSY);
 	sb_add(&slot->counters[C_ACCEPTED], 1);
 	worker_fault_before_serve(sb_get(&slot->counters[C_ACCEPTED]));
