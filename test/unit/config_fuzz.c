@@ -15,10 +15,7 @@
 	{                                                                                          \
 		(s), sizeof(s) - 1                                                                 \
 	}
-static const struct {
-	const char *data;
-	size_t len;
-} seeds[] = {
+static const struct mut_seed seeds[] = {
 	SEED("listen 127.0.0.1:0\nworkers 4\n# a comment\n\nidle-timeout 0.5 # trailing\n"),
 	SEED("daemon\ncore-dumps no\nquiet yes\nverbose no\nuser nobody\ngroup nogroup\n"),
 	SEED("pidfile run/p.pid\nlog /var/log/p.log\nadmin ../a.sock\r\nservice echo\n"),
@@ -145,16 +142,8 @@ int main(void)
 	/* The parsers' rejections are the expected outcome; a reload's notes are not
 	 * exercised here. Keep the output to the TAP lines. */
 	log_set_level(LOG_ERROR);
-	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
-		config_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
-	for (; rounds < ROUNDS; rounds++) {
-		size_t s = mut_pick(&mu, sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
-
-		memcpy(buf, seeds[s].data, len);
-		for (size_t m = 1 + mut_pick(&mu, 3); m > 0; m--)
-			mutate(buf, &len);
-		config_fuzz_one(buf, len);
-	}
+	rounds = mut_run(&mu, seeds, sizeof seeds / sizeof seeds[0], buf, mutate, config_fuzz_one,
+	                 ROUNDS);
 	CHECK(rounds == ROUNDS,
 	      "%zu mutated files and command lines: none crashed, every accepted one (%lu) "
 	      "printed by -T read back the same",

@@ -12,10 +12,7 @@
 	{                                                                                          \
 		(s), sizeof(s) - 1                                                                 \
 	}
-static const struct {
-	const char *data;
-	size_t len;
-} seeds[] = {
+static const struct mut_seed seeds[] = {
 	SEED("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
 	SEED("HEAD /a%20b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\nRange: bytes=0-10\r\n\r\n"),
 	SEED("GET http://h/x HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"a\", W/\"b\"\r\n"
@@ -102,16 +99,8 @@ int main(void)
 	static uint8_t buf[INPUT_MAX + 64];
 	size_t rounds = 0;
 
-	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
-		http_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
-	for (; rounds < ROUNDS; rounds++) {
-		size_t s = mut_pick(&mu, sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
-
-		memcpy(buf, seeds[s].data, len);
-		for (size_t m = 1 + mut_pick(&mu, 3); m > 0; m--)
-			mutate(buf, &len);
-		http_fuzz_one(buf, len);
-	}
+	rounds = mut_run(&mu, seeds, sizeof seeds / sizeof seeds[0], buf, mutate, http_fuzz_one,
+	                 ROUNDS);
 	CHECK(rounds == ROUNDS, "%zu mutated request heads: none crashed or broke a check", rounds);
 	CHECK(http_fuzz_complete > ROUNDS / 20,
 	      "the mutations keep enough heads complete to check the fields (%lu of %zu)",

@@ -13,10 +13,7 @@
 	{                                                                                          \
 		(s), sizeof(s) - 1                                                                 \
 	}
-static const struct {
-	const char *data;
-	size_t len;
-} seeds[] = {
+static const struct mut_seed seeds[] = {
 	SEED("GET /metrics HTTP/1.1\r\nHost: localhost:9100\r\nUser-Agent: Prometheus/2.45.0\r\n"
 	     "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1\r\n\r\n"),
 	SEED("HEAD /metrics?x=1 HTTP/1.0\n\n"),
@@ -68,16 +65,8 @@ int main(void)
 	static uint8_t buf[INPUT_MAX + 64];
 	size_t rounds = 0;
 
-	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
-		metrics_http_fuzz_one((const uint8_t *)seeds[i].data, seeds[i].len);
-	for (; rounds < ROUNDS; rounds++) {
-		size_t s = mut_pick(&mu, sizeof seeds / sizeof seeds[0]), len = seeds[s].len;
-
-		memcpy(buf, seeds[s].data, len);
-		for (size_t m = 1 + mut_pick(&mu, 3); m > 0; m--)
-			mutate(buf, &len);
-		metrics_http_fuzz_one(buf, len);
-	}
+	rounds = mut_run(&mu, seeds, sizeof seeds / sizeof seeds[0], buf, mutate,
+	                 metrics_http_fuzz_one, ROUNDS);
 	CHECK(rounds == ROUNDS,
 	      "%zu mutated requests: none crashed or read out of bounds, every status and "
 	      "response was well-formed",

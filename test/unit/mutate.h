@@ -39,4 +39,32 @@ static inline void mut_insert(struct mutator *m, uint8_t *buf, size_t *len, size
 	*len += n;
 }
 
+/* A seed input: a string literal and its length (no terminating NUL). */
+struct mut_seed {
+	const char *data;
+	size_t len;
+};
+
+/* Feeds `one` every seed, then `rounds` inputs made from a random seed and 1 to 3
+ * mutations, in buf (room for the harness's largest input plus some). Returns the
+ * rounds run. */
+static inline size_t mut_run(struct mutator *m, const struct mut_seed *seeds, size_t nseeds,
+                             uint8_t *buf, void (*mutate)(uint8_t *, size_t *),
+                             int (*one)(const uint8_t *, size_t), size_t rounds)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < nseeds; i++)
+		(void)one((const uint8_t *)seeds[i].data, seeds[i].len);
+	for (; done < rounds; done++) {
+		size_t s = mut_pick(m, nseeds), len = seeds[s].len;
+
+		memcpy(buf, seeds[s].data, len);
+		for (size_t k = 1 + mut_pick(m, 3); k > 0; k--)
+			mutate(buf, &len);
+		(void)one(buf, len);
+	}
+	return done;
+}
+
 #endif
