@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,10 @@
 #define LINGER_NS (1 * NS_PER_SEC) /* after our FIN, reading what the client still sends */
 #define LINGER_BYTES 65536
 #define LISTING_ENTRIES_MAX 10000
+/* A yield waits this long after the last response for a request that may be on its
+ * way (two round trips, within these bounds): see yield(). */
+#define YIELD_GRACE_MIN_NS (10 * NS_PER_MS)
+#define YIELD_GRACE_MAX_NS (50 * NS_PER_MS)
 
 /* What every connection of this worker uses, set once by http_worker_init. */
 static int root_fd = -1;
@@ -63,9 +68,10 @@ static char scratch[16384];     /* bodies and lingering input, discarded */
 struct conn {
 	int fd;
 	const struct serve_ctx *ctx;
-	size_t have;       /* bytes in in[] */
-	unsigned requests; /* answered on this connection */
-	int yielding;      /* given up under pressure: the request on the wire is the last */
+	size_t have;            /* bytes in in[] */
+	unsigned requests;      /* answered on this connection */
+	int yielding;           /* given up under pressure: the request on the wire is the last */
+	uint64_t idle_since_ns; /* the wait between two requests began (keep-alive) */
 	/* The request being answered, for its service time and its access log line:
 	 * when its head was complete (or refused), the bytes of its response body sent,
 	 * its status (0 while none was begun); and the client, as text. */
@@ -923,7 +929,8 @@ static ssize_t await_request(struct conn *c)
 	if (c->requests == 0)
 		return read_more(c, c->ctx->waits->wait_start_ns + opt.first_byte_ns, 0);
 	sb_set_state(slot, WS_KEEPALIVE);
-	n = read_more(c, clock_now_ns() + opt.keepalive_ns, 1);
+	c->idle_since_ns = clock_now_ns();
+	n = read_more(c, c->idle_since_ns + opt.keepalive_ns, 1);
 	if (n > 0) {
 		atomic_store_explicit(&slot->busy_since_ns, clock_now_ns(), memory_order_relaxed);
 		sb_set_state(slot, WS_BUSY);
@@ -949,26 +956,82 @@ static int read_head(struct conn *c, struct http_request *r)
 	}
 }
 
+/* How long after the last response a yield still waits for the next request: a
+ * client that sends its requests back to back has its next one on the wire for
+ * about a round trip after our response reached it. Two smoothed round trips (the
+ * kernel's, TCP_INFO), within YIELD_GRACE_MIN_NS..YIELD_GRACE_MAX_NS; while part of
+ * our response is still unacknowledged the client has not even received it, so the
+ * grace runs from now. */
+static uint64_t yield_deadline(const struct conn *c, uint64_t now)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	uint64_t grace = YIELD_GRACE_MIN_NS, from = c->idle_since_ns;
+
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		uint64_t rtt2 = 2ULL * ti.tcpi_rtt * 1000;
+
+		if (rtt2 > grace)
+			grace = rtt2 < YIELD_GRACE_MAX_NS ? rtt2 : YIELD_GRACE_MAX_NS;
+		if (ti.tcpi_unacked > 0)
+			from = now;
+	}
+	return from + grace;
+}
+
 /* The master took this worker from an idle keep-alive connection for a connection
- * waiting in the accept queue. A request already on the wire (one non-blocking
- * read) is still answered, as the last one (Connection: close); else the connection
- * is closed at once: with nothing unread, close() sends a FIN, never a reset. 1 to
- * answer that request, else 0 with the connection's result. */
+ * waiting in the accept queue. A client's next request may already be on its way:
+ * closing then would lose it (the client reads our FIN, or a reset, where it waits
+ * for an answer). So the worker waits until the grace after the last response is
+ * over (yield_deadline: a few milliseconds, most often already past), and a request
+ * that arrives by then is answered as the last one (Connection: close). Else the
+ * connection is closed at once: with nothing unread, close() sends a FIN, never a
+ * reset, and without a linger the worker is free for the queue. The wait ignores
+ * the master's request (it is that request) but ends on a stop. 1 to answer that
+ * request, else 0 with the connection's result. */
 static int yield(struct conn *c, enum serve_result *res)
 {
-	ssize_t n = read_more(c, 0, 0);
+	struct pollfd p = { .fd = c->fd, .events = POLLIN, .revents = 0 };
+	uint64_t deadline = 0;
+	int failed = 0;
+	ssize_t n;
 
 	sb_add(&c->ctx->slot->counters[C_HTTP_KEEPALIVE_YIELDS], 1);
+	for (;;) {
+		uint64_t now;
+		struct timespec ts;
+
+		n = recv(c->fd, in + c->have, sizeof in - c->have, MSG_DONTWAIT);
+		if (n >= 0)
+			break;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			failed = 1;
+			break;
+		}
+		now = clock_now_ns();
+		if (deadline == 0)
+			deadline = yield_deadline(c, now);
+		if (now >= deadline || *c->ctx->stopping || *c->ctx->quit_now)
+			break;
+		ts.tv_sec = (time_t)((deadline - now) / NS_PER_SEC);
+		ts.tv_nsec = (long)((deadline - now) % NS_PER_SEC);
+		if (ppoll(&p, 1, &ts, NULL) < 0 && errno != EINTR) {
+			failed = 1;
+			break;
+		}
+	}
 	if (n > 0) {
+		sb_add(&c->ctx->slot->counters[C_BYTES_IN], (uint64_t)n);
+		c->have += (size_t)n;
 		c->yielding = 1;
 		atomic_store_explicit(&c->ctx->slot->busy_since_ns, clock_now_ns(),
 		                      memory_order_relaxed);
 		sb_set_state(c->ctx->slot, WS_BUSY);
 		return 1;
 	}
-	/* Nothing unread (or the client's FIN): close() sends a plain FIN, no reset,
-	 * and without a linger the worker is free for the queue at once. */
-	*res = n == IO_ERROR ? result_of(n) : SERVE_YIELDED;
+	/* Nothing came (or the client's FIN): close() sends a plain FIN, no reset. */
+	*res = failed ? result_of(IO_ERROR) : SERVE_YIELDED;
 	return 0;
 }
 

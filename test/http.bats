@@ -457,6 +457,47 @@ open(sys.argv[2], "w").write("%s %d\n" % (rest, time.monotonic() - t < 20))' "$1
 	assert_eq "$(stat_json .totals.errors.evicted)" 0
 }
 
+@test "a yield answers a request sent back to back and announces the close in it" {
+	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
+		--keepalive-requests 1000000
+	# A client that sends each request as soon as the previous answer is in (as wrk
+	# does) has its next request on the wire when the master asks for the worker: it
+	# must get an answer saying Connection: close, never a bare close.
+	python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(30)
+buf, n, verdict = b"", 0, "timeout"
+end = time.monotonic() + 25
+while time.monotonic() < end:
+    s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    while b"\r\n\r\n" not in buf:
+        got = s.recv(4096)
+        if not got:
+            break
+        buf += got
+    if b"\r\n\r\n" not in buf:
+        verdict = "lost after %d" % n
+        break
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(buf) < length:
+        buf += s.recv(4096)
+    buf = buf[length:]
+    n += 1
+    if b"connection: close" in head.lower():
+        verdict = "announced"
+        break
+open(sys.argv[2], "w").write(verdict + "\n")' "$SERVER_PORT" "$BATS_TEST_TMPDIR/busy" 3>&- &
+	track $!
+	wait_until 10 stat_at_least .totals.http.requests 100
+	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
+	assert_eq "$output" "hello"
+	wait_until 30 test -s "$BATS_TEST_TMPDIR/busy"
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/busy")" "announced"
+	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
+}
+
 @test "without pressure an idle keep-alive connection keeps its worker" {
 	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 2
 	keepalive_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/ka" &
