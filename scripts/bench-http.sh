@@ -372,13 +372,22 @@ cell() {
 }
 
 pss_of() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "?"; }
+# private_of PID: the pages only this process maps (kB): what one more worker costs.
+private_of() {
+	awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' \
+		"/proc/$1/smaps_rollup" 2>/dev/null || echo "?"
+}
 
-# worker_pss WHO: the PSS (kB) of each worker, then of the master.
+# worker_pss WHO: the PSS (kB) of each worker, its private part, then the master's PSS.
 worker_pss() {
-	local p list=()
-	for p in $(child_pids "${PID[$1]}"); do list+=("$(pss_of "$p")"); done
-	printf '  %-9s workers %s kB (median %s); master %s kB\n' "$1" "${list[*]}" \
-		"$(benchstat median "${list[@]}")" "$(pss_of "${PID[$1]}")"
+	local p list=() priv=()
+	for p in $(child_pids "${PID[$1]}"); do
+		list+=("$(pss_of "$p")")
+		priv+=("$(private_of "$p")")
+	done
+	printf '  %-9s workers %s kB (median %s; private %s); master %s kB\n' "$1" "${list[*]}" \
+		"$(benchstat median "${list[@]}")" "$(benchstat median "${priv[@]}")" \
+		"$(pss_of "${PID[$1]}")"
 }
 
 heading() {
@@ -419,6 +428,8 @@ cell "1 KiB, keep-alive, c$c4" "$c4" keepalive 1k.bin --p99-limit-us "$limit_us"
 cell "1 MiB, keep-alive, c$c4" "$c4" keepalive 1m.bin --p99-limit-us "$limit_us"
 
 heading "worker memory (PSS from /proc/PID/smaps_rollup, after the runs)"
+echo "PSS shares each shared page among the processes that map it: libc's text weighs"
+echo "more on a machine that runs few processes; 'private' is what one more worker costs."
 worker_pss preforkd
 worker_pss nginx
 worker_pss apache
