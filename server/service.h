@@ -33,6 +33,11 @@ struct service {
 	 * accept (open what every connection uses). 0, or -1 having logged why: the
 	 * worker then exits with its fatal code. */
 	int (*worker_init)(const struct config *cfg);
+	/* Flags the worker adds to SOCK_CLOEXEC when it accepts a connection for this
+	 * service: SOCK_NONBLOCK for a service that waits with poll() itself, which
+	 * saves the fcntl() per connection. 0: a blocking socket whose waits are bounded
+	 * by the timeouts it inherits from the listener (conn_recv/conn_send). */
+	int accept_flags;
 	/* Reserved for datagram services (a later issue serves UDP): NULL for now. */
 	void *serve_datagram;
 };

@@ -1,9 +1,10 @@
 /* HTTP/1.1 static files (--service http --root DIR): GET and HEAD, keep-alive and
  * pipelining, conditional and single-range requests, bodies with sendfile(2).
  * The head parser is http_parse.c, the path rules http_path.c; this file holds the
- * connection's deadlines and the responses. The socket is made non-blocking once
- * per connection (one fcntl) so that sendfile() and every wait are bounded by a
- * CLOCK_MONOTONIC deadline of our own, never by a socket option.
+ * connection's deadlines and the responses. The socket comes non-blocking from
+ * accept4() (SOCK_NONBLOCK: the service's accept_flags, no fcntl per connection) so
+ * that sendfile() and every wait are bounded by a CLOCK_MONOTONIC deadline of our
+ * own, never by a socket option.
  * Calls: access_log, http_parse, http_path, log, scoreboard, strbuf. Touches: its
  * slot, the access log's fd (one write per request). */
 #include "access_log.h"
@@ -277,13 +278,15 @@ static int send_file(struct conn *c, int fd, off_t off, off_t len)
 /* A client that asked to close (Connection: close, or HTTP/1.0 without keep-alive)
  * and has sent nothing more sends nothing more: then close() sends a plain FIN and
  * the worker need not wait for the client's, a round trip per connection (nginx's
- * lingering_close works the same way). One non-blocking read tells. */
+ * lingering_close works the same way). One non-blocking read tells: nothing there,
+ * or the client's FIN with nothing before it. */
 static int nothing_unread(struct conn *c)
 {
 	char b;
 	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	/* 0: the client's FIN is already here, with nothing before it */
+	return n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 static void close_gently(struct conn *c)
@@ -1174,11 +1177,8 @@ static enum serve_result serve_http(int fd, const struct serve_ctx *ctx)
 	struct conn c = { .fd = fd, .ctx = ctx };
 	enum serve_result res = SERVE_OK;
 
-	if (fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK) < 0) {
-		log_warn("fcntl O_NONBLOCK: %s", strerror(errno));
-		return SERVE_OTHER;
-	}
-	/* accept4() wrote the peer into the slot: no getpeername(). */
+	/* The socket came non-blocking from accept4() (accept_flags): every wait is a
+	 * ppoll() here. accept4() wrote the peer into the slot: no getpeername(). */
 	if (access_log_enabled())
 		access_log_host(&ctx->slot->peer, c.host, sizeof c.host);
 	while (answer(&c, &res))
@@ -1213,4 +1213,5 @@ const struct service service_http = {
 	.summary = "HTTP/1.1 static files from --root: GET and HEAD, keep-alive, ranges",
 	.serve = serve_http,
 	.worker_init = http_worker_init,
+	.accept_flags = SOCK_NONBLOCK,
 };

@@ -115,7 +115,8 @@ static void pause_after_resource_error(int err)
 static int accept_connection(const struct worker_args *a)
 {
 	socklen_t len = sizeof a->slot->peer;
-	int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len, SOCK_CLOEXEC);
+	int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
+	                 SOCK_CLOEXEC | a->cfg->service->accept_flags);
 
 	if (fd >= 0)
 		return fd;
@@ -387,7 +388,7 @@ static void drain_queue(const struct worker_args *a)
 	while (!quit_now) {
 		socklen_t len = sizeof a->slot->peer;
 		int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
-		                 SOCK_CLOEXEC);
+		                 SOCK_CLOEXEC | a->cfg->service->accept_flags);
 
 		if (fd >= 0) {
 			serve_connection(a, fd, 1);
