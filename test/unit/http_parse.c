@@ -225,7 +225,7 @@ static void check_chunked(void)
 		int whole, split_ok = 1, bytes;
 
 		memcpy(buf, chunks[i].text, len);
-		memcpy(buf + len, "NEXT", 4);
+		(void)snprintf(buf + len, sizeof buf - len, "NEXT");
 		cuts[0] = total;
 		whole = feed_pieces(buf, cuts, 1, &whole_end);
 		for (size_t at = 0; at <= total && split_ok; at++) {
