@@ -1,8 +1,9 @@
-/* The HTTP/1.1 request-head parser. Strict where leniency lets two parsers disagree
- * about where a request ends (request smuggling): CR and LF only as a pair, no NUL,
- * no obsolete line folding, no whitespace before a colon, one Content-Length of
- * plain digits, never together with Transfer-Encoding. Bare LF is refused like bare
- * CR: one rule, the strict one (RFC 9112 section 2.2 allows either).
+/* The HTTP/1.1 request-head parser and chunked-body decoder. Strict where leniency
+ * lets two parsers disagree about where a request ends (request smuggling): CR and LF
+ * only as a pair, no NUL, no obsolete line folding, no whitespace before a colon, one
+ * Content-Length of plain digits, never together with Transfer-Encoding, a chunk size
+ * of hex digits and nothing else. Bare LF is refused like bare CR, in the head and in
+ * a chunked body: one rule, the strict one (RFC 9112 section 2.2 allows either).
  * Calls: nothing. Touches: nothing; pure. */
 #include "http_parse.h"
 
@@ -269,10 +270,11 @@ static int check_head(struct http_request *r, const struct head_state *h)
 	if (h->te_present) {
 		if (r->content_length >= 0 || r->version_minor == 0)
 			return -400; /* RFC 9112 6.1: both, or TE in HTTP/1.0: unrecoverable */
-		/* A chunked body is framed but not taken: requests here have no use for one,
-		 * and the connection is closed after the answer, so nothing is left to
-		 * misread. Any other coding cannot be framed at all. */
-		return h->te_chunked ? -413 : -501;
+		/* Only chunked alone frames a body we can find the end of: any other
+		 * coding, or chunked twice or after another, cannot be read here. */
+		if (!h->te_chunked)
+			return -501;
+		r->chunked = 1;
 	}
 	r->keep_alive =
 		r->version_minor == 1 ? !h->conn_close : h->conn_keep_alive && !h->conn_close;
@@ -314,4 +316,229 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r)
 	}
 	rc = check_head(r, &h);
 	return rc < 0 ? -rc : rc;
+}
+
+/* ---- chunked bodies (RFC 9112 7.1) ---- */
+
+enum chunk_state {
+	CH_SIZE,         /* hex digits */
+	CH_EXT_AFTER,    /* after the size or an extension: ';', blanks or CR */
+	CH_EXT_BWS,      /* blanks, which must lead to ';' */
+	CH_EXT_NAME0,    /* blanks, then a name's first byte */
+	CH_EXT_NAME,     /* a name: '=', ';', blanks or CR after it */
+	CH_EXT_NAME_BWS, /* blanks after a name: '=' or ';' next */
+	CH_EXT_VALUE0,   /* blanks, then a token or a quoted string */
+	CH_EXT_TOKEN,
+	CH_EXT_QUOTED,
+	CH_EXT_QPAIR, /* the byte after a backslash in a quoted string */
+	CH_SIZE_LF,
+	CH_DATA,
+	CH_DATA_CR,
+	CH_DATA_LF,
+	CH_TR_START, /* a trailer field line, or the empty line that ends the body */
+	CH_TR_NAME,
+	CH_TR_VALUE,
+	CH_TR_LF,
+	CH_END_LF,
+	CH_OVER /* status says how it ended */
+};
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* qdtext and the byte of a quoted-pair (RFC 9110 5.6.4), obs-text included. */
+static int is_qdtext(unsigned char c)
+{
+	return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c != 0x5c && c != 0x7f);
+}
+
+static int is_pair_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+void http_chunked_init(struct http_chunked *d, uint64_t limit)
+{
+	memset(d, 0, sizeof *d);
+	d->state = CH_SIZE;
+	d->limit = limit;
+}
+
+uint64_t http_chunked_data_left(const struct http_chunked *d)
+{
+	return d->state == CH_DATA ? d->left : 0;
+}
+
+/* The size is known: 413 at once when it would take the body over the limit. */
+static int end_size(struct http_chunked *d)
+{
+	if (d->digits == 0)
+		return -1; /* no size at all */
+	if (d->size > d->limit - d->body) {
+		d->status = 413;
+		return -1;
+	}
+	d->body += d->size;
+	d->left = d->size;
+	return 0;
+}
+
+/* One byte of a size line: the next state, CH_OVER when it is refused. */
+static int size_line_byte(struct http_chunked *d, unsigned char c)
+{
+	int blank = c == ' ' || c == '\t', v;
+
+	switch (d->state) {
+	case CH_SIZE:
+		v = hex_value(c);
+		if (v >= 0) {
+			if (d->digits++ == HTTP_CHUNK_DIGITS_MAX)
+				return CH_OVER;
+			d->size = d->size << 4 | (uint64_t)v;
+			return CH_SIZE;
+		}
+		if (end_size(d) < 0)
+			return CH_OVER;
+		/* the byte after the digits, read as one after an extension */
+		/* fall through */
+	case CH_EXT_AFTER:
+		if (c == '\r')
+			return CH_SIZE_LF;
+		/* fall through */
+	case CH_EXT_BWS:
+		return c == ';' ? CH_EXT_NAME0 : blank ? CH_EXT_BWS : CH_OVER;
+	case CH_EXT_NAME0:
+		return blank ? CH_EXT_NAME0 : is_tchar(c) ? CH_EXT_NAME : CH_OVER;
+	case CH_EXT_NAME:
+		if (is_tchar(c))
+			return CH_EXT_NAME;
+		if (c == '\r')
+			return CH_SIZE_LF;
+		/* fall through */
+	case CH_EXT_NAME_BWS:
+		return c == '='   ? CH_EXT_VALUE0
+		       : c == ';' ? CH_EXT_NAME0
+		       : blank    ? CH_EXT_NAME_BWS
+		                  : CH_OVER;
+	case CH_EXT_VALUE0:
+		return blank         ? CH_EXT_VALUE0
+		       : c == '"'    ? CH_EXT_QUOTED
+		       : is_tchar(c) ? CH_EXT_TOKEN
+		                     : CH_OVER;
+	case CH_EXT_TOKEN:
+		if (is_tchar(c))
+			return CH_EXT_TOKEN;
+		return c == '\r'  ? CH_SIZE_LF
+		       : c == ';' ? CH_EXT_NAME0
+		       : blank    ? CH_EXT_BWS
+		                  : CH_OVER;
+	case CH_EXT_QUOTED:
+		return c == '"'       ? CH_EXT_AFTER
+		       : c == '\\'    ? CH_EXT_QPAIR
+		       : is_qdtext(c) ? CH_EXT_QUOTED
+		                      : CH_OVER;
+	case CH_EXT_QPAIR:
+		return is_pair_char(c) ? CH_EXT_QUOTED : CH_OVER;
+	default: /* CH_SIZE_LF */
+		if (c != '\n')
+			return CH_OVER; /* a bare CR */
+		return d->size == 0 ? CH_TR_START : CH_DATA;
+	}
+}
+
+/* One byte of the trailer section, checked like a field line of the head and
+ * dropped: a field there never changes how the request is read. */
+static int trailer_byte(struct http_chunked *d, unsigned char c)
+{
+	if (++d->trailer_len > HTTP_HEAD_MAX) {
+		d->status = 431;
+		return CH_OVER;
+	}
+	switch (d->state) {
+	case CH_TR_START:
+		if (c == '\r')
+			return CH_END_LF;
+		if (!is_tchar(c))
+			return CH_OVER; /* obs-fold, an empty name, a bare LF */
+		if (++d->trailer_fields > HTTP_HEADERS_MAX) {
+			d->status = 431;
+			return CH_OVER;
+		}
+		d->line_len = 1;
+		return CH_TR_NAME;
+	case CH_TR_NAME:
+	case CH_TR_VALUE:
+		if (++d->line_len > HTTP_HEADER_LINE_MAX) {
+			d->status = 431;
+			return CH_OVER;
+		}
+		if (d->state == CH_TR_NAME)
+			return is_tchar(c) ? CH_TR_NAME : c == ':' ? CH_TR_VALUE : CH_OVER;
+		return c == '\r' ? CH_TR_LF : is_value_char(c) ? CH_TR_VALUE : CH_OVER;
+	case CH_TR_LF:
+		return c == '\n' ? CH_TR_START : CH_OVER;
+	default: /* CH_END_LF */
+		if (c != '\n')
+			return CH_OVER;
+		d->status = 1;
+		return CH_OVER;
+	}
+}
+
+/* One framing byte between chunks: CRLF after the data, then the size line. */
+static int framing_byte(struct http_chunked *d, unsigned char c)
+{
+	if (++d->framing > d->limit) {
+		d->status = 413; /* tiny chunks: the framing is bounded like the data */
+		return CH_OVER;
+	}
+	switch (d->state) {
+	case CH_DATA_CR:
+		return c == '\r' ? CH_DATA_LF : CH_OVER;
+	case CH_DATA_LF:
+		if (c != '\n')
+			return CH_OVER;
+		d->digits = 0;
+		d->size = 0;
+		d->line_len = 0;
+		return CH_SIZE;
+	default:
+		if (++d->line_len > HTTP_CHUNK_LINE_MAX)
+			return CH_OVER;
+		return size_line_byte(d, c);
+	}
+}
+
+int http_chunked_feed(struct http_chunked *d, const char *p, size_t n, size_t *used)
+{
+	size_t i = 0;
+
+	while (i < n && d->state != CH_OVER) {
+		if (d->state == CH_DATA) {
+			uint64_t take = d->left < n - i ? d->left : n - i;
+
+			i += (size_t)take;
+			d->left -= take;
+			if (d->left == 0)
+				d->state = CH_DATA_CR;
+			continue;
+		}
+		if (d->state >= CH_TR_START)
+			d->state = trailer_byte(d, (unsigned char)p[i]);
+		else
+			d->state = framing_byte(d, (unsigned char)p[i]);
+		i++;
+		if (d->state == CH_OVER && d->status == 0)
+			d->status = 400;
+	}
+	*used = i;
+	return d->status;
 }

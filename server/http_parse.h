@@ -41,6 +41,7 @@ struct http_request {
 	struct http_span referer, user_agent;
 	int range_repeated; /* more than one Range field: the header is ignored */
 	size_t head_len;    /* bytes of the head, leading empty lines included */
+	int chunked;        /* Transfer-Encoding: chunked: a body for http_chunked_feed */
 };
 
 /* 0: the head is not complete yet (read more and call again with the whole buffer);
@@ -51,5 +52,41 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r);
 
 /* Case-insensitive comparison of a span with a lower-case literal. */
 int http_span_is(struct http_span s, const char *lower);
+
+/* A chunked request body (RFC 9112 7.1), decoded incrementally and dropped: fed any
+ * pieces of the bytes after the head, it keeps no data, only where it is. Strict: a
+ * chunk size is 1 to HTTP_CHUNK_DIGITS_MAX hex digits, nothing else; extensions are
+ * checked and skipped, their line bounded; CR LF ends every line (a bare CR or LF is
+ * 400, as in the head); the trailer section follows the head's field-line rules. */
+#define HTTP_CHUNK_DIGITS_MAX 16 /* a longer size (even with leading zeros): 400 */
+#define HTTP_CHUNK_LINE_MAX 1024 /* a size line with its extensions, longer: 400 */
+
+struct http_chunked {
+	int state;
+	int status;         /* 0 while the body goes on, then what feed returns */
+	unsigned digits;    /* of the chunk size being read */
+	uint64_t size;      /* the chunk size being read */
+	uint64_t left;      /* data bytes still to come in this chunk */
+	uint64_t body;      /* data bytes so far */
+	uint64_t framing;   /* every other byte before the trailer section */
+	uint64_t limit;     /* body (and framing) bytes allowed: more is 413 */
+	size_t line_len;    /* of the size line or trailer field line being read */
+	size_t trailer_len; /* bytes of the trailer section */
+	unsigned trailer_fields;
+};
+
+void http_chunked_init(struct http_chunked *d, uint64_t limit);
+
+/* Takes up to n bytes; *used says how many. 0: all taken, the body goes on; 1: the
+ * body ended at p + *used (what follows is the next request's); else the status to
+ * answer before closing the connection: 400 (bad framing), 413 (the data, or the
+ * framing, over the limit), 431 (a trailer field line over HTTP_HEADER_LINE_MAX, more
+ * than HTTP_HEADERS_MAX of them, or a trailer section over HTTP_HEAD_MAX). Once it has
+ * returned non-zero, it returns the same again. */
+int http_chunked_feed(struct http_chunked *d, const char *p, size_t n, size_t *used);
+
+/* Bytes that are surely chunk data (the rest of the current chunk): the caller may
+ * take that many without looking for where the body ends. */
+uint64_t http_chunked_data_left(const struct http_chunked *d);
 
 #endif

@@ -912,6 +912,81 @@ static long discard_body(struct conn *c, size_t head_len, int64_t len)
 	return (long)used;
 }
 
+/* Waits until deadline for bytes and copies them to scratch, leaving them queued. */
+static ssize_t peek_until(struct conn *c, uint64_t deadline)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, scratch, sizeof scratch, MSG_PEEK | MSG_DONTWAIT);
+		enum io w;
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return IO_ERROR;
+		w = wait_for(c, POLLIN, deadline, 0);
+		if (w != IO_OK)
+			return w;
+	}
+}
+
+/* Takes n bytes that a peek saw: they are queued, so no wait is needed. */
+static int take_peeked(struct conn *c, size_t n)
+{
+	while (n > 0) {
+		ssize_t got = recv_until(c, scratch, n, clock_now_ns() + opt.idle_ns, 0);
+
+		if (got <= 0)
+			return -1;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* A chunked body is decoded as it is dropped, with the limit and the waits of a
+ * Content-Length one. The bytes already in in[] first; then the rest of a chunk is
+ * read whole, and the rest (size lines, the trailer) is peeked and taken only as
+ * far as the decoder went: a request pipelined after the body stays queued for the
+ * next read, and the peek costs one more recv() per size line, only on this path.
+ * Returns the bytes of in[] it used; -1 with *refuse set to the status to answer
+ * (400, 413, 431), or left 0 when the connection failed. */
+static long discard_chunked(struct conn *c, size_t head_len, int *refuse)
+{
+	struct http_chunked d;
+	size_t used, in_used;
+	int st;
+
+	http_chunked_init(&d, BODY_DISCARD_MAX);
+	st = http_chunked_feed(&d, in + head_len, c->have - head_len, &used);
+	in_used = used;
+	while (st == 0) {
+		uint64_t deadline = clock_now_ns() + opt.idle_ns, sure = http_chunked_data_left(&d);
+		ssize_t n;
+
+		if (sure > 0) {
+			n = recv_until(c, scratch,
+			               sure < sizeof scratch ? (size_t)sure : sizeof scratch,
+			               deadline, 0);
+			if (n <= 0)
+				return -1;
+			st = http_chunked_feed(&d, scratch, (size_t)n, &used);
+			continue;
+		}
+		n = peek_until(c, deadline);
+		if (n <= 0)
+			return -1;
+		st = http_chunked_feed(&d, scratch, (size_t)n, &used);
+		if (st <= 1 && take_peeked(c, used) < 0)
+			return -1;
+	}
+	if (st != 1) {
+		*refuse = st;
+		return -1;
+	}
+	return (long)in_used;
+}
+
 static enum serve_result result_of(ssize_t io)
 {
 	if (io == IO_TIMEOUT)
@@ -1148,6 +1223,22 @@ static int answer(struct conn *c, enum serve_result *res)
 		if (body < 0) {
 			request_done(c, &r); /* status 0: no answer was sent */
 			*res = SERVE_TIMEOUT;
+			return 0;
+		}
+	}
+	if (r.chunked) {
+		int refuse = 0;
+
+		body = discard_chunked(c, r.head_len, &refuse);
+		if (body < 0) {
+			/* A body that cannot be read to its end leaves nothing to resume at. */
+			rc = refuse ? send_status(c, refuse, 0, r.version_minor,
+			                          r.method == HTTP_HEAD, NULL)
+			            : -1;
+			request_done(c, &r);
+			if (rc == 0)
+				close_gently(c);
+			*res = refuse ? SERVE_OK : SERVE_TIMEOUT;
 			return 0;
 		}
 	}

@@ -285,6 +285,97 @@ print(d.count(b"HTTP/1.1 200"), d.endswith(b"body{}"), b"0123456789" in d)' "$SE
 	assert_eq "$output" $'431\nclosed'
 }
 
+# ---- chunked request bodies ----
+
+# A head with Transfer-Encoding: chunked (python escapes), for the tests below.
+TE_HEAD='GET /digits.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+
+@test "a chunked body is read and dropped, and the pipelined request after it answered" {
+	start_http
+	run_ok http_raw "${TE_HEAD}"'5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n' 2
+	assert_eq "$output" $'200\n200\nopen'
+	# Extensions, hex of either case, a trailer section; a POST gets its 405 and
+	# the connection stays usable too.
+	run_ok http_raw 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ; a="q\\"x" ;b\r\nhello\r\nA\r\n0123456789\r\n0;last\r\nX-Sum: 1\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n' 2
+	assert_eq "$output" $'405\n404\nopen'
+	# Bodies larger than what the first read takes: the rest comes off the socket
+	# (whole chunks, then size lines peeked), and the request after the last chunk
+	# is still there for the next read; the last byte sent a second later too.
+	local chunk body
+	chunk=$(printf 'x%.0s' {1..3000})
+	body=$(printf "bb8\\\\r\\\\n${chunk}\\\\r\\\\n%.0s" {1..8})
+	run_ok http_raw "${TE_HEAD}${body}"'0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' 2
+	assert_eq "$output" $'200\n200\nclosed'
+	run_ok http_raw "${TE_HEAD}${body}"'0\r\nT: v\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n' 2 1
+	assert_eq "$output" $'200\n200\nopen'
+}
+
+@test "bad chunk framing is 400 and closes the connection" {
+	start_http
+	local -a cases=(
+		'-1\r\nx\r\n0\r\n\r\n'
+		' 5\r\nhello\r\n0\r\n\r\n'
+		'0x5\r\nhello\r\n0\r\n\r\n'
+		'5 \r\nhello\r\n0\r\n\r\n'
+		'+5\r\nhello\r\n0\r\n\r\n'
+		'\r\nhello\r\n0\r\n\r\n'
+		'fffffffffffffffff\r\nx\r\n0\r\n\r\n'
+		'5\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n'
+		'5\r\nhello\n0\r\n\r\n'
+		'5\nhello\r\n0\r\n\r\n'
+		'5\rhello\r\n0\r\n\r\n'
+		'5;a=\r\nhello\r\n0\r\n\r\n'
+		'5;a="x\r\nhello\r\n0\r\n\r\n'
+		'0\r\n X: y\r\n\r\n'
+		'0\r\nX : y\r\n\r\n'
+		'0\r\n\n'
+	)
+	local c
+	for c in "${cases[@]}"; do
+		run_ok http_raw "${TE_HEAD}${c}GET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n" 2
+		[ "$output" = $'400\nclosed' ] || fail "${c}: expected 400 and closed, got: $output"
+	done
+}
+
+@test "a chunked body over 64 KiB is 413, a trailer too large 431, both closing" {
+	start_http
+	# One size over the limit: refused before any data is read.
+	run_ok http_raw "${TE_HEAD}"'10001\r\n'
+	assert_eq "$output" $'413\nclosed'
+	run_ok http_raw "${TE_HEAD}"'ffffffffffffffff\r\n'
+	assert_eq "$output" $'413\nclosed'
+	# Chunks within the limit that add up to more than it.
+	local chunk
+	chunk=$(printf 'y%.0s' {1..32768})
+	run_ok http_raw "${TE_HEAD}8000\\r\\n${chunk}\\r\\n8000\\r\\n${chunk}\\r\\n1\\r\\nz\\r\\n0\\r\\n\\r\\n"
+	assert_eq "$output" $'413\nclosed'
+	# Exactly the limit is taken.
+	run_ok http_raw "${TE_HEAD}8000\\r\\n${chunk}\\r\\n8000\\r\\n${chunk}\\r\\n0\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n" 2
+	assert_eq "$output" $'200\n200\nopen'
+	# The trailer section follows the head's limits: 4 KiB a field line, 64 fields.
+	run_ok http_raw "${TE_HEAD}0\\r\\nX: $(printf 'b%.0s' {1..5000})\\r\\n\\r\\n"
+	assert_eq "$output" $'431\nclosed'
+	run_ok http_raw "${TE_HEAD}0\\r\\n$(printf 'X: y\\r\\n%.0s' {1..70})\\r\\n"
+	assert_eq "$output" $'431\nclosed'
+}
+
+@test "Transfer-Encoding other than chunked alone is 501; with Content-Length or in 1.0 400" {
+	start_http
+	local -a cases=(
+		'501|GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n'
+		'501|GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n'
+		'501|GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+		'501|GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n'
+		'400|GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n'
+		'400|GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	)
+	local c
+	for c in "${cases[@]}"; do
+		run_ok http_raw "${c#*|}"
+		[ "$output" = "${c%%|*}"$'\nclosed' ] || fail "${c#*|}: expected ${c%%|*} and closed, got: $output"
+	done
+}
+
 # ---- paths ----
 
 @test "traversal, encoded slashes, NUL and absolute-form never leave the root" {

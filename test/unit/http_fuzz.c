@@ -1,6 +1,6 @@
-/* A bounded, deterministic fuzz run of the HTTP request parser, part of `make
- * test`: mutated request heads (seeds below, a fixed xorshift sequence) through
- * http_one.h's checks. `make fuzz` runs the same checks under libFuzzer. */
+/* A bounded, deterministic fuzz run of the HTTP request parser and the chunked-body
+ * decoder, part of `make test`: mutated requests (seeds below, a fixed xorshift
+ * sequence) through http_one.h's checks. `make fuzz` runs the same checks under libFuzzer. */
 #include "mutate.h"
 #include "../fuzz/http_one.h"
 #include "unit.h"
@@ -18,6 +18,10 @@ static const struct mut_seed seeds[] = {
 	SEED("GET http://h/x HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"a\", W/\"b\"\r\n"
 	     "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 3\r\n\r\nabc"),
 	SEED("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+	SEED("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "5;a=\"q\\\"\" ; b\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+	     "0\r\nX-Sum: 1\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"),
+	SEED("3\r\nabc\r\n0;x=y\r\nT: v\r\n\r\n"),
 	SEED("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n"),
 };
 
@@ -50,6 +54,13 @@ static const char *const tokens[] = {
 	"\r\n\r\n",
 	"0",
 	"-1",
+	"Transfer-Encoding: chunked\r\n\r\n",
+	"5\r\nhello\r\n",
+	"0\r\n\r\n",
+	";a=\"b\\\"c\"",
+	"; b",
+	"ffffffffffffffff",
+	"X-Trailer: t\r\n",
 };
 
 static struct mutator mu = { 0x9e3779b97f4a7c15u, INPUT_MAX };
@@ -105,5 +116,8 @@ int main(void)
 	CHECK(http_fuzz_complete > ROUNDS / 20,
 	      "the mutations keep enough heads complete to check the fields (%lu of %zu)",
 	      http_fuzz_complete, rounds);
+	CHECK(http_fuzz_chunked_complete > ROUNDS / 100,
+	      "the mutations keep enough chunked bodies complete (%lu of %zu)",
+	      http_fuzz_chunked_complete, rounds);
 	return unit_done();
 }

@@ -46,7 +46,20 @@ static const struct {
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
 	  400, "Content-Length and Transfer-Encoding" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), 501, "TE gzip" },
-	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), 413, "chunked" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), 1, "chunked" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), 1,
+	  "a coding's name is case-insensitive" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501,
+	  "TE gzip, chunked" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), 501,
+	  "TE chunked, chunked" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"),
+	  501, "TE chunked twice" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n"), 501,
+	  "TE identity" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"),
+	  400, "Transfer-Encoding and Content-Length" },
 	{ H("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400, "TE in HTTP/1.0" },
 };
 
@@ -112,6 +125,175 @@ static void check_fields(void)
 	      "HTTP/1.0 keeps alive only when asked");
 }
 
+/* Chunked bodies, followed by "NEXT" (a pipelined request) unless incomplete. The
+ * limit is 64 bytes of data (and 64 of framing). */
+#define CHUNK_LIMIT 64
+
+static const struct {
+	const char *text;
+	size_t len;
+	int want;
+	const char *why;
+} chunks[] = {
+	{ H("0\r\n\r\n"), 1, "an empty body: the last chunk alone" },
+	{ H("5\r\nhello\r\n0\r\n\r\n"), 1, "one chunk" },
+	{ H("5\r\nhe\r\nl\r\n1\r\n\n\r\n0\r\n\r\n"), 1, "CR and LF inside data are data" },
+	{ H("a\r\n0123456789\r\nA\r\n0123456789\r\n000\r\n\r\n"), 1, "hex either case, zeros" },
+	{ H("0000000000000005\r\nhello\r\n0\r\n\r\n"), 1, "16 digits" },
+	{ H("5;a=b\r\nhello\r\n0;last\r\n\r\n"), 1, "extensions, with and without a value" },
+	{ H("5 ; a = \"q\\\"t\" ;b;c=d\r\nhello\r\n0\r\n\r\n"), 1,
+	  "extensions with blanks before and after ';' and '=', a quoted string" },
+	{ H("5;a=\"\xc3\xa9\t\"\r\nhello\r\n0\r\n\r\n"), 1, "obs-text and a tab in quotes" },
+	{ H("0\r\nX-Sum: 1\r\nY:\r\n\r\n"), 1, "a trailer section is dropped" },
+	{ H("0\r\nContent-Length: 5\r\n\r\n"), 1, "a framing field in a trailer changes nothing" },
+	{ H("5\r\nhel"), 0, "incomplete data" },
+	{ H("5\r\nhello\r\n0\r\n"), 0, "no empty line after the last chunk yet" },
+	{ H("5\r\nhello\r\n0\r\nX: y\r\n"), 0, "a trailer, not ended yet" },
+	{ H("5;a=\"x"), 0, "an open quoted string" },
+	{ H("-1\r\nx\r\n0\r\n\r\n"), 400, "a sign" },
+	{ H("+1\r\nx\r\n0\r\n\r\n"), 400, "a plus" },
+	{ H(" 5\r\nhello\r\n0\r\n\r\n"), 400, "a blank before the size" },
+	{ H("5 \r\nhello\r\n0\r\n\r\n"), 400, "a blank after the size, no extension" },
+	{ H("5\t\r\nhello\r\n0\r\n\r\n"), 400, "a tab after the size" },
+	{ H("0x5\r\nhello\r\n0\r\n\r\n"), 400, "0x" },
+	{ H("\r\nhello\r\n0\r\n\r\n"), 400, "an empty size" },
+	{ H("g\r\n0\r\n\r\n"), 400, "not hex" },
+	{ H("00000000000000005\r\nhello\r\n0\r\n\r\n"), 400, "17 digits, even zeros" },
+	{ H("ffffffffffffffffff\r\n"), 400, "a size over 64 bits" },
+	{ H("ffffffffffffffff\r\n"), 413, "a size of 16 digits over the limit" },
+	{ H("41\r\n"), 413, "one chunk over the limit" },
+	{ H("20\r\n0123456789abcdef0123456789abcdef\r\n21\r\n"), 413,
+	  "chunks that add up to more than the limit" },
+	{ H("40\r\n0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n0\r\n\r\n"),
+	  1, "exactly the limit" },
+	{ H("1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n"
+	    "1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n1\r\na\r\n"),
+	  413, "one-byte chunks: the framing is over the limit" },
+	{ H("5\nhello\r\n0\r\n\r\n"), 400, "a bare LF after the size" },
+	{ H("5\rhello\r\n0\r\n\r\n"), 400, "a bare CR after the size" },
+	{ H("5\r\nhello\n0\r\n\r\n"), 400, "a bare LF after the data" },
+	{ H("5\r\nhello\r0\r\n\r\n"), 400, "a bare CR after the data" },
+	{ H("5\r\nhelloX\r\n0\r\n\r\n"), 400, "data longer than its size" },
+	{ H("5\r\nhell\r\n0\r\n\r\n"), 400, "data shorter than its size" },
+	{ H("0\r\n\n"), 400, "a bare LF ends the body" },
+	{ H("0\r\n\rX"), 400, "a bare CR ends the body" },
+	{ H("5;\r\nhello\r\n0\r\n\r\n"), 400, "an empty extension name" },
+	{ H("5;a=\r\nhello\r\n0\r\n\r\n"), 400, "an empty extension value" },
+	{ H("5;a b\r\nhello\r\n0\r\n\r\n"), 400, "a blank inside an extension" },
+	{ H("5;a=b \r\nhello\r\n0\r\n\r\n"), 400, "a blank at the end of the size line" },
+	{ H("5;a=\"x\"y\r\nhello\r\n0\r\n\r\n"), 400, "a byte after a quoted string" },
+	{ H("5;a=\"\x01\"\r\nhello\r\n0\r\n\r\n"), 400, "a control byte in quotes" },
+	{ H("5;a=\"\\\x7f\"\r\nhello\r\n0\r\n\r\n"), 400, "DEL after a backslash" },
+	{ H("5;a=b\x00\r\nhello\r\n0\r\n\r\n"), 400, "NUL in an extension" },
+	{ H("5;a=b\r\r\nhello\r\n0\r\n\r\n"), 400, "CR CR LF" },
+	{ H("0\r\n X: y\r\n\r\n"), 400, "obs-fold in a trailer" },
+	{ H("0\r\nX : y\r\n\r\n"), 400, "a blank before a trailer field's colon" },
+	{ H("0\r\n: y\r\n\r\n"), 400, "an empty trailer field name" },
+	{ H("0\r\nX: y\nZ: w\r\n\r\n"), 400, "a bare LF in a trailer" },
+	{ H("0\r\nX: y\rZ: w\r\n\r\n"), 400, "a bare CR in a trailer" },
+	{ H("0\r\nX: \x00\r\n\r\n"), 400, "NUL in a trailer field" },
+	{ H("0\r\nX\r\n\r\n"), 400, "a trailer line without a colon" },
+};
+
+/* Feeds text in pieces cut at cuts[] (ascending, ending with len): the final status
+ * and where the body ended, as one offset into text. */
+static int feed_pieces(const char *text, const size_t *cuts, size_t ncuts, size_t *end)
+{
+	struct http_chunked d;
+	size_t from = 0, used = 0;
+	int st = 0;
+
+	http_chunked_init(&d, CHUNK_LIMIT);
+	for (size_t k = 0; k < ncuts && st == 0; k++) {
+		st = http_chunked_feed(&d, text + from, cuts[k] - from, &used);
+		*end = from + used;
+		from = cuts[k];
+	}
+	return st;
+}
+
+/* Every case whole, in two pieces cut at every byte, and byte by byte: the same
+ * status, and a complete body ends right before "NEXT". */
+static void check_chunked(void)
+{
+	static char buf[512];
+
+	for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+		/* total: the bytes fed, "NEXT" included unless the body is incomplete */
+		size_t len = chunks[i].len, total = len + (chunks[i].want == 0 ? 0 : 4);
+		size_t end = 0, cuts[512], whole_end;
+		int whole, split_ok = 1, bytes;
+
+		memcpy(buf, chunks[i].text, len);
+		(void)snprintf(buf + len, sizeof buf - len, "NEXT");
+		cuts[0] = total;
+		whole = feed_pieces(buf, cuts, 1, &whole_end);
+		for (size_t at = 0; at <= total && split_ok; at++) {
+			cuts[0] = at;
+			cuts[1] = total;
+			split_ok = feed_pieces(buf, cuts, 2, &end) == whole &&
+			           (whole != 1 || end == whole_end);
+		}
+		for (size_t at = 0; at < total; at++)
+			cuts[at] = at + 1;
+		bytes = feed_pieces(buf, cuts, total, &end);
+		CHECK(whole == chunks[i].want && (whole != 1 || whole_end == len) && split_ok &&
+		              bytes == whole && (whole != 1 || end == len),
+		      "%s: %d (got %d whole, %s at every cut, %d byte by byte)", chunks[i].why,
+		      chunks[i].want, whole, split_ok ? "the same" : "not the same", bytes);
+	}
+}
+
+static void check_chunked_limits(void)
+{
+	static char buf[HTTP_HEAD_MAX * 2];
+	struct http_chunked d;
+	size_t n, used;
+	int st;
+
+	n = (size_t)snprintf(buf, sizeof buf, "1;x=");
+	memset(buf + n, 'v', HTTP_CHUNK_LINE_MAX);
+	http_chunked_init(&d, 1 << 20);
+	CHECK(http_chunked_feed(&d, buf, n + HTTP_CHUNK_LINE_MAX, &used) == 400,
+	      "a size line over %d bytes: 400 before it ends", HTTP_CHUNK_LINE_MAX);
+	n = (size_t)snprintf(buf, sizeof buf, "0\r\nX: ");
+	memset(buf + n, 'v', HTTP_HEADER_LINE_MAX);
+	http_chunked_init(&d, 1 << 20);
+	CHECK(http_chunked_feed(&d, buf, n + HTTP_HEADER_LINE_MAX, &used) == 431,
+	      "a trailer field line over %d bytes: 431", HTTP_HEADER_LINE_MAX);
+	n = (size_t)snprintf(buf, sizeof buf, "0\r\n");
+	for (int i = 0; i <= HTTP_HEADERS_MAX; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "X: y\r\n");
+	http_chunked_init(&d, 1 << 20);
+	CHECK(http_chunked_feed(&d, buf, n, &used) == 431, "more than %d trailer fields: 431",
+	      HTTP_HEADERS_MAX);
+	n = (size_t)snprintf(buf, sizeof buf, "0\r\n");
+	while (n < HTTP_HEAD_MAX + 10)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "X-Long: %0500d\r\n", 1);
+	http_chunked_init(&d, 1 << 20);
+	CHECK(http_chunked_feed(&d, buf, n, &used) == 431, "a trailer section over %d bytes: 431",
+	      HTTP_HEAD_MAX);
+	http_chunked_init(&d, 1 << 20);
+	st = http_chunked_feed(&d, "2\r\nab\r\n", 7, &used);
+	CHECK(st == 0 && used == 7 && http_chunked_data_left(&d) == 0,
+	      "between chunks: no data left");
+	st = http_chunked_feed(&d, "ff\r\nabc", 7, &used);
+	CHECK(st == 0 && http_chunked_data_left(&d) == 0xff - 3,
+	      "inside a chunk: the rest of it is surely data (%llu)",
+	      (unsigned long long)http_chunked_data_left(&d));
+	http_chunked_init(&d, 1 << 20);
+	st = http_chunked_feed(&d, "0\r\n\r\nGET", 8, &used);
+	CHECK(st == 1 && used == 5 && http_chunked_feed(&d, "x", 1, &used) == 1 && used == 0,
+	      "after the end it takes nothing more and says so again");
+	http_chunked_init(&d, 1 << 20);
+	st = http_chunked_feed(&d, "z", 1, &used);
+	CHECK(st == 400 && http_chunked_feed(&d, "0\r\n\r\n", 5, &used) == 400 && used == 0,
+	      "after an error it takes nothing more and says so again");
+	CHECK(http_parse_request("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+	                         55, &(struct http_request){ 0 }) == 1,
+	      "a chunked request's head is complete");
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -122,5 +304,7 @@ int main(void)
 	}
 	check_limits();
 	check_fields();
+	check_chunked();
+	check_chunked_limits();
 	return unit_done();
 }
