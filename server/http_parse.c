@@ -179,6 +179,55 @@ static int parse_content_length(struct http_span v, int64_t *out)
 	return 0;
 }
 
+static int is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* RFC 3986 unreserved / sub-delims: the bytes of a reg-name besides pct-encoded. */
+static int is_host_char(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return 1;
+	return c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 7.2); an empty one is valid (a target
+ * URI without an authority). RFC 9112 3.2: any other value is 400. An IP literal
+ * is checked for its brackets and its alphabet only. */
+static int valid_host(struct http_span v)
+{
+	size_t i = 0;
+
+	if (v.len > 0 && v.p[0] == '[') {
+		for (i = 1; i < v.len && v.p[i] != ']'; i++)
+			if (!is_hex((unsigned char)v.p[i]) &&
+			    !is_host_char((unsigned char)v.p[i]) && v.p[i] != ':')
+				return 0;
+		if (i++ == v.len)
+			return 0;
+	} else {
+		for (; i < v.len && v.p[i] != ':'; i++) {
+			if (v.p[i] == '%') {
+				if (i + 2 >= v.len || !is_hex((unsigned char)v.p[i + 1]) ||
+				    !is_hex((unsigned char)v.p[i + 2]))
+					return 0;
+				i += 2;
+			} else if (!is_host_char((unsigned char)v.p[i])) {
+				return 0;
+			}
+		}
+	}
+	if (i == v.len)
+		return 1;
+	if (v.p[i] != ':')
+		return 0;
+	while (++i < v.len)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* Connection: a comma-separated list of tokens. */
 static void parse_connection(struct http_span v, int *close, int *keep_alive)
 {
@@ -213,6 +262,8 @@ static int take_field(struct http_span name, struct http_span v, struct http_req
 {
 	if (http_span_is(name, "host")) {
 		h->hosts++;
+		if (!valid_host(v))
+			return -400;
 	} else if (http_span_is(name, "content-length")) {
 		if (r->content_length >= 0)
 			return -400; /* repeated, even with the same value */
