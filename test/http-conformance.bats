@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # An outside check of the http service against RFC 9110/9112: the request table in
 # test/tools/http_conformance.py (each row names its section) is sent raw, and every
-# response is parsed by h11 (python3-h11, an independent strict HTTP/1.1
-# implementation) as a client, then checked for the fields the RFCs require. One test
-# per group of rows; a failing row prints its problems. The checker is first shown
-# to refuse broken responses, so a green run means something.
+# response is parsed by two independent strict HTTP/1.1 implementations as clients,
+# h11 (python3-h11) and Node's llhttp (test/tools/llhttp_check.js), then checked for
+# the fields the RFCs require. One test per group of rows; a failing row prints its
+# problems. The checker is first shown to refuse broken responses, so a green run
+# means something.
 
 load helpers
 
@@ -26,12 +27,14 @@ conform() {
 	start_server --service http --root "$WWW"
 	run_ok "$PY" "$DRIVER" run "$SERVER_PORT" "$@"
 	echo "$output"
+	assert_contains "$output" "# second parser: llhttp"
 	assert_match "$output" "# [0-9]+ rows conform, 0 do not"
 }
 
 @test "the checker refuses broken responses (no Date, bad framing, content after HEAD...)" {
 	run_ok "$PY" "$DRIVER" selftest
 	assert_contains "$output" "ok 12 - refused:"
+	assert_contains "$output" "ok 15 - llhttp alone refuses:"
 	[[ $output != *"not ok"* ]] || fail "a broken response passed: $output"
 }
 

@@ -2,8 +2,9 @@
 """HTTP/1.1 conformance table for preforkd's http service (test/http-conformance.bats).
 
 Each row is a raw request written from RFC 9110/9112 (it names its section) and the
-answer the RFC asks for. Every response is parsed by h11 as a client (an independent,
-strict HTTP/1.1 implementation: framing, status line, field syntax), then checked for
+answer the RFC asks for. Every response is parsed as a client by h11 (an independent,
+strict HTTP/1.1 implementation: framing, status line, field syntax) and, when node is
+there, by Node's llhttp (llhttp_check.js beside this file), then checked for
 the fields the RFCs require: Date, one Content-Length that frames the body, no body
 on HEAD or 304, Allow on 405, Content-Range on 206 and 416, validators on 200/206/304,
 and a close when the server says Connection: close.
@@ -16,9 +17,14 @@ Usage:
 Prints one "ok"/"not ok" line per row; exit status 1 when a row failed. A row marked
 as a known deviation passes with the RFC's answer or with today's, and says which.
 """
+import base64
 import email.utils
+import json
+import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import time
 
@@ -353,19 +359,53 @@ def exchange(sock, answers, http_version, linger=1.0):
         closed = True
     if extra:
         problems.append(f"{len(extra)} bytes after the last response: {bytes(extra[:40])!r}")
-    return got, closed, problems + check_line_ends(raw, got)
+    return got, closed, problems + check_each(raw, got)
 
 
-def check_line_ends(raw, got):
-    """h11 accepts a bare LF in a response head; RFC 9112 2.2 has a sender use CRLF."""
-    pos = 0
-    for _, _, body in got:
+def check_each(raw, got):
+    """Each response's own bytes: CRLF line ends (h11 accepts a bare LF; RFC 9112 2.2
+    has a sender use CRLF), and llhttp's reading of them, which must be h11's."""
+    pos, problems = 0, []
+    for method, resp, body in got:
         end = raw.find(b"\r\n\r\n", pos)
         if end < 0:
-            return ["a response head not ended by CRLF CRLF (9112 2.2)"]
+            return problems + ["a response head not ended by CRLF CRLF (9112 2.2)"]
         if re.search(rb"(?<!\r)\n|\r(?!\n)", raw[pos : end + 2]):
-            return ["a bare LF or CR in a response head (9112 2.2)"]
+            problems.append("a bare LF or CR in a response head (9112 2.2)")
+        problems += llhttp_check(method, bytes(raw[pos : end + 4 + len(body)]), resp, body)
         pos = end + 4 + len(body)
+    return problems
+
+
+LLHTTP = None  # test/tools/llhttp_check.js under node, when node is there
+
+
+def start_llhttp():
+    global LLHTTP
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        print("# second parser: none (node not found), h11 only")
+        return
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "llhttp_check.js")
+    LLHTTP = subprocess.Popen([node, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    version = subprocess.run([node, "-p", "process.versions.llhttp"], capture_output=True, text=True)
+    print(f"# second parser: llhttp {version.stdout.strip()} (node {node}), strict")
+
+
+def llhttp_check(method, data, resp, body):
+    """Node's HTTP client reads the same bytes: [] when it agrees with h11."""
+    if LLHTTP is None:
+        return []
+    LLHTTP.stdin.write(json.dumps({"method": method, "data": base64.b64encode(data).decode()}) + "\n")
+    LLHTTP.stdin.flush()
+    line = LLHTTP.stdout.readline()
+    if not line:
+        return ["the llhttp checker (node) stopped"]
+    v = json.loads(line)
+    if "error" in v:
+        return [f"llhttp rejects the response: {v['error']}: {v['reason']}"]
+    if resp is not None and (v["status"] != resp.status_code or v["body"] != len(body)):
+        return [f"llhttp reads {v['status']} with {v['body']} bytes, h11 {resp.status_code} with {len(body)}"]
     return []
 
 
@@ -559,6 +599,20 @@ def cmd_selftest():
         for pr in problems:
             print(f"#   {pr}")
         failed += not problems
+    if LLHTTP is None:
+        return 1 if failed else 0
+    # llhttp on its own (h11 never sees these bytes): it must refuse them too.
+    for i, (name, text) in enumerate(
+        [("a blank before a colon", GOOD + "X-A : 1\r\n\r\nabc"),
+         ("a bare LF", GOOD.replace("\r\nContent", "\nContent") + "\r\nabc"),
+         ("Content-Length longer than the content", GOOD.replace("3", "5") + "\r\nabc")],
+        len(BROKEN) + 1,
+    ):
+        problems = llhttp_check("GET", text.encode(), None, b"")
+        print(f"{'ok' if problems else 'not ok'} {i} - llhttp alone refuses: {name}")
+        for pr in problems:
+            print(f"#   {pr}")
+        failed += not problems
     return 1 if failed else 0
 
 
@@ -573,12 +627,14 @@ def main(argv):
                 f.write(data)
         return 0
     if len(argv) >= 3 and argv[1] == "run":
+        start_llhttp()
         return cmd_run(int(argv[2]), argv[3:])
     if len(argv) == 2 and argv[1] == "list":
         for r in ROWS:
             print(f"{r.group}\tRFC {r.section}\t{r.name}")
         return 0
     if len(argv) == 2 and argv[1] == "selftest":
+        start_llhttp()
         return cmd_selftest()
     print(__doc__.strip(), file=sys.stderr if len(argv) < 2 or argv[1] not in ("-h", "--help") else sys.stdout)
     return 0 if len(argv) >= 2 and argv[1] in ("-h", "--help") else 2
