@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
-# curl, python3 (test/http.bats), promtool (Debian package prometheus), ss (iproute2),
+# curl, python3 (test/http.bats), h11 (python3-h11) and node (nodejs) for
+# test/http-conformance.bats, promtool (Debian package prometheus), ss (iproute2),
 # setpriv and setsid (util-linux), script (bsdutils), readelf (binutils), ps (procps),
-# logrotate. Uses apt-get as root, or through sudo, via apt-install-nodaemon.sh, so that
+# logrotate. Uses apt-get, as root or through sudo, via apt-install-nodaemon.sh, so that
 # no service a package ships is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
@@ -28,6 +29,10 @@ command -v ps >/dev/null || need+=(procps)
 command -v logrotate >/dev/null || need+=(logrotate)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+# Debian's module is for Debian's python3, which may not be the first on PATH.
+{ python3 -c 'import h11' || /usr/bin/python3 -c 'import h11'; } >/dev/null 2>&1 ||
+	need+=(python3-h11)
+command -v node >/dev/null || need+=(nodejs)
 [ ${#need[@]} -gt 0 ] || exit 0
 
 echo "# installing test tools: ${need[*]}"

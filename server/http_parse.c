@@ -180,6 +180,55 @@ static int parse_content_length(struct http_span v, int64_t *out)
 	return 0;
 }
 
+static int is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* RFC 3986 unreserved / sub-delims: the bytes of a reg-name besides pct-encoded. */
+static int is_host_char(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return 1;
+	return c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 7.2); an empty one is valid (a target
+ * URI without an authority). RFC 9112 3.2: any other value is 400. An IP literal
+ * is checked for its brackets and its alphabet only. */
+static int valid_host(struct http_span v)
+{
+	size_t i = 0;
+
+	if (v.len > 0 && v.p[0] == '[') {
+		for (i = 1; i < v.len && v.p[i] != ']'; i++)
+			if (!is_hex((unsigned char)v.p[i]) &&
+			    !is_host_char((unsigned char)v.p[i]) && v.p[i] != ':')
+				return 0;
+		if (i++ == v.len)
+			return 0;
+	} else {
+		for (; i < v.len && v.p[i] != ':'; i++) {
+			if (v.p[i] == '%') {
+				if (i + 2 >= v.len || !is_hex((unsigned char)v.p[i + 1]) ||
+				    !is_hex((unsigned char)v.p[i + 2]))
+					return 0;
+				i += 2;
+			} else if (!is_host_char((unsigned char)v.p[i])) {
+				return 0;
+			}
+		}
+	}
+	if (i == v.len)
+		return 1;
+	if (v.p[i] != ':')
+		return 0;
+	while (++i < v.len)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* Connection: a comma-separated list of tokens. */
 static void parse_connection(struct http_span v, int *close, int *keep_alive)
 {
@@ -206,21 +255,56 @@ static void parse_connection(struct http_span v, int *close, int *keep_alive)
 struct head_state {
 	int hosts;
 	int conn_close, conn_keep_alive;
-	int te_present, te_chunked;
+	/* Transfer-Encoding, every field as one list: codings named, of them chunked,
+	 * whether the last one is chunked, an element that is no coding */
+	int te_present, te_codings, te_chunked, te_last_chunked, te_bad;
 };
+
+/* One Transfer-Encoding field: its comma-separated codings (blanks around them; a
+ * coding's parameters after ';' are not looked at: none is understood here). */
+static void take_transfer_encoding(struct http_span v, struct head_state *h)
+{
+	size_t i = 0;
+
+	h->te_present = 1;
+	while (i <= v.len) {
+		size_t s = i, e;
+
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		e = i++;
+		while (s < e && (v.p[s] == ' ' || v.p[s] == '\t'))
+			s++;
+		while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
+			e--;
+		if (e == s) {
+			h->te_bad = 1; /* an empty element: "chunked," or ", chunked" */
+			continue;
+		}
+		for (size_t k = s; k < e; k++)
+			if (v.p[k] == ';')
+				e = k;
+		h->te_codings++;
+		h->te_last_chunked = http_span_is((struct http_span){ v.p + s, e - s }, "chunked");
+		h->te_chunked += h->te_last_chunked;
+	}
+}
 
 static int take_field(struct http_span name, struct http_span v, struct http_request *r,
                       struct head_state *h)
 {
 	if (http_span_is(name, "host")) {
 		h->hosts++;
+		if (!valid_host(v))
+			return -400;
 	} else if (http_span_is(name, "content-length")) {
 		if (r->content_length >= 0)
 			return -400; /* repeated, even with the same value */
 		return parse_content_length(v, &r->content_length);
 	} else if (http_span_is(name, "transfer-encoding")) {
-		h->te_chunked = !h->te_present && http_span_is(v, "chunked");
-		h->te_present = 1;
+		take_transfer_encoding(v, h);
+	} else if (http_span_is(name, "expect")) {
+		r->expect_continue = http_span_is(v, "100-continue");
 	} else if (http_span_is(name, "connection")) {
 		parse_connection(v, &h->conn_close, &h->conn_keep_alive);
 	} else if (http_span_is(name, "if-none-match")) {
@@ -270,14 +354,19 @@ static int check_head(struct http_request *r, const struct head_state *h)
 	if (h->te_present) {
 		if (r->content_length >= 0 || r->version_minor == 0)
 			return -400; /* RFC 9112 6.1: both, or TE in HTTP/1.0: unrecoverable */
-		/* Only chunked alone frames a body we can find the end of: any other
-		 * coding, or chunked twice or after another, cannot be read here. */
-		if (!h->te_chunked)
+		/* RFC 9112 6.3: a final coding other than chunked leaves the body's end
+		 * unknown (400), and so does chunked applied twice (7). Chunked last after
+		 * another coding frames a body, but the coding is not understood: 501. */
+		if (h->te_bad || !h->te_last_chunked || h->te_chunked > 1)
+			return -400;
+		if (h->te_codings > 1)
 			return -501;
 		r->chunked = 1;
 	}
 	r->keep_alive =
 		r->version_minor == 1 ? !h->conn_close : h->conn_keep_alive && !h->conn_close;
+	if (r->version_minor == 0)
+		r->expect_continue = 0; /* RFC 9110 10.1.1: ignored in HTTP/1.0 */
 	return 1;
 }
 

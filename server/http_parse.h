@@ -39,9 +39,10 @@ struct http_request {
 	struct http_span if_none_match, if_modified_since, range, if_range;
 	/* for the access log; the last one wins */
 	struct http_span referer, user_agent;
-	int range_repeated; /* more than one Range field: the header is ignored */
-	size_t head_len;    /* bytes of the head, leading empty lines included */
-	int chunked;        /* Transfer-Encoding: chunked: a body for http_chunked_feed */
+	int range_repeated;  /* more than one Range field: the header is ignored */
+	size_t head_len;     /* bytes of the head, leading empty lines included */
+	int chunked;         /* Transfer-Encoding: chunked: a body for http_chunked_feed */
+	int expect_continue; /* HTTP/1.1 with Expect: 100-continue (ignored in 1.0) */
 };
 
 /* 0: the head is not complete yet (read more and call again with the whole buffer);

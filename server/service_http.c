@@ -106,10 +106,18 @@ static void format_http_date(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
-/* IMF-fixdate only (RFC 9110 5.6.7); -1 for anything else, and the header is then
- * ignored, as the RFC asks for an invalid date. */
+/* The three HTTP-date forms a recipient must accept (RFC 9110 5.6.7): IMF-fixdate,
+ * the obsolete rfc850-date (its two-digit year read by glibc's %y as 2000-2068 or
+ * 1969-1999, which is the RFC's rule of "no more than 50 years ahead" in our
+ * time) and asctime-date. -1 for anything else, and the header is then ignored,
+ * as the RFC asks for an invalid date. */
 static time_t parse_http_date(struct http_span v)
 {
+	static const char *const forms[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",
+		"%A, %d-%b-%y %H:%M:%S GMT",
+		"%a %b %e %H:%M:%S %Y",
+	};
 	char buf[64];
 	struct tm tm;
 	const char *end;
@@ -118,11 +126,13 @@ static time_t parse_http_date(struct http_span v)
 		return -1;
 	memcpy(buf, v.p, v.len);
 	buf[v.len] = '\0';
-	memset(&tm, 0, sizeof tm);
-	end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end != '\0')
-		return -1;
-	return timegm(&tm);
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		memset(&tm, 0, sizeof tm);
+		end = strptime(buf, forms[i], &tm);
+		if (end && *end == '\0')
+			return timegm(&tm);
+	}
+	return -1;
 }
 
 /* ---- waiting, reading, writing ---- */
@@ -631,9 +641,12 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 		return send_all(c, out, n, 0);
 	}
 	/* A Range with an If-Range that names another version is ignored: the client
-	 * gets the whole current file. */
+	 * gets the whole current file. Validators compare octet by octet (RFC 9110
+	 * 8.8.3.2: strong comparison; a weak tag never matches). */
 	if (r->method == HTTP_GET && r->range.p && !r->range_repeated &&
-	    (!r->if_range.p || http_span_is(r->if_range, etag) ||
+	    (!r->if_range.p ||
+	     (r->if_range.len == strlen(etag) &&
+	      memcmp(r->if_range.p, etag, r->if_range.len) == 0) ||
 	     (r->if_range.len == strlen(lastmod) &&
 	      memcmp(r->if_range.p, lastmod, r->if_range.len) == 0))) {
 		int k = parse_range(r->range, st->st_size, &start, &end);
@@ -830,7 +843,8 @@ static int serve_directory(struct conn *c, const struct http_request *r, int dir
 		strbuf_printf(&loc, "Location: /");
 		url_encode(path, &loc);
 		strbuf_printf(&loc, "%s\r\n", *path ? "/" : "");
-		rc = loc.failed ? send_status(c, 500, keep, r->version_minor, 0, NULL)
+		rc = loc.failed ? send_status(c, 500, keep, r->version_minor,
+		                              r->method == HTTP_HEAD, NULL)
 		                : send_status(c, 301, keep, r->version_minor,
 		                              r->method == HTTP_HEAD, loc.data);
 		strbuf_free(&loc);
@@ -1159,6 +1173,18 @@ static void request_done(struct conn *c, const struct http_request *r)
 	c->body_bytes = 0;
 }
 
+/* Is the refused request at the start of in[] a HEAD? The parser gives no method
+ * for a head it refused, but a client frames the answer by the method it sent: an
+ * answer to HEAD has no content (RFC 9112 6.3), else its bytes would follow it. */
+static int refused_is_head(const struct conn *c)
+{
+	size_t at = 0;
+
+	while (at + 1 < c->have && in[at] == '\r' && in[at + 1] == '\n')
+		at += 2;
+	return c->have - at >= 5 && memcmp(in + at, "HEAD ", 5) == 0;
+}
+
 /* One request: 1 to read the next one, else the connection's result. */
 static int answer(struct conn *c, enum serve_result *res)
 {
@@ -1189,7 +1215,7 @@ static int answer(struct conn *c, enum serve_result *res)
 			/* Part of a request arrived (else await_request would not have
 			 * returned): it is answered. */
 			sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
-			rc = send_status(c, 408, 0, 1, 0, NULL);
+			rc = send_status(c, 408, 0, 1, refused_is_head(c), NULL);
 			request_done(c, NULL);
 			if (rc == 0)
 				close_gently(c);
@@ -1200,7 +1226,7 @@ static int answer(struct conn *c, enum serve_result *res)
 	sb_add(&ctx->slot->counters[C_HTTP_REQUESTS], 1);
 	c->requests++;
 	if (st != 1) {
-		rc = send_status(c, st, 0, 1, 0, NULL);
+		rc = send_status(c, st, 0, 1, refused_is_head(c), NULL);
 		request_done(c, NULL);
 		if (rc == 0)
 			close_gently(c);
@@ -1217,6 +1243,15 @@ static int answer(struct conn *c, enum serve_result *res)
 			close_gently(c);
 		*res = SERVE_OK;
 		return 0;
+	}
+	/* Expect: 100-continue, and none of the body sent yet (RFC 9110 10.1.1): the
+	 * answer does not depend on the body, so it goes at once, as the connection's
+	 * last, instead of a 100 (Continue) that would only bring a body to drop; the
+	 * client need not send it, and the linger after our FIN drops what it does. */
+	if (r.expect_continue && (r.content_length > 0 || r.chunked) && c->have == r.head_len) {
+		keep = 0;
+		r.content_length = 0;
+		r.chunked = 0;
 	}
 	if (r.content_length > 0) {
 		body = discard_body(c, r.head_len, r.content_length);

@@ -18,6 +18,16 @@ static const struct {
 	{ H("GET / HTTP/1.1\r\nHost: a\r\n\r"), 0, "a CR at the end: incomplete" },
 	{ H("GET / HTTP/1.1\r\n\r\n"), 400, "HTTP/1.1 without Host" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400, "Host twice" },
+	{ H("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), 400, "a blank in Host" },
+	{ H("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), 400, "a slash in Host" },
+	{ H("GET / HTTP/1.1\r\nHost: a:8o\r\n\r\n"), 400, "a Host port not digits" },
+	{ H("GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n"), 400, "a bad escape in Host" },
+	{ H("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"), 400, "an IP literal not closed" },
+	{ H("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"), 400, "a byte after an IP literal" },
+	{ H("GET / HTTP/1.0\r\nHost: a@b\r\n\r\n"), 400, "userinfo in Host, HTTP/1.0 too" },
+	{ H("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 1, "an empty Host" },
+	{ H("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), 1, "an IP literal and port" },
+	{ H("GET / HTTP/1.1\r\nHost: a-1.b_c~%41:\r\n\r\n"), 1, "reg-name, empty port" },
 	{ H("GET / HTTP/1.1\nHost: a\r\n\r\n"), 400, "bare LF" },
 	{ H("GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n"), 400, "bare CR" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\n x\r\n\r\n"), 400, "obs-fold" },
@@ -45,18 +55,25 @@ static const struct {
 	  "Content-Length twice" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
 	  400, "Content-Length and Transfer-Encoding" },
-	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), 501, "TE gzip" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), 400,
+	  "TE gzip: the last coding is not chunked" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"), 400,
+	  "TE chunked, gzip" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n"), 400,
+	  "TE with an empty element" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;q=1 , chunked\r\n\r\n"), 501,
+	  "TE a coding with a parameter, then chunked" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), 1, "chunked" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), 1,
 	  "a coding's name is case-insensitive" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501,
 	  "TE gzip, chunked" },
-	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), 501,
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), 400,
 	  "TE chunked, chunked" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"),
-	  501, "TE chunked twice" },
-	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n"), 501,
+	  400, "TE chunked twice" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n"), 400,
 	  "TE identity" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"),
 	  400, "Transfer-Encoding and Content-Length" },
@@ -294,6 +311,21 @@ static void check_chunked_limits(void)
 	      "a chunked request's head is complete");
 }
 
+static void check_expect(void)
+{
+	struct http_request r;
+	static const char h11[] = "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n";
+	static const char h10[] = "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n";
+	static const char other[] = "GET / HTTP/1.1\r\nHost: a\r\nExpect: x\r\n\r\n";
+
+	CHECK(http_parse_request(h11, sizeof h11 - 1, &r) == 1 && r.expect_continue == 1,
+	      "Expect: 100-continue in HTTP/1.1, any case");
+	CHECK(http_parse_request(h10, sizeof h10 - 1, &r) == 1 && r.expect_continue == 0,
+	      "Expect: 100-continue in HTTP/1.0 is ignored");
+	CHECK(http_parse_request(other, sizeof other - 1, &r) == 1 && r.expect_continue == 0,
+	      "another expectation is not 100-continue");
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -306,5 +338,6 @@ int main(void)
 	check_fields();
 	check_chunked();
 	check_chunked_limits();
+	check_expect();
 	return unit_done();
 }
