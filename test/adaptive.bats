@@ -24,7 +24,6 @@ time.sleep(60)'
 # hold N: N connections held open by a background client (stop_tracked ends it).
 hold() {
 	spawn python3 -c "$HOLDER" "$SERVER_PORT" "$1" >"$BATS_TEST_TMPDIR/held"
-	HOLDER_PID=$SPAWNED
 	wait_until 15 grep -q "held $1" "$BATS_TEST_TMPDIR/held"
 }
 

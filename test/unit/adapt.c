@@ -124,7 +124,7 @@ static void test_shrink(void)
 	d = adapt_decide(&st, &in);
 	CHECK(d.action == ADAPT_SHRINK && d.target == 8, "then one per step");
 	in = sample(t + ADAPT_HOLD_NS + ADAPT_STEP_NS + 100 * MS, 8, 3, 0);
-	d = adapt_decide(&st, &in);
+	(void)adapt_decide(&st, &in);
 	in = sample(t + ADAPT_HOLD_NS + 3 * ADAPT_STEP_NS, 8, 6, 0);
 	d = adapt_decide(&st, &in);
 	CHECK(d.action == ADAPT_HOLD, "idle back within HIGH restarts the hold");
