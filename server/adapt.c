@@ -110,7 +110,7 @@ struct adapt_decision adapt_decide(struct adapt_state *st, const struct adapt_in
 		st->grows++;
 		st->grown += (uint64_t)(d.target - in->target);
 		note(st, in, d.action, d.reason, d.target - in->target, d.target);
-		st->last_growing = in->queue > prev;
+		st->last_growing = prev > 0 && in->queue > prev;
 		return d;
 	}
 	if (in->min < in->max && may_shrink(st, in)) {

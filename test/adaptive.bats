@@ -136,3 +136,27 @@ json_true() {
 	assert_contains "$output" "workers: the low end is above the high end in '5..3'"
 	json_true '.pool.min == 3 and .pool.max == 5'
 }
+
+@test "starts that fail hold the growth back: the crash-loop back-off, not a fork storm" {
+	PREFORKD="$ROOT/bin/test/preforkd"
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_server --workers 1..16 --spare 1..2
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	local mark forks
+	mark=$(wc -l <"$SERVER_LOG")
+	# One connection on the only worker, five queued: the rule grows once (it cannot
+	# know yet that starts fail), then every start fails.
+	spawn python3 -c "$HOLDER" "$SERVER_PORT" 6
+	wait_until 5 log_has "crash loop: slot"
+	# Six more queued during the back-off: the rule wants more, and holds.
+	spawn python3 -c "$HOLDER" "$SERVER_PORT" 6
+	wait_until 5 log_has "adaptive pool: hold at [0-9]*: would grow (queue [0-9]*, 0 idle), but starts are failing"
+	json_true '.pool.last_decision | test("starts are failing \\(crash-loop back-off\\)")'
+	# A measurement window, not a synchronisation: count the forks it holds.
+	sleep 2
+	forks=$(tail -n +"$((mark + 1))" "$SERVER_LOG" | grep -c 'worker spawned' || true)
+	echo "# forks in the first 2+ s of an adaptive pool that wants to grow while every start fails: $forks" >&3
+	assert_le "$forks" 12 "forks while starts fail"
+	json_true '.crash_loop.active and .pool.configured <= 7 and .pool.grows == 1'
+}
