@@ -39,8 +39,9 @@ const struct admin_command admin_commands[ADMIN_CMD_COUNT] = {
 	},
 	[ADMIN_CMD_SCALE] = {
 		.name = "scale",
-		.args = "N",
-		.help = "run N workers (1.." STR(WORKERS_MAX) "), as SIGTTIN/SIGTTOU do",
+		.args = "N|MIN..MAX",
+		.help = "run N workers (1.." STR(WORKERS_MAX) "), as SIGTTIN/SIGTTOU do;\n"
+		        "MIN..MAX: an adaptive pool within these bounds",
 		.min_args = 1,
 		.max_args = 1,
 		.changes_state = 1,
@@ -131,12 +132,18 @@ static int parse_args(struct admin_request *req, char **argv, char *err, size_t 
 			break;
 		return 0;
 	case ADMIN_CMD_SCALE:
-		if (parse_long("scale", arg, 1, WORKERS_MAX, &req->workers, ignored,
-		               sizeof ignored) == 0)
+		if (parse_range("scale", arg, 1, WORKERS_MAX, &req->workers, &req->workers_max,
+		                ignored, sizeof ignored) == 0)
 			return 0;
 		admin_quote(arg, quoted, sizeof quoted);
-		snprintf(err, errlen, "scale: expected an integer 1..%d, got '%s'", WORKERS_MAX,
-		         quoted);
+		if (strstr(arg, ".."))
+			snprintf(err, errlen,
+			         "scale: expected MIN..MAX, integers 1..%d with MIN <= MAX, got "
+			         "'%s'",
+			         WORKERS_MAX, quoted);
+		else
+			snprintf(err, errlen, "scale: expected an integer 1..%d, got '%s'",
+			         WORKERS_MAX, quoted);
 		return -1;
 	default:
 		return 0;
@@ -194,8 +201,10 @@ void admin_describe(const struct admin_request *req, char *buf, size_t len)
 	static const char *const formats[] = { "", " json", " prometheus" };
 	const char *name = admin_commands[req->cmd].name;
 
-	if (req->cmd == ADMIN_CMD_SCALE)
+	if (req->cmd == ADMIN_CMD_SCALE && req->workers == req->workers_max)
 		snprintf(buf, len, "%s %ld", name, req->workers);
+	else if (req->cmd == ADMIN_CMD_SCALE)
+		snprintf(buf, len, "%s %ld..%ld", name, req->workers, req->workers_max);
 	else if (req->cmd == ADMIN_CMD_STATS)
 		snprintf(buf, len, "%s%s", name, formats[req->format]);
 	else

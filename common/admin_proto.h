@@ -64,7 +64,8 @@ int admin_command_find(const char *name);
 struct admin_request {
 	enum admin_cmd cmd;
 	enum admin_format format; /* stats */
-	long workers;             /* scale: 1..WORKERS_MAX */
+	long workers;             /* scale: 1..WORKERS_MAX; MIN of MIN..MAX */
+	long workers_max;         /* scale: MAX (== workers for scale N) */
 };
 
 /* Parses LINE (LEN bytes, its newline already removed). Returns 0, or -1 with the

@@ -55,6 +55,41 @@ int parse_long(const char *option, const char *text, long min, long max, long *o
 	return 0;
 }
 
+int parse_range(const char *option, const char *text, long min, long max, long *lo, long *hi,
+                char *err, size_t errlen)
+{
+	const char *dots = strstr(text, "..");
+	char first[32], why[128];
+	size_t n;
+
+	if (!dots) {
+		if (parse_long(option, text, min, max, lo, err, errlen) < 0)
+			return -1;
+		*hi = *lo;
+		return 0;
+	}
+	n = (size_t)(dots - text);
+	if (n == 0 || n >= sizeof first)
+		goto bad;
+	memcpy(first, text, n);
+	first[n] = '\0';
+	if (parse_long(option, first, min, max, lo, why, sizeof why) < 0 ||
+	    parse_long(option, dots + 2, min, max, hi, why, sizeof why) < 0)
+		goto bad;
+	if (*lo > *hi) {
+		snprintf(err, errlen, "%s: the low end is above the high end in '%s'", option,
+		         text);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+	         "%s: expected an integer or a range LOW..HIGH of integers %ld..%ld, "
+	         "got '%s'",
+	         option, min, max, text);
+	return -1;
+}
+
 /* 0 and *out set when text is a plain decimal within min..max. */
 static int scan_decimal(const char *text, double min, double max, double *out)
 {

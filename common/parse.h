@@ -17,6 +17,10 @@ int parse_decimal(const char *option, const char *text, double min, double max, 
                   char *err, size_t errlen);
 int parse_seconds(const char *option, const char *text, double min, double max, double *out,
                   char *err, size_t errlen);
+/* "N" (lo = hi = N) or "LOW..HIGH", each end an integer within min..max, LOW <= HIGH:
+ * --workers MIN..MAX, --spare LOW..HIGH, `scale A..B`. */
+int parse_range(const char *option, const char *text, long min, long max, long *lo, long *hi,
+                char *err, size_t errlen);
 
 /* The option getopt_long() just refused (it returned '?' or ':'), as the user wrote
  * it: "-x" for a short one, even inside a cluster such as -xq, "--name" (without any

@@ -20,6 +20,7 @@
 enum {
 	OPT_LISTEN = 256,
 	OPT_WORKERS,
+	OPT_SPARE,
 	OPT_BACKLOG,
 	OPT_SERVICE,
 	OPT_IDLE_TIMEOUT,
@@ -57,6 +58,7 @@ enum {
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "spare", required_argument, NULL, OPT_SPARE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "service", required_argument, NULL, OPT_SERVICE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
@@ -192,6 +194,8 @@ void config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->listen = "127.0.0.1:7777";
 	cfg->workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : cpus;
+	cfg->workers_max = cfg->workers;
+	cfg->spare_low = cfg->spare_high = -1;
 	cfg->backlog = 511;
 	cfg->service = &service_echo;
 	cfg->idle_timeout = 30;
@@ -215,7 +219,12 @@ void config_usage(void)
 	       "\n"
 	       "  --listen HOST:PORT      address to listen on: IPv4, [IPv6]:PORT or a hostname;\n"
 	       "                          port 0 picks a free port (default 127.0.0.1:7777)\n"
-	       "  --workers N             worker processes, 1..%d (default: online CPUs)\n"
+	       "  --workers N|MIN..MAX    worker processes, 1..%d (default: online CPUs); a\n"
+	       "                          range makes the pool adaptive: it grows on the\n"
+	       "                          accept queue and shrinks when idle (README)\n"
+	       "  --spare LOW..HIGH       an adaptive pool keeps LOW..HIGH workers idle\n"
+	       "                          (default: LOW = MAX/32, at least 1; HIGH = 2 x LOW,\n"
+	       "                          at least LOW + 2)\n"
 	       "  --backlog N             listen backlog, 1..65535 (default 511)\n"
 	       "  --service NAME          protocol served: %s (default echo)\n"
 	       "  --first-byte-timeout SECONDS  cut a client off that sends nothing for this\n"
@@ -424,7 +433,11 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		cfg->listen = arg;
 		return 0;
 	case OPT_WORKERS:
-		return parse_long(name, arg, 1, WORKERS_MAX, &cfg->workers, err, errlen);
+		return parse_range(name, arg, 1, WORKERS_MAX, &cfg->workers, &cfg->workers_max, err,
+		                   errlen);
+	case OPT_SPARE:
+		return parse_range(name, arg, 0, WORKERS_MAX, &cfg->spare_low, &cfg->spare_high,
+		                   err, errlen);
 	case OPT_BACKLOG:
 		return parse_long(name, arg, 1, 65535, &cfg->backlog, err, errlen);
 	case OPT_SERVICE:
@@ -537,6 +550,15 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (check_worker_timeout(cfg, err, errlen) < 0)
 		return -1;
+	/* A fixed pool keeps any --spare for a later `scale A..B`; an adaptive one whose
+	 * LOW it can never reach would grow to MAX and stay there. */
+	if (cfg->workers < cfg->workers_max && cfg->spare_low > cfg->workers_max) {
+		snprintf(err, errlen,
+		         "--spare: LOW %ld is above the --workers maximum %ld: the pool could "
+		         "never keep that many idle",
+		         cfg->spare_low, cfg->workers_max);
+		return -1;
+	}
 	/* Port 0 twice is two ports; any other port twice cannot be bound twice. */
 	if (cfg->metrics_listen && strcmp(cfg->metrics_listen, cfg->listen) == 0 &&
 	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {

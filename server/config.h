@@ -19,7 +19,11 @@ enum config_action { CONFIG_RUN, CONFIG_CHECK, CONFIG_PRINT };
 
 struct config {
 	const char *listen;
-	long workers;
+	long workers;     /* MIN of --workers MIN..MAX (a single number: both) */
+	long workers_max; /* MAX; == workers: a fixed pool */
+	/* --spare LOW..HIGH, idle workers an adaptive pool keeps; -1: the defaults,
+	 * from the bounds (adapt_default_spare) */
+	long spare_low, spare_high;
 	long backlog;
 	const struct service *service;
 	double idle_timeout;

@@ -18,6 +18,7 @@
 const struct config_key config_keys[] = {
 	{ "listen", CONFIG_RESTART, 0 },
 	{ "workers", CONFIG_LIVE, 0 },
+	{ "spare", CONFIG_LIVE, 0 },
 	{ "backlog", CONFIG_LIVE, 0 },
 	{ "service", CONFIG_LIVE, 0 },
 	{ "idle-timeout", CONFIG_LIVE, 0 },
@@ -106,6 +107,16 @@ static int show_long(long v, char *buf, size_t len)
 	return 1;
 }
 
+static int show_range(long lo, long hi, char *buf, size_t len)
+{
+	if (lo < 0)
+		return 0; /* the default */
+	if (lo == hi)
+		return show_long(lo, buf, len);
+	snprintf(buf, len, "%ld..%ld", lo, hi);
+	return 1;
+}
+
 int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 {
 	const char *k = config_keys[i].name;
@@ -114,7 +125,9 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	if (strcmp(k, "listen") == 0)
 		return show_text(c->listen, buf, len);
 	if (strcmp(k, "workers") == 0)
-		return show_long(c->workers, buf, len);
+		return show_range(c->workers, c->workers_max, buf, len);
+	if (strcmp(k, "spare") == 0)
+		return show_range(c->spare_low, c->spare_high, buf, len);
 	if (strcmp(k, "backlog") == 0)
 		return show_long(c->backlog, buf, len);
 	if (strcmp(k, "service") == 0)

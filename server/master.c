@@ -8,14 +8,15 @@
  * gone, except the pressure fields the master owns: the shared header's pressure
  * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin and
  * metrics (serve their sockets), notify (with the const pool), pressure (the
- * accept queue and the eviction rule), signals, drain, daemon, pidfile, scoreboard,
- * worker (in a new child) and common/. It never calls stats: replies are the admin
- * and metrics modules' business. Other modules see only a const struct pool *;
- * admin.c calls nothing here: it queues requests that this loop takes
- * (admin_next_request), applies and answers. */
+ * accept queue and the eviction rule), adapt (the adaptive pool's rule), signals, drain, daemon,
+ * pidfile, scoreboard, worker (in a new child) and common/. It never calls stats: replies are the
+ * admin and metrics modules' business. Other modules see only a const struct pool *; admin.c calls
+ * nothing here: it queues requests that this loop takes (admin_next_request), applies and answers.
+ */
 #include "master.h"
 
 #include "access_log.h"
+#include "adapt.h"
 #include "clock.h"
 #include "config_reload.h"
 #include "daemon.h"
@@ -656,6 +657,84 @@ static void maintain_pool(struct master *m, uint64_t now)
 	}
 }
 
+/* ---- the adaptive pool (adapt.h) ---- */
+
+/* The idle worker of the current generation in the highest slot (a shrunk pool
+ * keeps the low slots), or -1. */
+static int pick_idle_worker(const struct master *m)
+{
+	for (int i = SLOTS_MAX - 1; i >= 0; i--) {
+		const struct child *w = &m->pool.children[i];
+
+		if (child_is_live(w) && !w->stopping && w->generation == m->pool.generation &&
+		    sb_state(&m->pool.slots[i]) == WS_IDLE)
+			return i;
+	}
+	return -1;
+}
+
+static void sample_for_rule(const struct master *m, uint64_t now, struct adapt_input *in)
+{
+	const struct pool *p = &m->pool;
+
+	*in = (struct adapt_input){
+		.now_ns = now,
+		.target = p->target,
+		.queue = p->pressure.queue,
+		.min = p->min_workers,
+		.max = p->max_workers,
+		.low = p->spare_low,
+		.high = p->spare_high,
+		.backoff = p->failed_starts > 0 || now < p->next_spawn_ns,
+	};
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct child *w = &p->children[i];
+		enum worker_state st;
+
+		if (!child_is_live(w) || w->stopping)
+			continue;
+		if (w->generation != p->generation) {
+			in->rolling = 1;
+			continue;
+		}
+		st = sb_state(&p->slots[i]);
+		in->live++;
+		in->idle += st == WS_IDLE;
+		in->starting += st == WS_STARTING;
+	}
+}
+
+/* One turn of the rule, after the queue was sampled (watch_pressure) and before the
+ * pool is brought to its target (maintain_pool spawns what a growth added). A
+ * shrink stops one idle worker here: it is in accept(), so it leaves between
+ * connections (a connection it takes meanwhile is finished first). */
+static void adapt_pool(struct master *m, uint64_t now)
+{
+	struct adapt_input in;
+	struct adapt_decision d;
+	uint64_t before = m->pool.adapt.last_ns;
+	char why[160];
+	int slot;
+
+	sample_for_rule(m, now, &in);
+	d = adapt_decide(&m->pool.adapt, &in);
+	if (m->pool.adapt.last_ns == before)
+		return;
+	adapt_describe(&m->pool.adapt, why, sizeof why);
+	if (d.action == ADAPT_HOLD) {
+		log_warn("adaptive pool: %s", why); /* said once per cause */
+		return;
+	}
+	log_info("adaptive pool: %s", why);
+	if (d.action == ADAPT_SHRINK && d.reason == ADAPT_WHY_SURPLUS) {
+		slot = pick_idle_worker(m);
+		if (slot < 0)
+			return; /* it took a connection meanwhile: judged again next turn */
+		stop_worker(m, slot, now);
+	}
+	m->pool.target = d.target;
+}
+
 /* SIGTERM may land just before a worker blocks in accept4() (or, between keep-alive
  * requests, in its wait): its flag is set but nothing wakes it. Idle workers told to
  * stop are signalled again until they go. */
@@ -694,18 +773,53 @@ static void advance_shutdown(struct master *m, uint64_t now)
 
 /* ---- requests ---- */
 
-static int master_scale(struct master *m, long workers, char *err, size_t errlen)
+/* The spare band for the current bounds: the configured one (--spare), or the
+ * defaults for these bounds; neither end above MAX. */
+static void set_spare(struct master *m)
 {
-	if (workers < 1 || workers > WORKERS_MAX) {
-		snprintf(err, errlen, "worker count must be 1..%d, got %ld", WORKERS_MAX, workers);
+	struct pool *p = &m->pool;
+	long low = m->cfg->spare_low, high = m->cfg->spare_high;
+
+	if (low < 0)
+		adapt_default_spare(p->min_workers, p->max_workers, &low, &high);
+	p->spare_low = low > p->max_workers ? p->max_workers : low;
+	p->spare_high = high > p->max_workers ? p->max_workers : high;
+}
+
+/* New bounds; the target is kept within them (the rule moves it from there). */
+static void set_bounds(struct master *m, long min, long max)
+{
+	struct pool *p = &m->pool;
+
+	p->min_workers = min;
+	p->max_workers = max;
+	if (p->target < min)
+		p->target = min;
+	if (p->target > max)
+		p->target = max;
+	set_spare(m);
+}
+
+/* `scale N` (min == max: a fixed pool of N) or `scale MIN..MAX`. */
+static int master_scale(struct master *m, long min, long max, char *err, size_t errlen)
+{
+	if (min < 1 || max > WORKERS_MAX || min > max) {
+		snprintf(err, errlen, "worker count must be 1..%d with MIN <= MAX, got %ld..%ld",
+		         WORKERS_MAX, min, max);
 		return -1;
 	}
 	if (m->pool.stopping) {
 		snprintf(err, errlen, "server is stopping");
 		return -1;
 	}
-	log_info("scaling from %ld to %ld workers", m->pool.target, workers);
-	m->pool.target = workers;
+	if (min == max)
+		log_info("scaling from %ld to %ld workers", m->pool.target, min);
+	else
+		log_info("scaling to an adaptive pool of %ld..%ld workers (now %ld)", min, max,
+		         m->pool.target);
+	if (min == max)
+		m->pool.target = min;
+	set_bounds(m, min, max);
 	return 0;
 }
 
@@ -723,10 +837,17 @@ static int reread_config(struct master *m, char *msg, size_t msglen)
 		config_release(&next);
 		return -1;
 	}
-	if (next.workers != m->cfg->workers)
-		m->pool.target = next.workers;
+	int bounds = next.workers != m->cfg->workers || next.workers_max != m->cfg->workers_max;
+
 	config_release(m->cfg);
 	*m->cfg = next;
+	if (bounds) {
+		if (m->cfg->workers == m->cfg->workers_max)
+			m->pool.target = m->cfg->workers;
+		set_bounds(m, m->cfg->workers, m->cfg->workers_max);
+	} else {
+		set_spare(m);
+	}
 	snprintf(msg, msglen, " (%s re-read)%s", m->cfg->config_path, note);
 	return 0;
 }
@@ -842,11 +963,17 @@ static void apply_request(struct master *m, const struct admin_pending *p)
 
 	switch (p->req.cmd) {
 	case ADMIN_CMD_SCALE:
-		if (master_scale(m, p->req.workers, err, sizeof err) < 0)
+		if (master_scale(m, p->req.workers, p->req.workers_max, err, sizeof err) < 0)
 			admin_reply_error(a, p->token, "%s", err);
-		else
+		else if (p->req.workers == p->req.workers_max)
 			admin_reply_ok(a, p->token, "ok: scaling from %ld to %ld workers", from,
 			               p->req.workers);
+		else
+			admin_reply_ok(a, p->token,
+			               "ok: adaptive pool of %ld..%ld workers (now %ld, spare "
+			               "%ld..%ld idle)",
+			               p->req.workers, p->req.workers_max, m->pool.target,
+			               m->pool.spare_low, m->pool.spare_high);
 		break;
 	case ADMIN_CMD_RELOAD:
 		if (m->pool.stopping) {
@@ -899,6 +1026,28 @@ static void reopen_access_log(struct master *m)
 	         m->pool.generation);
 }
 
+/* Each TTIN/TTOU is one step of both bounds (a fixed pool: of its size), clamped
+ * to 1..WORKERS_MAX; an adaptive pool keeps its width until a bound is clamped. */
+static void step_bounds(struct master *m, long step)
+{
+	long min = m->pool.min_workers + step, max = m->pool.max_workers + step;
+	int fixed = m->pool.min_workers == m->pool.max_workers;
+	char err[128];
+
+	if (m->pool.stopping)
+		return;
+	min = min < 1 ? 1 : min > WORKERS_MAX ? WORKERS_MAX : min;
+	max = max < 1 ? 1 : max > WORKERS_MAX ? WORKERS_MAX : max;
+	if (min == m->pool.min_workers && max == m->pool.max_workers)
+		return;
+	if (!fixed && step > 0)
+		m->pool.target += step; /* one more (fewer) worker now, as on a fixed pool */
+	else if (!fixed)
+		m->pool.target = m->pool.target + step < min ? min : m->pool.target + step;
+	if (master_scale(m, min, max, err, sizeof err) < 0)
+		log_warn("SIGTTIN/SIGTTOU ignored: %s", err);
+}
+
 static void handle_signals(struct master *m, const struct signal_counts *sig)
 {
 	char err[1024];
@@ -912,14 +1061,8 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 	if (sig->n[SIGHUP])
 		if (master_reload(m, "SIGHUP", err, sizeof err) < 0 && m->pool.stopping)
 			log_warn("SIGHUP ignored: %s", err); /* other refusals are logged there */
-	/* Each TTIN/TTOU is one step, clamped to 1..WORKERS_MAX. */
-	if (sig->n[SIGTTIN] || sig->n[SIGTTOU]) {
-		long want = m->pool.target + (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU];
-
-		want = want < 1 ? 1 : want > WORKERS_MAX ? WORKERS_MAX : want;
-		if (want != m->pool.target)
-			master_scale(m, want, err, sizeof err);
-	}
+	if (sig->n[SIGTTIN] || sig->n[SIGTTOU])
+		step_bounds(m, (long)sig->n[SIGTTIN] - (long)sig->n[SIGTTOU]);
 	if (sig->n[SIGUSR1]) {
 		if (log_reopen() == 0)
 			log_info("log file reopened (SIGUSR1)");
@@ -951,6 +1094,10 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	 * it lasts (an idle pool is not woken for it). */
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
 	    (m->pool.pressure.active || m->pool.pressure.in_episode || idle_workers(m) == 0))
+		wait = PRESSURE_TICK_NS;
+	/* An adaptive pool is sampled on the tick all the time: idle workers are taken
+	 * without a word to the master, and growth must not wait longer than a tick. */
+	if (wait > PRESSURE_TICK_NS && !m->pool.stopping && pool_is_adaptive(&m->pool))
 		wait = PRESSURE_TICK_NS;
 	if (wait > PRESSURE_ACTIVE_TICK_NS && !m->pool.stopping && m->pool.pressure.active)
 		wait = PRESSURE_ACTIVE_TICK_NS;
@@ -1062,6 +1209,7 @@ static void run_loop(struct master *m)
 		judge_crash_loop(m, now);
 		if (m->pool.stopping)
 			continue; /* --crash-loop-exit */
+		adapt_pool(m, now);
 		maintain_pool(m, now);
 		resignal_stopping(m, now);
 	}
@@ -1129,6 +1277,7 @@ static int start_master(struct master *m)
 	m->pool.started_ns = clock_now_ns();
 	m->pool.started_wall = time(NULL);
 	m->pool.target = m->pool.cfg->workers;
+	set_bounds(m, m->pool.cfg->workers, m->pool.cfg->workers_max);
 	m->pool.generation = 1;
 	srandom((unsigned)getpid() ^ (unsigned)m->pool.started_ns);
 	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->pool.cfg) < 0)
@@ -1146,6 +1295,9 @@ static int start_master(struct master *m)
 	}
 	log_info("started preforkd %s (pid %ld, %ld workers, service %s)", PREFORKD_VERSION,
 	         (long)getpid(), m->pool.target, m->cfg->service->name);
+	if (pool_is_adaptive(&m->pool))
+		log_info("adaptive pool: %ld..%ld workers, %ld..%ld idle", m->pool.min_workers,
+		         m->pool.max_workers, m->pool.spare_low, m->pool.spare_high);
 	log_info("listening on %s", m->pool.listen_text);
 	proctitle_set_master(m->pool.listen_text);
 	return 0;

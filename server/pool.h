@@ -4,12 +4,13 @@
  *
  * Rule: only master.c writes a struct pool (struct master embeds it); every other
  * module takes a const struct pool * and changes nothing in it, nor in the
- * scoreboard slots it points to. pool.{h,c} take types from scoreboard.h, addr.h
- * and config.h, call only libc, and their helpers read a pool or an exit record,
+ * scoreboard slots it points to. pool.{h,c} take types from scoreboard.h, addr.h,
+ * adapt.h and config.h, call only libc, and their helpers read a pool or an exit record,
  * never write one. Nothing here includes master.h, admin.h, stats.h or notify.h. */
 #ifndef PREFORKD_POOL_H
 #define PREFORKD_POOL_H
 
+#include "adapt.h"
 #include "addr.h"
 #include "scoreboard.h"
 
@@ -90,7 +91,13 @@ struct pool {
 	const char *metrics_addr;
 	uint64_t started_ns;
 	time_t started_wall;
-	long target;
+	long target; /* the workers the master keeps now: within min..max */
+	/* The adaptive pool (adapt.h): the rule moves the target within these bounds
+	 * and keeps idle workers within the spare band; min == max is a fixed pool.
+	 * Read them with pool_min_workers() and pool_max_workers(). */
+	long min_workers, max_workers;
+	long spare_low, spare_high;
+	struct adapt_state adapt;
 	unsigned generation;
 	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
 	int stopping;
@@ -125,6 +132,14 @@ static inline int child_is_live(const struct child *c)
 }
 
 int pool_live_count(const struct pool *p);
+/* The bounds of the pool's size (--workers MIN..MAX, scale, SIGTTIN/SIGTTOU): the one
+ * way other modules read them. Equal on a fixed pool. */
+long pool_min_workers(const struct pool *p);
+long pool_max_workers(const struct pool *p);
+static inline int pool_is_adaptive(const struct pool *p)
+{
+	return pool_min_workers(p) < pool_max_workers(p);
+}
 const char *exit_cause_name(enum exit_cause c);
 void exit_record_describe(const struct exit_record *r, char *buf, size_t len);
 

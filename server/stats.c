@@ -6,13 +6,15 @@
  * Rule: stats reads the pool through a const struct pool * and the scoreboard
  * slots it points to, and changes neither: it writes only its own snapshot and the
  * strbuf it is handed. It calls the pool's read-only helpers, the scoreboard's
- * readers (sb_state, sb_get, scoreboard_fold into its own copy), common/ (hist,
+ * readers (sb_state, sb_get, scoreboard_fold into its own copy), adapt_describe
+ * (the adaptive pool's last decision, as text), common/ (hist,
  * addr, strbuf, log_dropped) and sockdiag (the kernel's view of busy workers'
  * connections, asked once per reply that shows them). It never sees struct master
  * or the admin module (the admin socket's path comes with the pool); admin.c calls
  * it, it calls nothing back. */
 #include "stats.h"
 
+#include "adapt.h"
 #include "addr.h"
 #include "admin_proto.h"
 #include "clock.h"
@@ -93,6 +95,13 @@ struct snapshot {
 	double uptime_seconds;
 	int stopping;
 	uint64_t configured, running;
+	/* the adaptive pool (adapt.h); min == max: fixed */
+	int adaptive;
+	uint64_t pool_min, pool_max, spare_low, spare_high;
+	uint64_t grows, shrinks, grown, shrunk;
+	const char *decision; /* NULL: none yet */
+	char decision_text[192];
+	double decision_age;                 /* seconds since; < 0: none yet */
 	uint64_t by_state[WS_KEEPALIVE + 1]; /* live workers per shown state */
 	struct sb_totals totals;             /* retired + every live slot */
 	struct latency latency;
@@ -311,6 +320,28 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 	w->last_exit = &c->last_exit;
 }
 
+static void view_adaptive(struct snapshot *s, const struct pool *p)
+{
+	const struct adapt_state *a = &p->adapt;
+
+	s->adaptive = pool_is_adaptive(p);
+	s->pool_min = (uint64_t)pool_min_workers(p);
+	s->pool_max = (uint64_t)pool_max_workers(p);
+	s->spare_low = (uint64_t)p->spare_low;
+	s->spare_high = (uint64_t)p->spare_high;
+	s->grows = a->grows;
+	s->shrinks = a->shrinks;
+	s->grown = a->grown;
+	s->shrunk = a->shrunk;
+	s->decision = NULL;
+	s->decision_age = -1;
+	if (a->last_ns == 0)
+		return;
+	adapt_describe(a, s->decision_text, sizeof s->decision_text);
+	s->decision = s->decision_text;
+	s->decision_age = s->now_ns > a->last_ns ? ns_to_s(s->now_ns - a->last_ns) : 0;
+}
+
 static void view_pool(struct snapshot *s, const struct pool *p)
 {
 	s->version = PREFORKD_VERSION;
@@ -330,6 +361,7 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->config_loaded = p->cfg->loaded;
 	s->generation = p->generation;
 	s->configured = (uint64_t)p->target;
+	view_adaptive(s, p);
 	memcpy(s->exits, p->exits, sizeof s->exits);
 	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
 		if (c != EXIT_CAUSE_STOPPED)
@@ -580,6 +612,23 @@ static const struct stat_field global_fields[] = {
 	STAT("pool.configured", SU_COUNT, S(configured), 0, "preforkd_workers_configured",
 	     PROM_GAUGE, NULL, "Target number of workers."),
 	ROW("pool.running", SU_COUNT, S(running), 0),
+	ROW("pool.adaptive", SU_BOOL, S(adaptive), 0),
+	STAT("pool.min", SU_COUNT, S(pool_min), 0, "preforkd_workers_min", PROM_GAUGE, NULL,
+	     "Lower bound of the pool (--workers MIN..MAX; equal bounds: a fixed pool)."),
+	STAT("pool.max", SU_COUNT, S(pool_max), 0, "preforkd_workers_max", PROM_GAUGE, NULL,
+	     "Upper bound of the pool."),
+	STAT("pool.spare_low", SU_COUNT, S(spare_low), 0, "preforkd_workers_spare", PROM_GAUGE,
+	     "bound=\"low\"", "Idle workers an adaptive pool keeps (--spare LOW..HIGH)."),
+	STAT("pool.spare_high", SU_COUNT, S(spare_high), 0, "preforkd_workers_spare", PROM_GAUGE,
+	     "bound=\"high\"", NULL),
+	ROW("pool.last_decision", SU_TEXT, S(decision), SF_NULLABLE),
+	ROW("pool.last_decision_seconds_ago", SU_SECONDS, S(decision_age), SF_NULLABLE),
+	STAT("pool.grows", SU_COUNT, S(grows), 0, "preforkd_pool_grows_total", PROM_COUNTER, NULL,
+	     "Times the adaptive pool's rule grew the pool."),
+	STAT("pool.shrinks", SU_COUNT, S(shrinks), 0, "preforkd_pool_shrinks_total", PROM_COUNTER,
+	     NULL, "Times the adaptive pool's rule stopped an idle worker."),
+	STAT("pool.workers_added", SU_COUNT, S(grown), 0, "preforkd_pool_workers_added_total",
+	     PROM_COUNTER, NULL, "Workers the adaptive pool's rule added, in all its growths."),
 	STAT("pool.busy", SU_COUNT, S(by_state[WS_BUSY]), 0, "preforkd_workers", PROM_GAUGE,
 	     "state=\"busy\"", "Live worker processes by state."),
 	STAT("pool.idle", SU_COUNT, S(by_state[WS_IDLE]), 0, "preforkd_workers", PROM_GAUGE,
@@ -925,6 +974,28 @@ static void render_crash_loop_line(struct strbuf *b, const struct snapshot *s)
 		                 "new workers wait for them\n");
 }
 
+/* Only for an adaptive pool: its range, spare band and the rule's last decision. */
+static void render_adaptive_line(struct strbuf *b, const struct snapshot *s)
+{
+	char ago[32];
+
+	if (!s->adaptive)
+		return;
+	strbuf_printf(b,
+	              "  Adaptive: %llu..%llu workers, %llu..%llu idle kept; %llu grows (+%llu), "
+	              "%llu shrinks\n",
+	              (unsigned long long)s->pool_min, (unsigned long long)s->pool_max,
+	              (unsigned long long)s->spare_low, (unsigned long long)s->spare_high,
+	              (unsigned long long)s->grows, (unsigned long long)s->grown,
+	              (unsigned long long)s->shrinks);
+	if (!s->decision) {
+		strbuf_printf(b, "  Decision: none yet\n");
+		return;
+	}
+	format_duration(s->decision_age, ago, sizeof ago);
+	strbuf_printf(b, "  Decision: %s (%s ago)\n", s->decision, ago);
+}
+
 static void render_status_header(struct strbuf *b, const struct snapshot *s)
 {
 	const uint64_t *n = s->by_state;
@@ -958,6 +1029,7 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	              (unsigned long long)n[WS_BUSY], (unsigned long long)n[WS_IDLE],
 	              (unsigned long long)n[WS_STARTING], (unsigned long long)n[WS_STOPPING],
 	              keepalive, (unsigned long long)s->generation);
+	render_adaptive_line(b, s);
 	strbuf_printf(b,
 	              "  Restarts: %llu (exit code %llu, signal %llu, timeout %llu, recycled "
 	              "%llu); %llu stopped on request; %llu fork failures\n",

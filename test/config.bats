@@ -433,7 +433,7 @@ seconds_since() {
 
 @test "the sample configuration is valid, and names every key" {
 	local sample="$ROOT/scripts/preforkd.conf" key all="$BATS_TEST_TMPDIR/all.conf" keys
-	keys="listen workers backlog service idle-timeout first-byte-timeout grace pidfile log admin
+	keys="listen workers spare backlog service idle-timeout first-byte-timeout grace pidfile log admin
 		admin-group metrics-listen worker-timeout max-requests max-requests-jitter min-uptime
 		crash-loop-limit crash-loop-exit defer-accept pressure-idle queue-wait daemon user group
 		core-dumps quiet verbose"

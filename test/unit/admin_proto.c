@@ -84,6 +84,8 @@ static void test_parse_valid(void)
 	      "stats prometheus with tabs, spaces and a CR");
 	CHECK(parses("scale 4", &r) && r.cmd == ADMIN_CMD_SCALE && r.workers == 4, "scale 4");
 	CHECK(parses("scale 1024", &r) && r.workers == 1024, "scale 1024");
+	CHECK(parses("scale 2..8", &r) && r.workers == 2 && r.workers_max == 8, "scale 2..8");
+	CHECK(parses("scale 4", &r) && r.workers_max == 4, "scale N is MIN = MAX = N");
 	CHECK(parses("reload", &r) && r.cmd == ADMIN_CMD_RELOAD, "reload");
 	CHECK(parses("stop", &r) && r.cmd == ADMIN_CMD_STOP, "stop");
 	CHECK(parses("help", &r) && r.cmd == ADMIN_CMD_HELP, "help");
@@ -98,7 +100,17 @@ static void test_parse_invalid(void)
 		{ " \t\r", "empty command (try 'help')" },
 		{ "frobnicate now", "unknown command 'frobnicate' (try 'help')" },
 		{ "status now please", "status: usage: status" },
-		{ "scale", "scale: usage: scale N" },
+		{ "scale", "scale: usage: scale N|MIN..MAX" },
+		{ "scale 4..2",
+		  "scale: expected MIN..MAX, integers 1..1024 with MIN <= MAX, got '4..2'" },
+		{ "scale 0..2",
+		  "scale: expected MIN..MAX, integers 1..1024 with MIN <= MAX, got '0..2'" },
+		{ "scale 2..",
+		  "scale: expected MIN..MAX, integers 1..1024 with MIN <= MAX, got '2..'" },
+		{ "scale ..3",
+		  "scale: expected MIN..MAX, integers 1..1024 with MIN <= MAX, got '..3'" },
+		{ "scale 2...3",
+		  "scale: expected MIN..MAX, integers 1..1024 with MIN <= MAX, got '2...3'" },
 		{ "a b c d e", "a: too many arguments" },
 		{ "scale 0", "scale: expected an integer 1..1024, got '0'" },
 		{ "scale 1025", "scale: expected an integer 1..1024, got '1025'" },

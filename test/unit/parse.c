@@ -73,6 +73,34 @@ static void test_parse_long(void)
 	      "parse_long rejects overflow");
 }
 
+static void test_parse_range(void)
+{
+	static const char *const bad[] = { "4..2", "0..3",    "..3",   "2..", "2...3",
+		                           "a..b", "2..2000", "2 ..3", "..",  "" };
+	char err[256];
+	long lo = -1, hi = -1;
+
+	CHECK(parse_range("--workers", "4", 1, 1024, &lo, &hi, err, sizeof err) == 0 && lo == 4 &&
+	              hi == 4,
+	      "a single number is both ends");
+	CHECK(parse_range("--workers", "2..16", 1, 1024, &lo, &hi, err, sizeof err) == 0 &&
+	              lo == 2 && hi == 16,
+	      "LOW..HIGH");
+	CHECK(parse_range("--spare", "0..0", 0, 1024, &lo, &hi, err, sizeof err) == 0 && lo == 0 &&
+	              hi == 0,
+	      "equal ends");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(parse_range("--workers", bad[i], 1, 1024, &lo, &hi, err, sizeof err) < 0 &&
+		              strncmp(err, "--workers: ", 11) == 0,
+		      "'%s' refused: %s", bad[i], err);
+	parse_range("--workers", "4..2", 1, 1024, &lo, &hi, err, sizeof err);
+	CHECK(strcmp(err, "--workers: the low end is above the high end in '4..2'") == 0,
+	      "a reversed range says so: %s", err);
+	parse_range("--workers", "x", 1, 1024, &lo, &hi, err, sizeof err);
+	CHECK(strcmp(err, "--workers: expected an integer 1..1024, got 'x'") == 0,
+	      "a single bad number is worded as before: %s", err);
+}
+
 static void test_parse_seconds(void)
 {
 	char err[256];
@@ -308,6 +336,7 @@ int main(void)
 	test_addr_valid();
 	test_addr_invalid();
 	test_parse_long();
+	test_parse_range();
 	test_parse_seconds();
 	test_parse_strict();
 	test_hist();
