@@ -41,3 +41,8 @@ int pool_live_count(const struct pool *p)
 		n += child_is_live(&p->children[i]);
 	return n;
 }
+
+long pool_max_workers(const struct pool *p)
+{
+	return p->target;
+}

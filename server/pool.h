@@ -88,12 +88,17 @@ struct pool {
 	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
 	/* --metrics-listen as bound (owned by metrics.c); NULL: not served */
 	const char *metrics_addr;
+	/* --agent-listen as bound (owned by agent.c); NULL: not served */
+	const char *agent_addr;
 	uint64_t started_ns;
 	time_t started_wall;
 	long target;
 	unsigned generation;
 	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
 	int stopping;
+	/* `preforkctl maint on`: the agent tells a load balancer MAINT (agent.h); the
+	 * pool itself serves on as before. Set only by the master. */
+	int maint;
 	/* children[i] runs in the scoreboard's slots[i]; a free slot's counters are 0 */
 	struct sb_slot *slots;
 	struct sb_header *shared; /* the scoreboard's pool-wide header */
@@ -125,6 +130,8 @@ static inline int child_is_live(const struct child *c)
 }
 
 int pool_live_count(const struct pool *p);
+/* MAX: the most workers the pool may run (the agent's maxconn and its capacity). */
+long pool_max_workers(const struct pool *p);
 const char *exit_cause_name(enum exit_cause c);
 void exit_record_describe(const struct exit_record *r, char *buf, size_t len);
 
