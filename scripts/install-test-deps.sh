@@ -2,7 +2,7 @@
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
 # curl, python3 (test/http.bats), promtool (Debian package prometheus), ss (iproute2),
 # setpriv and setsid (util-linux), script (bsdutils), readelf (binutils), ps (procps),
-# logrotate. Uses apt-get as root, or through sudo, via apt-install-nodaemon.sh, so that
+# logrotate, haproxy (test/agent.bats). Uses apt-get as root, or through sudo, via apt-install-nodaemon.sh, so that
 # no service a package ships is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
@@ -28,6 +28,7 @@ command -v ps >/dev/null || need+=(procps)
 command -v logrotate >/dev/null || need+=(logrotate)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v haproxy >/dev/null || need+=(haproxy)
 [ ${#need[@]} -gt 0 ] || exit 0
 
 echo "# installing test tools: ${need[*]}"
