@@ -2,8 +2,9 @@
 # Installs the tools the test suites need when they are missing: bats, jq, mandoc,
 # curl, python3 (test/http.bats), promtool (Debian package prometheus), ss (iproute2),
 # setpriv and setsid (util-linux), script (bsdutils), readelf (binutils), ps (procps),
-# logrotate, haproxy (test/agent.bats). Uses apt-get as root, or through sudo, via apt-install-nodaemon.sh, so that
-# no service a package ships is started or enabled. Prints nothing when all are present.
+# logrotate, haproxy (test/agent.bats). Uses apt-get as root, or through sudo, via
+# apt-install-nodaemon.sh, so that no service a package ships (haproxy's, prometheus's)
+# is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
 

@@ -255,7 +255,7 @@ void config_usage(void)
 	       "  --admin-group GROUP     the admin socket is 0660 with this group (given at\n"
 	       "                          bind(), never chown'ed); its members may use the\n"
 	       "                          commands that only look (status, stats, workers,\n"
-	       "                          help), not scale, reload or stop\n"
+	       "                          help), not scale, reload, stop or maint\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
