@@ -214,6 +214,8 @@ CFG
 
 @test "HAProxy: weights and states follow each instance's agent (busy, maint, ready)" {
 	local n
+	# SERVER_LOG, SERVER_ADMIN and SERVER_PIDFILE are read by start_server.
+	# shellcheck disable=SC2034
 	for n in b a; do
 		SERVER_LOG="$BATS_TEST_TMPDIR/$n.log"
 		SERVER_ADMIN="$BATS_TEST_TMPDIR/$n.sock"

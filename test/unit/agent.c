@@ -90,8 +90,11 @@ static void test_view(void)
 	struct agent_view v;
 
 	SETUP(p && slots);
-	if (!p || !slots)
+	if (!p || !slots) {
+		free(slots);
+		free(p);
 		return;
+	}
 	p->slots = slots;
 	p->target = 4;
 	for (int i = 0; i < 5; i++) {
