@@ -84,7 +84,7 @@ static void test_short_buffer(void)
 static void test_view(void)
 {
 	struct pool *p = calloc(1, sizeof *p);
-	struct sb_slot *slots = calloc(SLOTS_MAX, sizeof *slots);
+	struct sb_slot *slots = calloc((size_t)SLOTS_MAX, sizeof *slots);
 	static const enum worker_state states[] = { WS_BUSY, WS_KEEPALIVE, WS_IDLE, WS_STARTING,
 		                                    WS_BUSY };
 	struct agent_view v;
