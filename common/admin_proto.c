@@ -58,6 +58,14 @@ const struct admin_command admin_commands[ADMIN_CMD_COUNT] = {
 		.help = "graceful stop, as SIGTERM; the reply comes before\nthe server goes away",
 		.changes_state = 1,
 	},
+	[ADMIN_CMD_MAINT] = {
+		.name = "maint",
+		.args = "on|off",
+		.help = "the agent-check (--agent-listen) says maint,\nor ready again; the pool serves on",
+		.min_args = 1,
+		.max_args = 1,
+		.changes_state = 1,
+	},
 	[ADMIN_CMD_HELP] = {
 		.name = "help",
 		.args = "",
@@ -145,6 +153,14 @@ static int parse_args(struct admin_request *req, char **argv, char *err, size_t 
 			snprintf(err, errlen, "scale: expected an integer 1..%d, got '%s'",
 			         WORKERS_MAX, quoted);
 		return -1;
+	case ADMIN_CMD_MAINT:
+		if (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0) {
+			req->maint = strcmp(arg, "on") == 0;
+			return 0;
+		}
+		admin_quote(arg, quoted, sizeof quoted);
+		snprintf(err, errlen, "maint: expected 'on' or 'off', got '%s'", quoted);
+		return -1;
 	default:
 		return 0;
 	}
@@ -205,6 +221,8 @@ void admin_describe(const struct admin_request *req, char *buf, size_t len)
 		snprintf(buf, len, "%s %ld", name, req->workers);
 	else if (req->cmd == ADMIN_CMD_SCALE)
 		snprintf(buf, len, "%s %ld..%ld", name, req->workers, req->workers_max);
+	else if (req->cmd == ADMIN_CMD_MAINT)
+		snprintf(buf, len, "%s %s", name, req->maint ? "on" : "off");
 	else if (req->cmd == ADMIN_CMD_STATS)
 		snprintf(buf, len, "%s%s", name, formats[req->format]);
 	else

@@ -39,6 +39,7 @@ enum admin_cmd {
 	ADMIN_CMD_SCALE,
 	ADMIN_CMD_RELOAD,
 	ADMIN_CMD_STOP,
+	ADMIN_CMD_MAINT,
 	ADMIN_CMD_HELP,
 	ADMIN_CMD_COUNT
 };
@@ -66,6 +67,7 @@ struct admin_request {
 	enum admin_format format; /* stats */
 	long workers;             /* scale: 1..WORKERS_MAX; MIN of MIN..MAX */
 	long workers_max;         /* scale: MAX (== workers for scale N) */
+	int maint;                /* maint: 1 on, 0 off */
 };
 
 /* Parses LINE (LEN bytes, its newline already removed). Returns 0, or -1 with the

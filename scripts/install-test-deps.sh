@@ -3,8 +3,9 @@
 # curl, python3 (test/http.bats), h11 (python3-h11) and node (nodejs) for
 # test/http-conformance.bats, promtool (Debian package prometheus), ss (iproute2),
 # setpriv and setsid (util-linux), script (bsdutils), readelf (binutils), ps (procps),
-# logrotate. Uses apt-get, as root or through sudo, via apt-install-nodaemon.sh, so that
-# no service a package ships is started or enabled. Prints nothing when all are present.
+# logrotate, haproxy (test/agent.bats). Uses apt-get as root, or through sudo, via
+# apt-install-nodaemon.sh, so that no service a package ships (haproxy's, prometheus's)
+# is started or enabled. Prints nothing when all are present.
 # Usage: scripts/install-test-deps.sh
 set -euo pipefail
 
@@ -33,6 +34,7 @@ command -v python3 >/dev/null || need+=(python3)
 { python3 -c 'import h11' || /usr/bin/python3 -c 'import h11'; } >/dev/null 2>&1 ||
 	need+=(python3-h11)
 command -v node >/dev/null || need+=(nodejs)
+command -v haproxy >/dev/null || need+=(haproxy)
 [ ${#need[@]} -gt 0 ] || exit 0
 
 echo "# installing test tools: ${need[*]}"

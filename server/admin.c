@@ -477,7 +477,7 @@ static run_fn *const handlers[ADMIN_CMD_COUNT] = {
 	[ADMIN_CMD_STATUS] = run_status,    [ADMIN_CMD_STATS] = run_stats,
 	[ADMIN_CMD_WORKERS] = run_workers,  [ADMIN_CMD_SCALE] = queue_request,
 	[ADMIN_CMD_RELOAD] = queue_request, [ADMIN_CMD_STOP] = queue_request,
-	[ADMIN_CMD_HELP] = run_help,
+	[ADMIN_CMD_MAINT] = queue_request,  [ADMIN_CMD_HELP] = run_help,
 };
 
 /* Who asked for what: a command that changes the server is logged at info, one that

@@ -31,6 +31,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_ADMIN,
 	OPT_METRICS_LISTEN,
+	OPT_AGENT_LISTEN,
 	OPT_WORKER_TIMEOUT,
 	OPT_MAX_REQUESTS,
 	OPT_MAX_REQUESTS_JITTER,
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "agent-listen", required_argument, NULL, OPT_AGENT_LISTEN },
 	{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
@@ -254,10 +256,15 @@ void config_usage(void)
 	       "                          Prometheus text of 'preforkctl stats prometheus'. A\n"
 	       "                          bare PORT means 127.0.0.1:PORT; any other host is\n"
 	       "                          used as written (default: not served)\n"
+	       "  --agent-listen HOST:PORT  answer HAProxy's agent-check here: one line per\n"
+	       "                          connection, e.g. 'up ready 62%% maxconn:16' (free\n"
+	       "                          capacity, MAX workers; drain while stopping, maint\n"
+	       "                          after 'preforkctl maint on', down in a crash loop).\n"
+	       "                          A bare PORT means 127.0.0.1:PORT (default: off)\n"
 	       "  --admin-group GROUP     the admin socket is 0660 with this group (given at\n"
 	       "                          bind(), never chown'ed); its members may use the\n"
 	       "                          commands that only look (status, stats, workers,\n"
-	       "                          help), not scale, reload or stop\n"
+	       "                          help), not scale, reload, stop or maint\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -390,10 +397,10 @@ static int require_file_text(const char *name, const char *arg, char *err, size_
 	return 0;
 }
 
-/* A bare PORT (or :PORT) is loopback's: serving the stats beyond this host takes
- * an address written out. */
-static int parse_metrics_listen(struct config *cfg, const char *name, const char *arg, char *err,
-                                size_t errlen)
+/* A bare PORT (or :PORT) is loopback's: serving the stats (or the agent's line)
+ * beyond this host takes an address written out. */
+static int parse_endpoint_listen(struct config *cfg, const char *name, const char *arg,
+                                 const char **to, char *err, size_t errlen)
 {
 	const char *port = arg[0] == ':' ? arg + 1 : arg;
 	struct host_port hp;
@@ -412,7 +419,7 @@ static int parse_metrics_listen(struct config *cfg, const char *name, const char
 		snprintf(err, errlen, "%s: %s", name, why);
 		return -1;
 	}
-	cfg->metrics_listen = arg;
+	*to = arg;
 	return 0;
 }
 
@@ -472,7 +479,9 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 	case OPT_LOG_FORMAT:
 		return parse_log_format(name, arg, &cfg->log_format, err, errlen);
 	case OPT_METRICS_LISTEN:
-		return parse_metrics_listen(cfg, name, arg, err, errlen);
+		return parse_endpoint_listen(cfg, name, arg, &cfg->metrics_listen, err, errlen);
+	case OPT_AGENT_LISTEN:
+		return parse_endpoint_listen(cfg, name, arg, &cfg->agent_listen, err, errlen);
 	case OPT_KEEPALIVE_TIMEOUT:
 		return parse_seconds(name, arg, 0, 86400, &cfg->keepalive_timeout, err, errlen);
 	case OPT_KEEPALIVE_REQUESTS:
@@ -564,6 +573,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {
 		snprintf(err, errlen, "--metrics-listen: %s is the --listen address",
 		         cfg->metrics_listen);
+		return -1;
+	}
+	if (cfg->agent_listen && strcmp(strrchr(cfg->agent_listen, ':'), ":0") != 0 &&
+	    ((strcmp(cfg->agent_listen, cfg->listen) == 0) ||
+	     (cfg->metrics_listen && strcmp(cfg->agent_listen, cfg->metrics_listen) == 0))) {
+		snprintf(err, errlen, "--agent-listen: %s is the --%s address", cfg->agent_listen,
+		         strcmp(cfg->agent_listen, cfg->listen) == 0 ? "listen" : "metrics-listen");
 		return -1;
 	}
 	if (strcmp(cfg->service->name, "http") == 0 && !cfg->http_root) {

@@ -35,6 +35,8 @@ struct config {
 	const char *admin_path;
 	/* HOST:PORT of GET /metrics; NULL: not served */
 	const char *metrics_listen;
+	/* HOST:PORT of HAProxy's agent-check (agent.h); NULL: not served */
+	const char *agent_listen;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */

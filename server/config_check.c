@@ -207,7 +207,8 @@ static int check_address_in_use(const struct config *cfg, const char *key, const
 }
 
 /* bind() without listen(): what start-up would do first, then undone by close().
- * KEY names the option whose address TEXT is: listen or metrics-listen. */
+ * KEY names the option whose address TEXT is: listen, metrics-listen or
+ * agent-listen. */
 static int check_listen(const struct config *cfg, const char *key, const char *text, char *note,
                         size_t notelen, char *err, size_t errlen)
 {
@@ -324,6 +325,10 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 		return -1;
 	if (cfg->metrics_listen &&
 	    check_listen(cfg, "metrics-listen", cfg->metrics_listen, note + strlen(note),
+	                 notelen - strlen(note), err, errlen) < 0)
+		return -1;
+	if (cfg->agent_listen &&
+	    check_listen(cfg, "agent-listen", cfg->agent_listen, note + strlen(note),
 	                 notelen - strlen(note), err, errlen) < 0)
 		return -1;
 	if (cfg->log_path && check_path("log", cfg->log_path, S_IFREG, err, errlen) < 0)

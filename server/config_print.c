@@ -32,6 +32,7 @@ const struct config_key config_keys[] = {
 	{ "admin", CONFIG_RESTART, 1 },
 	/* the listener is opened once, at start, like --listen */
 	{ "metrics-listen", CONFIG_RESTART, 0 },
+	{ "agent-listen", CONFIG_RESTART, 0 },
 	/* the socket's group is given when it is made, at start */
 	{ "admin-group", CONFIG_RESTART, 0 },
 	{ "worker-timeout", CONFIG_LIVE, 0 },
@@ -140,6 +141,8 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_path(c->admin_path, buf, len);
 	if (strcmp(k, "metrics-listen") == 0)
 		return show_text(c->metrics_listen, buf, len);
+	if (strcmp(k, "agent-listen") == 0)
+		return show_text(c->agent_listen, buf, len);
 	if (strcmp(k, "max-requests") == 0)
 		return show_long(c->max_requests, buf, len);
 	if (strcmp(k, "max-requests-jitter") == 0)

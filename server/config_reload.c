@@ -58,6 +58,9 @@ static int keep_running(struct config *next, const struct config *old, const cha
 	} else if (strcmp(key, "metrics-listen") == 0) {
 		text = &next->metrics_listen;
 		from = old->metrics_listen;
+	} else if (strcmp(key, "agent-listen") == 0) {
+		text = &next->agent_listen;
+		from = old->agent_listen;
 	} else if (strcmp(key, "user") == 0) {
 		text = &next->user;
 		from = old->user;

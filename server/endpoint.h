@@ -1,8 +1,8 @@
 /* The master's own sockets: a non-blocking listener and its clients, served from the
  * master's poll() loop with the same limits for every user. One request per
  * connection, one reply built whole, then close. The admin socket is the first user,
- * the metrics endpoint (metrics.h) the second; a load balancer's health agent would
- * be another.
+ * the metrics endpoint (metrics.h) the second, a load balancer's health agent
+ * (agent.h) the third.
  *
  * A user supplies ops: where a request ends, and what to do with it: reply at once
  * (endpoint_reply), or leave the client waiting (endpoint_wait) for an answer that a
@@ -33,8 +33,9 @@ enum endpoint_input {
 
 struct endpoint_ops {
 	const char *name; /* starts the log lines: "admin" */
-	/* A new client, its peer known. 0 serves it; -1 when the user refused it with a
-	 * reply (endpoint_reply) of its own. */
+	/* A new client, its peer known. 0 serves it; -1 when the user answered it at
+	 * once with a reply (endpoint_reply) of its own: a refusal, or a protocol in
+	 * which the server speaks first (the agent). */
 	int (*accept)(void *arg, struct endpoint *e, struct endpoint_client *c, uint64_t now);
 	/* The length of the request at IN (LEN bytes so far), its end marker excluded, or
 	 * -1 while it is not complete. */

@@ -6,13 +6,13 @@
  * the pool it exports (m->pool, pool.h); the scoreboard slots are written by their
  * workers, and here only reset, marked starting or folded once their worker is
  * gone, except the pressure fields the master owns: the shared header's pressure
- * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin and
- * metrics (serve their sockets), notify (with the const pool), pressure (the
- * accept queue and the eviction rule), adapt (the adaptive pool's rule), signals, drain, daemon,
- * pidfile, scoreboard, worker (in a new child) and common/. It never calls stats: replies are the
- * admin and metrics modules' business. Other modules see only a const struct pool *; admin.c calls
- * nothing here: it queues requests that this loop takes (admin_next_request), applies and answers.
- */
+ * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin,
+ * metrics and agent (serve their sockets), notify (with the const pool), pressure (the
+ * accept queue and the eviction rule), adapt (the adaptive pool's rule), signals,
+ * drain, daemon, pidfile, scoreboard, worker (in a new child) and common/. It never calls stats: replies are the admin
+ * and metrics modules' business. Other modules see only a const struct pool *;
+ * admin.c calls nothing here: it queues requests that this loop takes
+ * (admin_next_request), applies and answers. */
 #include "master.h"
 
 #include "access_log.h"
@@ -63,8 +63,9 @@ static long worker_request_limit(const struct config *cfg)
  * lives in a mapping that workers do not inherit (see master_run). */
 struct child_plan {
 	struct worker_args args;
-	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), the pidfile's lock */
-	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + 2];
+	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), agent_fds(), the
+	 * pidfile's lock */
+	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2];
 	int nclose;
 };
 
@@ -82,6 +83,7 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 	};
 	p->nclose = admin_fds(&m->admin, p->close_fds);
 	p->nclose += metrics_fds(&m->metrics, p->close_fds + p->nclose);
+	p->nclose += agent_fds(&m->agent, p->close_fds + p->nclose);
 	if (m->pidfile.lock_fd >= 0)
 		p->close_fds[p->nclose++] = m->pidfile.lock_fd;
 }
@@ -950,6 +952,22 @@ static void judge_crash_loop(struct master *m, uint64_t now)
 	master_stop(m, 0, "crash loop, --crash-loop-exit");
 }
 
+/* maint on|off: only the agent's line changes (agent.h); the pool serves on, so
+ * connections a balancer still sends (or that come around it) are served. */
+static void apply_maint(struct master *m, const struct admin_pending *p)
+{
+	int was = m->pool.maint;
+	const char *agent = m->agent.open ? "" : " (no --agent-listen: nobody is told)";
+
+	m->pool.maint = p->req.maint;
+	if (was != m->pool.maint)
+		log_info("maintenance %s (admin, uid %u pid %ld)", m->pool.maint ? "on" : "off",
+		         (unsigned)p->uid, (long)p->pid);
+	admin_reply_ok(&m->admin, p->token, "ok: maintenance %s%s%s",
+	               m->pool.maint ? "on: the agent says maint" : "off: the agent says ready",
+	               was == m->pool.maint ? " (unchanged)" : "", agent);
+}
+
 /* The admin module only asks (admin.h): each request it has queued is carried out
  * here, as a step of this loop, and answered. `stop` is answered before it acts, and
  * the loop does not end while that answer is being sent, so the client that asked
@@ -986,6 +1004,9 @@ static void apply_request(struct master *m, const struct admin_pending *p)
 		}
 		admin_reply_ok(a, p->token, "ok: reloading: rolling restart to generation %u%s",
 		               m->pool.generation, msg);
+		break;
+	case ADMIN_CMD_MAINT:
+		apply_maint(m, p);
 		break;
 	case ADMIN_CMD_STOP:
 		admin_reply_ok(a, p->token, "ok: stopping preforkd (pid %ld)", (long)getpid());
@@ -1167,11 +1188,12 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd[1 + ADMIN_POLLFDS + 1 + METRICS_POLLFDS] = {
+		struct pollfd pfd[1 + ADMIN_POLLFDS + 1 + METRICS_POLLFDS + AGENT_POLLFDS] = {
 			{ .fd = signals_fd(), .events = POLLIN }
 		};
 		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
 		struct pollfd *metrics_pfd = &pfd[1 + ADMIN_POLLFDS + 1];
+		struct pollfd *agent_pfd = metrics_pfd + METRICS_POLLFDS;
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
 		int rc, timeout_ms;
@@ -1183,8 +1205,10 @@ static void run_loop(struct master *m)
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
 		metrics_fill_pollfds(&m->metrics, metrics_pfd, now);
+		agent_fill_pollfds(&m->agent, agent_pfd, now);
 		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
 		timeout_ms = metrics_timeout_ms(&m->metrics, now, timeout_ms);
+		timeout_ms = agent_timeout_ms(&m->agent, now, timeout_ms);
 		rc = poll(pfd, sizeof pfd / sizeof pfd[0], timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			wait_after_poll_failure(pfd, sizeof pfd / sizeof pfd[0], timeout_ms, errno,
@@ -1197,6 +1221,7 @@ static void run_loop(struct master *m)
 		admin_serve(&m->admin, &m->pool, pfd + 1, now);
 		apply_admin_requests(m);
 		metrics_serve(&m->metrics, &m->pool, metrics_pfd, now);
+		agent_serve(&m->agent, &m->pool, agent_pfd, now);
 		reap_children(m, now);
 		kill_hung_workers(m, now);
 		watch_pressure(m, now);
@@ -1283,9 +1308,10 @@ static int start_master(struct master *m)
 	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->pool.cfg) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m) < 0 ||
-	    metrics_open(&m->metrics, m->pool.cfg) < 0)
+	    metrics_open(&m->metrics, m->pool.cfg) < 0 || agent_open(&m->agent, m->pool.cfg) < 0)
 		return -1;
 	m->pool.metrics_addr = m->metrics.open ? m->metrics.addr : NULL;
+	m->pool.agent_addr = m->agent.open ? m->agent.addr : NULL;
 	m->pool.slots = scoreboard_create(&m->pool.shared);
 	if (!m->pool.slots)
 		return -1;
@@ -1354,6 +1380,7 @@ int master_run(struct config *cfg)
 	m->listen_fd = -1;
 	if (start_master(m) < 0) {
 		metrics_close(&m->metrics);
+		agent_close(&m->agent);
 		admin_close(&m->admin);
 		pidfile_remove(&m->pidfile);
 		rc = 1;
@@ -1366,6 +1393,7 @@ int master_run(struct config *cfg)
 		/* Every worker is gone: whatever they logged is in the pipe. */
 		log_drain_pipe_all();
 		metrics_close(&m->metrics);
+		agent_close(&m->agent);
 		admin_close(&m->admin);
 		if (m->pool.draining)
 			report_drain_leftovers(m);

@@ -5,6 +5,7 @@
 #define PREFORKD_MASTER_H
 
 #include "admin.h"
+#include "agent.h"
 #include "config.h"
 #include "metrics.h"
 #include "pidfile.h"
@@ -36,6 +37,7 @@ struct master {
 	struct pidfile pidfile; /* the instance lock for --pidfile, and what we wrote */
 	struct admin admin;     /* the admin socket and its clients (admin.c) */
 	struct metrics metrics; /* --metrics-listen and its clients (metrics.c) */
+	struct agent agent;     /* --agent-listen and its clients (agent.c) */
 	/* what the master last saw of each slot's connection: its stall (pressure.h) */
 	struct progress_seen seen[SLOTS_MAX];
 	uint64_t next_judge_ns; /* under pressure: when the next one may be stalled; 0 none */

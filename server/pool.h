@@ -89,6 +89,8 @@ struct pool {
 	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
 	/* --metrics-listen as bound (owned by metrics.c); NULL: not served */
 	const char *metrics_addr;
+	/* --agent-listen as bound (owned by agent.c); NULL: not served */
+	const char *agent_addr;
 	uint64_t started_ns;
 	time_t started_wall;
 	long target; /* the workers the master keeps now: within min..max */
@@ -101,6 +103,9 @@ struct pool {
 	unsigned generation;
 	int draining; /* graceful stop: the listener drops new SYNs, workers empty it */
 	int stopping;
+	/* `preforkctl maint on`: the agent tells a load balancer MAINT (agent.h); the
+	 * pool itself serves on as before. Set only by the master. */
+	int maint;
 	/* children[i] runs in the scoreboard's slots[i]; a free slot's counters are 0 */
 	struct sb_slot *slots;
 	struct sb_header *shared; /* the scoreboard's pool-wide header */

@@ -17,6 +17,7 @@
 #include "adapt.h"
 #include "addr.h"
 #include "admin_proto.h"
+#include "agent.h"
 #include "clock.h"
 #include "config.h"
 #include "hist.h"
@@ -85,9 +86,12 @@ struct snapshot {
 	const struct pool *p;
 	uint64_t now_ns;
 	const char *version, *state, *service, *admin_socket;
-	const char *admin_group; /* NULL: none */
-	const char *config_file; /* NULL: the command line only */
-	const char *metrics;     /* --metrics-listen as bound; NULL: not served */
+	const char *admin_group;         /* NULL: none */
+	const char *config_file;         /* NULL: the command line only */
+	const char *metrics;             /* --metrics-listen as bound; NULL: not served */
+	const char *agent;               /* --agent-listen as bound; NULL: not served */
+	char agent_line[AGENT_LINE_MAX]; /* what the agent says now, without its newline */
+	int maint;                       /* preforkctl maint on */
 	time_t config_loaded;
 	const char *listen[2]; /* NULL-terminated */
 	uint64_t pid, generation;
@@ -342,6 +346,18 @@ static void view_adaptive(struct snapshot *s, const struct pool *p)
 	s->decision_age = s->now_ns > a->last_ns ? ns_to_s(s->now_ns - a->last_ns) : 0;
 }
 
+/* The line the agent would send now (agent.h), for status. */
+static void view_agent(struct snapshot *s, const struct pool *p)
+{
+	struct agent_view v;
+	size_t n;
+
+	agent_view_of(p, &v);
+	n = agent_format(&v, s->agent_line, sizeof s->agent_line);
+	if (n > 0 && s->agent_line[n - 1] == '\n')
+		s->agent_line[n - 1] = '\0';
+}
+
 static void view_pool(struct snapshot *s, const struct pool *p)
 {
 	s->version = PREFORKD_VERSION;
@@ -358,6 +374,9 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->admin_group = p->cfg->admin_group;
 	s->config_file = p->cfg->config_path;
 	s->metrics = p->metrics_addr;
+	s->agent = p->agent_addr;
+	s->maint = p->maint != 0;
+	view_agent(s, p);
 	s->config_loaded = p->cfg->loaded;
 	s->generation = p->generation;
 	s->configured = (uint64_t)p->target;
@@ -602,6 +621,10 @@ static const struct stat_field global_fields[] = {
 	ROW("service", SU_TEXT, S(service), 0),
 	ROW("admin_socket", SU_TEXT, S(admin_socket), 0),
 	ROW("metrics_listen", SU_TEXT, S(metrics), SF_NULLABLE),
+	ROW("agent_listen", SU_TEXT, S(agent), SF_NULLABLE),
+	STAT("maint", SU_BOOL, S(maint), 0, "preforkd_maint", PROM_GAUGE, NULL,
+	     "1 while an operator has set maintenance (preforkctl maint on): the agent-check "
+	     "says maint."),
 	ROW("admin_group", SU_TEXT, S(admin_group), SF_NULLABLE),
 	ROW("config.file", SU_TEXT, S(config_file), SF_NULLABLE),
 	STAT("config.loaded", SU_TIME, S(config_loaded), 0, "preforkd_config_load_time_seconds",
@@ -1019,6 +1042,12 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 		strbuf_printf(b, "   Metrics: http://%s/metrics\n", s->metrics);
 	else
 		strbuf_printf(b, "   Metrics: off (--metrics-listen)\n");
+	if (s->agent)
+		strbuf_printf(b, "     Agent: %s says '%s'%s\n", s->agent, s->agent_line,
+		              s->maint ? " (maint on)" : "");
+	else
+		strbuf_printf(b, "     Agent: off (--agent-listen)%s\n",
+		              s->maint ? "; maint on" : "");
 	format_wall(s->config_loaded, loaded, sizeof loaded);
 	strbuf_printf(b, "    Config: %s, loaded %s\n",
 	              s->config_file ? s->config_file : "none (command line only)", loaded);

@@ -86,7 +86,7 @@ json_gen_ready() {
 	assert_eq "$(stat_json .admin_group)" "$GROUP"
 }
 
-@test "a member by its primary group may look, but not scale, reload or stop" {
+@test "a member by its primary group may look, but not scale, reload, stop or maint" {
 	start_server --workers 1 --admin-group "$GROUP"
 	run_ok member_ctl 65534 "" status
 	assert_match "${lines[0]}" "^preforkd [^ ]+ - running, pid $SERVER_PID\$"
@@ -102,8 +102,11 @@ json_gen_ready() {
 	assert_eq "$output" "$(refused_read_only reload)"
 	run_expect 1 member_ctl 65534 "" stop
 	assert_eq "$output" "$(refused_read_only stop)"
+	run_expect 1 member_ctl 65534 "" maint on
+	assert_eq "$output" "$(refused_read_only maint)"
 	# Nothing changed.
 	process_alive "$SERVER_PID"
+	assert_eq "$(stat_json .maint)" false
 	assert_eq "$(stat_json .pool.configured)" 1
 	assert_eq "$(stat_json .generation)" 1
 	run ! log_has "admin: 'scale 3'"

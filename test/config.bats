@@ -434,7 +434,7 @@ seconds_since() {
 @test "the sample configuration is valid, and names every key" {
 	local sample="$ROOT/scripts/preforkd.conf" key all="$BATS_TEST_TMPDIR/all.conf" keys
 	keys="listen workers spare backlog service idle-timeout first-byte-timeout grace pidfile log admin
-		admin-group metrics-listen worker-timeout max-requests max-requests-jitter min-uptime
+		admin-group metrics-listen agent-listen worker-timeout max-requests max-requests-jitter min-uptime
 		crash-loop-limit crash-loop-exit defer-accept pressure-idle queue-wait daemon user group
 		core-dumps quiet verbose"
 	run "$PREFORKD" -T -c "$sample"
@@ -454,4 +454,5 @@ seconds_since() {
 	grep -qx "workers 4" <<<"$output"
 	grep -qx "daemon no" <<<"$output"
 	grep -qx "metrics-listen 127.0.0.1:9100" <<<"$output"
+	grep -qx "agent-listen 127.0.0.1:9777" <<<"$output"
 }

@@ -29,10 +29,11 @@ static void test_table(void)
 	CHECK(admin_command_find("top") < 0 && admin_command_find("") < 0 &&
 	              admin_command_find("STATUS") < 0,
 	      "unknown names are not found");
-	CHECK(changing == 3 && admin_commands[ADMIN_CMD_SCALE].changes_state &&
+	CHECK(changing == 4 && admin_commands[ADMIN_CMD_SCALE].changes_state &&
 	              admin_commands[ADMIN_CMD_RELOAD].changes_state &&
-	              admin_commands[ADMIN_CMD_STOP].changes_state,
-	      "scale, reload and stop, and only they, change the server");
+	              admin_commands[ADMIN_CMD_STOP].changes_state &&
+	              admin_commands[ADMIN_CMD_MAINT].changes_state,
+	      "scale, reload, stop and maint, and only they, change the server");
 }
 
 static void test_help(void)
@@ -89,6 +90,8 @@ static void test_parse_valid(void)
 	CHECK(parses("reload", &r) && r.cmd == ADMIN_CMD_RELOAD, "reload");
 	CHECK(parses("stop", &r) && r.cmd == ADMIN_CMD_STOP, "stop");
 	CHECK(parses("help", &r) && r.cmd == ADMIN_CMD_HELP, "help");
+	CHECK(parses("maint on", &r) && r.cmd == ADMIN_CMD_MAINT && r.maint == 1, "maint on");
+	CHECK(parses("maint off", &r) && r.cmd == ADMIN_CMD_MAINT && r.maint == 0, "maint off");
 }
 
 static void test_parse_invalid(void)
@@ -119,6 +122,10 @@ static void test_parse_invalid(void)
 		{ "scale +4", "scale: expected an integer 1..1024, got '+4'" },
 		{ "scale 1\x1b[2J", "scale: expected an integer 1..1024, got '1?[2J'" },
 		{ "stats xml", "stats: expected 'json' or 'prometheus', got 'xml'" },
+		{ "maint", "maint: usage: maint on|off" },
+		{ "maint yes", "maint: expected 'on' or 'off', got 'yes'" },
+		{ "maint ON", "maint: expected 'on' or 'off', got 'ON'" },
+		{ "maint on off", "maint: usage: maint on|off" },
 		{ "stats \x1b]0;x\x07", "stats: expected 'json' or 'prometheus', got '?]0;x?'" },
 	};
 	struct admin_request r;
@@ -164,6 +171,9 @@ static void test_describe(void)
 	parses("stop", &r);
 	admin_describe(&r, buf, sizeof buf);
 	CHECK(strcmp(buf, "stop") == 0, "describe: stop");
+	parses("maint on", &r);
+	admin_describe(&r, buf, sizeof buf);
+	CHECK(strcmp(buf, "maint on") == 0, "describe: maint on");
 }
 
 /* Judges LEN bytes of DATA as a client would. */

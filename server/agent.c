@@ -1,0 +1,241 @@
+/* The agent endpoint: opening its TCP listener, and serving it as a user of the
+ * endpoint module. HAProxy's agent-check connects, sends nothing (unless the server
+ * line has agent-send), reads one line and closes; so the line is written as the
+ * connection is accepted, never waiting for input, and whatever the peer did send
+ * is read and dropped as the connection closes (endpoint.c, drain_input).
+ *
+ * May call: endpoint, pool (the read-only view the master exports), scoreboard (a
+ * slot's state), net, addr, log. Never calls into master.c and changes no master
+ * state: a check only looks. Touches only struct agent. */
+#include "agent.h"
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "net.h"
+#include "pool.h"
+#include "scoreboard.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* An agent reply is one short line: it fits any socket buffer at once. The limits
+ * only bound a peer that connects and then neither reads nor leaves. */
+#define AGENT_BACKLOG 16
+#define AGENT_REQUEST_MAX 256
+#define AGENT_REQUEST_MS 1000
+#define AGENT_PROGRESS_MS 1000
+#define AGENT_REPLY_MS 2000
+#define AGENT_SEND_CHUNK 4096
+
+/* ---- the line ---- */
+
+/* A worker holds a connection while busy, and between the requests of a keep-alive
+ * one; a worker told to stop (reload, scale down) no longer counts toward MAX. */
+void agent_view_of(const struct pool *pool, struct agent_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->max = pool_max_workers(pool);
+	v->maint = pool->maint != 0;
+	v->stopping = pool->stopping != 0;
+	v->crash_loop = pool->failed_starts > 0;
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct child *c = &pool->children[i];
+		enum worker_state st;
+
+		if (!child_is_live(c) || c->stopping)
+			continue;
+		st = sb_state(&pool->slots[i]);
+		v->busy += st == WS_BUSY || st == WS_KEEPALIVE;
+	}
+}
+
+int agent_percent(const struct agent_view *v)
+{
+	long free_workers = v->max - v->busy, pct;
+
+	if (v->max <= 0)
+		return AGENT_PERCENT_MIN;
+	if (free_workers < 0)
+		free_workers = 0;
+	pct = free_workers * 100 / v->max;
+	if (pct < AGENT_PERCENT_MIN)
+		pct = AGENT_PERCENT_MIN;
+	return pct > 100 ? 100 : (int)pct;
+}
+
+/* Every line names both states, operational (up, down) and administrative (ready,
+ * drain, maint): HAProxy changes only what a line names, so a line that left one
+ * out could never undo an earlier one. The weight goes only with "up ready"; a
+ * reason follows '#', which HAProxy logs. The operator's maint wins over a stop's
+ * drain: it is the stronger of the two (not even persistent clients). */
+size_t agent_format(const struct agent_view *v, char *buf, size_t len)
+{
+	const char *admin = v->maint ? "maint" : v->stopping ? "drain" : "ready";
+	int down = v->crash_loop && !v->stopping;
+	int n;
+
+	if (down)
+		n = snprintf(buf, len, "down %s maxconn:%ld # crash-loop\n", admin, v->max);
+	else if (v->maint || v->stopping)
+		n = snprintf(buf, len, "up %s maxconn:%ld\n", admin, v->max);
+	else
+		n = snprintf(buf, len, "up ready %d%% maxconn:%ld\n", agent_percent(v), v->max);
+	if (n < 0)
+		n = 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* ---- serving: the endpoint's user ---- */
+
+/* What endpoint_serve passes to the ops: the master is only read. */
+struct agent_turn {
+	struct agent *ag;
+	const struct pool *pool;
+};
+
+static void reply_line(struct agent_turn *t, struct endpoint *e, struct endpoint_client *c,
+                       uint64_t now)
+{
+	struct agent_view v;
+	struct strbuf b = { 0 };
+	char line[AGENT_LINE_MAX];
+	size_t n;
+
+	agent_view_of(t->pool, &v);
+	n = agent_format(&v, line, sizeof line);
+	strbuf_append(&b, line, n);
+	log_debug("agent: %s: %.*s", c->peer, (int)(n > 0 ? n - 1 : 0), line);
+	/* Should even that buffer fail, the fallback says nothing it cannot know. */
+	endpoint_reply(e, c, &b, "up\n", now);
+}
+
+/* The line goes out as soon as the connection is taken: the check sends nothing to
+ * wait for. -1 tells the endpoint the client has its reply. */
+static int accept_client(void *arg, struct endpoint *e, struct endpoint_client *c, uint64_t now)
+{
+	reply_line(arg, e, c, now);
+	return -1;
+}
+
+/* Never called for a client answered at accept; here for the endpoint's contract. */
+static long never_complete(const char *in, size_t len)
+{
+	(void)in;
+	(void)len;
+	return -1;
+}
+
+static void take_input(void *arg, struct endpoint *e, struct endpoint_client *c,
+                       enum endpoint_input how, size_t len, uint64_t now)
+{
+	(void)how;
+	(void)len;
+	reply_line(arg, e, c, now);
+}
+
+static const struct endpoint_ops agent_ops = {
+	.name = "agent",
+	.accept = accept_client,
+	.complete = never_complete,
+	.request = take_input,
+	.timeout_reply = NULL,
+	.closing_reply = NULL, /* no client ever waits for the master */
+	.timeout_reply_if_input = 0,
+};
+
+/* ---- opening ---- */
+
+static int fail_open(int fd, const char *text, const char *why)
+{
+	fprintf(stderr, "preforkd: --agent-listen: cannot listen on %s: %s\n", text, why);
+	log_error("agent: cannot listen on %s: %s", text, why);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int agent_open(struct agent *ag, const struct config *cfg)
+{
+	static const struct endpoint_limits lim = {
+		.request_max = AGENT_REQUEST_MAX,
+		.request_ns = AGENT_REQUEST_MS * NS_PER_MS,
+		.progress_ns = AGENT_PROGRESS_MS * NS_PER_MS,
+		.reply_ns = AGENT_REPLY_MS * NS_PER_MS,
+		.send_chunk = AGENT_SEND_CHUNK,
+	};
+	const struct listen_opts o = { .backlog = AGENT_BACKLOG };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct host_port hp;
+	char err[512];
+	int fd;
+
+	memset(ag, 0, sizeof *ag);
+	ag->ep.listen_fd = -1;
+	if (!cfg->agent_listen)
+		return 0;
+	if (addr_split(cfg->agent_listen, &hp, err, sizeof err) < 0 ||
+	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0)
+		return fail_open(-1, cfg->agent_listen, err);
+	fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
+	if (fd < 0)
+		return fail_open(-1, cfg->agent_listen, err);
+	if (set_nonblocking(fd) < 0) {
+		snprintf(err, sizeof err, "fcntl O_NONBLOCK: %s", strerror(errno));
+		return fail_open(fd, cfg->agent_listen, err);
+	}
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(err, sizeof err, "getsockname: %s", strerror(errno));
+		return fail_open(fd, cfg->agent_listen, err);
+	}
+	addr_format((struct sockaddr *)&ss, ag->addr, sizeof ag->addr);
+	endpoint_init(&ag->ep, fd, &agent_ops, &lim);
+	ag->open = 1;
+	log_info("agent-check on %s", ag->addr);
+	return 0;
+}
+
+/* ---- the loop's calls ---- */
+
+void agent_fill_pollfds(const struct agent *ag, struct pollfd *pfd, uint64_t now_ns)
+{
+	if (ag->open) {
+		endpoint_fill_pollfds(&ag->ep, pfd, now_ns);
+		return;
+	}
+	for (int i = 0; i < AGENT_POLLFDS; i++)
+		pfd[i] = (struct pollfd){ .fd = -1, .events = 0, .revents = 0 };
+}
+
+int agent_timeout_ms(const struct agent *ag, uint64_t now_ns, int timeout_ms)
+{
+	return ag->open ? endpoint_timeout_ms(&ag->ep, now_ns, timeout_ms) : timeout_ms;
+}
+
+void agent_serve(struct agent *ag, const struct pool *pool, const struct pollfd *pfd,
+                 uint64_t now_ns)
+{
+	struct agent_turn t = { ag, pool };
+
+	if (ag->open)
+		endpoint_serve(&ag->ep, pfd, now_ns, &t);
+}
+
+int agent_fds(const struct agent *ag, int *fds)
+{
+	return ag->open ? endpoint_fds(&ag->ep, fds) : 0;
+}
+
+void agent_close(struct agent *ag)
+{
+	if (!ag->open)
+		return;
+	endpoint_close(&ag->ep);
+	ag->open = 0;
+}
