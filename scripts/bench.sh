@@ -2,7 +2,8 @@
 # Benchmarks preforkd with prefork-bench, side by side with the reference servers in
 # ../shared/bench when present: a matrix of rates and latencies, then the targets
 # (rate and server CPU per transaction against ref_prefork_echo, one worker's PSS,
-# evenness of the spread, prefork-bench against echobench). What `make bench` runs.
+# evenness of the spread, prefork-bench against echobench), the pool under
+# pressure and under a burst of clients. What `make bench` runs.
 # This script starts, loads and stops the servers and collects raw figures;
 # scripts/benchstat.py computes every median, ratio and verdict from them.
 set -euo pipefail
@@ -37,16 +38,18 @@ Benchmarks are not tests: nothing here fails because of a figure.
                          adaptive --workers MIN..MAX when this preforkd has it
                          (default 4..64)
   --burst-phases "LIST"  section 7's load, CLIENTS:SECONDS phases
-                         (default "1:2 64:6 1:5"): keep-alive echo clients of
-                         20 round trips each, 50 ms think time between them
+                         (default "1:1 64:5 1:5"): keep-alive echo clients of
+                         20 round trips each, 50 ms think time between them.
+                         The phase with the most clients is the burst; the
+                         last should outlast the adaptive pool's shrink hold
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
                          5 rounds, 10 s of pressure, burst phases "1:1 64:3 1:3"
                          (also BENCH_QUICK=1); later options override
   -h, --help             show this help
 
 Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
-BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_ROUNDS as the options
-(so `make bench BENCH_QUICK=1` works).
+BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_ROUNDS, BENCH_BURST_POOL,
+BENCH_BURST_PHASES as the options (so `make bench BENCH_QUICK=1` works).
 
 Measures, per cell: transactions/s, p50 and p99 latency (us), failed transactions,
 and server CPU per transaction: machine busy time (/proc/stat) minus the load
@@ -72,7 +75,7 @@ do_pressure=1
 pressure_duration=60
 do_burst=1
 burst_pool=4..64
-burst_phases="1:2 64:6 1:5"
+burst_phases="1:1 64:5 1:5"
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
 round_duration=1
 cell= # the run length of load(), set by the paired sections; never from the environment
@@ -83,6 +86,8 @@ sizes_list=${BENCH_SIZES:-$sizes_list}
 modes_list=${BENCH_MODES:-short keepalive}
 duration=${BENCH_DURATION:-$duration}
 rounds=${BENCH_ROUNDS:-$rounds}
+burst_pool=${BENCH_BURST_POOL:-$burst_pool}
+burst_phases=${BENCH_BURST_PHASES:-$burst_phases}
 sources=16
 use_ref=1
 matrix=1
