@@ -2,7 +2,8 @@
 # Benchmarks preforkd with prefork-bench, side by side with the reference servers in
 # ../shared/bench when present: a matrix of rates and latencies, then the targets
 # (rate and server CPU per transaction against ref_prefork_echo, one worker's PSS,
-# evenness of the spread, prefork-bench against echobench). What `make bench` runs.
+# evenness of the spread, prefork-bench against echobench), the pool under
+# pressure and under a burst of clients. What `make bench` runs.
 # This script starts, loads and stops the servers and collects raw figures;
 # scripts/benchstat.py computes every median, ratio and verdict from them.
 set -euo pipefail
@@ -32,14 +33,23 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --no-pressure          skip the pressure section (6)
   --pressure-duration SECONDS  how long normal clients run in section 6, beside
                          the silent and trickling ones (default 60)
+  --no-burst             skip the burst section (7)
+  --burst-pool MIN..MAX  the pools of section 7: fixed MIN, fixed MAX, and the
+                         adaptive --workers MIN..MAX when this preforkd has it
+                         (default 4..64)
+  --burst-phases "LIST"  section 7's load, CLIENTS:SECONDS phases
+                         (default "1:1 64:5 1:5"): keep-alive echo clients of
+                         20 round trips each, 50 ms think time between them.
+                         The phase with the most clients is the burst; the
+                         last should outlast the adaptive pool's shrink hold
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
-                         5 rounds, 10 s of pressure (also BENCH_QUICK=1); later
-                         options override
+                         5 rounds, 10 s of pressure, burst phases "1:1 64:3 1:3"
+                         (also BENCH_QUICK=1); later options override
   -h, --help             show this help
 
 Environment: BENCH_QUICK=1 as --quick; BENCH_DURATION, BENCH_WORKERS,
-BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_ROUNDS as the options
-(so `make bench BENCH_QUICK=1` works).
+BENCH_CONCURRENCY, BENCH_SIZES, BENCH_MODES, BENCH_ROUNDS, BENCH_BURST_POOL,
+BENCH_BURST_PHASES as the options (so `make bench BENCH_QUICK=1` works).
 
 Measures, per cell: transactions/s, p50 and p99 latency (us), failed transactions,
 and server CPU per transaction: machine busy time (/proc/stat) minus the load
@@ -57,9 +67,15 @@ CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-quick() { workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5 pressure_duration=10; }
+quick() {
+	workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5 pressure_duration=10
+	burst_phases="1:1 64:3 1:3"
+}
 do_pressure=1
 pressure_duration=60
+do_burst=1
+burst_pool=4..64
+burst_phases="1:1 64:5 1:5"
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
 round_duration=1
 cell= # the run length of load(), set by the paired sections; never from the environment
@@ -70,6 +86,8 @@ sizes_list=${BENCH_SIZES:-$sizes_list}
 modes_list=${BENCH_MODES:-short keepalive}
 duration=${BENCH_DURATION:-$duration}
 rounds=${BENCH_ROUNDS:-$rounds}
+burst_pool=${BENCH_BURST_POOL:-$burst_pool}
+burst_phases=${BENCH_BURST_PHASES:-$burst_phases}
 sources=16
 use_ref=1
 matrix=1
@@ -97,6 +115,9 @@ while [ $# -gt 0 ]; do
 	--no-counts) do_counts=0 ;;
 	--no-pressure) do_pressure=0 ;;
 	--pressure-duration) need_arg "$@"; pressure_duration=$2; shift ;;
+	--no-burst) do_burst=0 ;;
+	--burst-pool) need_arg "$@"; burst_pool=$2; shift ;;
+	--burst-phases) need_arg "$@"; burst_phases=$2; shift ;;
 	--counted-tx) need_arg "$@"; counted_tx=$2; shift ;;
 	--quick) quick ;;
 	-h | --help) usage; exit 0 ;;
@@ -114,6 +135,17 @@ seconds "$round_duration" || die_usage "--round-duration: expected seconds > 0, 
 for m in $modes_list; do
 	case "$m" in short | keepalive) ;; *) die_usage "--modes: short or keepalive, got '$m'" ;; esac
 done
+if ! [[ $burst_pool =~ ^([1-9][0-9]*)[.][.]([1-9][0-9]*)$ ]] ||
+	((BASH_REMATCH[1] >= BASH_REMATCH[2])); then
+	die_usage "--burst-pool: expected MIN..MAX with 1 <= MIN < MAX, got '$burst_pool'"
+fi
+burst_min=${BASH_REMATCH[1]} burst_max=${BASH_REMATCH[2]}
+for ph in $burst_phases; do
+	if ! [[ $ph =~ ^[0-9]+:([0-9.]+)$ ]] || ! seconds "${BASH_REMATCH[1]}"; then
+		die_usage "--burst-phases: expected CLIENTS:SECONDS, got '$ph'"
+	fi
+done
+[ -n "${burst_phases// /}" ] || die_usage "--burst-phases: expected CLIENTS:SECONDS phases"
 for v in $workers_list $conc_list $sizes_list $sources $counted_tx; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die_usage "expected a positive integer, got '$v'"
 done
@@ -152,12 +184,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 has_children() { [ "$(child_count "$1")" -eq "$2" ]; }
+has_children_at_least() { [ "$(child_count "$1")" -ge "$2" ]; }
 listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
 
 # start_preforkd WORKERS [OPTION...]: sets SRV_PID, SRV_PORT, SRV_LOG, SRV_ADMIN.
+# WORKERS N is a fixed pool; MIN..MAX an adaptive one, which starts at MIN or more.
 started_preforkd=0
 start_preforkd() {
-	local w=$1
+	local w=$1 least=${1%%..*}
 	shift
 	started_preforkd=$((started_preforkd + 1))
 	SRV_LOG=$tmp/preforkd.$started_preforkd.log
@@ -169,7 +203,11 @@ start_preforkd() {
 	servers+=("$SRV_PID")
 	wait_until -q 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
 	SRV_PORT=$(listen_port "$SRV_LOG")
-	wait_until -q 10 has_children "$SRV_PID" "$w" || { echo "preforkd: workers did not start" >&2; exit 1; }
+	if [ "$least" = "$w" ]; then
+		wait_until -q 10 has_children "$SRV_PID" "$w"
+	else
+		wait_until -q 10 has_children_at_least "$SRV_PID" "$least"
+	fi || { echo "preforkd: workers did not start" >&2; exit 1; }
 }
 
 # start_ref PROGRAM WORKERS...: a reference server on a free port (they take no port
@@ -609,6 +647,56 @@ if [ "$do_pressure" -eq 1 ]; then
 	printf '%-26s %6s %6s %8s %8s %8s %8s %8s %8s\n' defence normal failed p50 p99 max evicted at-accept episodes
 	pressure_run "on (--pressure-idle 1)"
 	pressure_run "off (--pressure-idle 0)" --pressure-idle 0
+fi
+
+# ---- 7. burst: a jump in clients that need workers ----
+
+# Keep-alive clients (scripts/burst-load.py) that each hold a worker for 20 round
+# trips with think time between them, jumping from 1 to 64 and back, against a
+# fixed pool of MIN, one of MAX and the adaptive pool; the pool is sampled every
+# 100 ms through the admin socket. benchstat.py prints the blocks and the verdict.
+
+# adaptive_pool: this preforkd takes --workers MIN..MAX (checked with -T, which
+# parses the options and prints the configuration, binding nothing).
+adaptive_pool() {
+	"$PREFORKD" --listen 127.0.0.1:0 --workers "$burst_pool" -T >/dev/null 2>&1
+}
+
+# burst_run LABEL WORKERS MAX_WORKERS: one pool under the burst; its JSON is left
+# in $tmp/burst.WORKERS.json (an empty run's when the load failed).
+burst_run() {
+	local label=$1 w=$2 max=$3 out=$tmp/burst.$2.json
+	start_preforkd "$w"
+	if ! "$ROOT/scripts/burst-load.py" --port "$SRV_PORT" --admin "$SRV_ADMIN" \
+		--phases "$burst_phases" >"$out" 2>"$tmp/burst.err"; then
+		echo "burst-load.py failed: $(head -1 "$tmp/burst.err")" >&2
+		echo '{"phases": [], "samples": [], "lag_us": []}' >"$out"
+	fi
+	stop_server "$SRV_PID"
+	benchstat burst-row "$label" "$out" --max-workers "$max"
+}
+
+if [ "$do_burst" -eq 1 ]; then
+	heading "7. burst: keep-alive clients jumping ${burst_phases// / -> } (CLIENTS:SECONDS), pools of $burst_min, $burst_max and $burst_pool"
+	echo "Each client makes 20 round trips of 64 B, 50 ms (0.5..1.5 x) apart, on one connection,"
+	echo "then reconnects: it holds a worker all along. rt = a round trip after the first;"
+	echo "first = connect to the first echo (the wait for a free worker is in it); req = both,"
+	echo "what a request waits; a request that timed out or was given up (unserved) counts"
+	echo "with its wait so far. The pool is sampled every 100 ms (preforkctl stats pool.*)."
+	burst_run "fixed $burst_min workers (--workers $burst_min)" "$burst_min" "$burst_min"
+	burst_run "fixed $burst_max workers (--workers $burst_max)" "$burst_max" "$burst_max"
+	if adaptive_pool; then
+		burst_run "adaptive (--workers $burst_pool)" "$burst_pool" "$burst_max"
+		echo "worker count over time (adaptive):"
+		benchstat burst-chart "$tmp/burst.$burst_pool.json"
+		benchstat burst-verdict --fixed-max "$tmp/burst.$burst_max.json" \
+			--adaptive "$tmp/burst.$burst_pool.json" --min "$burst_min" --max "$burst_max"
+	else
+		echo "worker count over time (fixed $burst_max, for the shape: no adaptive pool here):"
+		benchstat burst-chart "$tmp/burst.$burst_max.json"
+		benchstat burst-verdict --fixed-max "$tmp/burst.$burst_max.json" \
+			--min "$burst_min" --max "$burst_max"
+	fi
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

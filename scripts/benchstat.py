@@ -413,6 +413,148 @@ def cmd_instructions(a):
     return 0
 
 
+# ---- bench.sh: the burst (section 7) ----
+
+
+def fmt_us(us):
+    """A latency in microseconds as a person reads it: 85 us, 1.25 ms, 3.10 s."""
+    if us is None:
+        return "-"
+    if us < 1000:
+        return "%d us" % us
+    if us < 1000000:
+        return "%.2f ms" % (us / 1000)
+    return "%.2f s" % (us / 1e6)
+
+
+def read_burst(path):
+    """burst-load.py's JSON, with the burst phase (the first with the most clients)
+    and when it starts (seconds from the start of the run)."""
+    with open(path) as f:
+        d = json.load(f)
+    phases = d["phases"]
+    if not phases:
+        raise ValueError("%s: no phase" % path)
+    top = max(p["clients"] for p in phases)
+    burst = next(i for i, p in enumerate(phases) if p["clients"] == top)
+    d["burst"] = burst
+    d["burst_start"] = sum(p["seconds"] for p in phases[:burst])
+    return d
+
+
+def burst_figures(d, max_workers):
+    """(req p99 in the burst, reach text, workers after, idle after) of a run."""
+    ph = d["phases"][d["burst"]]
+    req = percentile(ph["first_us"] + ph["rt_us"], 99)
+    needed = ph["clients"]
+    start = d["burst_start"]
+    if max_workers < needed:
+        reach = "at most %d of the %d workers needed" % (max_workers, needed)
+    else:
+        reach = "%d workers never reached" % needed
+        before = [s for s in d["samples"] if s[0] < start]
+        if before and before[-1][1] >= needed:
+            reach = "%d workers there at the jump" % needed
+        else:
+            for t, running, _, _ in d["samples"]:
+                if t >= start and running >= needed:
+                    reach = "%d workers reached %.2f s after the jump" % (needed, t - start)
+                    break
+    after = d["samples"][-1] if d["samples"] else None
+    return req, reach, after
+
+
+def cmd_burst_row(a):
+    """One pool's block of section 7: a line a phase, then the pool's line."""
+    d = read_burst(a.file)
+    print(a.label)
+    print("  %-12s %6s %9s %9s %9s %9s %9s %7s" % (
+        "phase", "conns", "rt p50", "rt p99", "first p50", "first p99", "req p99", "errors"))
+    for p in d["phases"]:
+        first, rt = p["first_us"], p["rt_us"]
+        errs = p["errors"]
+        kinds = ", ".join("%s %d" % (k, v) for k, v in sorted(errs.items()) if v)
+        print("  %-12s %6d %9s %9s %9s %9s %9s %7d%s" % (
+            "%d x %s s" % (p["clients"], plain(p["seconds"])), p["connections"],
+            fmt_us(percentile(rt, 50)), fmt_us(percentile(rt, 99)),
+            fmt_us(percentile(first, 50)), fmt_us(percentile(first, 99)),
+            fmt_us(percentile(first + rt, 99)), sum(errs.values()),
+            " (%s)" % kinds if kinds else ""))
+    _, reach, after = burst_figures(d, a.max_workers)
+    counts = [s[1] for s in d["samples"]]
+    if counts and min(counts) == max(counts):
+        size = "%d workers throughout" % counts[0]
+    elif counts:
+        size = "%d to %d workers" % (min(counts), max(counts))
+    else:
+        size = "not sampled"
+    after_text = "-" if after is None else "%d workers (%d idle)" % (after[1], after[2])
+    print("  pool: %s; %s; at the end %s; client timer lag p99 %s" % (
+        size, reach, after_text,
+                                       fmt_us(percentile(d["lag_us"], 99))))
+    return 0
+
+
+def cmd_burst_chart(a):
+    """The worker count over time, a row every --every seconds: '#' a busy worker,
+    '.' an idle one, scaled to --width characters at most; repeated rows folded."""
+    d = read_burst(a.file)
+    samples = d["samples"]
+    if not samples:
+        print("  (no samples: the admin socket did not answer)")
+        return 0
+    top = max(s[1] for s in samples)
+    per = max(1, math.ceil(top / a.width))
+    ends, t = [], 0.0
+    for p in d["phases"]:
+        t += p["seconds"]
+        ends.append((t, p["clients"]))
+    print("  %6s %7s %7s  (one character = %d worker%s: # busy, . idle)" % (
+        "t (s)", "clients", "workers", per, "" if per == 1 else "s"))
+    last, folded, k, i = None, 0, 0, 0
+    steps = int(ends[-1][0] / a.every + 1e-9)
+    for n in range(steps + 1):
+        when = n * a.every
+        while i + 1 < len(samples) and samples[i + 1][0] <= when + 1e-9:
+            i += 1
+        _, running, idle, _ = samples[i]
+        while k + 1 < len(ends) and when >= ends[k][0] - 1e-9:
+            k += 1
+        busy = max(0, running - idle)
+        bar = "#" * math.ceil(busy / per) + "." * math.ceil(idle / per)
+        row = (ends[k][1], running, bar)
+        if row == last and n != steps:
+            folded += 1
+            continue
+        if folded:
+            print("  %6s" % "...")
+            folded = 0
+        print("  %6.2f %7d %7d  %s" % (when, row[0], running, bar))
+        last = row
+    return 0
+
+
+def cmd_burst_verdict(a):
+    """The targets of section 7: the adaptive pool's p99 during the burst within
+    --ratio x the fixed MAX pool's, and at most MIN + 2 workers at the end."""
+    fixed = read_burst(a.fixed_max)
+    fixed_p99 = burst_figures(fixed, a.max)[0]
+    if a.adaptive is None:
+        print("adaptive pool: not available in this build (preforkd refuses "
+              "--workers %d..%d): no verdict" % (a.min, a.max))
+        return 0
+    d = read_burst(a.adaptive)
+    p99, _, after = burst_figures(d, a.max)
+    r = None if p99 is None or not fixed_p99 else p99 / fixed_p99
+    print("adaptive p99 during the burst %s, fixed %d %s: %s x, target <= %s x: %s" % (
+        fmt_us(p99), a.max, fmt_us(fixed_p99), fmt2(r), plain(a.ratio),
+        verdict(r, a.ratio, "le")))
+    held = None if after is None else after[1]
+    print("adaptive workers at the end %s, target <= %d (MIN + 2): %s" % (
+        "-" if held is None else held, a.min + 2, verdict(held, a.min + 2, "le")))
+    return 0
+
+
 # ---- stress.sh: the verdict ----
 
 CHECK_ORDER = ["mismatches", "client", "failures", "progress", "workers", "zombies",
@@ -691,6 +833,27 @@ def parser():
     s.add_argument("--rate-target", type=float)
     s.add_argument("--cpu-target", type=float)
     s.add_argument("--p99-limit-us", type=float)
+
+    s = add("burst-row", cmd_burst_row, "a pool's block of bench.sh's burst section "
+            "from burst-load.py's JSON")
+    s.add_argument("label")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--max-workers", type=int, required=True,
+                   help="the most workers this pool may run")
+
+    s = add("burst-chart", cmd_burst_chart, "the worker count over time from "
+            "burst-load.py's JSON, as a text chart")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--every", type=float, default=0.25, help="seconds a row")
+    s.add_argument("--width", type=int, default=64, help="characters a bar at most")
+
+    s = add("burst-verdict", cmd_burst_verdict, "the burst targets: the adaptive "
+            "pool against the fixed MAX pool")
+    s.add_argument("--fixed-max", required=True, metavar="FILE")
+    s.add_argument("--adaptive", metavar="FILE", help="absent: no adaptive pool")
+    s.add_argument("--min", type=int, required=True)
+    s.add_argument("--max", type=int, required=True)
+    s.add_argument("--ratio", type=float, default=1.5)
 
     s = add("machine-busy", cmd_machine_busy,
             "percent of all CPUs busy over SECONDS, from /proc/stat")

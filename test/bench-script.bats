@@ -42,7 +42,8 @@ teardown() {
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	run timeout 300 setsid -w bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$SID_FILE" \
 		"$BENCH_SH" --workers 1 --concurrency 1 --sizes 64 --modes "short keepalive" \
-		--duration 0.3 --rounds 1 --round-duration 0.3 --counted-tx 200 3>&-
+		--duration 0.3 --rounds 1 --round-duration 0.3 --counted-tx 200 \
+		--burst-pool 2..8 --burst-phases "1:0.3 8:0.6 1:0.4" 3>&-
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"== 1. matrix"* ]]
@@ -69,6 +70,14 @@ teardown() {
 			grep -Eq '^preforkd +[0-9]+ user-space instructions per transaction$' <<<"$output"
 		fi
 	fi
+	[[ "$output" == *"== 7. burst"* ]]
+	# a block for each pool: a line a phase, then the pool's line
+	[[ "$output" == *"fixed 2 workers (--workers 2)"* ]]
+	[[ "$output" == *"fixed 8 workers (--workers 8)"* ]]
+	[ "$(grep -cE '^  (1 x 0.3|8 x 0.6|1 x 0.4) s +[0-9]+ ' <<<"$output")" -ge 6 ]
+	grep -Eq '^  pool: 2 workers throughout; at most 2 of the 8 workers needed; at the end [0-9]+ workers' <<<"$output"
+	grep -Eq '^ +[0-9.]+ +[18] +[0-9]+  [#.]+$' <<<"$output"
+	grep -Eq '^(adaptive pool: not available in this build|adaptive p99 during the burst .*: (met|MISSED|-))' <<<"$output"
 	[[ "$output" == *"== done"* ]]
 	wait_until 5 session_empty "$(cat "$SID_FILE")" || {
 		ps -o pid,ppid,stat,args --sid "$(cat "$SID_FILE")"
@@ -81,7 +90,8 @@ teardown() {
 	run_ok "$BENCH_SH" --help
 	local o
 	for o in --workers --concurrency --sizes --modes --duration --rounds --round-duration \
-		--sources --no-ref --no-matrix --no-counts --quick --help; do
+		--sources --no-ref --no-matrix --no-counts --no-burst --burst-pool --burst-phases \
+		--quick --help; do
 		assert_contains "$output" "$o" "--help mentions $o"
 	done
 	run_expect 2 "$BENCH_SH" --rounds 0
@@ -96,6 +106,10 @@ teardown() {
 	run_expect 2 "$BENCH_SH" --round-duration 1e3
 	run_expect 2 "$BENCH_SH" --rounds
 	assert_eq "$output" "bench.sh: --rounds needs a value"
+	run_expect 2 "$BENCH_SH" --burst-pool 8..4
+	assert_eq "$output" "bench.sh: --burst-pool: expected MIN..MAX with 1 <= MIN < MAX, got '8..4'"
+	run_expect 2 "$BENCH_SH" --burst-phases "1:2 64"
+	assert_eq "$output" "bench.sh: --burst-phases: expected CLIENTS:SECONDS, got '64'"
 	run_expect 2 "$BENCH_SH" --frobnicate
 	assert_contains "$output" "'--frobnicate'"
 	assert_eq "$(ls -A "$TMPDIR")" ""

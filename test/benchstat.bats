@@ -257,3 +257,54 @@ verdict: PASS"
 	run_ok "$BENCHSTAT" --help
 	assert_contains "$output" "stress-verdict"
 }
+
+# burst_json FILE FIRST_SLOW: a burst-load.py result, phases 1:1 8:2 1:1, pool
+# samples every 0.5 s (t running idle busy); FIRST_SLOW: the two slowest first
+# replies of the burst in us.
+burst_json() {
+	local slow=$2
+	cat >"$1" <<JSON
+{"phases": [
+  {"clients": 1, "seconds": 1, "first_us": [300], "rt_us": [150, 160], "connections": 1,
+   "errors": {"connect": 0, "timeout": 0, "reset": 0, "short": 0, "mismatch": 0, "unserved": 0}},
+  {"clients": 8, "seconds": 2, "first_us": [$slow, $slow, 300, 300, 300, 300, 300, 300, 300, 300],
+   "rt_us": [$(printf '200,%.0s' $(seq 89))200], "connections": 10,
+   "errors": {"connect": 0, "timeout": 1, "reset": 0, "short": 0, "mismatch": 0, "unserved": 0}},
+  {"clients": 1, "seconds": 1, "first_us": [], "rt_us": [100], "connections": 0,
+   "errors": {"connect": 0, "timeout": 0, "reset": 0, "short": 0, "mismatch": 0, "unserved": 0}}],
+ "lag_us": [10, 20, 3000],
+ "samples": [[0, 2, 2, 0], [0.5, 2, 1, 1], [1.0, 2, 1, 1], [1.5, 8, 0, 8], [2.0, 8, 0, 8],
+             [2.5, 8, 0, 8], [3.0, 8, 0, 8], [3.5, 4, 3, 1], [4.0, 3, 2, 1]],
+ "sample_failures": 0, "round_trips": 20, "think": 0.05, "size": 64}
+JSON
+}
+
+@test "burst: a pool's block, its chart, and the adaptive verdict against fixed MAX" {
+	local a="$BATS_TEST_TMPDIR/adaptive.json" f="$BATS_TEST_TMPDIR/fixed.json"
+	burst_json "$a" 5000
+	burst_json "$f" 300
+	run_ok benchstat burst-row "adaptive (--workers 2..8)" "$a" --max-workers 8
+	assert_eq "${lines[0]}" "adaptive (--workers 2..8)"
+	# 100 requests in the burst: 90 x 200, 8 x 300, 2 x 5000 us -> p99 5000 us
+	assert_contains "${lines[3]}" "  8 x 2 s          10    200 us    200 us    300 us   5.00 ms   5.00 ms       1 (timeout 1)"
+	assert_eq "${lines[5]}" "  pool: 2 to 8 workers; 8 workers reached 0.50 s after the jump; at the end 3 workers (2 idle); client timer lag p99 3.00 ms"
+	run_ok benchstat burst-row "fixed 2" "$a" --max-workers 2
+	assert_contains "$output" "; at most 2 of the 8 workers needed;"
+	run_ok benchstat burst-chart "$a" --every 0.5
+	assert_eq "${lines[1]}" "    0.00       1       2  .."
+	assert_eq "${lines[2]}" "    0.50       1       2  #."
+	assert_eq "${lines[3]}" "    1.00       8       2  #."
+	assert_eq "${lines[4]}" "    1.50       8       8  ########"
+	# the rows at 2.0 and 2.5 s repeat the one before: folded
+	assert_eq "${lines[5]}" "     ..."
+	assert_eq "${lines[6]}" "    3.00       1       8  ########"
+	assert_eq "${lines[-1]}" "    4.00       1       3  #.."
+	run_ok benchstat burst-verdict --fixed-max "$f" --adaptive "$a" --min 2 --max 8
+	assert_eq "${lines[0]}" "adaptive p99 during the burst 5.00 ms, fixed 8 300 us: 16.67 x, target <= 1.5 x: MISSED"
+	assert_eq "${lines[1]}" "adaptive workers at the end 3, target <= 4 (MIN + 2): met"
+	run_ok benchstat burst-verdict --fixed-max "$f" --adaptive "$f" --min 1 --max 8
+	assert_contains "${lines[0]}" ": 1.00 x, target <= 1.5 x: met"
+	assert_eq "${lines[1]}" "adaptive workers at the end 3, target <= 3 (MIN + 2): met"
+	run_ok benchstat burst-verdict --fixed-max "$f" --min 2 --max 8
+	assert_contains "$output" "adaptive pool: not available in this build"
+}
