@@ -9,10 +9,10 @@
  * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin,
  * metrics and agent (serve their sockets), notify (with the const pool), pressure (the
  * accept queue and the eviction rule), adapt (the adaptive pool's rule), signals,
- * drain, daemon, pidfile, scoreboard, worker (in a new child) and common/. It never calls stats:
- * replies are the admin and metrics modules' business. Other modules see only a const struct pool
- * *; admin.c calls nothing here: it queues requests that this loop takes (admin_next_request),
- * applies and answers. */
+ * drain, daemon, pidfile, scoreboard, worker (in a new child) and common/. It never
+ * calls stats: replies are the admin and metrics modules' business. Other modules
+ * see only a const struct pool *; admin.c calls nothing here: it queues requests
+ * that this loop takes (admin_next_request), applies and answers. */
 #include "master.h"
 
 #include "access_log.h"
