@@ -97,6 +97,8 @@ static void test_view(void)
 	}
 	p->slots = slots;
 	p->target = 4;
+	p->min_workers = 4;
+	p->max_workers = 4;
 	for (int i = 0; i < 5; i++) {
 		p->children[i].pid = 100 + i;
 		sb_set_state(&slots[i], states[i]);
