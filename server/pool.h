@@ -27,6 +27,7 @@ enum exit_cause {
 	EXIT_CAUSE_TIMEOUT,  /* killed by the master: busy with no progress */
 	EXIT_CAUSE_RECYCLED, /* served --max-requests and retired */
 	EXIT_CAUSE_STOPPED,  /* asked to stop: scale down, reload, shutdown */
+	EXIT_CAUSE_RSS,      /* its RSS passed --max-rss: finished its connection, retired */
 	EXIT_CAUSE_COUNT
 };
 
@@ -39,6 +40,8 @@ struct exit_record {
 	int core;   /* dumped core */
 	uint64_t lifetime_ns;
 	uint64_t connections;
+	uint64_t rss_bytes; /* its last published RSS (0: never sampled) */
+	uint64_t cpu_ns;    /* CPU time it used, user + system, from wait4() */
 };
 
 /* The master's record of one child, kept in the slot of the child's scoreboard
@@ -62,6 +65,7 @@ struct child {
 	/* Counters of the children that used this slot before, folded at each exit: a
 	 * slot's per-slot metrics add the live child's and never go backwards. */
 	uint64_t slot_counters[C_COUNT];
+	uint64_t slot_cpu_ns; /* likewise the CPU time of its earlier children */
 };
 
 #define RECENT_EXITS 16
@@ -100,6 +104,7 @@ struct pool {
 	struct pool_pressure pressure;
 	struct child children[SLOTS_MAX];
 	struct sb_totals retired; /* folded from every child that exited */
+	uint64_t retired_cpu_ns;  /* their CPU time, exact (wait4) */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	struct exit_record recent_exits[RECENT_EXITS]; /* a ring: the newest is recent_next-1 */
 	unsigned recent_next;
