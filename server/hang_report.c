@@ -156,8 +156,10 @@ void hang_report_condense(const char *name, const char *text, char *buf, size_t 
 		return;
 	}
 	snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
+	/* The kernel writes 0 both for a task on a CPU and for one the reader may
+	 * not trace. */
 	if (buf[0] == '\0' || strcmp(buf, "0") == 0)
-		snprintf(buf, len, "none (running)");
+		snprintf(buf, len, "0 (running, or not shown without ptrace access)");
 }
 
 void hang_report_proc(pid_t pid, const char *name, char *buf, size_t len)
