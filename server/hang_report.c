@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,10 +114,13 @@ void hang_report_condense(const char *name, const char *text, char *buf, size_t 
 
 	buf[0] = '\0';
 	if (strcmp(name, "syscall") == 0) {
+		char *end;
 		long nr;
 		const char *n;
 
-		if (sscanf(text, "%ld", &nr) != 1) {
+		errno = 0;
+		nr = strtol(text, &end, 10);
+		if (end == text || errno != 0) {
 			snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
 			return;
 		}

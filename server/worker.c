@@ -22,7 +22,6 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -394,9 +393,9 @@ static void open_samples(void)
 /* statm: "size resident shared text lib data dt", in pages. 0 when unknown. */
 static uint64_t read_rss(void)
 {
-	char buf[128];
+	char buf[128], *field, *end;
 	ssize_t n;
-	unsigned long long size, resident;
+	unsigned long long resident;
 
 	if (statm_fd < 0)
 		return 0;
@@ -406,7 +405,10 @@ static uint64_t read_rss(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+	field = buf + strcspn(buf, " "); /* past "size" */
+	errno = 0;
+	resident = strtoull(field, &end, 10);
+	if (end == field || errno != 0)
 		return 0;
 	return (uint64_t)resident * page_bytes;
 }

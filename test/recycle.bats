@@ -122,6 +122,7 @@ echo_until_rss_exit() {
 	local victim
 	victim=$(worker_pids)
 	rm "$PREFORKD_TEST_FAULT_FILE"
+	# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >/dev/null 2>&1 3>&- &
 	local client=$!
 	wait_until 10 log_has "pid $victim cause timeout"
