@@ -171,6 +171,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->progress_mark = 0;
 	w->progress_ns = now;
 	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
+	w->max_rss = m->cfg->max_rss;
 	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
 	         m->pool.generation);
 	return 0;
@@ -297,14 +298,15 @@ static int is_failed_start(const struct master *m, const struct exit_record *r, 
 	}
 }
 
-/* An exit for --max-rss says by how much, from the RSS the worker last published. */
-static void describe_rss_exit(const struct master *m, const struct exit_record *r, char *buf,
+/* An exit for --max-rss says by how much, from the RSS the worker last published
+ * and the limit it was started with (a reload may have changed it since). */
+static void describe_rss_exit(const struct child *w, const struct exit_record *r, char *buf,
                               size_t len)
 {
 	buf[0] = '\0';
 	if (r->cause == EXIT_CAUSE_RSS)
 		snprintf(buf, len, " (rss %.1f MiB above --max-rss %.1f MiB)",
-		         (double)r->rss_bytes / (1 << 20), (double)m->cfg->max_rss / (1 << 20));
+		         (double)r->rss_bytes / (1 << 20), (double)w->max_rss / (1 << 20));
 }
 
 static void record_exit(struct master *m, int slot, int status, const struct rusage *ru,
@@ -334,7 +336,7 @@ static void record_exit(struct master *m, int slot, int status, const struct rus
 	m->pool.exits[r->cause]++;
 	m->pool.recent_exits[m->pool.recent_next++ % RECENT_EXITS] = *r;
 	exit_record_describe(r, cause, sizeof cause);
-	describe_rss_exit(m, r, rss, sizeof rss);
+	describe_rss_exit(w, r, rss, sizeof rss);
 	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ||
 	                        r->cause == EXIT_CAUSE_RSS
 	                ? LOG_INFO

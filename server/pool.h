@@ -57,6 +57,7 @@ struct child {
 	uint64_t progress_ns;
 	uint64_t signalled_ns;
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
+	uint64_t max_rss;       /* --max-rss when it was spawned (the limit it applies) */
 	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
 	uint64_t evict_seq;     /* the connection last asked to drop (pressure), and when */
 	uint64_t evict_bytes;   /* the byte count it was judged by, SB_EVICT_YIELD for a yield */
