@@ -74,6 +74,21 @@ echo_until_rss_exit() {
 	[ "$(stat_json '.cpu_seconds > 0')" = true ]
 }
 
+@test "--max-rss: an idle worker above it leaves at an idle wake-up, with no more traffic" {
+	export PREFORKD_TEST_FAULT=grow-after:1:96
+	# The listener's receive timeout (the shorter wait, 0.5 s) wakes an idle worker.
+	start_server --workers 1 --max-rss 48M --first-byte-timeout 0.5 --idle-timeout 0.5 \
+		--worker-timeout 2 --pressure-idle 0
+	local victim
+	victim=$(worker_pids)
+	run echo_once "grow"
+	[ "$output" = "grow" ]
+	wait_until 10 log_has "pid $victim cause rss"
+	[ "$(stat_json .restarts.rss)" -eq 1 ]
+	[ "$(stat_json .totals.accepted)" -eq 1 ]
+	wait_until 5 has_workers 1
+}
+
 @test "--max-rss from the configuration file takes effect with a reload" {
 	export PREFORKD_TEST_FAULT=grow-after:1:96
 	local f="$BATS_TEST_TMPDIR/preforkd.conf"
