@@ -49,6 +49,20 @@ echo_until_rss_exit() {
 	assert_match "$output" $'\n''preforkd_workers_cpu_seconds_total [0-9.e+-]+'
 }
 
+@test "an http worker between two requests of a connection shows op keepalive" {
+	mkdir "$BATS_TEST_TMPDIR/www"
+	echo hello >"$BATS_TEST_TMPDIR/www/index.html"
+	start_server --workers 1 --service http --root "$BATS_TEST_TMPDIR/www" \
+		--keepalive-timeout 10
+	local conn
+	exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+	printf 'GET /index.html HTTP/1.1\r\nHost: test\r\n\r\n' >&"$conn"
+	wait_until 5 stat_is '.workers[0].op' keepalive
+	[ "$(stat_json '.workers[0].op_seconds >= 0')" = true ]
+	exec {conn}>&-
+	wait_until 5 stat_is '.workers[0].op' accept
+}
+
 @test "--max-rss: a worker that grows past it finishes its connection and is replaced, cause rss" {
 	export PREFORKD_TEST_FAULT=grow-after:1:96
 	start_server --workers 1 --max-rss 48M --pressure-idle 0
