@@ -127,6 +127,47 @@ int parse_seconds(const char *option, const char *text, double min, double max, 
 	return 0;
 }
 
+int parse_size(const char *option, const char *text, unsigned long long max,
+               unsigned long long *out, char *err, size_t errlen)
+{
+	size_t digits = strspn(text, DIGITS);
+	unsigned long long v = 0, unit = 1;
+	const char *suffix = text + digits;
+	int ok = digits > 0;
+
+	switch (*suffix) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		unit = 1ULL << 10;
+		break;
+	case 'm':
+	case 'M':
+		unit = 1ULL << 20;
+		break;
+	case 'g':
+	case 'G':
+		unit = 1ULL << 30;
+		break;
+	default:
+		ok = 0;
+	}
+	if (*suffix != '\0' && suffix[1] != '\0')
+		ok = 0;
+	errno = 0;
+	if (ok)
+		v = strtoull(text, NULL, 10);
+	if (!ok || errno != 0 || v > max / unit) {
+		snprintf(err, errlen,
+		         "%s: expected a size 0..%llu bytes (suffix K, M or G), got '%s'", option,
+		         max, text);
+		return -1;
+	}
+	*out = v * unit;
+	return 0;
+}
+
 /* getopt_long() leaves optind past the element it finished with, and a short option
  * inside a cluster (the x of -xq) has not finished it: argv[optind - 1] is then the
  * element before, even argv[0]. optopt says what was refused: 0 for an unknown long

@@ -21,6 +21,10 @@ int parse_seconds(const char *option, const char *text, double min, double max, 
  * --workers MIN..MAX, --spare LOW..HIGH, `scale A..B`. */
 int parse_range(const char *option, const char *text, long min, long max, long *lo, long *hi,
                 char *err, size_t errlen);
+/* A size in bytes: plain digits with an optional K, M or G suffix (powers of 1024,
+ * either case), such as 512M; at most max bytes. */
+int parse_size(const char *option, const char *text, unsigned long long max,
+               unsigned long long *out, char *err, size_t errlen);
 
 /* The option getopt_long() just refused (it returned '?' or ':'), as the user wrote
  * it: "-x" for a short one, even inside a cluster such as -xq, "--name" (without any

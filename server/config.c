@@ -35,6 +35,7 @@ enum {
 	OPT_WORKER_TIMEOUT,
 	OPT_MAX_REQUESTS,
 	OPT_MAX_REQUESTS_JITTER,
+	OPT_MAX_RSS,
 	OPT_MIN_UPTIME,
 	OPT_DEFER_ACCEPT,
 	OPT_DAEMON,
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
+	{ "max-rss", required_argument, NULL, OPT_MAX_RSS },
 	{ "min-uptime", required_argument, NULL, OPT_MIN_UPTIME },
 	{ "crash-loop-limit", required_argument, NULL, OPT_CRASH_LOOP_LIMIT },
 	{ "crash-loop-exit", no_argument, NULL, OPT_CRASH_LOOP_EXIT },
@@ -271,6 +273,10 @@ void config_usage(void)
 	       "  --max-requests N        a worker retires after N connections; 0 = never\n"
 	       "                          (default 0)\n"
 	       "  --max-requests-jitter N add 0..N to each worker's --max-requests (default 0)\n"
+	       "  --max-rss SIZE          a worker whose resident memory (RSS, sampled about\n"
+	       "                          once a second) is above SIZE (bytes, or with a K, M\n"
+	       "                          or G suffix) finishes its connection and is replaced\n"
+	       "                          (exit cause rss); 0 = never (default 0)\n"
 	       "  --min-uptime SECONDS    in a crash loop (workers that die before accepting, or\n"
 	       "                          exit on their own having served nothing), a new worker\n"
 	       "                          up this long ends the back-off of 100 ms doubling to\n"
@@ -472,6 +478,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests, err, errlen);
 	case OPT_MAX_REQUESTS_JITTER:
 		return parse_long(name, arg, 0, 1000000000, &cfg->max_requests_jitter, err, errlen);
+	case OPT_MAX_RSS:
+		return parse_size(name, arg, 1ULL << 40, &cfg->max_rss, err, errlen);
 	case OPT_PRESSURE_IDLE:
 		return parse_seconds(name, arg, 0, 86400, &cfg->pressure_idle, err, errlen);
 	case OPT_DEFER_ACCEPT:

@@ -41,6 +41,8 @@ struct config {
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */
 	long max_requests_jitter;
+	/* a worker whose RSS passes it finishes its connection and is replaced; 0 = never */
+	unsigned long long max_rss;
 	double min_uptime;
 	long defer_accept;    /* seconds, 0 = off */
 	double pressure_idle; /* evict under pressure after this long without progress; 0 = never */

@@ -38,6 +38,8 @@ const struct config_key config_keys[] = {
 	{ "worker-timeout", CONFIG_LIVE, 0 },
 	{ "max-requests", CONFIG_LIVE, 0 },
 	{ "max-requests-jitter", CONFIG_LIVE, 0 },
+	/* each new worker takes it; the rolling restart replaces the old ones */
+	{ "max-rss", CONFIG_LIVE, 0 },
 	{ "min-uptime", CONFIG_LIVE, 0 },
 	{ "crash-loop-limit", CONFIG_LIVE, 0 },
 	{ "crash-loop-exit", CONFIG_LIVE, 0 },
@@ -147,6 +149,10 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_long(c->max_requests, buf, len);
 	if (strcmp(k, "max-requests-jitter") == 0)
 		return show_long(c->max_requests_jitter, buf, len);
+	if (strcmp(k, "max-rss") == 0) {
+		snprintf(buf, len, "%llu", c->max_rss);
+		return 1;
+	}
 	if (strcmp(k, "defer-accept") == 0)
 		return show_long(c->defer_accept, buf, len);
 	if (strcmp(k, "daemon") == 0)

@@ -8,7 +8,8 @@
  * gone, except the pressure fields the master owns: the shared header's pressure
  * flag and a slot's evict_seq/evict_bytes (pressure.h). It may call admin,
  * metrics and agent (serve their sockets), notify (with the const pool), pressure (the
- * accept queue and the eviction rule), adapt (the adaptive pool's rule), signals,
+ * accept queue and the eviction rule), adapt (the adaptive pool's rule),
+ * hang_report (with the const pool, before a hung worker is killed), signals,
  * drain, daemon, pidfile, scoreboard, worker (in a new child) and common/. It never
  * calls stats: replies are the admin and metrics modules' business. Other modules
  * see only a const struct pool *; admin.c calls nothing here: it queues requests
@@ -21,6 +22,7 @@
 #include "config_reload.h"
 #include "daemon.h"
 #include "drain.h"
+#include "hang_report.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +174,7 @@ static int spawn_worker(struct master *m, uint64_t now)
 	w->progress_mark = 0;
 	w->progress_ns = now;
 	w->hang_limit_ns = seconds_to_ns(m->cfg->worker_timeout);
+	w->max_rss = m->cfg->max_rss;
 	log_info("worker spawned: slot %d pid %ld generation %u", slot, (long)pid,
 	         m->pool.generation);
 	return 0;
@@ -192,6 +196,8 @@ static enum exit_cause classify_exit(const struct child *w, int status)
 		return EXIT_CAUSE_TIMEOUT;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RECYCLED)
 		return EXIT_CAUSE_RECYCLED;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RSS)
+		return EXIT_CAUSE_RSS;
 	if (w->stopping && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_STOPPED)
 		return EXIT_CAUSE_STOPPED;
 	if (w->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
@@ -281,7 +287,8 @@ static int is_failed_start(const struct master *m, const struct exit_record *r, 
 		return 0;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status) != WORKER_EXIT_STOPPED &&
-		       WEXITSTATUS(status) != WORKER_EXIT_RECYCLED;
+		       WEXITSTATUS(status) != WORKER_EXIT_RECYCLED &&
+		       WEXITSTATUS(status) != WORKER_EXIT_RSS;
 	switch (WTERMSIG(status)) {
 	case SIGSEGV:
 	case SIGBUS:
@@ -294,11 +301,23 @@ static int is_failed_start(const struct master *m, const struct exit_record *r, 
 	}
 }
 
-static void record_exit(struct master *m, int slot, int status, uint64_t now)
+/* An exit for --max-rss says by how much, from the RSS the worker last published
+ * and the limit it was started with (a reload may have changed it since). */
+static void describe_rss_exit(const struct child *w, const struct exit_record *r, char *buf,
+                              size_t len)
+{
+	buf[0] = '\0';
+	if (r->cause == EXIT_CAUSE_RSS)
+		snprintf(buf, len, " (rss %.1f MiB above --max-rss %.1f MiB)",
+		         (double)r->rss_bytes / (1 << 20), (double)w->max_rss / (1 << 20));
+}
+
+static void record_exit(struct master *m, int slot, int status, const struct rusage *ru,
+                        uint64_t now)
 {
 	struct child *w = &m->pool.children[slot];
 	struct exit_record *r = &w->last_exit;
-	char cause[96];
+	char cause[96], rss[96];
 	int was_ready;
 
 	r->valid = 1;
@@ -309,14 +328,24 @@ static void record_exit(struct master *m, int slot, int status, uint64_t now)
 	r->core = WIFSIGNALED(status) && WCOREDUMP(status);
 	r->lifetime_ns = now - w->started_ns;
 	r->connections = sb_get(&m->pool.slots[slot].counters[C_ACCEPTED]);
+	r->rss_bytes = sb_get(&m->pool.slots[slot].rss_bytes);
+	/* Exact, from the kernel: nothing of it is lost with the worker's last sample. */
+	r->cpu_ns =
+		(uint64_t)ru->ru_utime.tv_sec * NS_PER_SEC + (uint64_t)ru->ru_utime.tv_usec * 1000 +
+		(uint64_t)ru->ru_stime.tv_sec * NS_PER_SEC + (uint64_t)ru->ru_stime.tv_usec * 1000;
+	m->pool.retired_cpu_ns += r->cpu_ns;
+	w->slot_cpu_ns += r->cpu_ns;
 	was_ready = sb_state(&m->pool.slots[slot]) != WS_STARTING;
 	m->pool.exits[r->cause]++;
 	m->pool.recent_exits[m->pool.recent_next++ % RECENT_EXITS] = *r;
 	exit_record_describe(r, cause, sizeof cause);
-	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ? LOG_INFO
-	                                                                          : LOG_WARN,
-	        "worker exited: slot %d pid %ld cause %s after %.3f s, %llu connections", slot,
-	        (long)w->pid, cause, (double)r->lifetime_ns / NS_PER_SEC,
+	describe_rss_exit(w, r, rss, sizeof rss);
+	log_msg(r->cause == EXIT_CAUSE_STOPPED || r->cause == EXIT_CAUSE_RECYCLED ||
+	                        r->cause == EXIT_CAUSE_RSS
+	                ? LOG_INFO
+	                : LOG_WARN,
+	        "worker exited: slot %d pid %ld cause %s%s after %.3f s, %llu connections", slot,
+	        (long)w->pid, cause, rss, (double)r->lifetime_ns / NS_PER_SEC,
 	        (unsigned long long)r->connections);
 	if (is_failed_start(m, r, status, was_ready))
 		note_failed_start(m, now, slot, w);
@@ -326,13 +355,15 @@ static void reap_children(struct master *m, uint64_t now)
 {
 	for (;;) {
 		int status, slot;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		struct rusage ru;
+		/* wait4: waitpid() that also says the child's CPU time */
+		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
 
 		if (pid == 0 || (pid < 0 && errno == ECHILD))
 			return;
 		if (pid < 0) {
 			if (errno != EINTR)
-				log_error("waitpid: %s", strerror(errno));
+				log_error("wait4: %s", strerror(errno));
 			if (errno != EINTR)
 				return;
 			continue;
@@ -342,7 +373,7 @@ static void reap_children(struct master *m, uint64_t now)
 			log_warn("reaped unknown child pid %ld", (long)pid);
 			continue;
 		}
-		record_exit(m, slot, status, now);
+		record_exit(m, slot, status, &ru, now);
 		fold_retired_counters(m, slot);
 		m->pool.children[slot].pid = 0;
 		m->pool.children[slot].stopping = 0;
@@ -385,8 +416,7 @@ static void kill_hung_workers(struct master *m, uint64_t now)
 		}
 		if (limit == 0 || now - w->progress_ns < limit)
 			continue;
-		log_warn("worker slot %d pid %ld made no progress for %.1f s: killing it", i,
-		         (long)w->pid, (double)(now - w->progress_ns) / NS_PER_SEC);
+		hang_report_log(&m->pool, i, now, now - w->progress_ns);
 		w->killed_for_timeout = 1;
 		signal_worker(w, SIGKILL, now);
 	}

@@ -10,7 +10,7 @@
 static const char *const cause_names[] = {
 	[EXIT_CAUSE_CODE] = "exit",       [EXIT_CAUSE_SIGNAL] = "signal",
 	[EXIT_CAUSE_TIMEOUT] = "timeout", [EXIT_CAUSE_RECYCLED] = "recycled",
-	[EXIT_CAUSE_STOPPED] = "stopped",
+	[EXIT_CAUSE_STOPPED] = "stopped", [EXIT_CAUSE_RSS] = "rss",
 };
 
 const char *exit_cause_name(enum exit_cause c)

@@ -28,6 +28,7 @@ enum exit_cause {
 	EXIT_CAUSE_TIMEOUT,  /* killed by the master: busy with no progress */
 	EXIT_CAUSE_RECYCLED, /* served --max-requests and retired */
 	EXIT_CAUSE_STOPPED,  /* asked to stop: scale down, reload, shutdown */
+	EXIT_CAUSE_RSS,      /* its RSS passed --max-rss: finished its connection, retired */
 	EXIT_CAUSE_COUNT
 };
 
@@ -40,6 +41,8 @@ struct exit_record {
 	int core;   /* dumped core */
 	uint64_t lifetime_ns;
 	uint64_t connections;
+	uint64_t rss_bytes; /* its last published RSS (0: never sampled) */
+	uint64_t cpu_ns;    /* CPU time it used, user + system, from wait4() */
 };
 
 /* The master's record of one child, kept in the slot of the child's scoreboard
@@ -55,6 +58,7 @@ struct child {
 	uint64_t progress_ns;
 	uint64_t signalled_ns;
 	uint64_t hang_limit_ns; /* --worker-timeout when it was spawned; 0 = never */
+	uint64_t max_rss;       /* --max-rss when it was spawned (the limit it applies) */
 	uint64_t spawn_seq;     /* order of spawning: tells a crash-loop probe from its elders */
 	uint64_t evict_seq;     /* the connection last asked to drop (pressure), and when */
 	uint64_t evict_bytes;   /* the byte count it was judged by, SB_EVICT_YIELD for a yield */
@@ -63,6 +67,7 @@ struct child {
 	/* Counters of the children that used this slot before, folded at each exit: a
 	 * slot's per-slot metrics add the live child's and never go backwards. */
 	uint64_t slot_counters[C_COUNT];
+	uint64_t slot_cpu_ns; /* likewise the CPU time of its earlier children */
 };
 
 #define RECENT_EXITS 16
@@ -112,6 +117,7 @@ struct pool {
 	struct pool_pressure pressure;
 	struct child children[SLOTS_MAX];
 	struct sb_totals retired; /* folded from every child that exited */
+	uint64_t retired_cpu_ns;  /* their CPU time, exact (wait4) */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	struct exit_record recent_exits[RECENT_EXITS]; /* a ring: the newest is recent_next-1 */
 	unsigned recent_next;

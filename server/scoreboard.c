@@ -39,7 +39,25 @@ void scoreboard_reset_slot(struct sb_slot *s)
 	atomic_store_explicit(&s->conn_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->evict_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->evict_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->activity, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->rss_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->cpu_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->sampled_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->conn_in0, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->conn_out0, 0, memory_order_relaxed);
 	memset(&s->peer, 0, sizeof s->peer);
+}
+
+const char *worker_op_name(enum worker_op op)
+{
+	static const char *const names[WOP_COUNT] = {
+		[WOP_NONE] = "none",   [WOP_ACCEPT] = "accept",
+		[WOP_READ] = "read",   [WOP_SERVICE] = "service",
+		[WOP_WRITE] = "write", [WOP_KEEPALIVE] = "keepalive",
+		[WOP_CLOSE] = "close", [WOP_STOPPING] = "stopping",
+	};
+
+	return (unsigned)op < WOP_COUNT ? names[op] : "none";
 }
 
 /* Called only after the slot's worker has been reaped: nothing writes it any more. */

@@ -75,7 +75,61 @@ struct sb_slot {
 	_Atomic uint64_t qwait_hist[HIST_BUCKETS];
 	/* --service http: per request, head complete to response sent, microseconds */
 	_Atomic uint64_t req_hist[HIST_BUCKETS];
+	/* What the master needs to know of its worker and cannot read in its
+	 * /proc/PID under the shipped unit (another uid, not dumpable, ProtectProc):
+	 * published by the worker itself. activity: its operation and since when, one
+	 * word (sb_set_op) so that a reader never pairs an op with another's time.
+	 * rss_bytes and cpu_ns: its resident memory and CPU time (user + system),
+	 * sampled together on a tick (worker.c, "samples"), sampled_ns the tick's time;
+	 * 0 until the first sample. conn_in0/conn_out0: the byte counters when the
+	 * current connection began, so that its own bytes are the difference. */
+	_Atomic uint64_t activity;
+	_Atomic uint64_t rss_bytes;
+	_Atomic uint64_t cpu_ns;
+	_Atomic uint64_t sampled_ns;
+	_Atomic uint64_t conn_in0;
+	_Atomic uint64_t conn_out0;
 } __attribute__((aligned(64)));
+
+/* A worker's operation, for status and the hang report. WOP_READ: waiting for or
+ * reading the client's bytes (a request's head, echo's data); WOP_SERVICE: the
+ * service works on a request (opens a file, builds a reply); WOP_WRITE: sending,
+ * or waiting for the client to take what was sent; WOP_KEEPALIVE: between two
+ * requests of a connection; WOP_CLOSE: closing (http's lingering close). */
+enum worker_op {
+	WOP_NONE,
+	WOP_ACCEPT,
+	WOP_READ,
+	WOP_SERVICE,
+	WOP_WRITE,
+	WOP_KEEPALIVE,
+	WOP_CLOSE,
+	WOP_STOPPING,
+	WOP_COUNT
+};
+
+/* The op in the low 8 bits, its start (CLOCK_MONOTONIC, microseconds: 56 bits
+ * last 2000 years) above them. One plain store: no syscall, no locked
+ * instruction; the caller passes a time it has already read. */
+static inline void sb_set_op(struct sb_slot *s, enum worker_op op, uint64_t since_ns)
+{
+	atomic_store_explicit(&s->activity, (since_ns / 1000) << 8 | (uint64_t)op,
+	                      memory_order_relaxed);
+}
+
+static inline enum worker_op sb_op(uint64_t activity)
+{
+	unsigned op = (unsigned)(activity & 0xff);
+
+	return op < WOP_COUNT ? (enum worker_op)op : WOP_NONE;
+}
+
+static inline uint64_t sb_op_since_ns(uint64_t activity)
+{
+	return (activity >> 8) * 1000;
+}
+
+const char *worker_op_name(enum worker_op op);
 
 /* Pool-wide, next to the slots: written by the master, read by every worker with
  * a plain load (no syscall on the hot path). */

@@ -165,6 +165,11 @@ static enum io wait_for(const struct conn *c, short events, uint64_t deadline, i
 	struct pollfd p = { .fd = c->fd, .events = events, .revents = 0 };
 	sigset_t block, old;
 
+	/* A send that must wait: the client does not take the response (the
+	 * worker's op, for status and the hang report; slow path only). */
+	if (events == POLLOUT &&
+	    sb_op(atomic_load_explicit(&c->ctx->slot->activity, memory_order_relaxed)) != WOP_WRITE)
+		sb_set_op(c->ctx->slot, WOP_WRITE, clock_now_ns());
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGQUIT);
@@ -303,9 +308,11 @@ static void close_gently(struct conn *c)
 {
 	/* Never longer than --idle-timeout: the linger moves no byte of ours, and
 	 * --worker-timeout is only known to exceed the configured waits. */
-	uint64_t deadline = clock_now_ns() + (opt.idle_ns < LINGER_NS ? opt.idle_ns : LINGER_NS);
+	uint64_t now = clock_now_ns();
+	uint64_t deadline = now + (opt.idle_ns < LINGER_NS ? opt.idle_ns : LINGER_NS);
 	size_t dropped = 0;
 
+	sb_set_op(c->ctx->slot, WOP_CLOSE, now);
 	if (shutdown(c->fd, SHUT_WR) < 0)
 		return;
 	while (dropped < LINGER_BYTES) {
@@ -1016,15 +1023,20 @@ static enum serve_result result_of(ssize_t io)
 static ssize_t await_request(struct conn *c)
 {
 	struct sb_slot *slot = c->ctx->slot;
+	uint64_t now;
 	ssize_t n;
 
 	if (c->requests == 0)
 		return read_more(c, c->ctx->waits->wait_start_ns + opt.first_byte_ns, 0);
+	now = clock_now_ns();
+	sb_set_op(slot, WOP_KEEPALIVE, now);
 	sb_set_state(slot, WS_KEEPALIVE);
-	c->idle_since_ns = clock_now_ns();
-	n = read_more(c, c->idle_since_ns + opt.keepalive_ns, 1);
+	c->idle_since_ns = now;
+	n = read_more(c, now + opt.keepalive_ns, 1);
 	if (n > 0) {
-		atomic_store_explicit(&slot->busy_since_ns, clock_now_ns(), memory_order_relaxed);
+		now = clock_now_ns();
+		atomic_store_explicit(&slot->busy_since_ns, now, memory_order_relaxed);
+		sb_set_op(slot, WOP_READ, now);
 		sb_set_state(slot, WS_BUSY);
 	}
 	return n;
@@ -1210,6 +1222,7 @@ static int answer(struct conn *c, enum serve_result *res)
 		sb_add(&ctx->slot->counters[C_HTTP_KEEPALIVE_REUSES], 1);
 	st = read_head(c, &r);
 	c->req_start_ns = clock_now_ns();
+	sb_set_op(ctx->slot, WOP_SERVICE, c->req_start_ns);
 	if (st <= 0) {
 		if (st == IO_TIMEOUT) {
 			/* Part of a request arrived (else await_request would not have

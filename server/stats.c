@@ -56,6 +56,13 @@ struct worker_view {
 	const char *peer;    /* the client while busy, else NULL */
 	double busy_seconds; /* how long the connection has lasted while busy, else < 0 */
 	const struct exit_record *last_exit;
+	/* What the worker published (scoreboard.h): its op and for how long; its RSS
+	 * (STAT_NONE before its first sample) and CPU time at its last sample, and
+	 * the slot's CPU with its earlier workers' (exact, from wait4) */
+	const char *op;
+	double op_seconds;
+	uint64_t rss_bytes, rss_gauge; /* the gauge: 0 while unknown */
+	double cpu_seconds, slot_cpu_seconds, sample_age_seconds;
 	char peer_text[ADDR_TEXT_MAX];
 	/* A busy worker's connection: its four numbers, the client's from the slot,
 	 * the server's and the TCP figures from the kernel (sockdiag); NULL and
@@ -113,7 +120,9 @@ struct snapshot {
 	/* --service http: head complete to response sent */
 	struct latency request_time;
 	int queue_wait_on;
-	uint64_t restarts; /* exits of every cause but "stopped" */
+	uint64_t restarts;  /* exits of every cause but "stopped" */
+	double cpu_seconds; /* every worker's CPU: exact for the gone, sampled for the live */
+	uint64_t max_rss;   /* --max-rss, 0 = off */
 	uint64_t exits[EXIT_CAUSE_COUNT];
 	uint64_t fork_failures, slots_exhausted_events;
 	int slots_exhausted, crash_loop, crash_loop_failing;
@@ -278,6 +287,26 @@ static void view_connections(struct snapshot *s)
 		sockdiag_dump(l, SOCKDIAG_TIMEOUT_MS, match_connection, s, err, sizeof err) == 0;
 }
 
+/* What the worker published of itself: op, RSS and CPU (scoreboard.h). */
+static void view_samples(struct snapshot *s, struct sb_slot *sb, const struct child *c,
+                         struct worker_view *w)
+{
+	uint64_t act = atomic_load_explicit(&sb->activity, memory_order_relaxed);
+	uint64_t since = sb_op_since_ns(act), sampled = sb_get(&sb->sampled_ns);
+	uint64_t cpu = sb_get(&sb->cpu_ns);
+
+	w->op = sb_op(act) == WOP_NONE ? NULL : worker_op_name(sb_op(act));
+	w->op_seconds = w->op && s->now_ns > since ? ns_to_s(s->now_ns - since) : w->op ? 0 : -1;
+	w->rss_bytes = sampled ? sb_get(&sb->rss_bytes) : STAT_NONE;
+	if (w->rss_bytes == 0)
+		w->rss_bytes = STAT_NONE; /* /proc/self/statm was not readable */
+	w->rss_gauge = w->rss_bytes == STAT_NONE ? 0 : w->rss_bytes;
+	w->cpu_seconds = ns_to_s(cpu);
+	w->slot_cpu_seconds = ns_to_s(c->slot_cpu_ns + cpu);
+	w->sample_age_seconds = sampled && s->now_ns > sampled ? ns_to_s(s->now_ns - sampled) : -1;
+	s->cpu_seconds += w->cpu_seconds;
+}
+
 /* One live slot, read with atomic loads; its counters are added to the totals. */
 static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 {
@@ -322,6 +351,7 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 		w->busy_seconds = s->now_ns > since ? ns_to_s(s->now_ns - since) : 0;
 	}
 	w->last_exit = &c->last_exit;
+	view_samples(s, sb, c, w);
 }
 
 static void view_adaptive(struct snapshot *s, const struct pool *p)
@@ -381,6 +411,8 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->generation = p->generation;
 	s->configured = (uint64_t)p->target;
 	view_adaptive(s, p);
+	s->cpu_seconds = ns_to_s(p->retired_cpu_ns);
+	s->max_rss = p->cfg->max_rss;
 	memcpy(s->exits, p->exits, sizeof s->exits);
 	for (int c = 0; c < EXIT_CAUSE_COUNT; c++)
 		if (c != EXIT_CAUSE_STOPPED)
@@ -602,6 +634,18 @@ static const struct stat_field worker_fields[] = {
 	ROW("retransmits", SU_COUNT, W(retransmits), SF_NULLABLE),
 	LATENCY_ROWS(W),
 	REQUEST_TIME_ROWS("http_", W),
+	ROW("op", SU_TEXT, W(op), SF_NULLABLE),
+	ROW("op_seconds", SU_SECONDS, W(op_seconds), SF_NULLABLE),
+	ROW("rss_bytes", SU_BYTES, W(rss_bytes), SF_NULLABLE),
+	STAT(NULL, SU_BYTES, W(rss_gauge), 0, "preforkd_worker_rss_bytes", PROM_GAUGE, NULL,
+	     "Resident memory of the worker in this slot, as it last sampled it (about once "
+	     "a second); 0 before its first sample."),
+	ROW("cpu_seconds", SU_SECONDS, W(cpu_seconds), 0),
+	STAT(NULL, SU_SECONDS, W(slot_cpu_seconds), 0, "preforkd_worker_cpu_seconds_total",
+	     PROM_COUNTER, NULL,
+	     "CPU time (user + system) used in this slot: its earlier workers' (exact) and "
+	     "its worker's at its last sample."),
+	ROW("sample_age_seconds", SU_SECONDS, W(sample_age_seconds), SF_NULLABLE),
 	ROW("last_exit", SU_EXIT, W(last_exit), 0),
 };
 
@@ -736,16 +780,23 @@ static const struct stat_field global_fields[] = {
 	     "Workers replaced after an exit that was not requested (every cause but stopped)."),
 	STAT("restarts.exit_code", SU_COUNT, S(exits[EXIT_CAUSE_CODE]), 0,
 	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"exit\"",
-	     "Worker exits by cause (exit code, signal, timeout kill, recycled, stopped on "
-	     "request)."),
+	     "Worker exits by cause (exit code, signal, timeout kill, recycled, RSS above "
+	     "--max-rss, stopped on request)."),
 	STAT("restarts.signal", SU_COUNT, S(exits[EXIT_CAUSE_SIGNAL]), 0,
 	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"signal\"", NULL),
 	STAT("restarts.timeout", SU_COUNT, S(exits[EXIT_CAUSE_TIMEOUT]), 0,
 	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"timeout\"", NULL),
 	STAT("restarts.recycled", SU_COUNT, S(exits[EXIT_CAUSE_RECYCLED]), 0,
 	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"recycled\"", NULL),
+	STAT("restarts.rss", SU_COUNT, S(exits[EXIT_CAUSE_RSS]), 0, "preforkd_worker_exits_total",
+	     PROM_COUNTER, "cause=\"rss\"", NULL),
 	STAT("stopped_on_request", SU_COUNT, S(exits[EXIT_CAUSE_STOPPED]), 0,
 	     "preforkd_worker_exits_total", PROM_COUNTER, "cause=\"stopped\"", NULL),
+	ROW("max_rss_bytes", SU_BYTES, S(max_rss), 0),
+	STAT("cpu_seconds", SU_SECONDS, S(cpu_seconds), 0, "preforkd_workers_cpu_seconds_total",
+	     PROM_COUNTER, NULL,
+	     "CPU time (user + system) of every worker: exact for those gone, at the last "
+	     "sample for the live ones."),
 	STAT("fork_failures", SU_COUNT, S(fork_failures), 0, "preforkd_fork_failures_total",
 	     PROM_COUNTER, NULL, "fork() calls that failed."),
 	STAT("slots_exhausted", SU_BOOL, S(slots_exhausted), 0, "preforkd_slots_exhausted",
@@ -904,15 +955,18 @@ static uint64_t errors_of(const uint64_t *c)
 
 static void render_table_header(struct strbuf *b)
 {
-	strbuf_printf(b, "%4s %7s %4s %-8s %6s %8s %8s %8s %5s %7s %7s %-21s %6s  %s\n", "SLOT",
-	              "PID", "GEN", "STATE", "AGE", "CONNS", "IN", "OUT", "ERRS", "P50", "P99",
-	              "PEER", "BUSY", "LAST EXIT");
+	strbuf_printf(b,
+	              "%4s %7s %4s %-8s %6s %8s %8s %8s %5s %7s %7s %-21s %6s %8s %7s %-16s  "
+	              "%s\n",
+	              "SLOT", "PID", "GEN", "STATE", "AGE", "CONNS", "IN", "OUT", "ERRS", "P50",
+	              "P99", "PEER", "BUSY", "RSS", "CPU", "OP", "LAST EXIT");
 }
 
 static void render_table_row(struct strbuf *b, const struct worker_view *w)
 {
 	const struct latency *l = &w->latency;
 	char age[32], in[32], out[32], p50[32], p99[32], last[48], busy[32] = "-";
+	char rss[32] = "-", cpu[32], op[48] = "-", opfor[32];
 
 	format_duration(w->age_seconds, age, sizeof age);
 	format_bytes(w->counters[C_BYTES_IN], in, sizeof in);
@@ -922,12 +976,21 @@ static void render_table_row(struct strbuf *b, const struct worker_view *w)
 	if (w->busy_seconds >= 0)
 		format_duration(w->busy_seconds, busy, sizeof busy);
 	describe_exit_short(w->last_exit, last, sizeof last);
-	strbuf_printf(b, "%4llu %7llu %4llu %-8s %6s %8llu %8s %8s %5llu %7s %7s %-21s %6s  %s\n",
+	if (w->rss_bytes != STAT_NONE)
+		format_bytes(w->rss_bytes, rss, sizeof rss);
+	snprintf(cpu, sizeof cpu, "%.2fs", w->cpu_seconds);
+	if (w->op) {
+		format_duration(w->op_seconds, opfor, sizeof opfor);
+		snprintf(op, sizeof op, "%s/%s", w->op, opfor);
+	}
+	strbuf_printf(b,
+	              "%4llu %7llu %4llu %-8s %6s %8llu %8s %8s %5llu %7s %7s %-21s %6s %8s %7s "
+	              "%-16s  %s\n",
 	              (unsigned long long)w->slot, (unsigned long long)w->pid,
 	              (unsigned long long)w->generation, w->state_name, age,
 	              (unsigned long long)w->counters[C_ACCEPTED], in, out,
 	              (unsigned long long)errors_of(w->counters), p50, p99, w->peer ? w->peer : "-",
-	              busy, last);
+	              busy, rss, cpu, op, last);
 }
 
 static void render_workers(struct strbuf *b, const struct snapshot *s)
@@ -1061,12 +1124,13 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	render_adaptive_line(b, s);
 	strbuf_printf(b,
 	              "  Restarts: %llu (exit code %llu, signal %llu, timeout %llu, recycled "
-	              "%llu); %llu stopped on request; %llu fork failures\n",
+	              "%llu, rss %llu); %llu stopped on request; %llu fork failures\n",
 	              (unsigned long long)s->restarts,
 	              (unsigned long long)s->exits[EXIT_CAUSE_CODE],
 	              (unsigned long long)s->exits[EXIT_CAUSE_SIGNAL],
 	              (unsigned long long)s->exits[EXIT_CAUSE_TIMEOUT],
 	              (unsigned long long)s->exits[EXIT_CAUSE_RECYCLED],
+	              (unsigned long long)s->exits[EXIT_CAUSE_RSS],
 	              (unsigned long long)s->exits[EXIT_CAUSE_STOPPED],
 	              (unsigned long long)s->fork_failures);
 	render_crash_loop_line(b, s);

@@ -18,6 +18,7 @@
 #include "worker_fault.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -303,7 +304,7 @@ static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint
 	sb_add(&slot->qwait_hist[hist_bucket(us)], 1);
 }
 
-static void serve_connection(const struct worker_args *a, int fd, int last)
+static uint64_t serve_connection(const struct worker_args *a, int fd, int last)
 {
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
@@ -320,6 +321,7 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 		                 .stopping = &stop_requested,
 		                 .last_connection = last };
 	enum serve_result r = SERVE_OTHER;
+	uint64_t end;
 	int early;
 
 	if (own_slice_per_connection &&
@@ -328,6 +330,11 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	/* busy_since_ns before conn_seq (release): a master that reads the new seq
 	 * (acquire) reads this connection's start, never the last one's. */
 	atomic_store_explicit(&slot->busy_since_ns, t0, memory_order_relaxed);
+	atomic_store_explicit(&slot->conn_in0, sb_get(&slot->counters[C_BYTES_IN]),
+	                      memory_order_relaxed);
+	atomic_store_explicit(&slot->conn_out0, sb_get(&slot->counters[C_BYTES_OUT]),
+	                      memory_order_relaxed);
+	sb_set_op(slot, WOP_READ, t0);
 	atomic_store_explicit(&slot->conn_seq, sb_get(&slot->conn_seq) + 1, memory_order_release);
 	conn_evicted = 0;
 	conn_fd = fd;
@@ -340,7 +347,8 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	/* close() of a TCP socket only fails with EINTR/EIO after the fd is released
 	 * on Linux; there is nothing to retry. */
 	close(fd);
-	us = (clock_now_ns() - t0) / 1000;
+	end = clock_now_ns();
+	us = (end - t0) / 1000;
 	sb_add(&slot->hist[hist_bucket(us)], 1);
 	if (a->cfg->queue_wait && !early)
 		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
@@ -351,6 +359,93 @@ static void serve_connection(const struct worker_args *a, int fd, int last)
 	} else {
 		count_result(slot, r);
 	}
+	return end;
+}
+
+/* ---- samples: RSS and CPU time, published for the master ----
+ *
+ * Under the shipped unit the master cannot read this process's /proc/PID, so the
+ * worker reads its own and publishes the figures in its slot. Once per tick at
+ * most, never per connection: the tick is checked against a clock the loop has
+ * already read (the end of a connection, an idle accept wake-up), and a sample
+ * costs two syscalls: a pread() of /proc/self/statm, kept open from the start
+ * (one open for the worker's life), and clock_gettime(CLOCK_PROCESS_CPUTIME_ID),
+ * which the vDSO cannot answer. */
+#define SAMPLE_TICK_NS NS_PER_SEC
+
+static int statm_fd = -1;
+static uint64_t page_bytes;
+static uint64_t next_sample_ns;
+
+static void open_samples(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	page_bytes = page > 0 ? (uint64_t)page : 4096;
+	/* Before the privilege drop: /proc/self is the same process after it, and the
+	 * fd keeps working whatever the process's ids become. */
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (statm_fd < 0)
+		log_warn("/proc/self/statm: %s; this worker's RSS is not known (nor --max-rss "
+		         "applied)",
+		         strerror(errno));
+}
+
+/* statm: "size resident shared text lib data dt", in pages. 0 when unknown. */
+static uint64_t read_rss(void)
+{
+	char buf[128], *field, *end;
+	ssize_t n;
+	unsigned long long resident;
+
+	if (statm_fd < 0)
+		return 0;
+	do
+		n = pread(statm_fd, buf, sizeof buf - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	field = buf + strcspn(buf, " "); /* past "size" */
+	errno = 0;
+	resident = strtoull(field, &end, 10);
+	if (end == field || errno != 0)
+		return 0;
+	return (uint64_t)resident * page_bytes;
+}
+
+static void take_sample(struct sb_slot *slot, uint64_t now)
+{
+	struct timespec cpu;
+	uint64_t rss = read_rss();
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
+		atomic_store_explicit(&slot->cpu_ns,
+		                      (uint64_t)cpu.tv_sec * NS_PER_SEC + (uint64_t)cpu.tv_nsec,
+		                      memory_order_relaxed);
+	atomic_store_explicit(&slot->rss_bytes, rss, memory_order_relaxed);
+	atomic_store_explicit(&slot->sampled_ns, now, memory_order_relaxed);
+	next_sample_ns = now + SAMPLE_TICK_NS;
+}
+
+/* At most once per tick; then --max-rss: a worker above it has finished its
+ * connection (or is idle) and leaves, for the master to replace at once. */
+static void sample_tick(const struct worker_args *a, uint64_t now, long served)
+{
+	uint64_t rss;
+
+	if (now < next_sample_ns)
+		return;
+	take_sample(a->slot, now);
+	rss = sb_get(&a->slot->rss_bytes);
+	if (a->cfg->max_rss == 0 || rss <= a->cfg->max_rss)
+		return;
+	log_info("worker rss %.1f MiB is above --max-rss %.1f MiB after %ld connections: "
+	         "retiring",
+	         (double)rss / (1 << 20), (double)a->cfg->max_rss / (1 << 20), served);
+	sb_set_op(a->slot, WOP_STOPPING, now);
+	sb_set_state(a->slot, WS_STOPPING);
+	_exit(WORKER_EXIT_RSS);
 }
 
 /* Once the queue is empty, how long a draining worker waits for more: handshakes in
@@ -391,7 +486,7 @@ static void drain_queue(const struct worker_args *a)
 		                 SOCK_CLOEXEC | a->cfg->service->accept_flags);
 
 		if (fd >= 0) {
-			serve_connection(a, fd, 1);
+			(void)serve_connection(a, fd, 1);
 			sb_set_state(a->slot, WS_STOPPING);
 			continue;
 		}
@@ -410,6 +505,7 @@ static void drain_queue(const struct worker_args *a)
 void worker_run(const struct worker_args *a)
 {
 	long served = 0;
+	uint64_t now;
 
 	/* First: from here on a line goes to the master's pipe, never blocking. */
 	log_enter_worker(&a->slot->counters[C_LOG_DROPPED]);
@@ -417,6 +513,7 @@ void worker_run(const struct worker_args *a)
 	proctitle_set_worker(a->slot_index, a->generation);
 	install_worker_signals();
 	set_limits(a->cfg, a->listen_fd);
+	open_samples();
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
 	if (privdrop_apply() < 0)
 		_exit(WORKER_EXIT_FATAL);
@@ -424,22 +521,32 @@ void worker_run(const struct worker_args *a)
 	if (a->cfg->service->worker_init && a->cfg->service->worker_init(a->cfg) < 0)
 		_exit(WORKER_EXIT_FATAL);
 	worker_fault_at_start();
+	now = clock_now_ns();
+	take_sample(a->slot, now);
+	sb_set_op(a->slot, WOP_ACCEPT, now);
 	sb_set_state(a->slot, WS_IDLE);
 	worker_fault_when_ready();
 	while (!stop_requested) {
 		int fd = accept_connection(a);
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* A wake-up of an idle worker (the listener's SO_RCVTIMEO): its
+			 * tick too. */
+			sample_tick(a, clock_now_ns(), served);
 			continue;
-		serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests);
+		}
+		now = serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests);
 		served++;
 		worker_fault_after_serve((unsigned long)served);
 		if (a->max_requests > 0 && served >= a->max_requests) {
 			sb_set_state(a->slot, WS_STOPPING);
 			_exit(WORKER_EXIT_RECYCLED);
 		}
+		sample_tick(a, now, served);
+		sb_set_op(a->slot, WOP_ACCEPT, now);
 		sb_set_state(a->slot, WS_IDLE);
 	}
+	sb_set_op(a->slot, WOP_STOPPING, clock_now_ns());
 	sb_set_state(a->slot, WS_STOPPING);
 	if (!quit_now && drain_wanted(a->listen_fd))
 		drain_queue(a);

@@ -13,6 +13,7 @@ struct sb_slot;
 #define WORKER_EXIT_STOPPED 0  /* asked to stop (SIGTERM) */
 #define WORKER_EXIT_FATAL 1    /* a setup or accept error it cannot recover from */
 #define WORKER_EXIT_RECYCLED 3 /* served its --max-requests */
+#define WORKER_EXIT_RSS 4      /* its RSS passed --max-rss */
 
 struct worker_args {
 	const struct config *cfg;

@@ -1,12 +1,14 @@
 /* Test-only faults, read from the environment when a worker starts:
  *   PREFORKD_TEST_FAULT=crash-on-start | exit-when-ready[:MS] | crash-after:N | hang-after:N |
- *                       hold-fds:SECONDS
+ *                       hold-fds:SECONDS | grow-after:N:MIB
  *   PREFORKD_TEST_FAULT_FILE=PATH  (optional: the fault applies only while PATH exists,
  *                                   so a test can end a crash loop by removing it)
  *   PREFORKD_TEST_SLOTS=N  (read by the master: use only N worker slots)
  * A crash is SIGSEGV with core dumps disabled; a hang blocks a busy worker forever,
  * ignoring SIGTERM, as a stuck request handler would. hold-fds fills the worker's fd
- * table at start (accept4 then fails with EMFILE) and frees it SECONDS later. */
+ * table at start (accept4 then fails with EMFILE) and frees it SECONDS later.
+ * grow-after makes a worker that has served N connections allocate and touch MIB
+ * MiB more (its RSS grows, for --max-rss), once. */
 #ifdef PREFORKD_TEST_FAULTS
 #include "worker_fault.h"
 
@@ -25,12 +27,14 @@ enum fault {
 	FAULT_EXIT_WHEN_READY,
 	FAULT_CRASH_AFTER,
 	FAULT_HANG_AFTER,
-	FAULT_HOLD_FDS
+	FAULT_HOLD_FDS,
+	FAULT_GROW_AFTER
 };
 
 static enum fault fault;
 static unsigned long fault_n;
 static double fault_seconds;
+static unsigned long fault_mib;
 static int *held_fds;
 static volatile sig_atomic_t held_count;
 
@@ -50,7 +54,12 @@ static void load_fault(void)
 		fault = FAULT_CRASH_AFTER, fault_n = strtoul(spec + 12, NULL, 10);
 	else if (strncmp(spec, "hang-after:", 11) == 0)
 		fault = FAULT_HANG_AFTER, fault_n = strtoul(spec + 11, NULL, 10);
-	else if (strncmp(spec, "hold-fds:", 9) == 0)
+	else if (strncmp(spec, "grow-after:", 11) == 0) {
+		char *end;
+
+		fault = FAULT_GROW_AFTER, fault_n = strtoul(spec + 11, &end, 10);
+		fault_mib = *end == ':' ? strtoul(end + 1, NULL, 10) : 0;
+	} else if (strncmp(spec, "hold-fds:", 9) == 0)
 		fault = FAULT_HOLD_FDS, fault_seconds = strtod(spec + 9, NULL);
 }
 
@@ -136,8 +145,16 @@ void worker_fault_before_serve(unsigned long accepted)
 
 void worker_fault_after_serve(unsigned long served)
 {
+	static char *grown;
+
 	if (fault == FAULT_CRASH_AFTER && served >= fault_n)
 		crash();
+	/* Kept (a static) until the worker exits: a leak by design. */
+	if (fault == FAULT_GROW_AFTER && served >= fault_n && !grown && fault_mib > 0) {
+		grown = malloc(fault_mib << 20);
+		if (grown)
+			memset(grown, 1, fault_mib << 20);
+	}
 }
 #else
 /* ISO C forbids an empty translation unit. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Inherited fds: the master closes every fd >= 3 it did not open, so workers hold
-# only stdio, the log pipe and the listener, whatever the launcher left open.
+# only stdio, the log pipe, the listener and their own /proc/PID/statm (RSS samples),
+# whatever the launcher left open.
 
 load helpers
 
@@ -32,12 +33,14 @@ fd_targets() {
 			return 1
 		fi
 	done
-	# A worker holds exactly the listener (a socket) and the log pipe beyond stdio.
+	# A worker holds exactly the listener (a socket), the log pipe and its own statm
+	# (kept open for its RSS samples) beyond stdio.
 	pid=$(worker_pids | head -1)
 	out=$(fd_targets "$pid")
 	[ "$(grep -c 'socket:' <<<"$out")" -eq 1 ]
 	[ "$(grep -c 'pipe:' <<<"$out")" -eq 1 ]
-	[ "$(grep -c . <<<"$out")" -eq 2 ]
+	[ "$(grep -c "^[0-9]* /proc/$pid/statm\$" <<<"$out")" -eq 1 ]
+	[ "$(grep -c . <<<"$out")" -eq 3 ]
 	run echo_once "served"
 	[ "$output" = "served" ]
 }

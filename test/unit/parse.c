@@ -101,6 +101,37 @@ static void test_parse_range(void)
 	      "a single bad number is worded as before: %s", err);
 }
 
+static void test_parse_size(void)
+{
+	unsigned long long v = 0;
+	char err[160];
+	static const char *const bad[] = {
+		"", "M", "1.5M", "-1", "+1", "1MB", "1 M", "1T", "0x10"
+	};
+
+	CHECK(parse_size("--max-rss", "0", 1ULL << 40, &v, err, sizeof err) == 0 && v == 0,
+	      "parse_size accepts 0");
+	CHECK(parse_size("--max-rss", "4096", 1ULL << 40, &v, err, sizeof err) == 0 && v == 4096,
+	      "parse_size takes plain bytes");
+	CHECK(parse_size("--max-rss", "512k", 1ULL << 40, &v, err, sizeof err) == 0 &&
+	              v == 512ULL << 10,
+	      "parse_size takes k");
+	CHECK(parse_size("--max-rss", "64M", 1ULL << 40, &v, err, sizeof err) == 0 &&
+	              v == 64ULL << 20,
+	      "parse_size takes M");
+	CHECK(parse_size("--max-rss", "2G", 1ULL << 40, &v, err, sizeof err) == 0 &&
+	              v == 2ULL << 30,
+	      "parse_size takes G");
+	CHECK(parse_size("--max-rss", "2048G", 1ULL << 40, &v, err, sizeof err) < 0 &&
+	              strstr(err, "--max-rss") && strstr(err, "2048G"),
+	      "parse_size rejects a size over its limit naming option and value");
+	CHECK(parse_size("--max-rss", "99999999999999999999", 1ULL << 40, &v, err, sizeof err) < 0,
+	      "parse_size rejects an overflow");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(parse_size("--max-rss", bad[i], 1ULL << 40, &v, err, sizeof err) < 0,
+		      "parse_size rejects '%s'", bad[i]);
+}
+
 static void test_parse_seconds(void)
 {
 	char err[256];
@@ -338,6 +369,7 @@ int main(void)
 	test_parse_long();
 	test_parse_range();
 	test_parse_seconds();
+	test_parse_size();
 	test_parse_strict();
 	test_hist();
 	test_hist_bits();

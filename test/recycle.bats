@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# Recycling and hung workers: what workers publish of themselves in their slot (RSS,
+# CPU time, their operation and since when), --max-rss, and the report a hung
+# worker leaves before it is killed. Faults come from the test build
+# (bin/test/preforkd, see test/README.md): grow-after:N:MIB, hang-after:N.
+
+bats_require_minimum_version 1.5.0
+PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
+load helpers
+
+stat_is() {
+	[ "$(stat_json "$1")" = "$2" ]
+}
+
+# echo_until_rss_exit: echo round trips, each answered in full, until a worker has
+# left for --max-rss (it samples its RSS about once a second).
+echo_until_rss_exit() {
+	local i out
+	for ((i = 0; i < 50; i++)); do
+		out=$(echo_once "round $i")
+		[ "$out" = "round $i" ] || return 1
+		[ "$(stat_json .restarts.rss)" -ge 1 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+@test "a worker publishes its RSS, CPU time and operation in stats, status and Prometheus" {
+	start_server --workers 1
+	run echo_once "hello"
+	[ "$output" = "hello" ]
+	[ "$(stat_json '.workers[0].rss_bytes > 0')" = true ]
+	[ "$(stat_json '.workers[0].cpu_seconds >= 0')" = true ]
+	wait_until 5 stat_is '.workers[0].op' accept
+	[ "$(stat_json '.workers[0].op_seconds >= 0')" = true ]
+	[ "$(stat_json '.cpu_seconds >= 0')" = true ]
+	[ "$(stat_json .max_rss_bytes)" -eq 0 ]
+	# A busy worker: reading from its client, since the accept.
+	hold_worker
+	wait_until 5 stat_is '.workers[0].op' read
+	[ "$(stat_json '.workers[0].peer != null')" = true ]
+	release_worker
+	run "$CTL" -s "$SERVER_ADMIN" workers
+	[[ "$output" == *"RSS"*"CPU"*"OP"*"LAST EXIT"* ]]
+	run "$CTL" -s "$SERVER_ADMIN" stats prometheus
+	assert_match "$output" $'\n''preforkd_worker_rss_bytes\{slot="0"\} [1-9][0-9]*'
+	assert_match "$output" $'\n''preforkd_worker_cpu_seconds_total\{slot="0"\} [0-9.e+-]+'
+	assert_match "$output" $'\n''preforkd_worker_exits_total\{cause="rss"\} 0'
+	assert_match "$output" $'\n''preforkd_workers_cpu_seconds_total [0-9.e+-]+'
+}
+
+@test "an http worker between two requests of a connection shows op keepalive" {
+	mkdir "$BATS_TEST_TMPDIR/www"
+	echo hello >"$BATS_TEST_TMPDIR/www/index.html"
+	start_server --workers 1 --service http --root "$BATS_TEST_TMPDIR/www" \
+		--keepalive-timeout 10
+	local conn
+	exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+	printf 'GET /index.html HTTP/1.1\r\nHost: test\r\n\r\n' >&"$conn"
+	wait_until 5 stat_is '.workers[0].op' keepalive
+	[ "$(stat_json '.workers[0].op_seconds >= 0')" = true ]
+	exec {conn}>&-
+	wait_until 5 stat_is '.workers[0].op' accept
+}
+
+@test "--max-rss: a worker that grows past it finishes its connection and is replaced, cause rss" {
+	export PREFORKD_TEST_FAULT=grow-after:1:96
+	start_server --workers 1 --max-rss 48M --pressure-idle 0
+	local victim
+	victim=$(worker_pids)
+	echo_until_rss_exit
+	wait_until 5 log_has "pid $victim cause rss"
+	log_has "worker rss [0-9.]* MiB is above --max-rss 48.0 MiB after [0-9]* connections: retiring"
+	log_has "worker exited: slot 0 pid $victim cause rss (rss [0-9.]* MiB above --max-rss 48.0 MiB)"
+	[ "$(stat_json .restarts.rss)" -eq 1 ]
+	[ "$(stat_json .restarts.total)" -eq 1 ]
+	[ "$(stat_json '.last_exits[0].cause')" = rss ]
+	[ "$(stat_json .max_rss_bytes)" -eq $((48 << 20)) ]
+	# Nothing was lost: every connection completed.
+	[ "$(stat_json .totals.errors.other)" -eq 0 ]
+	wait_until 5 has_workers 1
+	process_gone "$victim"
+	run "$CTL" -s "$SERVER_ADMIN" status
+	[[ "$output" == *"recycled 0, rss 1)"* ]]
+	run "$CTL" -s "$SERVER_ADMIN" stats prometheus
+	assert_match "$output" $'\n''preforkd_worker_exits_total\{cause="rss"\} 1'
+	# The replacement's CPU time joins the slot's, which never goes backwards.
+	[ "$(stat_json '.cpu_seconds > 0')" = true ]
+}
+
+@test "--max-rss: an idle worker above it leaves at an idle wake-up, with no more traffic" {
+	export PREFORKD_TEST_FAULT=grow-after:1:96
+	# The listener's receive timeout (the shorter wait, 0.5 s) wakes an idle worker.
+	start_server --workers 1 --max-rss 48M --first-byte-timeout 0.5 --idle-timeout 0.5 \
+		--worker-timeout 2 --pressure-idle 0
+	local victim
+	victim=$(worker_pids)
+	run echo_once "grow"
+	[ "$output" = "grow" ]
+	wait_until 10 log_has "pid $victim cause rss"
+	[ "$(stat_json .restarts.rss)" -eq 1 ]
+	[ "$(stat_json .totals.accepted)" -eq 1 ]
+	wait_until 5 has_workers 1
+}
+
+@test "--max-rss from the configuration file takes effect with a reload" {
+	export PREFORKD_TEST_FAULT=grow-after:1:96
+	local f="$BATS_TEST_TMPDIR/preforkd.conf"
+	printf 'max-rss 0\n' >"$f"
+	start_server --workers 1 --config "$f" --pressure-idle 0
+	local i
+	for i in 1 2 3; do
+		run echo_once "before $i"
+		[ "$output" = "before $i" ]
+	done
+	sleep 1.2
+	run echo_once "still"
+	[ "$output" = "still" ]
+	[ "$(stat_json .restarts.rss)" -eq 0 ]
+	printf 'max-rss 48M\n' >"$f"
+	run "$CTL" -s "$SERVER_ADMIN" reload
+	[ "$status" -eq 0 ]
+	[ "$(stat_json .max_rss_bytes)" -eq $((48 << 20)) ]
+	wait_until 10 stat_is '.workers | map(select(.generation == 2 and .state == "idle")) | length' 1
+	echo_until_rss_exit
+	# The new generation took another slot: its exit is that slot's last.
+	[ "$(stat_json '.last_exits | map(select(.cause == "rss")) | length')" -eq 1 ]
+}
+
+@test "--max-rss takes K, M and G and refuses other sizes" {
+	run "$PREFORKD" --max-rss 12X
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"--max-rss"*"12X"* ]]
+	run "$PREFORKD" --max-rss -1
+	[ "$status" -eq 2 ]
+	run "$PREFORKD" --max-rss 2000G
+	[ "$status" -eq 2 ]
+	run "$PREFORKD" --listen 127.0.0.1:0 --max-rss 3M -T
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"max-rss 3145728"* ]]
+	run "$PREFORKD" --listen 127.0.0.1:0 --max-rss 1g -T
+	[[ "$output" == *"max-rss 1073741824"* ]]
+}
+
+@test "a hung worker's report names slot, pid, peer, busy time, bytes, op, RSS and the kernel's view" {
+	export PREFORKD_TEST_FAULT=hang-after:0
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
+		--pressure-idle 0
+	local victim
+	victim=$(worker_pids)
+	rm "$PREFORKD_TEST_FAULT_FILE"
+	# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
+	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >/dev/null 2>&1 3>&- &
+	local client=$!
+	wait_until 10 log_has "pid $victim cause timeout"
+	wait "$client" || true
+	local line kernel
+	line=$(grep "worker hung: slot 0 pid $victim made no progress" "$SERVER_LOG")
+	assert_match "$line" "made no progress for [0-9.]+ s \(--worker-timeout 1\): "
+	assert_match "$line" "peer 127\.0\.0\.1:[0-9]+, busy [0-9.]+ s, "
+	# It hung before reading anything: no byte of this connection moved.
+	assert_match "$line" "connection bytes in 0 out 0, "
+	assert_match "$line" "op read for [0-9.]+ s, rss [0-9.]+ MiB, cpu [0-9.]+ s \(sampled [0-9.]+ s ago\); killing it"
+	kernel=$(grep "worker hung: slot 0 pid $victim, kernel: " "$SERVER_LOG")
+	# Each is either what the kernel showed or why it could not be read.
+	assert_match "$kernel" "wchan [^;]+; syscall [^;]+; stack .+"
+	if [ -r "/proc/$SERVER_PID/syscall" ] && [ "$(uname -m)" = x86_64 ]; then
+		# The test fault blocks in pause().
+		assert_match "$kernel" "syscall pause \(nr 34\)"
+	fi
+	[ "$(stat_json .restarts.timeout)" -eq 1 ]
+}
