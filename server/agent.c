@@ -51,6 +51,7 @@ void agent_view_of(const struct pool *pool, struct agent_view *v)
 			continue;
 		st = sb_state(&pool->slots[i]);
 		v->busy += st == WS_BUSY || st == WS_KEEPALIVE;
+		v->ready += st == WS_IDLE || st == WS_BUSY || st == WS_KEEPALIVE;
 	}
 }
 
@@ -73,18 +74,23 @@ int agent_percent(const struct agent_view *v)
  * out could never undo an earlier one. The weight goes only with "up ready"; a
  * reason follows '#', which HAProxy logs. The operator's maint wins over a stop's
  * drain: it is the stronger of the two (not even persistent clients). */
+/* A crash loop is down only while no worker can serve: a growth or a rolling
+ * restart whose new workers fail leaves the others serving, and one bad start on
+ * every host must not take the whole farm out of the balancer. */
 size_t agent_format(const struct agent_view *v, char *buf, size_t len)
 {
 	const char *admin = v->maint ? "maint" : v->stopping ? "drain" : "ready";
-	int down = v->crash_loop && !v->stopping;
+	const char *why = v->crash_loop ? " # crash-loop" : "";
+	int down = v->crash_loop && v->ready == 0 && !v->stopping;
 	int n;
 
 	if (down)
-		n = snprintf(buf, len, "down %s maxconn:%ld # crash-loop\n", admin, v->max);
+		n = snprintf(buf, len, "down %s maxconn:%ld%s\n", admin, v->max, why);
 	else if (v->maint || v->stopping)
 		n = snprintf(buf, len, "up %s maxconn:%ld\n", admin, v->max);
 	else
-		n = snprintf(buf, len, "up ready %d%% maxconn:%ld\n", agent_percent(v), v->max);
+		n = snprintf(buf, len, "up ready %d%% maxconn:%ld%s\n", agent_percent(v), v->max,
+		             why);
 	if (n < 0)
 		n = 0;
 	return (size_t)n < len ? (size_t)n : len - 1;

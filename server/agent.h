@@ -30,6 +30,7 @@ struct agent_view {
 	int maint;      /* preforkctl maint on */
 	int stopping;   /* a graceful or fast stop: drain */
 	int crash_loop; /* a crash-loop episode: starts fail, back-off holds */
+	long ready;     /* running workers that can serve (past their start, any generation) */
 };
 
 /* The view of POOL. */

@@ -576,6 +576,14 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		         cfg->spare_low, cfg->workers_max);
 		return -1;
 	}
+	/* It shrinks only while more than HIGH workers are idle: HIGH must leave room. */
+	if (cfg->workers < cfg->workers_max && cfg->spare_high >= cfg->workers_max) {
+		snprintf(err, errlen,
+		         "--spare: HIGH %ld is not below the --workers maximum %ld: the pool "
+		         "could never shrink",
+		         cfg->spare_high, cfg->workers_max);
+		return -1;
+	}
 	/* Port 0 twice is two ports; any other port twice cannot be bound twice. */
 	if (cfg->metrics_listen && strcmp(cfg->metrics_listen, cfg->listen) == 0 &&
 	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {

@@ -281,12 +281,20 @@ static void take_transfer_encoding(struct http_span v, struct head_state *h)
 			h->te_bad = 1; /* an empty element: "chunked," or ", chunked" */
 			continue;
 		}
+		size_t name_end = e;
+
 		for (size_t k = s; k < e; k++)
-			if (v.p[k] == ';')
-				e = k;
+			if (v.p[k] == ';') {
+				name_end = k;
+				break;
+			}
 		h->te_codings++;
-		h->te_last_chunked = http_span_is((struct http_span){ v.p + s, e - s }, "chunked");
+		h->te_last_chunked =
+			http_span_is((struct http_span){ v.p + s, name_end - s }, "chunked");
 		h->te_chunked += h->te_last_chunked;
+		if (h->te_last_chunked && name_end < e)
+			h->te_bad =
+				1; /* chunked has no parameters: a peer could read it otherwise */
 	}
 }
 
@@ -432,7 +440,7 @@ enum chunk_state {
 	CH_OVER /* status says how it ended */
 };
 
-static int hex_value(unsigned char c)
+int http_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -487,7 +495,7 @@ static int size_line_byte(struct http_chunked *d, unsigned char c)
 
 	switch (d->state) {
 	case CH_SIZE:
-		v = hex_value(c);
+		v = http_hex_value(c);
 		if (v >= 0) {
 			if (d->digits++ == HTTP_CHUNK_DIGITS_MAX)
 				return CH_OVER;

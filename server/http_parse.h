@@ -54,6 +54,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r);
 /* Case-insensitive comparison of a span with a lower-case literal. */
 int http_span_is(struct http_span s, const char *lower);
 
+/* The value of one hex digit (either case), or -1: chunk sizes, percent-encoding. */
+int http_hex_value(unsigned char c);
+
 /* A chunked request body (RFC 9112 7.1), decoded incrementally and dropped: fed any
  * pieces of the bytes after the head, it keeps no data, only where it is. Strict: a
  * chunk size is 1 to HTTP_CHUNK_DIGITS_MAX hex digits, nothing else; extensions are

@@ -3,8 +3,10 @@
  * or NUL (refused, not cleaned up: a client that sends them is not a browser
  * following a link), and it is opened relative to the root's fd, never by a path
  * string that the process's root or working directory could change.
- * Calls: nothing but openat/openat2. Touches: nothing else. */
+ * Calls: http_parse (hex digits), openat/openat2. Touches: nothing else. */
 #include "http_path.h"
+
+#include "http_parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,17 +15,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Ends the segment that starts at out[seg] and runs to out[*n]: "." and empty ones
  * are dropped, ".." refused. */
@@ -63,8 +54,8 @@ int http_path_decode(const char *target, size_t len, char *out, size_t outlen, i
 			continue;
 		}
 		if (c == '%') {
-			int hi = i + 2 < len ? hex_value(target[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value(target[i + 2]) : -1;
+			int hi = i + 2 < len ? http_hex_value((unsigned char)target[i + 1]) : -1;
+			int lo = hi >= 0 ? http_hex_value((unsigned char)target[i + 2]) : -1;
 
 			if (lo < 0)
 				return 400;

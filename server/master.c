@@ -551,6 +551,16 @@ static void log_pressure_event(const struct master *m, enum pressure_event ev, u
  * (poll_timeout_ms). Off while stopping: the queue is being drained then, and
  * nothing is evicted. The progress of every connection is sampled at each turn
  * too, pressure or not (sample_progress). */
+/* An adaptive pool below MAX that may start workers now grows on the queue in this
+ * turn (adapt_pool): that is capacity, so no pressure yet; the pressure rules act
+ * once the pool is at MAX or its starts are held back. */
+static int may_grow(const struct master *m, uint64_t now)
+{
+	return pool_is_adaptive(&m->pool) && m->pool.target < m->pool.max_workers &&
+	       m->pool.failed_starts == 0 && now >= m->pool.next_spawn_ns &&
+	       !m->pool.slots_exhausted;
+}
+
 static void watch_pressure(struct master *m, uint64_t now)
 {
 	struct pool_pressure *p = &m->pool.pressure;
@@ -567,7 +577,8 @@ static void watch_pressure(struct master *m, uint64_t now)
 		         "measured (logged once)",
 		         strerror(errno));
 	}
-	ev = pressure_update(p, now, queue, backlog, m->pool.stopping ? 1 : idle_workers(m));
+	ev = pressure_update(p, now, queue, backlog,
+	                     m->pool.stopping || may_grow(m, now) ? 1 : idle_workers(m));
 	log_pressure_event(m, ev, now);
 	if (atomic_load_explicit(&m->pool.shared->pressure, memory_order_relaxed) != p->active)
 		atomic_store_explicit(&m->pool.shared->pressure, p->active, memory_order_relaxed);
@@ -749,6 +760,11 @@ static void adapt_pool(struct master *m, uint64_t now)
 	int slot;
 
 	sample_for_rule(m, now, &in);
+	/* The worker a shrink would stop, picked now: with none idle the rule sees none
+	 * (so a shrink it counts is one it makes). */
+	slot = pick_idle_worker(m);
+	if (slot < 0)
+		in.idle = 0;
 	d = adapt_decide(&m->pool.adapt, &in);
 	if (m->pool.adapt.last_ns == before)
 		return;
@@ -758,12 +774,8 @@ static void adapt_pool(struct master *m, uint64_t now)
 		return;
 	}
 	log_info("adaptive pool: %s", why);
-	if (d.action == ADAPT_SHRINK && d.reason == ADAPT_WHY_SURPLUS) {
-		slot = pick_idle_worker(m);
-		if (slot < 0)
-			return; /* it took a connection meanwhile: judged again next turn */
-		stop_worker(m, slot, now);
-	}
+	if (d.action == ADAPT_SHRINK && d.reason == ADAPT_WHY_SURPLUS)
+		stop_worker(m, slot, now); /* a connection it takes meanwhile is finished first */
 	m->pool.target = d.target;
 }
 
@@ -932,8 +944,8 @@ static void master_stop(struct master *m, int fast, const char *why)
 /* ---- a crash loop that does not end ---- */
 
 /* The pool still needs a start that has not come: fewer workers of the current
- * generation than the target, counting only those started before the episode (a
- * worker started during it is on trial until it ends the episode). A pool scaled
+ * generation than the target (than MIN, for an adaptive pool), counting only those started before
+ * the episode (a worker started during it is on trial until it ends the episode). A pool scaled
  * down to the workers it has needs no start, so a lingering episode is no failure. */
 static int pool_short(const struct master *m)
 {
@@ -946,7 +958,9 @@ static int pool_short(const struct master *m)
 		    w->spawn_seq <= m->episode_seq)
 			have++;
 	}
-	return have < m->pool.target;
+	/* An adaptive pool at MIN or above serves: a growth that cannot start is no
+	 * outage (it is retried with the back-off). */
+	return have < (pool_is_adaptive(&m->pool) ? m->pool.min_workers : m->pool.target);
 }
 
 /* An episode that has lasted --crash-loop-limit while the pool is short means every

@@ -73,6 +73,7 @@ struct conn {
 	unsigned requests;      /* answered on this connection */
 	int yielding;           /* given up under pressure: the request on the wire is the last */
 	uint64_t idle_since_ns; /* the wait between two requests began (keep-alive) */
+	ssize_t body_io;        /* the read that ended a request body early (enum io) */
 	/* The request being answered, for its service time and its access log line:
 	 * when its head was complete (or refused), the bytes of its response body sent,
 	 * its status (0 while none was begun); and the client, as text. */
@@ -914,8 +915,19 @@ static int serve_get(struct conn *c, const struct http_request *r, int keep)
 
 /* ---- the connection ---- */
 
+/* How a connection ended, from the io code that ended it (errno for IO_ERROR). */
+static enum serve_result result_of(ssize_t io)
+{
+	if (io == IO_TIMEOUT)
+		return SERVE_TIMEOUT;
+	if (io == IO_ERROR && (errno == ECONNRESET || errno == EPIPE))
+		return SERVE_RESET;
+	return io == IO_ERROR ? SERVE_OTHER : SERVE_OK;
+}
+
 /* A request's body (Content-Length) is read and dropped: bytes already in in[]
- * first, then from the socket. Returns the bytes of in[] it used, or -1. */
+ * first, then from the socket. Returns the bytes of in[] it used, or -1 with the
+ * read that failed in c->body_io. */
 static long discard_body(struct conn *c, size_t head_len, int64_t len)
 {
 	size_t there = c->have - head_len, used = (size_t)len < there ? (size_t)len : there;
@@ -926,8 +938,10 @@ static long discard_body(struct conn *c, size_t head_len, int64_t len)
 			c, scratch, left < (int64_t)sizeof scratch ? (size_t)left : sizeof scratch,
 			clock_now_ns() + opt.idle_ns, 0);
 
-		if (n <= 0)
+		if (n <= 0) {
+			c->body_io = n;
 			return -1;
+		}
 		left -= n;
 	}
 	return (long)used;
@@ -958,8 +972,10 @@ static int take_peeked(struct conn *c, size_t n)
 	while (n > 0) {
 		ssize_t got = recv_until(c, scratch, n, clock_now_ns() + opt.idle_ns, 0);
 
-		if (got <= 0)
+		if (got <= 0) {
+			c->body_io = got;
 			return -1;
+		}
 		n -= (size_t)got;
 	}
 	return 0;
@@ -971,7 +987,7 @@ static int take_peeked(struct conn *c, size_t n)
  * far as the decoder went: a request pipelined after the body stays queued for the
  * next read, and the peek costs one more recv() per size line, only on this path.
  * Returns the bytes of in[] it used; -1 with *refuse set to the status to answer
- * (400, 413, 431), or left 0 when the connection failed. */
+ * (400, 413, 431), or left 0 when the connection failed (the read in c->body_io). */
 static long discard_chunked(struct conn *c, size_t head_len, int *refuse)
 {
 	struct http_chunked d;
@@ -989,14 +1005,18 @@ static long discard_chunked(struct conn *c, size_t head_len, int *refuse)
 			n = recv_until(c, scratch,
 			               sure < sizeof scratch ? (size_t)sure : sizeof scratch,
 			               deadline, 0);
-			if (n <= 0)
+			if (n <= 0) {
+				c->body_io = n;
 				return -1;
+			}
 			st = http_chunked_feed(&d, scratch, (size_t)n, &used);
 			continue;
 		}
 		n = peek_until(c, deadline);
-		if (n <= 0)
+		if (n <= 0) {
+			c->body_io = n;
 			return -1;
+		}
 		st = http_chunked_feed(&d, scratch, (size_t)n, &used);
 		if (st <= 1 && take_peeked(c, used) < 0)
 			return -1;
@@ -1006,15 +1026,6 @@ static long discard_chunked(struct conn *c, size_t head_len, int *refuse)
 		return -1;
 	}
 	return (long)in_used;
-}
-
-static enum serve_result result_of(ssize_t io)
-{
-	if (io == IO_TIMEOUT)
-		return SERVE_TIMEOUT;
-	if (io == IO_ERROR && (errno == ECONNRESET || errno == EPIPE))
-		return SERVE_RESET;
-	return io == IO_ERROR ? SERVE_OTHER : SERVE_OK;
 }
 
 /* Waits for the first byte of the next request: the first-byte deadline for the
@@ -1269,8 +1280,8 @@ static int answer(struct conn *c, enum serve_result *res)
 	if (r.content_length > 0) {
 		body = discard_body(c, r.head_len, r.content_length);
 		if (body < 0) {
-			request_done(c, &r); /* status 0: no answer was sent */
-			*res = SERVE_TIMEOUT;
+			*res = result_of(c->body_io); /* before request_done: its errno */
+			request_done(c, &r);          /* status 0: no answer was sent */
 			return 0;
 		}
 	}
@@ -1280,13 +1291,13 @@ static int answer(struct conn *c, enum serve_result *res)
 		body = discard_chunked(c, r.head_len, &refuse);
 		if (body < 0) {
 			/* A body that cannot be read to its end leaves nothing to resume at. */
+			*res = refuse ? SERVE_OK : result_of(c->body_io);
 			rc = refuse ? send_status(c, refuse, 0, r.version_minor,
 			                          r.method == HTTP_HEAD, NULL)
 			            : -1;
 			request_done(c, &r);
 			if (rc == 0)
 				close_gently(c);
-			*res = refuse ? SERVE_OK : SERVE_TIMEOUT;
 			return 0;
 		}
 	}

@@ -6,6 +6,8 @@
 
 load helpers
 
+bats_require_minimum_version 1.5.0
+
 # A client that opens N echo connections to PORT, sees each answered (a worker
 # took it), prints "held N" and keeps them open until it is stopped.
 HOLDER='import socket, sys, time
@@ -108,6 +110,8 @@ json_true() {
 	assert_eq "${lines[0]}" "preforkd: --spare: the low end is above the high end in '3..1'"
 	run_expect 2 "$PREFORKD" --workers 1..4 --spare 6..8
 	assert_contains "${lines[0]}" "--spare: LOW 6 is above the --workers maximum 4"
+	run_expect 2 "$PREFORKD" --workers 1..4 --spare 1..4
+	assert_contains "${lines[0]}" "--spare: HIGH 4 is not below the --workers maximum 4"
 	run_expect 2 "$PREFORKD" --spare abc
 	assert_eq "${lines[0]}" "preforkd: --spare: expected an integer 0..1024, got 'abc'"
 }
@@ -159,4 +163,46 @@ json_true() {
 	echo "# forks in the first 2+ s of an adaptive pool that wants to grow while every start fails: $forks" >&3
 	assert_le "$forks" 12 "forks while starts fail"
 	json_true '.crash_loop.active and .pool.configured <= 7 and .pool.grows == 1'
+}
+
+@test "a growth whose starts fail is no outage: not failing, no crash-loop exit, the agent stays up" {
+	PREFORKD="$ROOT/bin/test/preforkd"
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	start_server --workers 2..16 --spare 1..2 --crash-loop-limit 1 --crash-loop-exit \
+		--agent-listen 127.0.0.1:0
+	wait_until 5 json_true '.pool.running == 2'
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	# Two connections take both workers, four wait: the pool grows, and every new
+	# worker crashes at start. MIN workers still serve: no outage.
+	spawn python3 -c "$HOLDER" "$SERVER_PORT" 6
+	wait_until 10 log_has "crash loop: slot"
+	# Past --crash-loop-limit: a measurement window, not a synchronisation.
+	sleep 2.5
+	kill -0 "$SERVER_PID"
+	json_true '.state != "failing" and .crash_loop.failing == false and .crash_loop.active'
+	run_ok "$CTL" -s "$SERVER_ADMIN" status
+	assert_contains "$output" "says 'up ready "
+	assert_contains "$output" "# crash-loop'"
+	run ! log_has "failing"
+}
+
+@test "an adaptive pool below MAX grows for a waiting connection instead of taking a kept-alive one" {
+	local www="$BATS_TEST_TMPDIR/www"
+	mkdir -p "$www"
+	echo hello >"$www/index.html"
+	start_server --service http --root "$www" --workers 1..4 --spare 0..2 \
+		--keepalive-timeout 60 --worker-timeout 120
+	# The only worker sits between the requests of a kept-alive connection.
+	spawn python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+s.recv(4096)
+time.sleep(60)' "$SERVER_PORT"
+	wait_until 10 json_true '.pool.keepalive == 1'
+	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
+	assert_eq "$output" "hello"
+	json_true '.totals.http.keepalive_yields == 0 and .pool.keepalive == 1'
+	run ! log_has "pressure:"
 }

@@ -62,6 +62,9 @@ static void test_lines(void)
 	v.maint = 1;
 	CHECK(strcmp(line_of(&v), "down maint maxconn:4 # crash-loop\n") == 0,
 	      "crash loop in maint: '%.*s'", SHOWN(line_of(&v)));
+	v = (struct agent_view){ .max = 4, .crash_loop = 1, .ready = 2, .busy = 1 };
+	CHECK(strcmp(line_of(&v), "up ready 75% maxconn:4 # crash-loop\n") == 0,
+	      "a crash loop with workers still serving stays up: '%.*s'", SHOWN(line_of(&v)));
 	v = (struct agent_view){ .max = 4, .crash_loop = 1, .stopping = 1 };
 	CHECK(strcmp(line_of(&v), "up drain maxconn:4\n") == 0,
 	      "a stopping server restarts nothing: drain, not down: '%.*s'", SHOWN(line_of(&v)));
@@ -107,6 +110,8 @@ static void test_view(void)
 	agent_view_of(p, &v);
 	CHECK(v.max == 4 && v.busy == 2,
 	      "busy and keep-alive count, a stopping worker not: %ld/%ld", v.busy, v.max);
+	CHECK(v.ready == 3, "idle, busy and keep-alive can serve, a starting one not yet: %ld",
+	      v.ready);
 	CHECK(strcmp(line_of(&v), "up ready 50% maxconn:4\n") == 0, "the pool's line: '%.*s'",
 	      SHOWN(line_of(&v)));
 	p->maint = 1;

@@ -61,6 +61,8 @@ static const struct {
 	  "TE chunked, gzip" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n"), 400,
 	  "TE with an empty element" },
+	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n"), 400,
+	  "TE chunked with a parameter (it has none)" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;q=1 , chunked\r\n\r\n"), 501,
 	  "TE a coding with a parameter, then chunked" },
 	{ H("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), 1, "chunked" },
