@@ -55,9 +55,11 @@ void agent_view_of(const struct pool *pool, struct agent_view *v)
 	}
 }
 
+/* Free: every worker up to MAX that holds no connection (idle, starting, or room to
+ * grow); during a crash loop starts fail, so only idle workers that serve count. */
 int agent_percent(const struct agent_view *v)
 {
-	long free_workers = v->max - v->busy, pct;
+	long free_workers = v->crash_loop ? v->ready - v->busy : v->max - v->busy, pct;
 
 	if (v->max <= 0)
 		return AGENT_PERCENT_MIN;

@@ -35,8 +35,8 @@ struct agent_view {
 
 /* The view of POOL. */
 void agent_view_of(const struct pool *pool, struct agent_view *v);
-/* The percentage of free capacity: (MAX - busy) / MAX, rounded down, within
- * AGENT_PERCENT_MIN..100. */
+/* The percentage of free capacity: (MAX - busy) / MAX (during a crash loop, (ready -
+ * busy) / MAX: starts fail), rounded down, within AGENT_PERCENT_MIN..100. */
 int agent_percent(const struct agent_view *v);
 /* The agent line for V, newline included, in BUF (at least AGENT_LINE_MAX bytes);
  * returns its length. Pure. */

@@ -128,12 +128,19 @@ PY
 	wait_until 20 process_gone "$SERVER_PID"
 }
 
-@test "a crash loop says down with its reason, and up again when it ends" {
+@test "a crash loop says down with its reason when no worker serves, and up again when it ends" {
 	PREFORKD="$ROOT/bin/test/preforkd"
 	export PREFORKD_TEST_FAULT=crash-on-start PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/crash"
 	start_agent --workers 2 --min-uptime 0.3
 	touch "$BATS_TEST_TMPDIR/crash"
-	kill -KILL "$(worker_pids | head -1)"
+	# One worker left serving: still up, with the reason, and only it free.
+	local first second
+	first=$(worker_pids | head -1)
+	second=$(worker_pids | tail -1)
+	kill -KILL "$first"
+	wait_until 10 says "$AGENT_PORT" 'up ready 50% maxconn:2 # crash-loop\n'
+	# None left: down.
+	kill -KILL "$second"
 	wait_until 10 says "$AGENT_PORT" 'down ready maxconn:2 # crash-loop\n'
 	rm "$BATS_TEST_TMPDIR/crash"
 	wait_until 20 says "$AGENT_PORT" 'up ready 100% maxconn:2\n'
