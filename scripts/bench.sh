@@ -38,12 +38,12 @@ Benchmarks are not tests: nothing here fails because of a figure.
                          adaptive --workers MIN..MAX when this preforkd has it
                          (default 4..64)
   --burst-phases "LIST"  section 7's load, CLIENTS:SECONDS phases
-                         (default "1:1 64:5 1:5"): keep-alive echo clients of
+                         (default "1:1 64:5 1:15"): keep-alive echo clients of
                          20 round trips each, 50 ms think time between them.
                          The phase with the most clients is the burst; the
                          last should outlast the adaptive pool's shrink hold
   --quick                a small run: 2 workers, concurrency 16, 64 B, 1 s cells,
-                         5 rounds, 10 s of pressure, burst phases "1:1 64:3 1:3"
+                         5 rounds, 10 s of pressure, burst phases "1:1 64:3 1:13"
                          (also BENCH_QUICK=1); later options override
   -h, --help             show this help
 
@@ -69,13 +69,13 @@ CTL=${PREFORKCTL:-$ROOT/bin/preforkctl}
 
 quick() {
 	workers_list=2 conc_list=16 sizes_list=64 duration=1 rounds=5 pressure_duration=10
-	burst_phases="1:1 64:3 1:3"
+	burst_phases="1:1 64:3 1:13"
 }
 do_pressure=1
 pressure_duration=60
 do_burst=1
 burst_pool=4..64
-burst_phases="1:1 64:5 1:5"
+burst_phases="1:1 64:5 1:15"
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
 round_duration=1
 cell= # the run length of load(), set by the paired sections; never from the environment

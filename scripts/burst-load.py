@@ -6,8 +6,8 @@ Each client connects, then makes --round-trips round trips of --size bytes with
 --think seconds between them, closes, and connects again at once. A prefork
 worker serves one connection at a time, so every client holds a worker for the
 life of its connection, think time included: 64 clients need 64 workers.
-The number of clients follows --phases, e.g. "1:1 64:5 1:5" (1 client for 1 s,
-then 64 for 5 s, then 1 for 5 s; the default). When a phase lowers the count, the clients
+The number of clients follows --phases, e.g. "1:1 64:5 1:15" (1 client for 1 s,
+then 64 for 5 s, then 1 for 15 s; the default). When a phase lowers the count, the clients
 beyond it close after their current round trip; one still waiting for its
 first reply gives up, counted as "unserved".
 
@@ -332,7 +332,7 @@ def main():
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--admin", help="admin socket to sample")
-    p.add_argument("--phases", default="1:1 64:5 1:5", help="CLIENTS:SECONDS ...")
+    p.add_argument("--phases", default="1:1 64:5 1:15", help="CLIENTS:SECONDS ...")
     p.add_argument("--round-trips", type=int, default=20)
     p.add_argument("--think", type=float, default=0.05)
     p.add_argument("--size", type=int, default=64)

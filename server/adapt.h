@@ -18,8 +18,10 @@
  * and 5 s is 50 samples at the 100 ms tick. PHP-FPM's process_idle_timeout is 10 s,
  * uWSGI's cheaper-overload 3 s. */
 #define ADAPT_HOLD_NS (5000000000ULL)
-/* Then one more every second while the surplus lasts (as Apache does). */
-#define ADAPT_STEP_NS (1000000000ULL)
+/* Then one more every 100 ms (each sample) while the surplus lasts: the workers a
+ * burst added are gone seconds after the hold, not the minute that Apache's one a
+ * second takes for 60. */
+#define ADAPT_STEP_NS (100000000ULL)
 
 enum adapt_action { ADAPT_HOLD, ADAPT_GROW, ADAPT_SHRINK };
 

@@ -117,7 +117,7 @@ static void test_shrink(void)
 	in = sample(t + ADAPT_HOLD_NS, target, 8, 0);
 	d = adapt_decide(&st, &in);
 	CHECK(d.action == ADAPT_SHRINK && d.target == 9, "after the hold: one worker less");
-	in = sample(t + ADAPT_HOLD_NS + 500 * MS, 9, 7, 0);
+	in = sample(t + ADAPT_HOLD_NS + ADAPT_STEP_NS / 2, 9, 7, 0);
 	d = adapt_decide(&st, &in);
 	CHECK(d.action == ADAPT_HOLD, "the next one waits a step");
 	in = sample(t + ADAPT_HOLD_NS + ADAPT_STEP_NS, 9, 7, 0);
