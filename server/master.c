@@ -1161,9 +1161,12 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 	    (m->pool.pressure.active || m->pool.pressure.in_episode || idle_workers(m) == 0))
 		wait = PRESSURE_TICK_NS;
 	/* An adaptive pool is sampled on the tick all the time: idle workers are taken
-	 * without a word to the master, and growth must not wait longer than a tick. */
+	 * without a word to the master, and growth must not wait longer than a tick, a
+	 * short one while the pool may still grow (ADAPT_TICK_NS). */
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping && pool_is_adaptive(&m->pool))
 		wait = PRESSURE_TICK_NS;
+	if (wait > ADAPT_TICK_NS && !m->pool.stopping && may_grow(m, now))
+		wait = ADAPT_TICK_NS;
 	if (wait > PRESSURE_ACTIVE_TICK_NS && !m->pool.stopping && m->pool.pressure.active)
 		wait = PRESSURE_ACTIVE_TICK_NS;
 	/* And at the moment the next busy connection may be judged stalled, not a tick
