@@ -394,24 +394,25 @@ static void open_samples(void)
 /* statm: "size resident shared text lib data dt", in pages. 0 when unknown. */
 static uint64_t read_rss(void)
 {
-	char buf[128], *field, *end;
-	ssize_t n;
-	unsigned long long resident;
+	char buf[128];
+	ssize_t n, i = 0;
+	uint64_t resident = 0;
+	int digits = 0;
 
 	if (statm_fd < 0)
 		return 0;
 	do
-		n = pread(statm_fd, buf, sizeof buf - 1, 0);
+		n = pread(statm_fd, buf, sizeof buf, 0);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0)
+	/* Digits by hand: strtoull() would bring more of libc's pages into every
+	 * worker (its locale tables), for two small numbers. */
+	while (i < n && buf[i] != ' ')
+		i++; /* past "size" */
+	for (i++; i < n && buf[i] >= '0' && buf[i] <= '9' && digits < 19; i++, digits++)
+		resident = resident * 10 + (uint64_t)(buf[i] - '0');
+	if (digits == 0 || (i < n && buf[i] != ' '))
 		return 0;
-	buf[n] = '\0';
-	field = buf + strcspn(buf, " "); /* past "size" */
-	errno = 0;
-	resident = strtoull(field, &end, 10);
-	if (end == field || errno != 0)
-		return 0;
-	return (uint64_t)resident * page_bytes;
+	return resident * page_bytes;
 }
 
 static void take_sample(struct sb_slot *slot, uint64_t now)
