@@ -50,6 +50,8 @@
 #define BACKOFF_FIRST_NS (100 * NS_PER_MS)
 #define BACKOFF_MAX_NS (30 * NS_PER_SEC)
 #define RESIGNAL_NS (100 * NS_PER_MS)
+/* A worker still starting after this long is not counted on to relieve a queue. */
+#define START_STUCK_NS (1 * NS_PER_SEC)
 
 /* ---- spawning ---- */
 
@@ -556,9 +558,21 @@ static void log_pressure_event(const struct master *m, enum pressure_event ev, u
  * once the pool is at MAX or its starts are held back. */
 static int may_grow(const struct master *m, uint64_t now)
 {
-	return pool_is_adaptive(&m->pool) && m->pool.target < m->pool.max_workers &&
-	       m->pool.failed_starts == 0 && now >= m->pool.next_spawn_ns &&
-	       !m->pool.slots_exhausted;
+	if (!pool_is_adaptive(&m->pool) || m->pool.target >= m->pool.max_workers ||
+	    m->pool.failed_starts > 0 || now < m->pool.next_spawn_ns || m->fork_failures > 0 ||
+	    m->pool.slots_exhausted)
+		return 0;
+	/* A start that hangs (its set-up blocks) is capacity that never comes: the rule
+	 * counts it as on its way, so pressure must not wait for it. */
+	for (int i = 0; i < SLOTS_MAX; i++) {
+		const struct child *w = &m->pool.children[i];
+
+		if (child_is_live(w) && !w->stopping &&
+		    sb_state(&m->pool.slots[i]) == WS_STARTING &&
+		    now - w->started_ns > START_STUCK_NS)
+			return 0;
+	}
+	return 1;
 }
 
 static void watch_pressure(struct master *m, uint64_t now)
@@ -728,7 +742,7 @@ static void sample_for_rule(const struct master *m, uint64_t now, struct adapt_i
 		.max = p->max_workers,
 		.low = p->spare_low,
 		.high = p->spare_high,
-		.backoff = p->failed_starts > 0 || now < p->next_spawn_ns,
+		.backoff = now < p->next_spawn_ns,
 	};
 	for (int i = 0; i < SLOTS_MAX; i++) {
 		const struct child *w = &p->children[i];
@@ -745,6 +759,12 @@ static void sample_for_rule(const struct master *m, uint64_t now, struct adapt_i
 		in->idle += st == WS_IDLE;
 		in->starting += st == WS_STARTING;
 	}
+	/* In a crash loop the rule holds while a start it asked for is still owed (the
+	 * probes, one at a time, go on in maintain_pool); with none owed it may ask
+	 * again, so a pool scaled down during an episode still gets the probe that can
+	 * end it. */
+	if (p->failed_starts > 0 && p->target > in->live)
+		in->backoff = 1;
 }
 
 /* One turn of the rule, after the queue was sampled (watch_pressure) and before the
@@ -824,10 +844,14 @@ static void set_spare(struct master *m)
 	struct pool *p = &m->pool;
 	long low = m->cfg->spare_low, high = m->cfg->spare_high;
 
+	/* An adaptive pool shrinks only while more than HIGH are idle: HIGH stays below
+	 * MAX (defaults of a small MAX, or a range scaled down under a given HIGH). */
+	long cap = p->min_workers < p->max_workers ? p->max_workers - 1 : p->max_workers;
+
 	if (low < 0)
 		adapt_default_spare(p->min_workers, p->max_workers, &low, &high);
-	p->spare_low = low > p->max_workers ? p->max_workers : low;
-	p->spare_high = high > p->max_workers ? p->max_workers : high;
+	p->spare_high = high > cap ? cap : high;
+	p->spare_low = low > p->spare_high ? p->spare_high : low;
 }
 
 /* New bounds; the target is kept within them (the rule moves it from there). */

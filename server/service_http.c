@@ -925,6 +925,12 @@ static enum serve_result result_of(ssize_t io)
 	return io == IO_ERROR ? SERVE_OTHER : SERVE_OK;
 }
 
+/* A body cut short: the client left mid-request (EOF) is an error too. */
+static enum serve_result body_result(const struct conn *c)
+{
+	return c->body_io == IO_EOF ? SERVE_OTHER : result_of(c->body_io);
+}
+
 /* A request's body (Content-Length) is read and dropped: bytes already in in[]
  * first, then from the socket. Returns the bytes of in[] it used, or -1 with the
  * read that failed in c->body_io. */
@@ -1213,7 +1219,7 @@ static int answer(struct conn *c, enum serve_result *res)
 {
 	const struct serve_ctx *ctx = c->ctx;
 	struct http_request r;
-	int st, keep, rc;
+	int st, keep, rc, skipped = 0;
 	long body = 0;
 	ssize_t n;
 
@@ -1274,14 +1280,15 @@ static int answer(struct conn *c, enum serve_result *res)
 	 * client need not send it, and the linger after our FIN drops what it does. */
 	if (r.expect_continue && (r.content_length > 0 || r.chunked) && c->have == r.head_len) {
 		keep = 0;
+		skipped = 1; /* the body may still come: always the linger below */
 		r.content_length = 0;
 		r.chunked = 0;
 	}
 	if (r.content_length > 0) {
 		body = discard_body(c, r.head_len, r.content_length);
 		if (body < 0) {
-			*res = result_of(c->body_io); /* before request_done: its errno */
-			request_done(c, &r);          /* status 0: no answer was sent */
+			*res = body_result(c); /* before request_done: its errno */
+			request_done(c, &r);   /* status 0: no answer was sent */
 			return 0;
 		}
 	}
@@ -1291,7 +1298,7 @@ static int answer(struct conn *c, enum serve_result *res)
 		body = discard_chunked(c, r.head_len, &refuse);
 		if (body < 0) {
 			/* A body that cannot be read to its end leaves nothing to resume at. */
-			*res = refuse ? SERVE_OK : result_of(c->body_io);
+			*res = refuse ? SERVE_OK : body_result(c);
 			rc = refuse ? send_status(c, refuse, 0, r.version_minor,
 			                          r.method == HTTP_HEAD, NULL)
 			            : -1;
@@ -1306,15 +1313,16 @@ static int answer(struct conn *c, enum serve_result *res)
 	else
 		rc = send_status(c, r.method == HTTP_UNKNOWN ? 501 : 405, keep, r.version_minor, 0,
 		                 r.method == HTTP_UNKNOWN ? NULL : "Allow: GET, HEAD\r\n");
-	request_done(c, &r);
-	if (rc < 0) {
+	/* How a failed answer ended, before request_done (its log write) sets errno. */
+	if (rc < 0)
 		*res = errno == ETIMEDOUT || errno == EAGAIN ? SERVE_TIMEOUT : result_of(IO_ERROR);
+	request_done(c, &r);
+	if (rc < 0)
 		return 0;
-	}
 	c->have -= r.head_len + (size_t)body;
 	memmove(in, in + r.head_len + (size_t)body, c->have);
 	if (!keep) {
-		if (r.keep_alive || c->have > 0 || !nothing_unread(c))
+		if (r.keep_alive || skipped || c->have > 0 || !nothing_unread(c))
 			close_gently(c);
 		*res = SERVE_OK;
 		return 0;

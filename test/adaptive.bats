@@ -71,6 +71,9 @@ json_true() {
 	run_ok "$CTL" -s "$SERVER_ADMIN" scale 1..4
 	assert_eq "$output" "ok: adaptive pool of 1..4 workers (now 2, spare 1..3 idle)"
 	json_true '.pool.adaptive and .pool.min == 1 and .pool.max == 4'
+	# A small MAX: HIGH stays below it, or the pool could never shrink.
+	run_ok "$CTL" -s "$SERVER_ADMIN" scale 1..2
+	assert_eq "$output" "ok: adaptive pool of 1..2 workers (now 2, spare 1..1 idle)"
 	run_ok "$CTL" -s "$SERVER_ADMIN" scale 3
 	assert_eq "$output" "ok: scaling from 2 to 3 workers"
 	wait_until 5 json_true '(.pool.adaptive | not) and .pool.min == 3 and .pool.max == 3 and
