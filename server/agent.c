@@ -158,15 +158,6 @@ static const struct endpoint_ops agent_ops = {
 
 /* ---- opening ---- */
 
-static int fail_open(int fd, const char *text, const char *why)
-{
-	fprintf(stderr, "preforkd: --agent-listen: cannot listen on %s: %s\n", text, why);
-	log_error("agent: cannot listen on %s: %s", text, why);
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 int agent_open(struct agent *ag, const struct config *cfg)
 {
 	static const struct endpoint_limits lim = {
@@ -176,33 +167,17 @@ int agent_open(struct agent *ag, const struct config *cfg)
 		.reply_ns = AGENT_REPLY_MS * NS_PER_MS,
 		.send_chunk = AGENT_SEND_CHUNK,
 	};
-	const struct listen_opts o = { .backlog = AGENT_BACKLOG };
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	struct host_port hp;
-	char err[512];
 	int fd;
 
 	memset(ag, 0, sizeof *ag);
 	ag->ep.listen_fd = -1;
 	if (!cfg->agent_listen)
 		return 0;
-	if (addr_split(cfg->agent_listen, &hp, err, sizeof err) < 0 ||
-	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0)
-		return fail_open(-1, cfg->agent_listen, err);
-	fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
+	fd = endpoint_listen("--agent-listen", cfg->agent_listen, AGENT_BACKLOG, &ss, ag->addr,
+	                     sizeof ag->addr);
 	if (fd < 0)
-		return fail_open(-1, cfg->agent_listen, err);
-	if (set_nonblocking(fd) < 0) {
-		snprintf(err, sizeof err, "fcntl O_NONBLOCK: %s", strerror(errno));
-		return fail_open(fd, cfg->agent_listen, err);
-	}
-	len = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-		snprintf(err, sizeof err, "getsockname: %s", strerror(errno));
-		return fail_open(fd, cfg->agent_listen, err);
-	}
-	addr_format((struct sockaddr *)&ss, ag->addr, sizeof ag->addr);
+		return -1;
 	endpoint_init(&ag->ep, fd, &agent_ops, &lim);
 	ag->open = 1;
 	log_info("agent-check on %s", ag->addr);

@@ -2,13 +2,15 @@
  * blocking or spinning, reading a bounded request within its deadline, sending a
  * whole reply as fast as the reader takes it, and letting go of those that stall.
  *
- * May call: log, strbuf, addr (peer text), the user's ops. Touches only struct
+ * May call: log, strbuf, addr (its address, peer text), net (listen_tcp), the
+ * user's ops. Touches only struct
  * endpoint; what a request means is the user's business. */
 #include "endpoint.h"
 
 #include "addr.h"
 #include "clock.h"
 #include "log.h"
+#include "net.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -19,6 +21,43 @@
 #include <unistd.h>
 
 #define ACCEPT_PAUSE_NS (100 * NS_PER_MS)
+
+static int fail_listen(int fd, const char *option, const char *text, const char *why)
+{
+	fprintf(stderr, "preforkd: %s: cannot listen on %s: %s\n", option, text, why);
+	log_error("%s: cannot listen on %s: %s", option, text, why);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int endpoint_listen(const char *option, const char *text, int backlog,
+                    struct sockaddr_storage *bound, char *addr, size_t addrlen)
+{
+	const struct listen_opts o = { .backlog = backlog };
+	socklen_t len = sizeof *bound;
+	struct host_port hp;
+	char err[512];
+	int fd;
+
+	if (addr_split(text, &hp, err, sizeof err) < 0 ||
+	    addr_resolve(&hp, 1, bound, &len, err, sizeof err) < 0)
+		return fail_listen(-1, option, text, err);
+	fd = listen_tcp((struct sockaddr *)bound, len, &o, err, sizeof err);
+	if (fd < 0)
+		return fail_listen(-1, option, text, err);
+	if (set_nonblocking(fd) < 0) {
+		snprintf(err, sizeof err, "fcntl O_NONBLOCK: %s", strerror(errno));
+		return fail_listen(fd, option, text, err);
+	}
+	len = sizeof *bound;
+	if (getsockname(fd, (struct sockaddr *)bound, &len) < 0) {
+		snprintf(err, sizeof err, "getsockname: %s", strerror(errno));
+		return fail_listen(fd, option, text, err);
+	}
+	addr_format((struct sockaddr *)bound, addr, addrlen);
+	return fd;
+}
 
 void endpoint_init(struct endpoint *e, int listen_fd, const struct endpoint_ops *ops,
                    const struct endpoint_limits *lim)

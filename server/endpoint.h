@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define ENDPOINT_CLIENTS_MAX 16 /* served at once; the rest wait in the backlog */
@@ -98,6 +99,12 @@ struct endpoint {
 	struct endpoint_client clients[ENDPOINT_CLIENTS_MAX];
 };
 
+/* Opens the listening socket of OPTION (e.g. "--metrics-listen") at TEXT
+ * ("HOST:PORT", a bare port meaning 127.0.0.1), non-blocking, with BACKLOG; the
+ * address as bound goes to BOUND and, as text, to ADDR. The fd, or -1 having said
+ * why on stderr and in the log. */
+int endpoint_listen(const char *option, const char *text, int backlog,
+                    struct sockaddr_storage *bound, char *addr, size_t addrlen);
 /* Takes LISTEN_FD (non-blocking, listening) to serve with OPS and LIM. */
 void endpoint_init(struct endpoint *e, int listen_fd, const struct endpoint_ops *ops,
                    const struct endpoint_limits *lim);

@@ -155,15 +155,6 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-static int fail_open(int fd, const char *text, const char *why)
-{
-	fprintf(stderr, "preforkd: --metrics-listen: cannot listen on %s: %s\n", text, why);
-	log_error("metrics: cannot listen on %s: %s", text, why);
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 int metrics_open(struct metrics *mx, const struct config *cfg)
 {
 	static const struct endpoint_limits lim = {
@@ -173,33 +164,17 @@ int metrics_open(struct metrics *mx, const struct config *cfg)
 		.reply_ns = METRICS_REPLY_MS * NS_PER_MS,
 		.send_chunk = METRICS_SEND_CHUNK,
 	};
-	const struct listen_opts o = { .backlog = METRICS_BACKLOG };
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	struct host_port hp;
-	char err[512];
 	int fd;
 
 	memset(mx, 0, sizeof *mx);
 	mx->ep.listen_fd = -1;
 	if (!cfg->metrics_listen)
 		return 0;
-	if (addr_split(cfg->metrics_listen, &hp, err, sizeof err) < 0 ||
-	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0)
-		return fail_open(-1, cfg->metrics_listen, err);
-	fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
+	fd = endpoint_listen("--metrics-listen", cfg->metrics_listen, METRICS_BACKLOG, &ss,
+	                     mx->addr, sizeof mx->addr);
 	if (fd < 0)
-		return fail_open(-1, cfg->metrics_listen, err);
-	if (set_nonblocking(fd) < 0) {
-		snprintf(err, sizeof err, "fcntl O_NONBLOCK: %s", strerror(errno));
-		return fail_open(fd, cfg->metrics_listen, err);
-	}
-	len = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-		snprintf(err, sizeof err, "getsockname: %s", strerror(errno));
-		return fail_open(fd, cfg->metrics_listen, err);
-	}
-	addr_format((struct sockaddr *)&ss, mx->addr, sizeof mx->addr);
+		return -1;
 	endpoint_init(&mx->ep, fd, &metrics_ops, &lim);
 	mx->open = 1;
 	if (is_loopback(&ss))
