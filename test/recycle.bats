@@ -143,14 +143,8 @@ echo_until_rss_exit() {
 }
 
 @test "a hung worker's report names slot, pid, peer, busy time, bytes, op, RSS and the kernel's view" {
-	export PREFORKD_TEST_FAULT=hang-after:0
-	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
-	touch "$PREFORKD_TEST_FAULT_FILE"
-	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
-		--pressure-idle 0
-	local victim
-	victim=$(worker_pids)
-	rm "$PREFORKD_TEST_FAULT_FILE"
+	start_hung_once
+	local victim=$HUNG_PID
 	# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >/dev/null 2>&1 3>&- &
 	local client=$!

@@ -66,15 +66,8 @@ cpu_ticks() {
 }
 
 @test "a worker hung mid-request is killed after --worker-timeout, replaced, counted as timeout" {
-	export PREFORKD_TEST_FAULT=hang-after:0
-	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
-	touch "$PREFORKD_TEST_FAULT_FILE"
-	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
-		--pressure-idle 0
-	local victim
-	victim=$(worker_pids)
-	# Only the worker that started with the file hangs; its replacement is healthy.
-	rm "$PREFORKD_TEST_FAULT_FILE"
+	start_hung_once
+	local victim=$HUNG_PID
 	# shellcheck disable=SC2153 # CLIENT comes from helpers.bash
 	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	local client=$!
