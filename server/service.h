@@ -25,6 +25,15 @@ struct serve_ctx {
 	int last_connection; /* the worker retires after this one (--max-requests) */
 };
 
+/* What a datagram service is handed with a readable UDP socket. */
+struct dgram_ctx {
+	struct sb_slot *slot;
+	const struct config *cfg;
+	volatile const sig_atomic_t *stopping;
+	volatile const sig_atomic_t *quit_now;
+	int listener; /* its index in the listener set: the per-listener counters */
+};
+
 struct service {
 	const char *name;
 	const char *summary;
@@ -38,8 +47,12 @@ struct service {
 	 * saves the fcntl() per connection. 0: a blocking socket whose waits are bounded
 	 * by the timeouts it inherits from the listener (conn_recv/conn_send). */
 	int accept_flags;
-	/* Reserved for datagram services (a later issue serves UDP): NULL for now. */
-	void *serve_datagram;
+	/* Datagram services (udp: listeners): called when the worker finds a UDP
+	 * listener readable. Takes a bounded batch of what is queued without blocking
+	 * (MSG_DONTWAIT), answers it, counts it in the slot, and returns: 0, or -1
+	 * having logged a fatal error (the worker exits). NULL: the service has no
+	 * datagram form, and a udp: listener with it is a configuration error. */
+	int (*serve_datagram)(int fd, const struct dgram_ctx *ctx);
 };
 
 const struct service *service_find(const char *name);

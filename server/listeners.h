@@ -1,0 +1,62 @@
+/* The server's listeners: every --listen (TCP, IPv6, Unix stream, UDP), or the
+ * sockets inherited through LISTEN_FDS (systemd's socket activation, or the old
+ * master during a binary upgrade). The master opens or adopts them once at start;
+ * a reload never closes or re-binds them (they change with a restart or an
+ * upgrade); workers inherit them across fork().
+ *
+ * Layering: the master (and the upgrade, which hands them on) owns the set; the
+ * worker reads it; stats and the admin replies read it through struct pool. */
+#ifndef PREFORKD_LISTENERS_H
+#define PREFORKD_LISTENERS_H
+
+#include "addr.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+/* --listen may be given this many times (and LISTEN_FDS may hold this many). */
+#define LISTENERS_MAX 16
+
+/* "unix:" + a sun_path, the longest of the forms shown */
+#define LISTENER_TEXT_MAX (sizeof((struct sockaddr_un *)0)->sun_path + ADDR_TEXT_MAX)
+
+enum listener_kind {
+	LISTENER_TCP,  /* HOST:PORT, [V6]:PORT: stream, TCP */
+	LISTENER_UNIX, /* unix:/path: stream, AF_UNIX */
+	LISTENER_UDP,  /* udp:HOST:PORT: one datagram socket every worker receives on */
+};
+
+struct listener {
+	int fd;
+	enum listener_kind kind;
+	/* Handed to this master (LISTEN_FDS: systemd, or an upgrade): never drained,
+	 * and a Unix socket's file is never removed by it. */
+	int inherited;
+	/* As logged and shown: "127.0.0.1:8080", "[::1]:8080", "unix:/run/p.sock",
+	 * "udp:127.0.0.1:7000" (the bound address: port 0 resolved). */
+	char text[LISTENER_TEXT_MAX];
+	struct sockaddr_storage addr; /* as bound (getsockname) */
+	socklen_t addr_len;
+	/* LISTENER_UNIX made by this master: the file it made, so that only that one
+	 * is removed at exit (not one another instance put there since). */
+	struct stat unix_st;
+	int unix_made;
+};
+
+struct listener_set {
+	struct listener l[LISTENERS_MAX];
+	size_t n;        /* l[0..n-1] are open */
+	size_t n_stream; /* TCP + Unix */
+	size_t n_dgram;  /* UDP */
+};
+
+/* One stream listener and nothing else: workers block in accept4() on it, the
+ * hot path of the single-listener case. Anything else: workers wait in epoll. */
+static inline int listeners_single_stream(const struct listener_set *s)
+{
+	return s->n == 1 && s->n_stream == 1;
+}
+
+#endif
