@@ -15,7 +15,9 @@ tests use it too).
   --duration S        stop after S seconds (default: at SIGTERM or SIGINT)
 
 At the end prints one JSON object: opened and closed-by-server counts for each kind,
-and the normal clients' count, failures and wait percentiles in seconds.
+and the normal clients' count, failures and wait percentiles in seconds. For the
+trickling ones, quiet_at_close_min: the shortest quiet (seconds since its last byte)
+of any the server closed, when the close was seen (null: none closed).
 """
 
 import argparse
@@ -36,6 +38,12 @@ class Held:
         self.sel = selectors.DefaultSelector()
         self.counts = {"silent": [0, 0], "trickle": [0, 0]}  # opened, closed by server
         self.next_byte = {}
+        self.last_byte = {}  # trickle: when its last byte went out
+        # For each trickling connection the server closed: how long it had been
+        # quiet when the close was seen. A server that cuts progress closes one
+        # sooner than its idle floor; a client too busy to send in time is seen
+        # here too, as a longer quiet than --gap.
+        self.trickle_quiet = []
 
     def open(self, kind):
         try:
@@ -53,6 +61,9 @@ class Held:
     def closed(self, s, kind):
         self.sel.unregister(s)
         self.next_byte.pop(s, None)
+        last = self.last_byte.pop(s, None)
+        if kind == "trickle" and last is not None:
+            self.trickle_quiet.append(time.monotonic() - last)
         s.close()
         self.counts[kind][1] += 1
         if self.args.reconnect and not STOP.is_set():
@@ -80,6 +91,7 @@ class Held:
                     continue
                 try:
                     s.send(b"t")
+                    self.last_byte[s] = time.monotonic()
                     self.next_byte[s] = now + self.args.gap
                 except OSError:
                     self.closed(s, "trickle")
@@ -96,6 +108,9 @@ class Held:
             except OSError:
                 pass
             self.counts[key.data][1] += 1
+            last = self.last_byte.get(key.fileobj)
+            if key.data == "trickle" and last is not None:
+                self.trickle_quiet.append(time.monotonic() - last)
         # Closed now, so the server sees an end from us rather than evicting later.
         for key in list(self.sel.get_map().values()):
             self.sel.unregister(key.fileobj)
@@ -194,6 +209,8 @@ def main():
     for t in threads:
         t.join(5)
     out = {k: {"opened": v[0], "closed": v[1]} for k, v in held.counts.items()}
+    quiet = held.trickle_quiet
+    out["trickle"]["quiet_at_close_min"] = round(min(quiet), 4) if quiet else None
     out["normal"] = normal.summary() if args.normal_every > 0 else None
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
