@@ -52,6 +52,45 @@ struct listener_set {
 	size_t n_dgram;  /* UDP */
 };
 
+/* How the master opens its own listeners (the master fills it from the config:
+ * this module does not read struct config). */
+struct listen_params {
+	const char *const *specs; /* --listen values (listen_spec.h), n_specs of them */
+	size_t n_specs;
+	const char *fallback; /* listened on when no spec is given and none inherited */
+	int backlog;
+	double recv_timeout; /* SO_RCVTIMEO of stream listeners: the worker's slice */
+	int defer_accept;    /* TCP_DEFER_ACCEPT seconds; 0 off */
+	int queue_wait;      /* SO_TIMESTAMPNS on TCP listeners */
+	unsigned unix_mode;
+	const char *unix_owner; /* USER[:GROUP] or NULL */
+};
+
+struct activation;
+
+/* Opens every spec and adopts the inherited sockets of `act` (those not under a
+ * reserved name): each spec matched to an inherited socket of the same kind and
+ * address (port 0: any port of that kind, family and host) uses it, unbound specs
+ * are bound, inherited ones no spec names are used too (logged). A socket of the
+ * wrong type, not listening, or of an unknown family is an error. 0, or -1 with
+ * the reason in err (whatever this call opened is closed again). */
+int listeners_open(struct listener_set *s, const struct listen_params *p, struct activation *act,
+                   char *err, size_t errlen);
+
+/* "A, B, C" (the texts), for the log and the process title. */
+void listeners_join(const struct listener_set *s, char *buf, size_t len);
+
+/* O_NONBLOCK on every listener: workers that wait in epoll never block in accept. */
+int listeners_set_nonblocking(const struct listener_set *s, char *err, size_t errlen);
+
+/* Closes every listener; a Unix socket's file this master made is removed if it is
+ * still that file. */
+void listeners_close(struct listener_set *s);
+
+/* A Unix listener's file, removed now (graceful stop: new connects fail while the
+ * workers empty the queue); only if this master made it and it is still that file. */
+void listeners_unlink(struct listener *l);
+
 /* One stream listener and nothing else: workers block in accept4() on it, the
  * hot path of the single-listener case. Anything else: workers wait in epoll. */
 static inline int listeners_single_stream(const struct listener_set *s)

@@ -324,6 +324,8 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 		s->totals.qwait_hist[k] += t.qwait_hist[k];
 		s->totals.req_hist[k] += t.req_hist[k];
 	}
+	for (unsigned k = 0; k < LISTENERS_MAX; k++)
+		s->totals.listener_accepted[k] += t.listener_accepted[k];
 	w->slot = (uint64_t)slot;
 	w->pid = (uint64_t)c->pid;
 	w->generation = c->generation;
