@@ -316,7 +316,7 @@ int listeners_open(struct listener_set *s, const struct listen_params *p, struct
 		}
 		s->l[s->n++] = inh[i];
 		used[i] = 1;
-		log_info("listening on the inherited socket %s (no --listen names it)", inh[i].text);
+		log_info("using the inherited socket %s (no --listen names it)", inh[i].text);
 	}
 	if (s->n == 0 && p->fallback && open_spec(s, p->fallback, inh, used, 0, p, err, errlen) < 0)
 		goto fail;

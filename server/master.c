@@ -70,7 +70,7 @@ struct child_plan {
 	struct worker_args args;
 	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), agent_fds(), the
 	 * pidfile's lock */
-	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2];
+	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2 + ACTIVATION_FDS_MAX];
 	int nclose;
 };
 
@@ -91,6 +91,10 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 	p->nclose += agent_fds(&m->agent, p->close_fds + p->nclose);
 	if (m->pidfile.lock_fd >= 0)
 		p->close_fds[p->nclose++] = m->pidfile.lock_fd;
+	/* inherited fds kept for the upgrade (reserved names): never a worker's */
+	for (size_t i = 0; i < m->activation.n; i++)
+		if (!m->activation.fds[i].taken)
+			p->close_fds[p->nclose++] = m->activation.fds[i].fd;
 }
 
 static void run_child(const struct child_plan *p)
@@ -1382,8 +1386,7 @@ static int open_listener(struct master *m)
 	};
 	char err[1024];
 
-	if (activation_read(&m->activation, err, sizeof err) < 0 ||
-	    listeners_open(&m->listeners, &p, &m->activation, err, sizeof err) < 0) {
+	if (listeners_open(&m->listeners, &p, &m->activation, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
 		log_error("%s", err);
 		return -1;
@@ -1501,7 +1504,7 @@ static struct master *master_alloc(void)
 	return m;
 }
 
-int master_run(struct config *cfg)
+int master_run(struct config *cfg, const struct activation *inherited)
 {
 	struct master *m = master_alloc();
 	int rc = 0;
@@ -1510,6 +1513,7 @@ int master_run(struct config *cfg)
 		return 1;
 	m->cfg = cfg;
 	m->pool.cfg = cfg;
+	m->activation = *inherited;
 	m->pool.admin_path = m->admin.path; /* filled in by admin_open() */
 	if (start_master(m) < 0) {
 		listeners_close(&m->listeners);

@@ -55,6 +55,8 @@ struct master {
 
 /* Runs the server until it stops. Returns the process's exit status: 0 after a
  * stop, 1 when it could not start, PREFORKD_EXIT_CRASH_LOOP. */
-int master_run(struct config *cfg);
+/* `inherited`: LISTEN_FDS as main() read it (none present: nothing inherited); the
+ * master adopts its listeners and keeps the rest (reserved names) for the upgrade. */
+int master_run(struct config *cfg, const struct activation *inherited);
 
 #endif
