@@ -40,6 +40,8 @@ start_server() {
 	for a in "$@"; do
 		[[ $a == --listen || $a == --listen=* ]] && listen=()
 	done
+	# START_NO_LISTEN: none at all (the sockets come through LISTEN_FDS)
+	[ -z "${START_NO_LISTEN:-}" ] || listen=()
 	"$PREFORKD" "${listen[@]}" --workers 2 --pidfile "$SERVER_PIDFILE" \
 		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
 	SERVER_PID=$!
