@@ -468,8 +468,7 @@ static int add_listen(struct config *cfg, const char *name, const char *arg, cha
 			return -1;
 		}
 	if (cfg->n_listen == LISTENERS_MAX) {
-		snprintf(err, errlen, "%s: more than %d listeners (%s)", name, LISTENERS_MAX,
-		         arg);
+		snprintf(err, errlen, "%s: more than %d listeners (%s)", name, LISTENERS_MAX, arg);
 		return -1;
 	}
 	cfg->listen[cfg->n_listen++] = arg;
@@ -486,8 +485,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 	case OPT_UNIX_MODE:
 		if (*arg != '0' || strspn(arg, "01234567") != strlen(arg) || strlen(arg) > 5 ||
 		    strtol(arg, NULL, 8) > 0777) {
-			snprintf(err, errlen, "%s: expected an octal mode 0000..0777, got '%s'", name,
-			         arg);
+			snprintf(err, errlen, "%s: expected an octal mode 0000..0777, got '%s'",
+			         name, arg);
 			return -1;
 		}
 		cfg->unix_mode = strtol(arg, NULL, 8);

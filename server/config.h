@@ -24,11 +24,10 @@ struct config {
 	 * on the command line replace the file's list. */
 	const char *listen[LISTENERS_MAX];
 	size_t n_listen;
-	int listen_cmdline; /* parsing: the command line has begun its own list */
 	long unix_mode;         /* --unix-mode: the mode unix: listeners are made with */
 	const char *unix_owner; /* --unix-owner USER[:GROUP]; NULL: the master's */
-	long workers;     /* MIN of --workers MIN..MAX (a single number: both) */
-	long workers_max; /* MAX; == workers: a fixed pool */
+	long workers;           /* MIN of --workers MIN..MAX (a single number: both) */
+	long workers_max;       /* MAX; == workers: a fixed pool */
 	/* --spare LOW..HIGH, idle workers an adaptive pool keeps; -1: the defaults,
 	 * from the bounds (adapt_default_spare) */
 	long spare_low, spare_high;
@@ -46,6 +45,7 @@ struct config {
 	/* HOST:PORT of HAProxy's agent-check (agent.h); NULL: not served */
 	const char *agent_listen;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
+	int listen_cmdline;    /* parsing: the command line has begun its own --listen list */
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */
 	long max_requests_jitter;

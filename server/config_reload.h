@@ -23,7 +23,6 @@ int config_reload(const struct config *old, struct config *next, char *note, siz
  * and level, the listener's backlog and TCP_DEFER_ACCEPT. The step that can fail
  * (opening the new log) comes first: -1 with err set means nothing changed. */
 int config_apply(const struct config *old, const struct config *next,
-                 const struct listener_set *listeners, char *err,
-                 size_t errlen);
+                 const struct listener_set *listeners, char *err, size_t errlen);
 
 #endif

@@ -72,8 +72,10 @@ static int adopt(struct listener *l, int fd, const char *name, char *err, size_t
 	if (type == SOCK_STREAM) {
 		len = sizeof acc;
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {
-			snprintf(err, errlen, "LISTEN_FDS: fd %d (%s): a stream socket that does not "
-			         "listen", fd, l->text);
+			snprintf(err, errlen,
+			         "LISTEN_FDS: fd %d (%s): a stream socket that does not "
+			         "listen",
+			         fd, l->text);
 			return -1;
 		}
 		l->kind = l->addr.ss_family == AF_UNIX ? LISTENER_UNIX : LISTENER_TCP;
@@ -81,8 +83,10 @@ static int adopt(struct listener *l, int fd, const char *name, char *err, size_t
 		l->kind = LISTENER_UDP;
 		describe(l);
 	} else {
-		snprintf(err, errlen, "LISTEN_FDS: fd %d: socket type %d is neither a stream "
-		         "listener nor a UDP socket", fd, type);
+		snprintf(err, errlen,
+		         "LISTEN_FDS: fd %d: socket type %d is neither a stream "
+		         "listener nor a UDP socket",
+		         fd, type);
 		return -1;
 	}
 	if (l->addr.ss_family != AF_INET && l->addr.ss_family != AF_INET6 &&
@@ -149,8 +153,8 @@ static int resolve_owner(const char *spec, uid_t *uid, gid_t *gid, char *err, si
 	return 0;
 }
 
-static int open_unix(struct listener *l, const char *path, const struct listen_params *p,
-                     char *err, size_t errlen)
+static int open_unix(struct listener *l, const char *path, const struct listen_params *p, char *err,
+                     size_t errlen)
 {
 	char full[sizeof((struct sockaddr_un *)0)->sun_path + 1];
 	uid_t uid = 0;
@@ -247,7 +251,7 @@ static int open_spec(struct listener_set *s, const char *spec, struct listener *
 		snprintf(err, errlen, "--listen %s: %s", spec, why);
 		return -1;
 	}
-	l->kind = sk == LISTEN_SPEC_UNIX ? LISTENER_UNIX
+	l->kind = sk == LISTEN_SPEC_UNIX  ? LISTENER_UNIX
 	          : sk == LISTEN_SPEC_UDP ? LISTENER_UDP
 	                                  : LISTENER_TCP;
 	if (sk != LISTEN_SPEC_UNIX && (addr_split(rest, &hp, why, sizeof why) < 0 ||

@@ -34,15 +34,15 @@ struct listener {
 	/* Handed to this master (LISTEN_FDS: systemd, or an upgrade): never drained,
 	 * and a Unix socket's file is never removed by it. */
 	int inherited;
+	int unix_made;      /* see unix_st */
+	socklen_t addr_len; /* of addr */
 	/* As logged and shown: "127.0.0.1:8080", "[::1]:8080", "unix:/run/p.sock",
 	 * "udp:127.0.0.1:7000" (the bound address: port 0 resolved). */
 	char text[LISTENER_TEXT_MAX];
 	struct sockaddr_storage addr; /* as bound (getsockname) */
-	socklen_t addr_len;
 	/* LISTENER_UNIX made by this master: the file it made, so that only that one
 	 * is removed at exit (not one another instance put there since). */
 	struct stat unix_st;
-	int unix_made;
 };
 
 struct listener_set {

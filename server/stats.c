@@ -460,9 +460,9 @@ static void view_pool(struct snapshot *s, const struct pool *p)
  * its accept queue and backlog (TCP_INFO on a listener: tcpi_unacked, tcpi_sacked). */
 static void view_listeners(struct snapshot *s)
 {
-	static const char *const kinds[] = { [LISTENER_TCP] = "tcp",
-		                             [LISTENER_UNIX] = "unix",
-		                             [LISTENER_UDP] = "udp" };
+	static const char *const kinds[] = {
+		[LISTENER_TCP] = "tcp", [LISTENER_UNIX] = "unix", [LISTENER_UDP] = "udp"
+	};
 	const struct listener_set *set = s->p->listeners;
 
 	for (size_t i = 0; set && i < set->n; i++) {
@@ -553,19 +553,19 @@ static void view_exit(const struct exit_record *r, int slot, struct exit_view *x
 
 /* How a value is kept in its view, and so how each format writes it. */
 enum stat_unit {
-	SU_COUNT,        /* uint64_t */
-	SU_BYTES,        /* uint64_t */
-	SU_MICROSECONDS, /* uint64_t */
-	SU_SECONDS,      /* double; with SF_NULLABLE, < 0 is none */
-	SU_BOOL,         /* int: true/false, 1/0 in Prometheus */
-	SU_TEXT,         /* const char *; with SF_NULLABLE, NULL is none */
-	SU_TEXT_LIST,    /* const char *[], NULL-terminated: a JSON array */
-	SU_TIME,         /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
-	SU_INFO,         /* Prometheus only: preforkd_info and its labels */
-	SU_HISTOGRAM,    /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
-	SU_EXIT,         /* const struct exit_record *: an object of exit_fields or null */
-	SU_EXIT_LIST,    /* the last exit of every slot (snapshot only) */
-	SU_WORKER_LIST,  /* every live worker: worker_fields (snapshot only) */
+	SU_COUNT,         /* uint64_t */
+	SU_BYTES,         /* uint64_t */
+	SU_MICROSECONDS,  /* uint64_t */
+	SU_SECONDS,       /* double; with SF_NULLABLE, < 0 is none */
+	SU_BOOL,          /* int: true/false, 1/0 in Prometheus */
+	SU_TEXT,          /* const char *; with SF_NULLABLE, NULL is none */
+	SU_TEXT_LIST,     /* const char *[], NULL-terminated: a JSON array */
+	SU_TIME,          /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
+	SU_INFO,          /* Prometheus only: preforkd_info and its labels */
+	SU_HISTOGRAM,     /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
+	SU_EXIT,          /* const struct exit_record *: an object of exit_fields or null */
+	SU_EXIT_LIST,     /* the last exit of every slot (snapshot only) */
+	SU_WORKER_LIST,   /* every live worker: worker_fields (snapshot only) */
 	SU_LISTENER_LIST, /* every listener: listener_fields (snapshot only) */
 };
 
@@ -629,9 +629,8 @@ static const struct stat_field listener_fields[] = {
 	ROW("address", SU_TEXT, L(address), 0),
 	ROW("kind", SU_TEXT, L(kind), 0),
 	ROW("inherited", SU_BOOL, L(inherited), 0),
-	STAT("accepted", SU_COUNT, L(accepted), 0, "preforkd_listener_accepted_total",
-	     PROM_COUNTER, NULL,
-	     "Connections accepted on each listener, including by workers that are gone."),
+	STAT("accepted", SU_COUNT, L(accepted), 0, "preforkd_listener_accepted_total", PROM_COUNTER,
+	     NULL, "Connections accepted on each listener, including by workers that are gone."),
 	ROW("queue", SU_COUNT, L(queue), SF_NULLABLE),
 	STAT(NULL, SU_COUNT, L(queue_gauge), 0, "preforkd_listener_queue", PROM_GAUGE, NULL,
 	     "Connections in each TCP listener's accept queue (0 where not known)."),
@@ -1762,7 +1761,7 @@ static void listener_label(char *buf, size_t len, const struct listener_view *v)
 	for (const char *c = v->address; *c && n + 4 < len; c++) {
 		if (*c == '\\' || *c == '"' || *c == '\n')
 			buf[n++] = '\\';
-		buf[n++] = *c == '\n' ? 'n' : *c;
+		buf[n++] = *c == '\n' ? (char)'n' : *c;
 	}
 	snprintf(buf + n, len - n, "\"");
 }
@@ -1796,8 +1795,8 @@ static void render_prom_table(struct strbuf *b, const struct stat_table *t,
 		const struct stat_field *f = &t->f[i];
 
 		if (f->unit == SU_WORKER_LIST) {
-			struct prom_instances w = { s->workers, s->nworkers, sizeof *s->workers,
-				                    1, 0 };
+			struct prom_instances w = { s->workers, s->nworkers, sizeof *s->workers, 1,
+				                    0 };
 
 			render_prom_table(b, &worker_table, &w, s);
 		} else if (f->unit == SU_LISTENER_LIST) {

@@ -70,13 +70,12 @@ int unix_listen_remove_stale(const char *what, const char *path, char *err, size
 	}
 	if (st.st_uid != geteuid() || st.st_nlink != 1) {
 		snprintf(err, errlen,
-		         "stale %s %s is owned by uid %ld (%ld links); not removing it", what,
-		         path, (long)st.st_uid, (long)st.st_nlink);
+		         "stale %s %s is owned by uid %ld (%ld links); not removing it", what, path,
+		         (long)st.st_uid, (long)st.st_nlink);
 		return -1;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove stale %s %s: %s", what, path,
-		         strerror(errno));
+		snprintf(err, errlen, "cannot remove stale %s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
 	log_info("removed stale %s %s", what, path);

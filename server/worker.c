@@ -129,8 +129,8 @@ static int accept_connection(const struct worker_args *a, int listen_fd)
 		return fd;
 	switch (errno) {
 	case EINTR:
-	case EAGAIN: /* SO_RCVTIMEO on the listener: a periodic wake-up when idle; or
-	              * O_NONBLOCK (the caller's business) */
+	case EAGAIN:       /* SO_RCVTIMEO on the listener: a periodic wake-up when idle; or
+	                    * O_NONBLOCK (the caller's business) */
 	case ECONNABORTED: /* the client left before we took it */
 	case EPROTO:
 	case ENETDOWN:
@@ -271,7 +271,8 @@ static int silent_under_pressure(const struct worker_args *a, int fd, enum liste
 {
 	char c;
 
-	if (kind != LISTENER_TCP || !atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
+	if (kind != LISTENER_TCP ||
+	    !atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
 	    pressure_idle_ns == 0 || a->cfg->defer_accept == 0)
 		return 0;
 	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
@@ -604,10 +605,9 @@ static void run_epoll(const struct worker_args *a)
 	int slice_ms = (int)(seconds_to_ns(worker_recv_slice(a->cfg)) / NS_PER_MS) + 1;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	long served = 0;
-	struct dgram_ctx dctx = { .slot = a->slot,
-		                  .cfg = a->cfg,
-		                  .stopping = &stop_requested,
-		                  .quit_now = &quit_now };
+	struct dgram_ctx dctx = {
+		.slot = a->slot, .cfg = a->cfg, .stopping = &stop_requested, .quit_now = &quit_now
+	};
 
 	if (ep < 0) {
 		log_error("epoll_create1: %s; worker exits", strerror(errno));

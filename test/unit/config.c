@@ -299,8 +299,9 @@ static void test_listeners(void)
 	            err, sizeof err) == CONFIG_ERROR &&
 	              strstr(err, "--metrics-listen"),
 	      "--metrics-listen on a --listen address is refused");
-	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:1", "--listen", "127.0.0.1:9000",
-	                       "--agent-listen", "127.0.0.1:9000"),
+	CHECK(parse(&cfg,
+	            ARGV("--listen", "127.0.0.1:1", "--listen", "127.0.0.1:9000", "--agent-listen",
+	                 "127.0.0.1:9000"),
 	            err, sizeof err) == CONFIG_ERROR &&
 	              strstr(err, "--agent-listen"),
 	      "--agent-listen is compared with every listener, not the first only");

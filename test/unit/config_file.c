@@ -186,7 +186,8 @@ static void test_command_line_over_file(void)
 	CHECK(parse_args(&cfg, ARGV("-c", (char *)file, "--workers", "5", "--listen", "[::1]:0"),
 	                 err, sizeof err) == CONFIG_OK,
 	      "-c FILE with options over it (%s)", err);
-	CHECK(cfg.workers == 5 && cfg.n_listen == 1 && strcmp(cfg.listen[0], "[::1]:0") == 0 && cfg.idle_timeout == 9,
+	CHECK(cfg.workers == 5 && cfg.n_listen == 1 && strcmp(cfg.listen[0], "[::1]:0") == 0 &&
+	              cfg.idle_timeout == 9,
 	      "the command line wins, the file fills the rest");
 	CHECK(cfg.config_path && strcmp(cfg.config_path, file) == 0, "the file's path is kept");
 	CHECK(cfg.log_path && strncmp(cfg.log_path, dir, strlen(dir)) == 0,
@@ -349,7 +350,8 @@ static int remove_dir(const char *path)
 
 static void test_listen_list(void)
 {
-	const char *file = write_file("listen.conf", "listen 127.0.0.1:0\nlisten unix:/run/x.sock\n");
+	const char *file =
+		write_file("listen.conf", "listen 127.0.0.1:0\nlisten unix:/run/x.sock\n");
 	struct config cfg;
 	char err[512];
 
