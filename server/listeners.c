@@ -210,7 +210,10 @@ static int open_inet(struct listener *l, const struct sockaddr_storage *ss, sock
 	}
 	l->fd = listen_tcp((const struct sockaddr *)ss, len, &o, why, sizeof why);
 	if (l->fd < 0) {
-		snprintf(err, errlen, "%s", why);
+		int e = errno;
+
+		log_debug("listen: %s", why); /* which call failed */
+		snprintf(err, errlen, "%s", strerror(e));
 		return -1;
 	}
 	/* Accepted sockets inherit it: their first data carries its receive time. */

@@ -315,6 +315,8 @@ static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint
 static uint64_t serve_connection(const struct worker_args *a, int fd, int last, size_t li)
 {
 	enum listener_kind kind = a->listeners.l[li].kind;
+	/* queue-wait stamps: TCP only (the services clear waits.stamp_first once used) */
+	int stamp = a->cfg->queue_wait && kind == LISTENER_TCP;
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
@@ -323,9 +325,9 @@ static uint64_t serve_connection(const struct worker_args *a, int fd, int last, 
 		.lim = &limits,
 		.wait_start_ns = t0,
 		.waiting = 1,
-		.stamp_first = a->cfg->queue_wait && kind == LISTENER_TCP,
+		.stamp_first = stamp,
 	};
-	uint64_t accepted_real = waits.stamp_first ? clock_real_ns() : 0;
+	uint64_t accepted_real = stamp ? clock_real_ns() : 0;
 	struct serve_ctx ctx = { .slot = slot,
 		                 .quit_now = &quit_now,
 		                 .waits = &waits,
@@ -365,7 +367,7 @@ static uint64_t serve_connection(const struct worker_args *a, int fd, int last, 
 	end = clock_now_ns();
 	us = (end - t0) / 1000;
 	sb_add(&slot->hist[hist_bucket(us)], 1);
-	if (waits.stamp_first && !early)
+	if (stamp && !early)
 		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
 	if (early || (conn_evicted && r != SERVE_YIELDED)) {
 		sb_add(&slot->counters[C_ERR_EVICTED], 1);
