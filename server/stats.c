@@ -1761,7 +1761,10 @@ static void listener_label(char *buf, size_t len, const struct listener_view *v)
 	for (const char *c = v->address; *c && n + 4 < len; c++) {
 		if (*c == '\\' || *c == '"' || *c == '\n')
 			buf[n++] = '\\';
-		buf[n++] = *c == '\n' ? (char)'n' : *c;
+		if (*c == '\n')
+			buf[n++] = 'n';
+		else
+			buf[n++] = *c;
 	}
 	snprintf(buf + n, len - n, "\"");
 }
