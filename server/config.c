@@ -651,13 +651,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		const char *l = cfg->n_listen ? cfg->listen[i] : CONFIG_LISTEN_DEFAULT;
 
 		if (cfg->metrics_listen && listen_spec_same(cfg->metrics_listen, l)) {
-			snprintf(err, errlen, "--metrics-listen: %s is a --listen address",
-			         cfg->metrics_listen);
+			snprintf(err, errlen, "--metrics-listen: %s is %s --listen address",
+			         cfg->metrics_listen, cfg->n_listen > 1 ? "a" : "the");
 			return -1;
 		}
 		if (cfg->agent_listen && listen_spec_same(cfg->agent_listen, l)) {
-			snprintf(err, errlen, "--agent-listen: %s is a --listen address",
-			         cfg->agent_listen);
+			snprintf(err, errlen, "--agent-listen: %s is %s --listen address",
+			         cfg->agent_listen, cfg->n_listen > 1 ? "a" : "the");
 			return -1;
 		}
 		if (strncmp(l, "udp:", 4) == 0 && !cfg->service->serve_datagram) {
