@@ -54,17 +54,22 @@ int unix_listen_remove_stale(const char *what, const char *path, char *err, size
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
 	e = errno;
 	if (rc == 0 || e == EAGAIN) {
-		if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-			snprintf(err, errlen, "%s %s is live: held by uid %u pid %ld", what, path,
+		/* Live: the holder named, as the kernel reports it. */
+		if (rc != 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+			snprintf(err, errlen, "another instance is running (%s %s)", what, path);
+		else if (cred.uid != 0 && cred.uid != geteuid())
+			snprintf(err, errlen, "%s %s is held by uid %u pid %ld", what, path,
 			         (unsigned)cred.uid, (long)cred.pid);
 		else
-			snprintf(err, errlen, "%s %s is live: another instance is running", what,
-			         path);
+			snprintf(err, errlen, "another instance is running (pid %ld, %s %s)",
+			         (long)cred.pid, what, path);
 		close(fd);
 		return -1;
 	}
 	close(fd);
-	if (e != ECONNREFUSED && e != EPROTOTYPE) {
+	/* Only ECONNREFUSED means dead: anything else (EPROTOTYPE: a live datagram
+	 * socket) is not ours to judge. */
+	if (e != ECONNREFUSED) {
 		snprintf(err, errlen, "cannot check %s %s: %s", what, path, strerror(e));
 		return -1;
 	}
