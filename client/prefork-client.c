@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BUF 65536
@@ -34,7 +35,8 @@ static void usage(void)
 	       "copies the reply to standard output until the server closes.\n"
 	       "\n"
 	       "  -c, --connect HOST:PORT  server address (default 127.0.0.1:7777);\n"
-	       "                           IPv6 as [ADDR]:PORT\n"
+	       "                           IPv6 as [ADDR]:PORT, a Unix socket as\n"
+	       "                           unix:/PATH\n"
 	       "  -t, --timeout SECONDS    give up when the whole exchange takes longer\n"
 	       "                           (default 10)\n"
 	       "  -h, --help               show this help and exit\n"
@@ -195,7 +197,16 @@ static int parse_args(struct client *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+:c:t:hv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			if (addr_split(optarg, &hp, err, sizeof err) < 0) {
+			if (strncmp(optarg, "unix:", 5) == 0) {
+				if (strlen(optarg + 5) == 0 ||
+				    strlen(optarg + 5) >=
+				            sizeof((struct sockaddr_un *)0)->sun_path) {
+					fprintf(stderr,
+					        "prefork-client: --connect: bad Unix path '%s'\n",
+					        optarg + 5);
+					return 2;
+				}
+			} else if (addr_split(optarg, &hp, err, sizeof err) < 0) {
 				fprintf(stderr, "prefork-client: --connect: %s\n", err);
 				return 2;
 			}
@@ -237,8 +248,15 @@ int main(int argc, char **argv)
 		return rc;
 	(void)signal(SIGPIPE, SIG_IGN); /* cannot fail for SIGPIPE */
 	c.deadline_ns = clock_now_ns() + seconds_to_ns(c.timeout);
-	addr_split(c.connect, &hp, err, sizeof err);
-	if (addr_resolve(&hp, 0, &ss, &len, err, sizeof err) < 0) {
+	if (strncmp(c.connect, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		memset(sun, 0, sizeof *sun);
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, c.connect + 5, strlen(c.connect + 5) + 1);
+		len = sizeof *sun;
+	} else if (addr_split(c.connect, &hp, err, sizeof err) < 0 ||
+	           addr_resolve(&hp, 0, &ss, &len, err, sizeof err) < 0) {
 		fprintf(stderr, "prefork-client: %s: %s\n", c.connect, err);
 		return 1;
 	}

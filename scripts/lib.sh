@@ -98,9 +98,10 @@ log_listening() {
 }
 
 # listen_addr LOG: the HOST:PORT ([::1]:PORT for IPv6) of the first "listening on"
-# line of a preforkd log; listen_port LOG: its port alone.
+# line of a preforkd log (its first listener, when it has several);
+# listen_port LOG: its port alone.
 listen_addr() {
-	sed -n '/ listening on /{s/.* listening on //p;q;}' "$1"
+	sed -n '/ listening on /{s/.* listening on //;s/, .*//;p;q;}' "$1"
 }
 
 listen_port() {

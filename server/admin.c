@@ -4,7 +4,8 @@
  * build the whole reply and frame it, or queue the request for the master.
  *
  * May call: endpoint, stats (to render what a client asks to see, from the pool view
- * the master exports), the common protocol, log, safe_path, instance_lock. Never calls into
+ * the master exports), the common protocol, log, safe_path, instance_lock, unix_listen (the
+ * stale-socket rules). Never calls into
  * master.c and changes no master state: a command that changes the server becomes a
  * request that the master takes (admin_next_request), applies in its own loop step
  * and answers (admin_reply_ok/error). Touches only struct admin. */
@@ -20,6 +21,7 @@
 #include "safe_path.h"
 #include "stats.h"
 #include "strbuf.h"
+#include "unix_listen.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -97,80 +99,18 @@ static int resolve_path(struct admin *a, const struct config *cfg)
 	return 0;
 }
 
-/* Who holds a live socket: the peer's credentials, as the kernel reports them. */
-static void report_live_socket(const struct admin *a, int fd, int backlog_full)
-{
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-
-	if (backlog_full || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		fprintf(stderr, "preforkd: another instance is running (admin socket %s)\n",
-		        a->path);
-		return;
-	}
-	if (cred.uid != 0 && cred.uid != geteuid())
-		fprintf(stderr, "preforkd: admin socket %s is held by uid %u pid %ld\n", a->path,
-		        (unsigned)cred.uid, (long)cred.pid);
-	else
-		fprintf(stderr,
-		        "preforkd: another instance is running (pid %ld, admin socket %s)\n",
-		        (long)cred.pid, a->path);
-}
-
 /* A connect() that succeeds (or finds the backlog full) means a live server, whose
  * owner is named; ECONNREFUSED means the file was left by a dead one, and it is
  * removed only if it is ours: a socket of our euid with one link. Anything else is
- * not ours to remove. */
+ * not ours to remove. The rules are unix_listen's, shared with unix: listeners. */
 static int remove_stale_socket(const struct admin *a)
 {
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, rc, err;
+	char err[sizeof a->path + 256];
 
-	if (lstat(a->path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "preforkd: admin socket %s: %s\n", a->path, strerror(errno));
+	if (unix_listen_remove_stale("admin socket", a->path, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
 		return -1;
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr,
-		        "preforkd: admin socket %s exists and is not a socket (owner uid %ld)\n",
-		        a->path, (long)st.st_uid);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		fprintf(stderr, "preforkd: socket: %s\n", strerror(errno));
-		return -1;
-	}
-	fill_sockaddr(a->path, &sun);
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
-	err = errno;
-	if (rc == 0 || err == EAGAIN) {
-		report_live_socket(a, fd, rc != 0);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (err != ECONNREFUSED) {
-		fprintf(stderr, "preforkd: cannot check admin socket %s: %s\n", a->path,
-		        strerror(err));
-		return -1;
-	}
-	if (st.st_uid != geteuid() || st.st_nlink != 1) {
-		fprintf(stderr,
-		        "preforkd: stale admin socket %s is owned by uid %ld (%ld links); not "
-		        "removing it\n",
-		        a->path, (long)st.st_uid, (long)st.st_nlink);
-		return -1;
-	}
-	if (unlink(a->path) < 0 && errno != ENOENT) {
-		fprintf(stderr, "preforkd: cannot remove stale admin socket %s: %s\n", a->path,
-		        strerror(errno));
-		return -1;
-	}
-	log_info("removed stale admin socket %s", a->path);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "conf_file.h"
+#include "listen_spec.h"
 #include "parse.h"
 #include "service.h"
 
@@ -55,10 +56,14 @@ enum {
 	OPT_KEEPALIVE_REQUESTS,
 	OPT_REQUEST_HEAD_TIMEOUT,
 	OPT_ACCESS_LOG,
+	OPT_UNIX_MODE,
+	OPT_UNIX_OWNER,
 };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "unix-mode", required_argument, NULL, OPT_UNIX_MODE },
+	{ "unix-owner", required_argument, NULL, OPT_UNIX_OWNER },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "spare", required_argument, NULL, OPT_SPARE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
@@ -196,7 +201,7 @@ void config_defaults(struct config *cfg)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(cfg, 0, sizeof *cfg);
-	cfg->listen = "127.0.0.1:7777";
+	cfg->unix_mode = 0660;
 	cfg->workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : cpus;
 	cfg->workers_max = cfg->workers;
 	cfg->spare_low = cfg->spare_high = -1;
@@ -221,8 +226,15 @@ void config_usage(void)
 	       "A prefork TCP server: a master process listens, forks workers that compete on\n"
 	       "accept(), supervises them and reports stats on a Unix admin socket.\n"
 	       "\n"
-	       "  --listen HOST:PORT      address to listen on: IPv4, [IPv6]:PORT or a hostname;\n"
-	       "                          port 0 picks a free port (default 127.0.0.1:7777)\n"
+	       "  --listen ADDRESS        address to listen on, up to %d times: HOST:PORT\n"
+	       "                          (IPv4 or a hostname), [IPv6]:PORT, unix:/PATH or\n"
+	       "                          udp:HOST:PORT; port 0 picks a free port (default\n"
+	       "                          127.0.0.1:7777 when none is given and no socket is\n"
+	       "                          inherited through LISTEN_FDS); listens on the\n"
+	       "                          command line replace the configuration file's;\n"
+	       "                          they change with a restart, never a reload\n"
+	       "  --unix-mode MODE        octal mode of unix: listeners (default 0660)\n"
+	       "  --unix-owner USER[:GROUP]  owner of unix: listeners (needs root)\n"
 	       "  --workers N|MIN..MAX    worker processes, 1..%d (default: online CPUs); a\n"
 	       "                          range makes the pool adaptive: it grows on the\n"
 	       "                          accept queue and shrinks when idle (README)\n"
@@ -353,7 +365,7 @@ void config_usage(void)
 	       "one worker more/fewer, USR1 reopen the log.\n"
 	       "Under systemd (Type=notify), readiness, reloads, stopping and the worker count\n"
 	       "are reported to NOTIFY_SOCKET.\n",
-	       WORKERS_MAX, service_names());
+	       LISTENERS_MAX, WORKERS_MAX, service_names());
 }
 
 static const char *const log_forms[] = {
@@ -429,22 +441,72 @@ static int parse_endpoint_listen(struct config *cfg, const char *name, const cha
 	return 0;
 }
 
+static int require_name(const char *name, const char *arg, char *err, size_t errlen);
+
+/* One more --listen: the command line's first one starts a new list (it replaces
+ * the file's); the same address twice, or more than LISTENERS_MAX, is refused. */
+static int add_listen(struct config *cfg, const char *name, const char *arg, char *err,
+                      size_t errlen)
+{
+	enum listen_spec_kind kind;
+	const char *rest;
+	char why[256];
+
+	if (require_file_text(name, arg, err, errlen) < 0)
+		return -1;
+	if (listen_spec_parse(arg, &kind, &rest, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
+	if (name[0] == '-' && !cfg->listen_cmdline) {
+		cfg->listen_cmdline = 1;
+		cfg->n_listen = 0;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		if (listen_spec_same(cfg->listen[i], arg)) {
+			snprintf(err, errlen, "%s: %s is given twice", name, arg);
+			return -1;
+		}
+	if (cfg->n_listen == LISTENERS_MAX) {
+		snprintf(err, errlen, "%s: more than %d listeners (%s)", name, LISTENERS_MAX, arg);
+		return -1;
+	}
+	cfg->listen[cfg->n_listen++] = arg;
+	return 0;
+}
+
 static int parse_option(struct config *cfg, int opt, const char *name, const char *arg, char *err,
                         size_t errlen)
 {
-	struct host_port hp;
-	char why[256];
 
 	switch (opt) {
 	case OPT_LISTEN:
-		if (require_file_text(name, arg, err, errlen) < 0)
-			return -1;
-		if (addr_split(arg, &hp, why, sizeof why) < 0) {
-			snprintf(err, errlen, "%s: %s", name, why);
+		return add_listen(cfg, name, arg, err, errlen);
+	case OPT_UNIX_MODE:
+		if (*arg != '0' || strspn(arg, "01234567") != strlen(arg) || strlen(arg) > 5 ||
+		    strtol(arg, NULL, 8) > 0777) {
+			snprintf(err, errlen, "%s: expected an octal mode 0000..0777, got '%s'",
+			         name, arg);
 			return -1;
 		}
-		cfg->listen = arg;
+		cfg->unix_mode = strtol(arg, NULL, 8);
 		return 0;
+	case OPT_UNIX_OWNER: {
+		const char *colon = strchr(arg, ':');
+		char user[64];
+
+		if (!colon || (size_t)(colon - arg) < sizeof user) {
+			snprintf(user, sizeof user, "%.*s",
+			         colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+			if (require_name(name, user, err, errlen) < 0 ||
+			    (colon && require_name(name, colon + 1, err, errlen) < 0))
+				return -1;
+			cfg->unix_owner = arg;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected USER[:GROUP], got '%s'", name, arg);
+		return -1;
+	}
 	case OPT_WORKERS:
 		return parse_range(name, arg, 1, WORKERS_MAX, &cfg->workers, &cfg->workers_max, err,
 		                   errlen);
@@ -585,17 +647,31 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	/* Port 0 twice is two ports; any other port twice cannot be bound twice. */
-	if (cfg->metrics_listen && strcmp(cfg->metrics_listen, cfg->listen) == 0 &&
-	    strcmp(strrchr(cfg->listen, ':'), ":0") != 0) {
-		snprintf(err, errlen, "--metrics-listen: %s is the --listen address",
-		         cfg->metrics_listen);
-		return -1;
+	for (size_t i = 0; i < cfg->n_listen || (i == 0 && cfg->n_listen == 0); i++) {
+		const char *l = cfg->n_listen ? cfg->listen[i] : CONFIG_LISTEN_DEFAULT;
+
+		if (cfg->metrics_listen && listen_spec_same(cfg->metrics_listen, l)) {
+			snprintf(err, errlen, "--metrics-listen: %s is %s --listen address",
+			         cfg->metrics_listen, cfg->n_listen > 1 ? "a" : "the");
+			return -1;
+		}
+		if (cfg->agent_listen && listen_spec_same(cfg->agent_listen, l)) {
+			snprintf(err, errlen, "--agent-listen: %s is %s --listen address",
+			         cfg->agent_listen, cfg->n_listen > 1 ? "a" : "the");
+			return -1;
+		}
+		if (strncmp(l, "udp:", 4) == 0 && !cfg->service->serve_datagram) {
+			snprintf(err, errlen,
+			         "--listen %s: the service %s has no datagram form (udp: listeners "
+			         "need one)",
+			         l, cfg->service->name);
+			return -1;
+		}
 	}
-	if (cfg->agent_listen && strcmp(strrchr(cfg->agent_listen, ':'), ":0") != 0 &&
-	    ((strcmp(cfg->agent_listen, cfg->listen) == 0) ||
-	     (cfg->metrics_listen && strcmp(cfg->agent_listen, cfg->metrics_listen) == 0))) {
-		snprintf(err, errlen, "--agent-listen: %s is the --%s address", cfg->agent_listen,
-		         strcmp(cfg->agent_listen, cfg->listen) == 0 ? "listen" : "metrics-listen");
+	if (cfg->agent_listen && cfg->metrics_listen &&
+	    listen_spec_same(cfg->agent_listen, cfg->metrics_listen)) {
+		snprintf(err, errlen, "--agent-listen: %s is the --metrics-listen address",
+		         cfg->agent_listen);
 		return -1;
 	}
 	if (strcmp(cfg->service->name, "http") == 0 && !cfg->http_root) {
@@ -754,7 +830,7 @@ static int apply_file_line(void *p, const struct conf_line *l, char *err, size_t
 		}
 		/* A key said twice is a mistake (an edit that missed the first), not an
 		 * override: the file is one layer, the command line the other. */
-		if (f->seen[k]) {
+		if (f->seen[k] && o->val != OPT_LISTEN) {
 			snprintf(err, errlen, "%s: already set on line %u", l->key, f->seen[k]);
 			return -1;
 		}

@@ -4,6 +4,7 @@
 #ifndef PREFORKD_CONFIG_H
 #define PREFORKD_CONFIG_H
 
+#include "listeners.h"
 #include "log.h"
 #include "pool_size.h"
 #include "version.h"
@@ -18,9 +19,15 @@ struct config_mem;
 enum config_action { CONFIG_RUN, CONFIG_CHECK, CONFIG_PRINT };
 
 struct config {
-	const char *listen;
-	long workers;     /* MIN of --workers MIN..MAX (a single number: both) */
-	long workers_max; /* MAX; == workers: a fixed pool */
+	/* every --listen (listeners.h forms), as given; n_listen 0: none was given, and
+	 * the master listens on CONFIG_LISTEN_DEFAULT unless it inherited sockets. Listens
+	 * on the command line replace the file's list. */
+	const char *listen[LISTENERS_MAX];
+	size_t n_listen;
+	long unix_mode;         /* --unix-mode: the mode unix: listeners are made with */
+	const char *unix_owner; /* --unix-owner USER[:GROUP]; NULL: the master's */
+	long workers;           /* MIN of --workers MIN..MAX (a single number: both) */
+	long workers_max;       /* MAX; == workers: a fixed pool */
 	/* --spare LOW..HIGH, idle workers an adaptive pool keeps; -1: the defaults,
 	 * from the bounds (adapt_default_spare) */
 	long spare_low, spare_high;
@@ -38,6 +45,7 @@ struct config {
 	/* HOST:PORT of HAProxy's agent-check (agent.h); NULL: not served */
 	const char *agent_listen;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
+	int listen_cmdline;    /* parsing: the command line has begun its own --listen list */
 	double worker_timeout; /* 0 = never */
 	long max_requests;     /* 0 = never */
 	long max_requests_jitter;
@@ -73,6 +81,9 @@ struct config {
 	 * freed by config_release. A struct copy moves them; release only one copy. */
 	struct config_mem *mem;
 };
+
+/* Where preforkd listens when given no --listen and no inherited socket. */
+#define CONFIG_LISTEN_DEFAULT "127.0.0.1:7777"
 
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
 

@@ -321,8 +321,19 @@ int config_check_system(const struct config *cfg, char *note, size_t notelen, ch
 	gid_t gid;
 
 	note[0] = '\0';
-	if (check_listen(cfg, "listen", cfg->listen, note, notelen, err, errlen) < 0)
-		return -1;
+	for (size_t i = 0; i < cfg->n_listen || (i == 0 && cfg->n_listen == 0); i++) {
+		const char *l = cfg->n_listen ? cfg->listen[i] : CONFIG_LISTEN_DEFAULT;
+
+		/* unix: the file must be ours to replace, or absent; udp: bound at start */
+		if (strncmp(l, "unix:", 5) == 0) {
+			if (check_path("listen", l + 5, S_IFSOCK, err, errlen) < 0)
+				return -1;
+		} else if (strncmp(l, "udp:", 4) != 0 &&
+		           check_listen(cfg, "listen", l, note + strlen(note),
+		                        notelen - strlen(note), err, errlen) < 0) {
+			return -1;
+		}
+	}
 	if (cfg->metrics_listen &&
 	    check_listen(cfg, "metrics-listen", cfg->metrics_listen, note + strlen(note),
 	                 notelen - strlen(note), err, errlen) < 0)

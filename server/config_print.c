@@ -16,7 +16,10 @@
 #include <string.h>
 
 const struct config_key config_keys[] = {
+	/* listeners change with a restart or an upgrade, never a reload */
 	{ "listen", CONFIG_RESTART, 0 },
+	{ "unix-mode", CONFIG_RESTART, 0 },
+	{ "unix-owner", CONFIG_RESTART, 0 },
 	{ "workers", CONFIG_LIVE, 0 },
 	{ "spare", CONFIG_LIVE, 0 },
 	{ "backlog", CONFIG_LIVE, 0 },
@@ -125,8 +128,21 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	const char *k = config_keys[i].name;
 
 	buf[0] = '\0';
-	if (strcmp(k, "listen") == 0)
-		return show_text(c->listen, buf, len);
+	if (strcmp(k, "listen") == 0) {
+		/* every one, in order, for a reload's comparison; -T prints one line each */
+		size_t used = 0;
+
+		for (size_t j = 0; j < c->n_listen && used < len; j++)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", j ? ", " : "",
+			                         c->listen[j]);
+		return c->n_listen > 0;
+	}
+	if (strcmp(k, "unix-mode") == 0) {
+		snprintf(buf, len, "%04lo", (unsigned long)c->unix_mode);
+		return 1;
+	}
+	if (strcmp(k, "unix-owner") == 0)
+		return show_text(c->unix_owner, buf, len);
 	if (strcmp(k, "workers") == 0)
 		return show_range(c->workers, c->workers_max, buf, len);
 	if (strcmp(k, "spare") == 0)
@@ -205,6 +221,16 @@ void config_print(const struct config *cfg, struct strbuf *b)
 	for (size_t i = 0; config_keys[i].name; i++) {
 		char value[PATH_MAX + 16];
 
+		if (strcmp(config_keys[i].name, "listen") == 0 && cfg->n_listen > 0) {
+			for (size_t j = 0; j < cfg->n_listen; j++)
+				strbuf_printf(b, "listen %s\n", cfg->listen[j]);
+			continue;
+		}
+		if (strcmp(config_keys[i].name, "listen") == 0) {
+			strbuf_printf(b, "# listen (not set: %s unless sockets are inherited)\n",
+			              CONFIG_LISTEN_DEFAULT);
+			continue;
+		}
 		if (config_key_value(cfg, i, value, sizeof value))
 			strbuf_printf(b, "%s %s\n", config_keys[i].name, value);
 		else

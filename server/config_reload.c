@@ -44,8 +44,18 @@ static int keep_running(struct config *next, const struct config *old, const cha
 	const char **text = NULL, *from = NULL;
 
 	if (strcmp(key, "listen") == 0) {
-		text = &next->listen;
-		from = old->listen;
+		next->n_listen = 0;
+		for (size_t i = 0; i < old->n_listen; i++) {
+			next->listen[i] = config_keep(next, old->listen[i]);
+			if (!next->listen[i])
+				return -1;
+			next->n_listen = i + 1;
+		}
+	} else if (strcmp(key, "unix-mode") == 0) {
+		next->unix_mode = old->unix_mode;
+	} else if (strcmp(key, "unix-owner") == 0) {
+		text = &next->unix_owner;
+		from = old->unix_owner;
 	} else if (strcmp(key, "pidfile") == 0) {
 		text = &next->pidfile;
 		from = old->pidfile;
@@ -167,8 +177,8 @@ static int log_level_of(const struct config *c)
 	return c->verbosity < 0 ? LOG_WARN : c->verbosity > 0 ? LOG_DEBUG : LOG_INFO;
 }
 
-int config_apply(const struct config *old, const struct config *next, int listen_fd, char *err,
-                 size_t errlen)
+int config_apply(const struct config *old, const struct config *next,
+                 const struct listener_set *listeners, char *err, size_t errlen)
 {
 	int defer = (int)next->defer_accept;
 
@@ -176,13 +186,19 @@ int config_apply(const struct config *old, const struct config *next, int listen
 	    log_switch(next->log_path, err, errlen) < 0)
 		return -1;
 	log_set_level(log_level_of(next));
-	/* On Linux, listen() on a listening socket sets its backlog, queue kept. */
-	if (next->backlog != old->backlog && listen(listen_fd, (int)next->backlog) < 0)
-		log_warn("reload: backlog %ld: listen: %s; keeping %ld", next->backlog,
-		         strerror(errno), old->backlog);
-	if (next->defer_accept != old->defer_accept &&
-	    setsockopt(listen_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) < 0)
-		log_warn("reload: defer-accept %ld: setsockopt TCP_DEFER_ACCEPT: %s",
-		         next->defer_accept, strerror(errno));
+	for (size_t i = 0; i < listeners->n; i++) {
+		const struct listener *l = &listeners->l[i];
+
+		if (l->kind == LISTENER_UDP)
+			continue;
+		/* On Linux, listen() on a listening socket sets its backlog, queue kept. */
+		if (next->backlog != old->backlog && listen(l->fd, (int)next->backlog) < 0)
+			log_warn("reload: backlog %ld on %s: listen: %s; keeping %ld",
+			         next->backlog, l->text, strerror(errno), old->backlog);
+		if (l->kind == LISTENER_TCP && next->defer_accept != old->defer_accept &&
+		    setsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) < 0)
+			log_warn("reload: defer-accept %ld on %s: setsockopt TCP_DEFER_ACCEPT: %s",
+			         next->defer_accept, l->text, strerror(errno));
+	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct config;
+struct listener_set;
 
 /* Fills next (release it with config_release, or install it in old's place): the
  * new values of live settings, the running values of the others. note gets ""
@@ -21,7 +22,7 @@ int config_reload(const struct config *old, struct config *next, char *note, siz
 /* What the master's process holds itself: the log file (from one file to another)
  * and level, the listener's backlog and TCP_DEFER_ACCEPT. The step that can fail
  * (opening the new log) comes first: -1 with err set means nothing changed. */
-int config_apply(const struct config *old, const struct config *next, int listen_fd, char *err,
-                 size_t errlen);
+int config_apply(const struct config *old, const struct config *next,
+                 const struct listener_set *listeners, char *err, size_t errlen);
 
 #endif

@@ -10,9 +10,11 @@
  *    now on sees its SYN go unanswered; it retries, and once the listener is
  *    closed its retry is refused.
  * 2. the listener's open file description becomes O_NONBLOCK. It is shared with
- *    every worker (and only with them: the master opened it), so each worker,
- *    once told to stop, accepts until the queue is empty (EAGAIN), serves what it
- *    took, and exits.
+ *    every worker (and only with them: the master opened it). The master then
+ *    sets the drain flag in the scoreboard's header (workers never read the
+ *    listener's blocking state, which other holders may change), and each worker,
+ *    once told to stop, polls and accepts until the queues are empty, serves what
+ *    it took, and exits.
  *
  * Sockets accepted after step 1 inherit the filter (the kernel copies it to each
  * child socket); an established connection never receives a pure SYN that matters
@@ -60,11 +62,4 @@ int drain_begin(int listen_fd)
 		return -1;
 	}
 	return 0;
-}
-
-int drain_wanted(int listen_fd)
-{
-	int fl = fcntl(listen_fd, F_GETFL);
-
-	return fl >= 0 && (fl & O_NONBLOCK);
 }

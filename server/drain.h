@@ -6,8 +6,4 @@
  * shared listener non-blocking. Returns -1 (logged) when it could not. */
 int drain_begin(int listen_fd);
 
-/* Worker, once told to stop: should it empty the accept queue before it exits?
- * True when the master began a drain (the listener is non-blocking). */
-int drain_wanted(int listen_fd);
-
 #endif

@@ -5,6 +5,7 @@
 #include "config_check.h"
 #include "config_print.h"
 #include "access_log.h"
+#include "activation.h"
 #include "daemon.h"
 #include "fds.h"
 #include "log.h"
@@ -50,6 +51,9 @@ static int print_config(const struct config *cfg)
 }
 
 /* Everything after the options: the process that runs is the master. */
+/* LISTEN_FDS as found at start (activation.h); master_run takes them. */
+static struct activation inherited;
+
 static int start(struct config *cfg)
 {
 	char err[1024];
@@ -76,20 +80,28 @@ static int start(struct config *cfg)
 	}
 	if (daemon_start(cfg) < 0)
 		return 1;
-	return master_run(cfg);
+	return master_run(cfg, &inherited);
 }
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
+	int keep[ACTIVATION_FDS_MAX];
 	char err[1024];
 	int rc = 2;
 
 	/* Before anything keeps a pointer into argv (the options do) or the environment. */
 	proctitle_init(argc, argv);
-	/* Then, before anything of ours is open: every fd >= 3 is the launcher's.
-	 * Nothing is kept yet; socket activation will keep its LISTEN_FDS here. */
-	if (fds_close_inherited(NULL, 0) < 0)
+	/* Then, before anything of ours is open: every fd >= 3 is the launcher's, but
+	 * for the sockets handed over through LISTEN_FDS (systemd, or the old master
+	 * in an upgrade), read here: a --daemon's fork would no longer be LISTEN_PID. */
+	if (activation_read(&inherited, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < inherited.n; i++)
+		keep[i] = inherited.fds[i].fd;
+	if (fds_close_inherited(keep, inherited.n) < 0)
 		fprintf(stderr, "preforkd: closing inherited fds: %s; some stay open\n",
 		        strerror(errno));
 	config_defaults(&cfg);

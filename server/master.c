@@ -70,7 +70,7 @@ struct child_plan {
 	struct worker_args args;
 	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), agent_fds(), the
 	 * pidfile's lock */
-	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2];
+	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2 + ACTIVATION_FDS_MAX];
 	int nclose;
 };
 
@@ -78,7 +78,7 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 {
 	p->args = (struct worker_args){
 		.cfg = m->pool.cfg,
-		.listen_fd = m->listen_fd,
+		.listeners = m->listeners,
 		.slot = &m->pool.slots[slot],
 		.shared = m->pool.shared,
 		.master_pid = getpid(),
@@ -91,6 +91,10 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 	p->nclose += agent_fds(&m->agent, p->close_fds + p->nclose);
 	if (m->pidfile.lock_fd >= 0)
 		p->close_fds[p->nclose++] = m->pidfile.lock_fd;
+	/* inherited fds kept for the upgrade (reserved names): never a worker's */
+	for (size_t i = 0; i < m->activation.n; i++)
+		if (!m->activation.fds[i].taken)
+			p->close_fds[p->nclose++] = m->activation.fds[i].fd;
 }
 
 static void run_child(const struct child_plan *p)
@@ -575,6 +579,32 @@ static int may_grow(const struct master *m, uint64_t now)
 	return 1;
 }
 
+/* The stream listeners' accept queues, summed (TCP: TCP_INFO; a Unix listener's
+ * queue is not read here). */
+static int read_queues(struct master *m, uint64_t *queue, uint64_t *backlog)
+{
+	uint64_t q = 0, b = 0;
+	int rc = 0, any = 0;
+
+	for (size_t i = 0; i < m->listeners.n; i++) {
+		uint64_t lq = 0, lb = 0;
+
+		if (m->listeners.l[i].kind != LISTENER_TCP)
+			continue;
+		if (pressure_read_queue(m->listeners.l[i].fd, &lq, &lb) < 0) {
+			rc = -1;
+			continue;
+		}
+		any = 1;
+		q += lq;
+		b += lb;
+	}
+	*queue = q;
+	if (any)
+		*backlog = b;
+	return rc;
+}
+
 static void watch_pressure(struct master *m, uint64_t now)
 {
 	struct pool_pressure *p = &m->pool.pressure;
@@ -584,8 +614,7 @@ static void watch_pressure(struct master *m, uint64_t now)
 	enum pressure_event ev;
 	static int failed_logged;
 
-	if (!m->pool.stopping && pressure_read_queue(m->listen_fd, &queue, &backlog) < 0 &&
-	    !failed_logged) {
+	if (!m->pool.stopping && read_queues(m, &queue, &backlog) < 0 && !failed_logged) {
 		failed_logged = 1;
 		log_warn("pressure: TCP_INFO on the listener: %s; the accept queue is not "
 		         "measured (logged once)",
@@ -901,7 +930,7 @@ static int reread_config(struct master *m, char *msg, size_t msglen)
 
 	if (config_reload(m->cfg, &next, note, sizeof note, msg, msglen) < 0)
 		return -1;
-	if (config_apply(m->cfg, &next, m->listen_fd, msg, msglen) < 0) {
+	if (config_apply(m->cfg, &next, &m->listeners, msg, msglen) < 0) {
 		config_release(&next);
 		return -1;
 	}
@@ -943,6 +972,34 @@ static int master_reload(struct master *m, const char *why, char *msg, size_t ms
 	return 0;
 }
 
+/* A graceful stop: every stream listener this master made stops taking new
+ * connections (TCP: the SYN filter; Unix: its file removed, so connect() fails),
+ * and the workers, told through the shared header before their SIGTERM, empty the
+ * queues. Inherited listeners are left alone. */
+static void begin_drain(struct master *m)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < m->listeners.n; i++) {
+		struct listener *l = &m->listeners.l[i];
+
+		if (l->inherited || l->kind == LISTENER_UDP)
+			continue;
+		if (l->kind == LISTENER_TCP && drain_begin(l->fd) < 0)
+			continue;
+		if (l->kind == LISTENER_UNIX) {
+			listeners_unlink(l);
+			if (set_nonblocking(l->fd) < 0)
+				continue;
+		}
+		any = 1;
+	}
+	if (!any)
+		return;
+	m->pool.draining = 1;
+	atomic_store_explicit(&m->pool.shared->drain, 1, memory_order_release);
+}
+
 static void master_stop(struct master *m, int fast, const char *why)
 {
 	uint64_t now = clock_now_ns();
@@ -955,8 +1012,8 @@ static void master_stop(struct master *m, int fast, const char *why)
 		notify_stopping();
 		m->stop_deadline_ns = now + seconds_to_ns(m->pool.cfg->grace);
 		/* Before the workers hear of it: each then empties the queue and exits. */
-		if (!fast && m->listener_owned && drain_begin(m->listen_fd) == 0)
-			m->pool.draining = 1;
+		if (!fast)
+			begin_drain(m);
 		for (int i = 0; i < SLOTS_MAX; i++)
 			if (child_is_live(&m->pool.children[i]))
 				stop_worker(m, i, now);
@@ -1315,41 +1372,45 @@ static void run_loop(struct master *m)
 
 static int open_listener(struct master *m)
 {
-	struct listen_opts o = {
-		.backlog = (int)m->pool.cfg->backlog,
-		.recv_timeout = worker_recv_slice(m->pool.cfg),
-		.defer_accept = (int)m->pool.cfg->defer_accept,
+	const struct config *cfg = m->pool.cfg;
+	struct listen_params p = {
+		.specs = cfg->listen,
+		.n_specs = cfg->n_listen,
+		.fallback = CONFIG_LISTEN_DEFAULT,
+		.backlog = (int)cfg->backlog,
+		.recv_timeout = worker_recv_slice(cfg),
+		.defer_accept = (int)cfg->defer_accept,
+		.queue_wait = cfg->queue_wait,
+		.unix_mode = (unsigned)cfg->unix_mode,
+		.unix_owner = cfg->unix_owner,
 	};
-	struct sockaddr_storage ss;
-	struct host_port hp;
-	socklen_t len = sizeof ss;
-	char err[512];
+	char err[1024];
 
-	if (addr_split(m->pool.cfg->listen, &hp, err, sizeof err) < 0 ||
-	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
-		fprintf(stderr, "preforkd: --listen: %s\n", err);
+	if (listeners_open(&m->listeners, &p, &m->activation, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		log_error("%s", err);
 		return -1;
 	}
-	m->listen_fd = listen_tcp((struct sockaddr *)&ss, len, &o, err, sizeof err);
-	if (m->listen_fd < 0) {
-		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->pool.cfg->listen,
-		        strerror(errno));
-		log_error("cannot listen on %s: %s", m->pool.cfg->listen, err);
+	for (size_t i = 0; i < m->listeners.n; i++) {
+		const struct listener *l = &m->listeners.l[i];
+
+		if (l->kind == LISTENER_UDP && !cfg->service->serve_datagram) {
+			fprintf(stderr, "preforkd: %s: the service %s has no datagram form\n",
+			        l->text, cfg->service->name);
+			return -1;
+		}
+		if (l->kind == LISTENER_TCP && m->pool.listen_addr.ss_family == AF_UNSPEC)
+			m->pool.listen_addr = l->addr;
+	}
+	/* Workers that wait in epoll must never block in accept4() on a listener another
+	 * worker emptied first. */
+	if (!listeners_single_stream(&m->listeners) &&
+	    listeners_set_nonblocking(&m->listeners, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
 		return -1;
 	}
-	len = sizeof ss;
-	if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
-		log_error("getsockname: %s", strerror(errno));
-		return -1;
-	}
-	addr_format((struct sockaddr *)&ss, m->pool.listen_text, sizeof m->pool.listen_text);
-	m->pool.listen_addr = ss;
-	m->listener_owned = 1;
-	/* Accepted sockets inherit it: their first data carries its receive time
-	 * (worker.c, "queue wait"). */
-	if (m->pool.cfg->queue_wait &&
-	    setsockopt(m->listen_fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0)
-		log_warn("setsockopt SO_TIMESTAMPNS: %s; queue wait not measured", strerror(errno));
+	listeners_join(&m->listeners, m->pool.listen_text, sizeof m->pool.listen_text);
+	m->pool.listeners = &m->listeners;
 	return 0;
 }
 
@@ -1404,18 +1465,23 @@ static int start_master(struct master *m)
  * empty are reset by the close that follows: say how many. */
 static void report_drain_leftovers(const struct master *m)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof ti;
+	for (size_t i = 0; i < m->listeners.n; i++) {
+		const struct listener *l = &m->listeners.l[i];
+		struct tcp_info ti;
+		socklen_t len = sizeof ti;
 
-	if (getsockopt(m->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
-		log_warn("graceful stop: TCP_INFO on the listener: %s", strerror(errno));
-		return;
+		if (l->kind != LISTENER_TCP || l->inherited)
+			continue;
+		if (getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+			log_warn("graceful stop: TCP_INFO on %s: %s", l->text, strerror(errno));
+			continue;
+		}
+		/* On a listener, tcpi_unacked is the accept queue's length. */
+		if (ti.tcpi_unacked > 0)
+			log_warn("graceful stop: %u connections reached the queue of %s after "
+			         "the workers had emptied it; closing the listener resets them",
+			         ti.tcpi_unacked, l->text);
 	}
-	/* On a listener, tcpi_unacked is the accept queue's length. */
-	if (ti.tcpi_unacked > 0)
-		log_warn("graceful stop: %u connections reached the queue after the workers "
-		         "had emptied it; closing the listener resets them",
-		         ti.tcpi_unacked);
 }
 
 /* The master's state (mostly the slot table: about 280 kB) lives in a mapping that
@@ -1438,7 +1504,7 @@ static struct master *master_alloc(void)
 	return m;
 }
 
-int master_run(struct config *cfg)
+int master_run(struct config *cfg, const struct activation *inherited)
 {
 	struct master *m = master_alloc();
 	int rc = 0;
@@ -1447,9 +1513,10 @@ int master_run(struct config *cfg)
 		return 1;
 	m->cfg = cfg;
 	m->pool.cfg = cfg;
+	m->activation = *inherited;
 	m->pool.admin_path = m->admin.path; /* filled in by admin_open() */
-	m->listen_fd = -1;
 	if (start_master(m) < 0) {
+		listeners_close(&m->listeners);
 		metrics_close(&m->metrics);
 		agent_close(&m->agent);
 		admin_close(&m->admin);
@@ -1468,7 +1535,7 @@ int master_run(struct config *cfg)
 		admin_close(&m->admin);
 		if (m->pool.draining)
 			report_drain_leftovers(m);
-		close(m->listen_fd);
+		listeners_close(&m->listeners);
 		pidfile_remove(&m->pidfile);
 		if (m->exit_code)
 			log_info("stopped (exit status %d: a crash loop that did not end)",

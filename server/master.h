@@ -4,9 +4,11 @@
 #ifndef PREFORKD_MASTER_H
 #define PREFORKD_MASTER_H
 
+#include "activation.h"
 #include "admin.h"
 #include "agent.h"
 #include "config.h"
+#include "listeners.h"
 #include "metrics.h"
 #include "pidfile.h"
 #include "pool.h"
@@ -19,11 +21,14 @@
 struct master {
 	struct pool pool;   /* what the master exports; only master.c writes it */
 	struct config *cfg; /* the same as pool.cfg, writable: a reload replaces it */
-	int listen_fd;
-	/* This master created the listener and is its last holder: a graceful stop may
-	 * filter and drain it (drain.c). A listener that outlives the master (handed to
-	 * a new binary, or owned by systemd) is never filtered: only its workers stop. */
-	int listener_owned;
+	/* Every listener (listeners.h): opened or adopted at start, never changed by a
+	 * reload. A graceful stop filters and drains only the ones this master made
+	 * (not inherited): one that outlives the master (systemd's, or handed to a new
+	 * binary) is left alone, only its workers stop. pool.listeners points here. */
+	struct listener_set listeners;
+	/* LISTEN_FDS as read at start; the fds under reserved names (the binary
+	 * upgrade's: admin, locks, readiness pipe) stay here untaken for it. */
+	struct activation activation;
 	/* crash-loop bookkeeping behind pool.failed_starts and pool.failed_probes */
 	uint64_t spawns;        /* workers spawned so far (their spawn_seq) */
 	uint64_t episode_seq;   /* spawns when the episode began */
@@ -50,6 +55,8 @@ struct master {
 
 /* Runs the server until it stops. Returns the process's exit status: 0 after a
  * stop, 1 when it could not start, PREFORKD_EXIT_CRASH_LOOP. */
-int master_run(struct config *cfg);
+/* `inherited`: LISTEN_FDS as main() read it (none present: nothing inherited); the
+ * master adopts its listeners and keeps the rest (reserved names) for the upgrade. */
+int master_run(struct config *cfg, const struct activation *inherited);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "adapt.h"
 #include "addr.h"
+#include "listeners.h"
 #include "scoreboard.h"
 
 #include <stddef.h>
@@ -21,6 +22,9 @@
 #include <time.h>
 
 struct config;
+
+/* pool.listen_text: every listener's text, joined */
+#define POOL_LISTEN_TEXT_MAX 1024
 
 enum exit_cause {
 	EXIT_CAUSE_CODE,     /* exited with an unexpected code */
@@ -89,8 +93,13 @@ struct pool_pressure {
 struct pool {
 	const struct config *cfg;
 	pid_t pid; /* the master's */
-	char listen_text[ADDR_TEXT_MAX];
-	struct sockaddr_storage listen_addr; /* as bound: its family and port (status) */
+	/* every listener (owned by the master; read-only here) */
+	const struct listener_set *listeners;
+	/* "A, B": the listeners' texts, for the log and the process title */
+	char listen_text[POOL_LISTEN_TEXT_MAX];
+	/* the first TCP listener as bound: its family and port (status's sock_diag);
+	 * family AF_UNSPEC when there is none */
+	struct sockaddr_storage listen_addr;
 	const char *admin_path; /* the admin socket's absolute path (owned by admin.c) */
 	/* --metrics-listen as bound (owned by metrics.c); NULL: not served */
 	const char *metrics_addr;

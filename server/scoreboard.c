@@ -45,6 +45,8 @@ void scoreboard_reset_slot(struct sb_slot *s)
 	atomic_store_explicit(&s->sampled_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->conn_in0, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->conn_out0, 0, memory_order_relaxed);
+	for (unsigned i = 0; i < LISTENERS_MAX; i++)
+		atomic_store_explicit(&s->listener_accepted[i], 0, memory_order_relaxed);
 	memset(&s->peer, 0, sizeof s->peer);
 }
 
@@ -70,6 +72,8 @@ void scoreboard_fold(struct sb_totals *t, struct sb_slot *s)
 		t->qwait_hist[i] += sb_get(&s->qwait_hist[i]);
 		t->req_hist[i] += sb_get(&s->req_hist[i]);
 	}
+	for (unsigned i = 0; i < LISTENERS_MAX; i++)
+		t->listener_accepted[i] += sb_get(&s->listener_accepted[i]);
 }
 
 void scoreboard_sum(struct sb_totals *out, const struct sb_totals *retired, struct sb_slot *slots,

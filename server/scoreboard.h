@@ -49,6 +49,10 @@ enum counter {
 	/* bytes of response bodies sent (files, pages); access log lines not written */
 	C_HTTP_BODY_BYTES,
 	C_HTTP_ACCESS_LOG_FAILED,
+	/* epoll woke this worker for a stream listener whose connection another worker
+	 * took first (accept4 found EAGAIN): wake-ups per connection, with several
+	 * listeners */
+	C_EMPTY_WAKEUPS,
 	C_COUNT
 };
 
@@ -89,6 +93,8 @@ struct sb_slot {
 	_Atomic uint64_t sampled_ns;
 	_Atomic uint64_t conn_in0;
 	_Atomic uint64_t conn_out0;
+	/* connections accepted on each listener (its index in the listener set) */
+	_Atomic uint64_t listener_accepted[LISTENERS_MAX];
 } __attribute__((aligned(64)));
 
 /* A worker's operation, for status and the hang report. WOP_READ: waiting for or
@@ -135,6 +141,10 @@ const char *worker_op_name(enum worker_op op);
  * a plain load (no syscall on the hot path). */
 struct sb_header {
 	_Atomic int pressure; /* connections wait in the queue and no worker is idle */
+	/* A graceful stop: set by the master before its SIGTERMs; a worker told to stop
+	 * then empties the queues of the listeners this master made (never read from a
+	 * listener's blocking state, which other holders share and may change). */
+	_Atomic int drain;
 } __attribute__((aligned(64)));
 
 /* Plain counters folded from workers that are gone. */
@@ -143,6 +153,7 @@ struct sb_totals {
 	uint64_t hist[HIST_BUCKETS];
 	uint64_t qwait_hist[HIST_BUCKETS];
 	uint64_t req_hist[HIST_BUCKETS];
+	uint64_t listener_accepted[LISTENERS_MAX];
 };
 
 /* One shared mapping: the header, then SLOTS_MAX slots. */

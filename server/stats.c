@@ -30,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,15 @@ struct worker_view {
 	char server_text[ADDR_TEXT_MAX];
 };
 
+/* One listener as the tables show it. */
+struct listener_view {
+	const char *address, *kind;
+	uint64_t accepted;
+	uint64_t queue, backlog; /* STAT_NONE where the kernel does not say (Unix, UDP) */
+	uint64_t queue_gauge;    /* for Prometheus: 0 where unknown */
+	int inherited;
+};
+
 /* A nullable count that is unknown: null in JSON, "-" in text. */
 #define STAT_NONE UINT64_MAX
 
@@ -100,7 +110,10 @@ struct snapshot {
 	char agent_line[AGENT_LINE_MAX]; /* what the agent says now, without its newline */
 	int maint;                       /* preforkctl maint on */
 	time_t config_loaded;
-	const char *listen[2]; /* NULL-terminated */
+	const char *listen[LISTENERS_MAX + 1]; /* NULL-terminated */
+	struct listener_view listeners[LISTENERS_MAX];
+	size_t nlisteners;
+	uint64_t empty_wakeups;
 	uint64_t pid, generation;
 	time_t started;
 	double uptime_seconds;
@@ -324,6 +337,8 @@ static void view_worker(struct snapshot *s, int slot, struct worker_view *w)
 		s->totals.qwait_hist[k] += t.qwait_hist[k];
 		s->totals.req_hist[k] += t.req_hist[k];
 	}
+	for (unsigned k = 0; k < LISTENERS_MAX; k++)
+		s->totals.listener_accepted[k] += t.listener_accepted[k];
 	w->slot = (uint64_t)slot;
 	w->pid = (uint64_t)c->pid;
 	w->generation = c->generation;
@@ -398,7 +413,8 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	                                   : ADMIN_STATE_RUNNING;
 	s->started = p->started_wall;
 	s->uptime_seconds = ns_to_s(s->now_ns - p->started_ns);
-	s->listen[0] = p->listen_text;
+	for (size_t i = 0; p->listeners && i < p->listeners->n; i++)
+		s->listen[i] = p->listeners->l[i].text;
 	s->service = p->cfg->service->name;
 	s->admin_socket = p->admin_path;
 	s->admin_group = p->cfg->admin_group;
@@ -440,6 +456,36 @@ static void view_pool(struct snapshot *s, const struct pool *p)
 	s->crash_loop_limit = p->cfg->crash_loop_limit;
 }
 
+/* Each listener: its connections accepted (the workers gone included) and, for TCP,
+ * its accept queue and backlog (TCP_INFO on a listener: tcpi_unacked, tcpi_sacked). */
+static void view_listeners(struct snapshot *s)
+{
+	static const char *const kinds[] = {
+		[LISTENER_TCP] = "tcp", [LISTENER_UNIX] = "unix", [LISTENER_UDP] = "udp"
+	};
+	const struct listener_set *set = s->p->listeners;
+
+	for (size_t i = 0; set && i < set->n; i++) {
+		const struct listener *l = &set->l[i];
+		struct listener_view *v = &s->listeners[i];
+		struct tcp_info ti;
+		socklen_t len = sizeof ti;
+
+		v->address = l->text;
+		v->kind = kinds[l->kind];
+		v->inherited = l->inherited;
+		v->accepted = s->totals.listener_accepted[i];
+		v->queue = v->backlog = STAT_NONE;
+		if (l->kind == LISTENER_TCP &&
+		    getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+			v->queue = v->queue_gauge = ti.tcpi_unacked;
+			v->backlog = ti.tcpi_sacked;
+		}
+		s->nlisteners++;
+	}
+	s->empty_wakeups = s->totals.counters[C_EMPTY_WAKEUPS];
+}
+
 /* Returns -1 when there is no memory for the worker views. KERNEL: ask the kernel
  * about busy workers' connections (not for Prometheus, which shows none of it). */
 static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now, int kernel)
@@ -473,6 +519,7 @@ static int take_snapshot(struct snapshot *s, const struct pool *p, uint64_t now,
 	measure_latency(s->totals.qwait_hist, &s->queue_wait);
 	measure_latency(s->totals.req_hist, &s->request_time);
 	s->queue_wait_on = p->cfg->queue_wait;
+	view_listeners(s);
 	return 0;
 }
 
@@ -506,19 +553,20 @@ static void view_exit(const struct exit_record *r, int slot, struct exit_view *x
 
 /* How a value is kept in its view, and so how each format writes it. */
 enum stat_unit {
-	SU_COUNT,        /* uint64_t */
-	SU_BYTES,        /* uint64_t */
-	SU_MICROSECONDS, /* uint64_t */
-	SU_SECONDS,      /* double; with SF_NULLABLE, < 0 is none */
-	SU_BOOL,         /* int: true/false, 1/0 in Prometheus */
-	SU_TEXT,         /* const char *; with SF_NULLABLE, NULL is none */
-	SU_TEXT_LIST,    /* const char *[], NULL-terminated: a JSON array */
-	SU_TIME,         /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
-	SU_INFO,         /* Prometheus only: preforkd_info and its labels */
-	SU_HISTOGRAM,    /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
-	SU_EXIT,         /* const struct exit_record *: an object of exit_fields or null */
-	SU_EXIT_LIST,    /* the last exit of every slot (snapshot only) */
-	SU_WORKER_LIST,  /* every live worker: worker_fields (snapshot only) */
+	SU_COUNT,         /* uint64_t */
+	SU_BYTES,         /* uint64_t */
+	SU_MICROSECONDS,  /* uint64_t */
+	SU_SECONDS,       /* double; with SF_NULLABLE, < 0 is none */
+	SU_BOOL,          /* int: true/false, 1/0 in Prometheus */
+	SU_TEXT,          /* const char *; with SF_NULLABLE, NULL is none */
+	SU_TEXT_LIST,     /* const char *[], NULL-terminated: a JSON array */
+	SU_TIME,          /* time_t, wall clock: UTC text, epoch seconds in Prometheus */
+	SU_INFO,          /* Prometheus only: preforkd_info and its labels */
+	SU_HISTOGRAM,     /* uint64_t[HIST_BUCKETS] of microseconds: Prometheus only */
+	SU_EXIT,          /* const struct exit_record *: an object of exit_fields or null */
+	SU_EXIT_LIST,     /* the last exit of every slot (snapshot only) */
+	SU_WORKER_LIST,   /* every live worker: worker_fields (snapshot only) */
+	SU_LISTENER_LIST, /* every listener: listener_fields (snapshot only) */
 };
 
 enum prom_type { PROM_NONE, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM };
@@ -547,6 +595,7 @@ struct stat_table {
 #define S(m) offsetof(struct snapshot, m)
 #define W(m) offsetof(struct worker_view, m)
 #define X(m) offsetof(struct exit_view, m)
+#define L(m) offsetof(struct listener_view, m)
 #define TABLE(a) { #a, a, sizeof (a) / sizeof (a)[0] }
 
 /* A row: where and how it is shown, where its value is. */
@@ -574,6 +623,19 @@ struct stat_table {
 	ROW(P "request_time_us.p99_9", SU_MICROSECONDS, V(request_time.p999), 0),  \
 	ROW(P "request_time_us.max", SU_MICROSECONDS, V(request_time.max), 0)
 /* clang-format on */
+
+/* Per-listener Prometheus samples are labelled listener="ADDRESS". */
+static const struct stat_field listener_fields[] = {
+	ROW("address", SU_TEXT, L(address), 0),
+	ROW("kind", SU_TEXT, L(kind), 0),
+	ROW("inherited", SU_BOOL, L(inherited), 0),
+	STAT("accepted", SU_COUNT, L(accepted), 0, "preforkd_listener_accepted_total", PROM_COUNTER,
+	     NULL, "Connections accepted on each listener, including by workers that are gone."),
+	ROW("queue", SU_COUNT, L(queue), SF_NULLABLE),
+	STAT(NULL, SU_COUNT, L(queue_gauge), 0, "preforkd_listener_queue", PROM_GAUGE, NULL,
+	     "Connections in each TCP listener's accept queue (0 where not known)."),
+	ROW("backlog", SU_COUNT, L(backlog), SF_NULLABLE),
+};
 
 static const struct stat_field exit_fields[] = {
 	ROW("slot", SU_COUNT, X(slot), SF_LISTED),
@@ -839,13 +901,20 @@ static const struct stat_field global_fields[] = {
 	     "Connections closed under pressure because they had sent nothing (part of "
 	     "the evicted errors)."),
 	ROW("last_exits", SU_EXIT_LIST, 0, 0),
+	STAT("empty_wakeups", SU_COUNT, S(empty_wakeups), 0, "preforkd_empty_wakeups_total",
+	     PROM_COUNTER, NULL,
+	     "Workers woken for a listener whose connection another worker took first "
+	     "(several listeners: epoll's EPOLLEXCLUSIVE wakes one or more)."),
+	ROW("listeners", SU_LISTENER_LIST, 0, 0),
 	ROW("workers", SU_WORKER_LIST, 0, 0),
 };
 
 static const struct stat_table global_table = TABLE(global_fields);
 static const struct stat_table worker_table = TABLE(worker_fields);
 static const struct stat_table exit_table = TABLE(exit_fields);
-static const struct stat_table *const tables[] = { &global_table, &worker_table, &exit_table };
+static const struct stat_table listener_table = TABLE(listener_fields);
+static const struct stat_table *const tables[] = { &global_table, &worker_table, &exit_table,
+	                                           &listener_table };
 
 static const void *field_ptr(const void *view, const struct stat_field *f)
 {
@@ -1095,7 +1164,17 @@ static void render_status_header(struct strbuf *b, const struct snapshot *s)
 	format_duration(s->uptime_seconds, up, sizeof up);
 	admin_status_line(b, s->version, s->state, (unsigned long long)s->pid);
 	strbuf_printf(b, "     Since: %s (up %s)\n", since, up);
-	strbuf_printf(b, "    Listen: %s (service %s)\n", s->listen[0], s->service);
+	strbuf_printf(b, "    Listen: %s (service %s)\n", s->p->listen_text, s->service);
+	for (size_t i = 0; s->nlisteners > 1 && i < s->nlisteners; i++) {
+		const struct listener_view *v = &s->listeners[i];
+
+		strbuf_printf(b, "      %-4s %s: %llu accepted", v->kind, v->address,
+		              (unsigned long long)v->accepted);
+		if (v->queue != STAT_NONE)
+			strbuf_printf(b, ", queue %llu/%llu", (unsigned long long)v->queue,
+			              (unsigned long long)v->backlog);
+		strbuf_printf(b, "%s\n", v->inherited ? " (inherited)" : "");
+	}
 	if (s->admin_group)
 		strbuf_printf(b, "     Admin: %s (group %s may read)\n", s->admin_socket,
 		              s->admin_group);
@@ -1386,6 +1465,12 @@ static void emit_lists(struct emitter *e, const struct stat_field *f, const stru
 		for (int i = 0; i < SLOTS_MAX; i++)
 			if (s->p->children[i].last_exit.valid)
 				emit_exit(e, NULL, &s->p->children[i].last_exit, i, s);
+	} else if (f->unit == SU_LISTENER_LIST) {
+		for (size_t k = 0; k < s->nlisteners; k++) {
+			emit_open(e, NULL, 0);
+			emit_fields(e, &listener_table, &s->listeners[k], 0, s);
+			emit_close(e);
+		}
 	} else {
 		for (size_t k = 0; k < s->nworkers; k++) {
 			emit_open(e, NULL, 0);
@@ -1442,6 +1527,7 @@ static void emit_field(struct emitter *e, const struct stat_field *f, const char
 		break;
 	case SU_EXIT_LIST:
 	case SU_WORKER_LIST:
+	case SU_LISTENER_LIST:
 		emit_lists(e, f, s);
 		break;
 	case SU_INFO:
@@ -1597,7 +1683,7 @@ static void prom_info(struct strbuf *b, const struct stat_field *f, const struct
 	strbuf_printf(b, "\",service=\"");
 	prom_label_value(b, s->service);
 	strbuf_printf(b, "\",listen=\"");
-	prom_label_value(b, s->listen[0]);
+	prom_label_value(b, s->p->listen_text);
 	strbuf_printf(b, "\"} 1\n");
 }
 
@@ -1637,6 +1723,7 @@ static void prom_value(struct strbuf *b, const struct stat_field *f, const void 
 	case SU_EXIT:
 	case SU_EXIT_LIST:
 	case SU_WORKER_LIST:
+	case SU_LISTENER_LIST:
 		break; /* stats_check_fields() refuses these in Prometheus */
 	}
 }
@@ -1657,7 +1744,8 @@ static int first_of_family(const struct stat_table *t, size_t i)
 struct prom_instances {
 	const void *views; /* nviews views, stride bytes apart */
 	size_t nviews, stride;
-	int workers; /* labelled with their slot */
+	int workers;   /* labelled with their slot */
+	int listeners; /* labelled with their address */
 };
 
 /* Each family once, at its first row: its rows for every instance (a family's
@@ -1665,13 +1753,29 @@ struct prom_instances {
 static void render_prom_table(struct strbuf *b, const struct stat_table *t,
                               const struct prom_instances *in, const struct snapshot *s);
 
+/* listener="ADDRESS", with the exposition format's escapes (\\, \", \n). */
+static void listener_label(char *buf, size_t len, const struct listener_view *v)
+{
+	size_t n = (size_t)snprintf(buf, len, "listener=\"");
+
+	for (const char *c = v->address; *c && n + 4 < len; c++) {
+		if (*c == '\\' || *c == '"' || *c == '\n')
+			buf[n++] = '\\';
+		if (*c == '\n')
+			buf[n++] = 'n';
+		else
+			buf[n++] = *c;
+	}
+	snprintf(buf + n, len - n, "\"");
+}
+
 static void render_prom_family(struct strbuf *b, const struct stat_table *t, size_t i,
                                const struct prom_instances *in, const struct snapshot *s)
 {
 	prom_family(b, &t->f[i]);
 	for (size_t v = 0; v < in->nviews; v++) {
 		const void *view = (const char *)in->views + v * in->stride;
-		char instance[32] = "";
+		char instance[2 * LISTENER_TEXT_MAX + 16] = "";
 
 		if (in->workers) {
 			const struct worker_view *w = view;
@@ -1679,6 +1783,8 @@ static void render_prom_family(struct strbuf *b, const struct stat_table *t, siz
 			snprintf(instance, sizeof instance, "slot=\"%llu\"",
 			         (unsigned long long)w->slot);
 		}
+		if (in->listeners)
+			listener_label(instance, sizeof instance, view);
 		for (size_t k = i; k < t->n; k++)
 			if (same_family(&t->f[k], &t->f[i]))
 				prom_value(b, &t->f[k], view, instance, s);
@@ -1692,10 +1798,15 @@ static void render_prom_table(struct strbuf *b, const struct stat_table *t,
 		const struct stat_field *f = &t->f[i];
 
 		if (f->unit == SU_WORKER_LIST) {
-			struct prom_instances w = { s->workers, s->nworkers, sizeof *s->workers,
-				                    1 };
+			struct prom_instances w = { s->workers, s->nworkers, sizeof *s->workers, 1,
+				                    0 };
 
 			render_prom_table(b, &worker_table, &w, s);
+		} else if (f->unit == SU_LISTENER_LIST) {
+			struct prom_instances l = { s->listeners, s->nlisteners,
+				                    sizeof *s->listeners, 0, 1 };
+
+			render_prom_table(b, &listener_table, &l, s);
 		} else if (f->prom && first_of_family(t, i)) {
 			render_prom_family(b, t, i, in, s);
 		}
@@ -1704,7 +1815,7 @@ static void render_prom_table(struct strbuf *b, const struct stat_table *t,
 
 static void render_prometheus(struct strbuf *b, const struct snapshot *s)
 {
-	struct prom_instances one = { s, 1, sizeof *s, 0 };
+	struct prom_instances one = { s, 1, sizeof *s, 0, 0 };
 
 	render_prom_table(b, &global_table, &one, s);
 }
@@ -1911,7 +2022,7 @@ static int check_nesting(char *err, size_t errlen)
 		for (size_t i = 0; i < tables[a]->n; i++) {
 			const struct stat_field *f = &tables[a]->f[i];
 			int list = f->unit == SU_EXIT_LIST || f->unit == SU_WORKER_LIST ||
-			           f->unit == SU_HISTOGRAM;
+			           f->unit == SU_LISTENER_LIST || f->unit == SU_HISTOGRAM;
 
 			if ((list && tables[a] != &global_table) ||
 			    (f->unit == SU_EXIT && tables[a] == &exit_table)) {

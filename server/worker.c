@@ -3,12 +3,17 @@
  * timeouts and TCP_NODELAY come from the listener, which every accepted socket
  * inherits (after a reload that changed the waits, see set_limits). Linux wakes one blocked
  * accept() waiter per connection (exclusive wait queue, FIFO), so no accept lock is needed and
- * there is no thundering herd. */
+ * there is no thundering herd.
+ *
+ * That is the single-listener path (listeners_single_stream). With several
+ * listeners, or a UDP one, each worker waits in its own epoll with EPOLLEXCLUSIVE
+ * on every listener (the master made them all O_NONBLOCK): the kernel wakes one or
+ * more waiters per event; one that finds the queue already emptied (EAGAIN)
+ * counts an empty wake-up (C_EMPTY_WAKEUPS) and waits again. */
 #include "worker.h"
 
 #include "clock.h"
 #include "config.h"
-#include "drain.h"
 #include "log.h"
 #include "net.h"
 #include "privdrop.h"
@@ -24,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -113,17 +119,18 @@ static void pause_after_resource_error(int err)
 }
 
 /* Returns the accepted fd, -1 to try again, or exits on an unrecoverable error. */
-static int accept_connection(const struct worker_args *a)
+static int accept_connection(const struct worker_args *a, int listen_fd)
 {
 	socklen_t len = sizeof a->slot->peer;
-	int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
+	int fd = accept4(listen_fd, (struct sockaddr *)&a->slot->peer, &len,
 	                 SOCK_CLOEXEC | a->cfg->service->accept_flags);
 
 	if (fd >= 0)
 		return fd;
 	switch (errno) {
 	case EINTR:
-	case EAGAIN:       /* SO_RCVTIMEO on the listener: a periodic wake-up when idle */
+	case EAGAIN:       /* SO_RCVTIMEO on the listener: a periodic wake-up when idle; or
+	                    * O_NONBLOCK (the caller's business) */
 	case ECONNABORTED: /* the client left before we took it */
 	case EPROTO:
 	case ENETDOWN:
@@ -260,11 +267,12 @@ static int evict_requested(void)
  * read" means silent for seconds. Without it, a client that connects and then
  * writes would be cut between its connect and its first write. A client that sent
  * its request, or closed, is served as always. */
-static int silent_under_pressure(const struct worker_args *a, int fd)
+static int silent_under_pressure(const struct worker_args *a, int fd, enum listener_kind kind)
 {
 	char c;
 
-	if (!atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
+	if (kind != LISTENER_TCP ||
+	    !atomic_load_explicit(&a->shared->pressure, memory_order_relaxed) ||
 	    pressure_idle_ns == 0 || a->cfg->defer_accept == 0)
 		return 0;
 	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
@@ -304,16 +312,22 @@ static void record_queue_wait(struct sb_slot *slot, uint64_t accepted_real, uint
 	sb_add(&slot->qwait_hist[hist_bucket(us)], 1);
 }
 
-static uint64_t serve_connection(const struct worker_args *a, int fd, int last)
+static uint64_t serve_connection(const struct worker_args *a, int fd, int last, size_t li)
 {
+	enum listener_kind kind = a->listeners.l[li].kind;
+	/* queue-wait stamps: TCP only (the services clear waits.stamp_first once used) */
+	int stamp = a->cfg->queue_wait && kind == LISTENER_TCP;
 	struct sb_slot *slot = a->slot;
 	uint64_t t0 = clock_now_ns(), us;
 	/* The first-byte wait starts at the accept: the kernel's TCP_DEFER_ACCEPT
 	 * wait, if any, is already over. */
 	struct conn_waits waits = {
-		.lim = &limits, .wait_start_ns = t0, .waiting = 1, .stamp_first = a->cfg->queue_wait
+		.lim = &limits,
+		.wait_start_ns = t0,
+		.waiting = 1,
+		.stamp_first = stamp,
 	};
-	uint64_t accepted_real = a->cfg->queue_wait ? clock_real_ns() : 0;
+	uint64_t accepted_real = stamp ? clock_real_ns() : 0;
 	struct serve_ctx ctx = { .slot = slot,
 		                 .quit_now = &quit_now,
 		                 .waits = &waits,
@@ -324,7 +338,9 @@ static uint64_t serve_connection(const struct worker_args *a, int fd, int last)
 	uint64_t end;
 	int early;
 
-	if (own_slice_per_connection &&
+	/* An accepted Unix socket does not inherit the listener's SO_RCVTIMEO: it gets
+	 * its slice here, so its first-byte and idle deadlines hold. */
+	if ((own_slice_per_connection || kind == LISTENER_UNIX) &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own_slice, sizeof own_slice) < 0)
 		log_warn("setsockopt SO_RCVTIMEO: %s", strerror(errno));
 	/* busy_since_ns before conn_seq (release): a master that reads the new seq
@@ -340,8 +356,9 @@ static uint64_t serve_connection(const struct worker_args *a, int fd, int last)
 	conn_fd = fd;
 	sb_set_state(slot, WS_BUSY);
 	sb_add(&slot->counters[C_ACCEPTED], 1);
+	sb_add(&slot->listener_accepted[li], 1);
 	worker_fault_before_serve(sb_get(&slot->counters[C_ACCEPTED]));
-	early = silent_under_pressure(a, fd);
+	early = silent_under_pressure(a, fd, kind);
 	if (!early)
 		r = a->cfg->service->serve(fd, &ctx);
 	/* close() of a TCP socket only fails with EINTR/EIO after the fd is released
@@ -350,7 +367,7 @@ static uint64_t serve_connection(const struct worker_args *a, int fd, int last)
 	end = clock_now_ns();
 	us = (end - t0) / 1000;
 	sb_add(&slot->hist[hist_bucket(us)], 1);
-	if (a->cfg->queue_wait && !early)
+	if (stamp && !early)
 		record_queue_wait(slot, accepted_real, waits.first_rx_real_ns);
 	if (early || (conn_evicted && r != SERVE_YIELDED)) {
 		sb_add(&slot->counters[C_ERR_EVICTED], 1);
@@ -449,17 +466,34 @@ static void sample_tick(const struct worker_args *a, uint64_t now, long served)
 	_exit(WORKER_EXIT_RSS);
 }
 
-/* Once the queue is empty, how long a draining worker waits for more: handshakes in
- * flight when the filter went on, and connections that TCP_DEFER_ACCEPT held back
- * until their first data, still join the queue; whatever joins later is reset when
- * the listener closes. */
+/* Once the queues are empty, how long a draining worker waits for more: handshakes
+ * in flight when the filter went on, and connections that TCP_DEFER_ACCEPT held
+ * back until their first data, still join a queue; whatever joins later is reset
+ * when the listener closes. */
 #define DRAIN_SETTLE_MS 100
 
-/* Every worker wakes when one connection arrives (poll() is not exclusive); the
- * ones that lose the race find EAGAIN and wait again. */
-static int more_to_drain(int listen_fd)
+/* The stream listeners this master made: the ones a graceful stop drains (the
+ * master filtered them and made them non-blocking before its SIGTERM). */
+static size_t drained_listeners(const struct worker_args *a, struct pollfd *p, size_t *idx)
 {
-	struct pollfd p = { .fd = listen_fd, .events = POLLIN, .revents = 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->listeners.n; i++) {
+		const struct listener *l = &a->listeners.l[i];
+
+		if (l->inherited || l->kind == LISTENER_UDP)
+			continue;
+		p[n] = (struct pollfd){ .fd = l->fd, .events = POLLIN, .revents = 0 };
+		idx[n++] = i;
+	}
+	return n;
+}
+
+/* Every worker wakes when one connection arrives (poll() is not exclusive); the
+ * ones that lose the race find EAGAIN and wait again. Returns how many listeners
+ * are ready (their revents set), 0 when nothing came for DRAIN_SETTLE_MS. */
+static int more_to_drain(struct pollfd *p, size_t n)
+{
 	uint64_t deadline = clock_now_ns() + DRAIN_SETTLE_MS * NS_PER_MS;
 
 	for (;;) {
@@ -468,44 +502,167 @@ static int more_to_drain(int listen_fd)
 
 		if (quit_now || now >= deadline)
 			return 0;
-		rc = poll(&p, 1, (int)((deadline - now + NS_PER_MS - 1) / NS_PER_MS));
+		rc = poll(p, n, (int)((deadline - now + NS_PER_MS - 1) / NS_PER_MS));
 		if (rc > 0)
-			return 1;
+			return rc;
 		if (rc == 0 || errno != EINTR)
 			return 0;
 	}
 }
 
-/* Graceful stop of an owned listener: it drops new SYNs and is non-blocking now, so
- * take what the kernel already queued until accept4() says the queue is empty and
- * nothing more arrives for DRAIN_SETTLE_MS. SIGQUIT (quit_now) abandons the rest. */
+/* Graceful stop: the owned listeners drop new connections and are non-blocking
+ * now, so take what the kernel already queued on each until every queue is empty
+ * and nothing more arrives for DRAIN_SETTLE_MS. SIGQUIT (quit_now) abandons the
+ * rest. Each accept follows a poll() that found its listener ready: nothing spins,
+ * and a listener left blocking (its filter failed) costs at most one slice. */
 static void drain_queue(const struct worker_args *a)
 {
-	while (!quit_now) {
-		socklen_t len = sizeof a->slot->peer;
-		int fd = accept4(a->listen_fd, (struct sockaddr *)&a->slot->peer, &len,
-		                 SOCK_CLOEXEC | a->cfg->service->accept_flags);
+	struct pollfd p[LISTENERS_MAX];
+	size_t idx[LISTENERS_MAX];
+	size_t n = drained_listeners(a, p, idx);
 
-		if (fd >= 0) {
-			(void)serve_connection(a, fd, 1);
-			sb_set_state(a->slot, WS_STOPPING);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+	while (n > 0 && !quit_now && more_to_drain(p, n) > 0) {
+		for (size_t k = 0; k < n && !quit_now; k++) {
+			socklen_t len = sizeof a->slot->peer;
+			int fd;
+
+			if (!(p[k].revents & (POLLIN | POLLERR | POLLHUP)))
+				continue;
+			fd = accept4(p[k].fd, (struct sockaddr *)&a->slot->peer, &len,
+			             SOCK_CLOEXEC | a->cfg->service->accept_flags);
+			if (fd >= 0) {
+				(void)serve_connection(a, fd, 1, idx[k]);
+				sb_set_state(a->slot, WS_STOPPING);
+				continue;
+			}
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
+			    errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
 			log_error("accept4 while emptying the queue: %s; worker exits",
 			          strerror(errno));
 			return;
 		}
-		if (!more_to_drain(a->listen_fd))
-			return;
 	}
+}
+
+/* After a serve: the worker's own bookkeeping, then idle again. */
+static void after_serve(const struct worker_args *a, uint64_t now, long served)
+{
+	worker_fault_after_serve((unsigned long)served);
+	if (a->max_requests > 0 && served >= a->max_requests) {
+		sb_set_state(a->slot, WS_STOPPING);
+		_exit(WORKER_EXIT_RECYCLED);
+	}
+	sample_tick(a, now, served);
+	sb_set_op(a->slot, WOP_ACCEPT, now);
+	sb_set_state(a->slot, WS_IDLE);
+}
+
+/* The single-listener path: a blocking accept4(), woken each slice by the
+ * listener's SO_RCVTIMEO. Another holder of the listener (systemd, the other
+ * master during an upgrade) may have made the shared open file description
+ * O_NONBLOCK: then accept4() returns EAGAIN at once, so after an EAGAIN that came
+ * before its slice the worker poll()s the listener for a slice before it accepts
+ * again, and never spins. */
+static void run_single(const struct worker_args *a)
+{
+	int lfd = a->listeners.l[0].fd;
+	long served = 0;
+	uint64_t slice_ns = seconds_to_ns(worker_recv_slice(a->cfg)), waited = clock_now_ns();
+	int slice_ms = (int)(slice_ns / NS_PER_MS) + 1;
+
+	while (!stop_requested) {
+		int fd = accept_connection(a, lfd);
+		uint64_t now;
+
+		if (fd < 0) {
+			/* A wake-up of an idle worker (the listener's SO_RCVTIMEO): its
+			 * tick too. */
+			now = clock_now_ns();
+			if (errno == EAGAIN && now - waited < slice_ns / 2 && !stop_requested) {
+				struct pollfd p = { .fd = lfd, .events = POLLIN, .revents = 0 };
+
+				if (poll(&p, 1, slice_ms) < 0 && errno != EINTR)
+					log_warn("poll on the listener: %s", strerror(errno));
+				now = clock_now_ns();
+			}
+			waited = now;
+			sample_tick(a, now, served);
+			continue;
+		}
+		now = serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests,
+		                       0);
+		served++;
+		after_serve(a, now, served);
+		waited = now;
+	}
+}
+
+/* Several listeners, or a UDP one: this worker's own epoll, EPOLLEXCLUSIVE on
+ * each (one or more waiters woken per event), level-triggered, the slice as its
+ * timeout (the sample tick). */
+static void run_epoll(const struct worker_args *a)
+{
+	struct epoll_event ev[LISTENERS_MAX];
+	int slice_ms = (int)(seconds_to_ns(worker_recv_slice(a->cfg)) / NS_PER_MS) + 1;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	long served = 0;
+	struct dgram_ctx dctx = {
+		.slot = a->slot, .cfg = a->cfg, .stopping = &stop_requested, .quit_now = &quit_now
+	};
+
+	if (ep < 0) {
+		log_error("epoll_create1: %s; worker exits", strerror(errno));
+		_exit(WORKER_EXIT_FATAL);
+	}
+	for (size_t i = 0; i < a->listeners.n; i++) {
+		struct epoll_event e = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = i };
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, a->listeners.l[i].fd, &e) < 0) {
+			log_error("epoll_ctl %s: %s; worker exits", a->listeners.l[i].text,
+			          strerror(errno));
+			_exit(WORKER_EXIT_FATAL);
+		}
+	}
+	while (!stop_requested) {
+		int n = epoll_wait(ep, ev, LISTENERS_MAX, slice_ms);
+		uint64_t now;
+
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s; worker exits", strerror(errno));
+			_exit(WORKER_EXIT_FATAL);
+		}
+		for (int k = 0; k < n && !stop_requested; k++) {
+			size_t li = (size_t)ev[k].data.u64;
+			const struct listener *l = &a->listeners.l[li];
+			int fd;
+
+			if (l->kind == LISTENER_UDP) {
+				dctx.listener = (int)li;
+				sb_set_state(a->slot, WS_BUSY);
+				if (a->cfg->service->serve_datagram(l->fd, &dctx) < 0)
+					_exit(WORKER_EXIT_FATAL);
+				sb_set_state(a->slot, WS_IDLE);
+				continue;
+			}
+			fd = accept_connection(a, l->fd);
+			if (fd < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					sb_add(&a->slot->counters[C_EMPTY_WAKEUPS], 1);
+				continue;
+			}
+			now = serve_connection(
+				a, fd, a->max_requests > 0 && served + 1 >= a->max_requests, li);
+			served++;
+			after_serve(a, now, served);
+		}
+		sample_tick(a, clock_now_ns(), served);
+	}
+	close(ep);
 }
 
 void worker_run(const struct worker_args *a)
 {
-	long served = 0;
 	uint64_t now;
 
 	/* First: from here on a line goes to the master's pipe, never blocking. */
@@ -513,7 +670,7 @@ void worker_run(const struct worker_args *a)
 	own_slot = a->slot;
 	proctitle_set_worker(a->slot_index, a->generation);
 	install_worker_signals();
-	set_limits(a->cfg, a->listen_fd);
+	set_limits(a->cfg, a->listeners.l[0].fd);
 	open_samples();
 	/* Before PR_SET_PDEATHSIG: the kernel clears it when a process changes its ids. */
 	if (privdrop_apply() < 0)
@@ -527,29 +684,13 @@ void worker_run(const struct worker_args *a)
 	sb_set_op(a->slot, WOP_ACCEPT, now);
 	sb_set_state(a->slot, WS_IDLE);
 	worker_fault_when_ready();
-	while (!stop_requested) {
-		int fd = accept_connection(a);
-
-		if (fd < 0) {
-			/* A wake-up of an idle worker (the listener's SO_RCVTIMEO): its
-			 * tick too. */
-			sample_tick(a, clock_now_ns(), served);
-			continue;
-		}
-		now = serve_connection(a, fd, a->max_requests > 0 && served + 1 >= a->max_requests);
-		served++;
-		worker_fault_after_serve((unsigned long)served);
-		if (a->max_requests > 0 && served >= a->max_requests) {
-			sb_set_state(a->slot, WS_STOPPING);
-			_exit(WORKER_EXIT_RECYCLED);
-		}
-		sample_tick(a, now, served);
-		sb_set_op(a->slot, WOP_ACCEPT, now);
-		sb_set_state(a->slot, WS_IDLE);
-	}
+	if (listeners_single_stream(&a->listeners))
+		run_single(a);
+	else
+		run_epoll(a);
 	sb_set_op(a->slot, WOP_STOPPING, clock_now_ns());
 	sb_set_state(a->slot, WS_STOPPING);
-	if (!quit_now && drain_wanted(a->listen_fd))
+	if (!quit_now && atomic_load_explicit(&a->shared->drain, memory_order_acquire))
 		drain_queue(a);
 	log_debug("worker stops: told to by %s", quit_now ? "SIGQUIT" : "SIGTERM");
 	_exit(WORKER_EXIT_STOPPED);

@@ -1,7 +1,10 @@
-/* A worker process: blocks in accept4() on the shared listener and serves one
- * connection at a time through the configured service. */
+/* A worker process: with one stream listener it blocks in accept4() on it; with
+ * several (or any UDP one) it waits in its own epoll. Serves one connection at a
+ * time through the configured service. */
 #ifndef PREFORKD_WORKER_H
 #define PREFORKD_WORKER_H
+
+#include "listeners.h"
 
 #include <sys/types.h>
 
@@ -17,7 +20,8 @@ struct sb_slot;
 
 struct worker_args {
 	const struct config *cfg;
-	int listen_fd;
+	/* a copy of the master's (its state is not mapped in workers) */
+	struct listener_set listeners;
 	struct sb_slot *slot;
 	struct sb_header *shared; /* the pool-wide pressure flag */
 	pid_t master_pid;

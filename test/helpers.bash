@@ -24,7 +24,7 @@ teardown() {
 # ---- starting and stopping preforkd ----
 
 # start_server [OPTIONS...]: starts preforkd in the background on 127.0.0.1:0 (a
-# --listen among OPTIONS wins) with --workers 2 unless OPTIONS say otherwise, and a
+# --listen among OPTIONS replaces it; several are several listeners) with --workers 2 unless OPTIONS say otherwise, and a
 # pidfile, log and admin socket in $BATS_TEST_TMPDIR (a test may choose them by
 # setting SERVER_LOG, SERVER_PIDFILE or SERVER_ADMIN first). BATS's fd 3 is closed
 # for it, so nothing it leaves running can hold up the suite's output. Records its
@@ -36,7 +36,13 @@ start_server() {
 	SERVER_PIDFILE="${SERVER_PIDFILE:-$BATS_TEST_TMPDIR/preforkd.pid}"
 	SERVER_ADMIN="${SERVER_ADMIN:-$BATS_TEST_TMPDIR/preforkd.sock}"
 	: >"$SERVER_LOG"
-	"$PREFORKD" --listen 127.0.0.1:0 --workers 2 --pidfile "$SERVER_PIDFILE" \
+	local listen=(--listen 127.0.0.1:0) a
+	for a in "$@"; do
+		[[ $a == --listen || $a == --listen=* ]] && listen=()
+	done
+	# START_NO_LISTEN: none at all (the sockets come through LISTEN_FDS)
+	[ -z "${START_NO_LISTEN:-}" ] || listen=()
+	"$PREFORKD" "${listen[@]}" --workers 2 --pidfile "$SERVER_PIDFILE" \
 		--log "$SERVER_LOG" --admin "$SERVER_ADMIN" "$@" </dev/null 3>&- &
 	SERVER_PID=$!
 	echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/started.pids"

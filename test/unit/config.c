@@ -3,6 +3,7 @@
 #include "service.h"
 #include "unit.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,7 +28,8 @@ static void test_defaults(void)
 	char *argv[] = { "preforkd", NULL };
 
 	CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_OK, "no options is valid");
-	CHECK(strcmp(cfg.listen, "127.0.0.1:7777") == 0, "default listen is 127.0.0.1:7777");
+	CHECK(cfg.n_listen == 0 && strcmp(CONFIG_LISTEN_DEFAULT, "127.0.0.1:7777") == 0,
+	      "no listen given: the default 127.0.0.1:7777 (unless sockets are inherited)");
 	CHECK(cfg.workers >= 1 && cfg.workers <= WORKERS_MAX, "default workers is the CPU count");
 	CHECK(cfg.backlog == 511, "default backlog is 511");
 	CHECK(cfg.service == &service_echo, "default service is echo");
@@ -263,8 +265,74 @@ static void test_parse_twice(void)
 	      "the same command line parsed twice gives the same configuration");
 }
 
+static void test_listeners(void)
+{
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg,
+	            ARGV("--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--listen",
+	                 "unix:/run/p.sock"),
+	            err, sizeof err) == CONFIG_OK &&
+	              cfg.n_listen == 3 && strcmp(cfg.listen[0], "127.0.0.1:0") == 0 &&
+	              strcmp(cfg.listen[2], "unix:/run/p.sock") == 0,
+	      "--listen adds: a second one no longer replaces the first (%s)", err);
+	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"), err,
+	            sizeof err) == CONFIG_OK,
+	      "port 0 twice is two ports");
+	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:80", "--listen", "127.0.0.1:80"), err,
+	            sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--listen: 127.0.0.1:80 is given twice"),
+	      "the same address twice is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--listen", "unix:/a", "--listen", "unix:/a"), err, sizeof err) ==
+	                      CONFIG_ERROR &&
+	              strstr(err, "given twice"),
+	      "the same Unix path twice is refused");
+	CHECK(parse(&cfg, ARGV("--listen", "unix:relative"), err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "absolute path"),
+	      "a relative unix: path is refused: %s", err);
+	CHECK(parse(&cfg, ARGV("--service", "http", "--root", "/", "--listen", "udp:127.0.0.1:0"),
+	            err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "udp:127.0.0.1:0") && strstr(err, "http"),
+	      "udp: with a service without a datagram form names both: %s", err);
+	CHECK(parse(&cfg, ARGV("--listen", "127.0.0.1:9000", "--metrics-listen", "127.0.0.1:9000"),
+	            err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--metrics-listen"),
+	      "--metrics-listen on a --listen address is refused");
+	CHECK(parse(&cfg,
+	            ARGV("--listen", "127.0.0.1:1", "--listen", "127.0.0.1:9000", "--agent-listen",
+	                 "127.0.0.1:9000"),
+	            err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "--agent-listen"),
+	      "--agent-listen is compared with every listener, not the first only");
+	CHECK(parse(&cfg, ARGV("--unix-mode", "0600", "--unix-owner", "www:www"), err,
+	            sizeof err) == CONFIG_OK &&
+	              cfg.unix_mode == 0600 && strcmp(cfg.unix_owner, "www:www") == 0,
+	      "--unix-mode and --unix-owner are stored");
+	CHECK(parse(&cfg, ARGV("--unix-mode", "0999"), err, sizeof err) == CONFIG_ERROR &&
+	              parse(&cfg, ARGV("--unix-mode", "660"), err, sizeof err) == CONFIG_ERROR,
+	      "--unix-mode is octal with a leading 0");
+	{
+		char *argv[2 + 2 * (LISTENERS_MAX + 1)];
+		char specs[LISTENERS_MAX + 1][32];
+		int n = 0;
+
+		argv[n++] = "preforkd";
+		for (int i = 0; i <= LISTENERS_MAX; i++) {
+			snprintf(specs[i], sizeof specs[i], "127.0.0.1:%d", 9000 + i);
+			argv[n++] = "--listen";
+			argv[n++] = specs[i];
+		}
+		argv[n] = NULL;
+		CHECK(parse(&cfg, argv, err, sizeof err) == CONFIG_ERROR &&
+		              strstr(err, "more than 16 listeners"),
+		      "one more than LISTENERS_MAX is refused: %s", err);
+	}
+}
+
 int main(void)
 {
+	test_listeners();
 	test_worker_timeout_rule();
 	test_defaults();
 	test_valid();

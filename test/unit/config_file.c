@@ -70,7 +70,7 @@ static void test_syntax(void)
 	           "idle-timeout 0.5\r\ndaemon\nverbose yes\n",
 	           err, sizeof err) == 0,
 	      "comments, blank lines, blanks around, CRLF and a trailing comment (%s)", err);
-	CHECK(cfg.workers == 3 && strcmp(cfg.listen, "127.0.0.1:0") == 0 &&
+	CHECK(cfg.workers == 3 && cfg.n_listen == 1 && strcmp(cfg.listen[0], "127.0.0.1:0") == 0 &&
 	              cfg.idle_timeout == 0.5 && cfg.daemonize && cfg.verbosity == 1,
 	      "the values are stored");
 	CHECK(load(&cfg, "log /var/log/a#b.log\n", err, sizeof err) == 0 &&
@@ -186,7 +186,8 @@ static void test_command_line_over_file(void)
 	CHECK(parse_args(&cfg, ARGV("-c", (char *)file, "--workers", "5", "--listen", "[::1]:0"),
 	                 err, sizeof err) == CONFIG_OK,
 	      "-c FILE with options over it (%s)", err);
-	CHECK(cfg.workers == 5 && strcmp(cfg.listen, "[::1]:0") == 0 && cfg.idle_timeout == 9,
+	CHECK(cfg.workers == 5 && cfg.n_listen == 1 && strcmp(cfg.listen[0], "[::1]:0") == 0 &&
+	              cfg.idle_timeout == 9,
 	      "the command line wins, the file fills the rest");
 	CHECK(cfg.config_path && strcmp(cfg.config_path, file) == 0, "the file's path is kept");
 	CHECK(cfg.log_path && strncmp(cfg.log_path, dir, strlen(dir)) == 0,
@@ -305,7 +306,7 @@ static void test_reload(void)
 	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) == 0,
 	      "a reload rebuilds it (%s)", err);
 	CHECK(next.workers == 4, "a live key takes its new value");
-	CHECK(strcmp(next.listen, "127.0.0.1:0") == 0 && !next.user,
+	CHECK(next.n_listen == 1 && strcmp(next.listen[0], "127.0.0.1:0") == 0 && !next.user,
 	      "keys that need a restart keep their running value");
 	CHECK(strcmp(note, "; needs a restart to take effect: listen, user") == 0,
 	      "and are named in the note: '%s'", note);
@@ -325,7 +326,7 @@ static void test_reload(void)
 	CHECK(config_reload(&old, &next, note, sizeof note, err, sizeof err) < 0 &&
 	              strstr(err, "reload.conf"),
 	      "and a file that is gone: %s", err);
-	CHECK(old.workers == 2 && strcmp(old.listen, "127.0.0.1:0") == 0,
+	CHECK(old.workers == 2 && old.n_listen == 1 && strcmp(old.listen[0], "127.0.0.1:0") == 0,
 	      "the running configuration is untouched");
 	config_release(&old);
 }
@@ -347,6 +348,32 @@ static int remove_dir(const char *path)
 	return rc < 0 ? rc : rmdir(path);
 }
 
+static void test_listen_list(void)
+{
+	const char *file =
+		write_file("listen.conf", "listen 127.0.0.1:0\nlisten unix:/run/x.sock\n");
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	CHECK(parse_args(&cfg, ARGV("-c", (char *)file), err, sizeof err) == CONFIG_OK &&
+	              cfg.n_listen == 2 && strcmp(cfg.listen[1], "unix:/run/x.sock") == 0,
+	      "the file's listen key is repeatable (%s)", err);
+	config_release(&cfg);
+	config_defaults(&cfg);
+	CHECK(parse_args(&cfg, ARGV("-c", (char *)file, "--listen", "[::1]:0"), err, sizeof err) ==
+	                      CONFIG_OK &&
+	              cfg.n_listen == 1 && strcmp(cfg.listen[0], "[::1]:0") == 0,
+	      "listens on the command line replace the file's list");
+	config_release(&cfg);
+	write_file("listen.conf", "listen 127.0.0.1:81\nlisten 127.0.0.1:81\n");
+	config_defaults(&cfg);
+	CHECK(parse_args(&cfg, ARGV("-c", (char *)file), err, sizeof err) == CONFIG_ERROR &&
+	              strstr(err, "given twice"),
+	      "the same address twice in the file is refused: %s", err);
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -363,6 +390,7 @@ int main(void)
 	test_paths_and_switches();
 	test_keys_match_options();
 	test_command_line_over_file();
+	test_listen_list();
 	test_strict_file();
 	test_print_round_trip();
 	test_reload();
