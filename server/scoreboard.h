@@ -49,6 +49,18 @@ enum counter {
 	/* bytes of response bodies sent (files, pages); access log lines not written */
 	C_HTTP_BODY_BYTES,
 	C_HTTP_ACCESS_LOG_FAILED,
+	/* udp: listeners (service_echo_dgram.c): datagrams and their bytes received
+	 * and answered; those not answered, by why: a source port below 1024
+	 * (udp_guard.h), the source over --udp-rate, the reply not sent (the socket's
+	 * buffer full, an error), larger than the service's buffer (truncated) */
+	C_DGRAM_IN,
+	C_DGRAM_OUT,
+	C_DGRAM_BYTES_IN,
+	C_DGRAM_BYTES_OUT,
+	C_DGRAM_REFUSED_PORT,
+	C_DGRAM_RATE_LIMITED,
+	C_DGRAM_SEND_DROPPED,
+	C_DGRAM_TRUNCATED,
 	C_COUNT
 };
 
