@@ -769,7 +769,7 @@ static uint64_t udp_send_pending(struct loader *ld, uint64_t now)
 {
 	struct mmsghdr m[UDP_BATCH];
 	struct iovec iov[UDP_BATCH][2];
-	long idx[UDP_BATCH];
+	long idx[UDP_BATCH] = { 0 };
 	long i = 0;
 
 	while (i < ld->nconns) {
@@ -1549,8 +1549,10 @@ static void print_json(const struct summary *s)
 static void print_table(const struct summary *s)
 {
 	printf("target        %s, %s, %lld B, concurrency %lld, %lld thread%s, ", opt.target,
-	       opt.udp ? "udp datagrams" : opt.keepalive ? "keep-alive" : "short connections", opt.size, opt.concurrency,
-	       opt.threads, opt.threads > 1 ? "s" : "");
+	       opt.udp         ? "udp datagrams"
+	       : opt.keepalive ? "keep-alive"
+	                       : "short connections",
+	       opt.size, opt.concurrency, opt.threads, opt.threads > 1 ? "s" : "");
 	if (opt.rate > 0)
 		printf("open loop at %.15g/s\n", opt.rate);
 	else
@@ -1559,8 +1561,8 @@ static void print_table(const struct summary *s)
 	printf("transactions  %llu ok, %.1f/s\n", (unsigned long long)s->ok, tps_of(s));
 	if (opt.udp)
 		printf("datagrams     %llu sent, %llu lost (%.3f %%), %llu late answers\n",
-		       (unsigned long long)s->sent, (unsigned long long)s->lost,
-		       100 * loss_of(s), (unsigned long long)s->late);
+		       (unsigned long long)s->sent, (unsigned long long)s->lost, 100 * loss_of(s),
+		       (unsigned long long)s->late);
 	printf("latency (us)  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu\n",
 	       (unsigned long long)latency_at(s, 0.50), (unsigned long long)latency_at(s, 0.90),
 	       (unsigned long long)latency_at(s, 0.99), (unsigned long long)latency_at(s, 0.999),

@@ -236,8 +236,9 @@ static int exchange_udp(struct client *c, const struct sockaddr *sa, socklen_t l
 	if (n == -2)
 		return 1;
 	if (n < 0) {
-		fprintf(stderr, "prefork-client: the message is larger than one datagram (%d "
-		                "bytes)\n",
+		fprintf(stderr,
+		        "prefork-client: the message is larger than one datagram (%d "
+		        "bytes)\n",
 		        DGRAM_MAX);
 		return 1;
 	}
@@ -251,7 +252,8 @@ static int exchange_udp(struct client *c, const struct sockaddr *sa, socklen_t l
 
 		if (wait_fd(c->fd, POLLIN, c->deadline_ns) < 0) {
 			if (errno == ETIMEDOUT) {
-				fprintf(stderr, "prefork-client: no answer from udp:%s within %g s\n",
+				fprintf(stderr,
+				        "prefork-client: no answer from udp:%s within %g s\n",
 				        c->connect, c->timeout);
 				return 1;
 			}

@@ -60,8 +60,8 @@ static uint64_t random_seed(void)
 /* Once per worker: a fresh mapping is zeroed, the guard's table with it. */
 static int open_state(const struct config *cfg)
 {
-	void *p = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-	               0);
+	void *p =
+		mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		log_error("udp echo: mmap of %zu bytes: %s", sizeof *st, strerror(errno));

@@ -96,8 +96,7 @@ static struct udp_guard_entry *find_entry(struct udp_guard *g, const struct in6_
 	return free_entry;
 }
 
-enum udp_verdict udp_guard_check(struct udp_guard *g, const struct sockaddr *src,
-                                 uint64_t now_ns)
+enum udp_verdict udp_guard_check(struct udp_guard *g, const struct sockaddr *src, uint64_t now_ns)
 {
 	struct in6_addr key;
 	struct udp_guard_entry *e;

@@ -28,11 +28,11 @@ struct udp_guard_entry {
 
 struct udp_guard {
 	struct udp_guard_entry *table;
-	size_t size;          /* a power of two */
-	uint64_t interval_ns; /* 1 s / rate; 0: no limit */
+	size_t size;           /* a power of two */
+	uint64_t interval_ns;  /* 1 s / rate; 0: no limit */
 	uint64_t tolerance_ns; /* (burst - 1) x interval */
-	uint64_t seed;        /* keys the hash: a sender cannot aim at one bucket */
-	uint64_t evictions;   /* entries taken over by another source (a full window) */
+	uint64_t seed;         /* keys the hash: a sender cannot aim at one bucket */
+	uint64_t evictions;    /* entries taken over by another source (a full window) */
 };
 
 /* The entries a source may hash to: a full window gives its stalest entry away. */
@@ -48,7 +48,6 @@ void udp_guard_init(struct udp_guard *g, struct udp_guard_entry *table, size_t s
 int udp_guard_port_ok(const struct sockaddr *src);
 
 /* The verdict for one datagram from src at now_ns; an answered one takes a token. */
-enum udp_verdict udp_guard_check(struct udp_guard *g, const struct sockaddr *src,
-                                 uint64_t now_ns);
+enum udp_verdict udp_guard_check(struct udp_guard *g, const struct sockaddr *src, uint64_t now_ns);
 
 #endif
