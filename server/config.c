@@ -451,9 +451,7 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 	case OPT_LISTEN:
 		if (require_file_text(name, arg, err, errlen) < 0)
 			return -1;
-		/* TEMP: one udp: listener until the listener set lands */
-		if (addr_split(strncmp(arg, "udp:", 4) == 0 ? arg + 4 : arg, &hp, why, sizeof why) <
-		    0) {
+		if (addr_split(arg, &hp, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: %s", name, why);
 			return -1;
 		}

@@ -1313,36 +1313,6 @@ static void run_loop(struct master *m)
 
 /* ---- start-up ---- */
 
-/* TEMP: a single udp: listener, until the listener set (listeners.h) lands. */
-static int open_udp_listener(struct master *m)
-{
-	struct sockaddr_storage ss;
-	struct host_port hp;
-	socklen_t len = sizeof ss;
-	char err[512], text[ADDR_TEXT_MAX - 4];
-
-	if (addr_split(m->pool.cfg->listen + 4, &hp, err, sizeof err) < 0 ||
-	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
-		fprintf(stderr, "preforkd: --listen: %s\n", err);
-		return -1;
-	}
-	m->listen_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&ss, len) < 0) {
-		fprintf(stderr, "preforkd: cannot listen on %s: %s\n", m->pool.cfg->listen,
-		        strerror(errno));
-		return -1;
-	}
-	len = sizeof ss;
-	if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
-		log_error("getsockname: %s", strerror(errno));
-		return -1;
-	}
-	addr_format((struct sockaddr *)&ss, text, sizeof text);
-	snprintf(m->pool.listen_text, sizeof m->pool.listen_text, "udp:%s", text);
-	m->pool.listen_addr = ss;
-	return 0;
-}
-
 static int open_listener(struct master *m)
 {
 	struct listen_opts o = {
@@ -1355,8 +1325,6 @@ static int open_listener(struct master *m)
 	socklen_t len = sizeof ss;
 	char err[512];
 
-	if (strncmp(m->pool.cfg->listen, "udp:", 4) == 0)
-		return open_udp_listener(m);
 	if (addr_split(m->pool.cfg->listen, &hp, err, sizeof err) < 0 ||
 	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: --listen: %s\n", err);

@@ -503,28 +503,6 @@ static void drain_queue(const struct worker_args *a)
 	}
 }
 
-/* TEMP: a single udp: listener, until the worker's epoll loop lands. */
-static void serve_udp(const struct worker_args *a)
-{
-	struct dgram_ctx d = {
-		.slot = a->slot, .cfg = a->cfg, .stopping = &stop_requested, .quit_now = &quit_now
-	};
-	struct pollfd p = { .fd = a->listen_fd, .events = POLLIN, .revents = 0 };
-
-	while (!stop_requested) {
-		int rc = poll(&p, 1, 1000);
-
-		if (rc > 0 && a->cfg->service->serve_datagram(a->listen_fd, &d) < 0)
-			_exit(WORKER_EXIT_FATAL);
-		if (rc < 0 && errno != EINTR) {
-			log_error("poll: %s; worker exits", strerror(errno));
-			_exit(WORKER_EXIT_FATAL);
-		}
-		sample_tick(a, clock_now_ns(), 0);
-	}
-	_exit(WORKER_EXIT_STOPPED);
-}
-
 void worker_run(const struct worker_args *a)
 {
 	long served = 0;
@@ -549,8 +527,6 @@ void worker_run(const struct worker_args *a)
 	sb_set_op(a->slot, WOP_ACCEPT, now);
 	sb_set_state(a->slot, WS_IDLE);
 	worker_fault_when_ready();
-	if (strncmp(a->cfg->listen, "udp:", 4) == 0)
-		serve_udp(a);
 	while (!stop_requested) {
 		int fd = accept_connection(a);
 
