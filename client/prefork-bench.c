@@ -1,7 +1,9 @@
 /* prefork-bench: load generator for the TCP echo protocol (RFC 862). Each thread, a loader, drives
  * its share of the connections from one edge-triggered epoll set, checks every reply byte for byte
  * and keeps latencies in a bounded log-linear histogram; --rate runs open loop, timed from the
- * schedule. Built on common/ (clock, histogram, addresses, number parsing), nothing of server/. */
+ * schedule. --udp: each loader keeps its share of datagrams outstanding on one UDP socket, and a
+ * datagram with no answer within --timeout is lost, and counted so. Built on common/ (clock,
+ * histogram, addresses, number parsing), nothing of server/. */
 #include "addr.h"
 #include "clock.h"
 #include "hist.h"
@@ -37,6 +39,10 @@
 #endif
 
 #define MAX_SIZE (64L << 20)
+/* --udp: the largest payload over IPv4; each datagram opens with its 8-byte sequence number */
+#define UDP_MAX_SIZE 65507
+#define UDP_MIN_SIZE 8
+#define UDP_BATCH 32
 #define MAX_CONCURRENCY 100000
 #define MAX_THREADS 256
 /* Payloads start at a random offset into a random pool: two transactions share a payload with
@@ -89,8 +95,17 @@ struct conn {
 	uint64_t due;    /* in flight: the deadline; paused: when to retry */
 };
 
+/* --udp: one outstanding datagram. Slot i of a loader with n slots sends the sequence numbers
+ * i, i + n, i + 2n...: an answer names its slot, and an answer to an earlier round is late. */
+struct udp_slot {
+	uint64_t seq;
+	uint64_t sent_ns;
+	bool outstanding, pending; /* sent, not answered; to be sent in this pass */
+};
+
 struct stats {
 	_Atomic uint64_t ok; /* single writer; the main thread reads it for the progress line */
+	uint64_t sent, lost, late; /* --udp */
 	_Atomic uint64_t errors[ERR_KINDS];
 	uint64_t max_us;
 	uint64_t hist[LAT_BUCKETS];
@@ -113,6 +128,8 @@ struct loader {
 	uint64_t next_slot, next_due;
 	uint64_t finished_ns;
 	unsigned char *rbuf, *rbuf_block;
+	int ufd; /* --udp: this loader's socket */
+	struct udp_slot *uslots;
 	/* Transactions begun in this pass of the event loop, sent together at its end. */
 	struct conn **sendq;
 	long nsendq;
@@ -130,11 +147,12 @@ struct options {
 	long long threads;
 	double timeout;
 	long long sources;
-	bool json, quiet;
+	bool json, quiet, udp;
 };
 
 struct summary {
 	uint64_t ok, errors[ERR_KINDS], max_us, hist[LAT_BUCKETS];
+	uint64_t sent, lost, late; /* --udp */
 	double seconds;
 };
 
@@ -701,12 +719,249 @@ static void tell_main(char note)
 	(void)r; /* a full pipe already holds enough notes to wake the main thread */
 }
 
+/* ---- --udp: datagrams ---- */
+
+/* Where datagram seq's payload starts in the pool: fixed by seq, so an answer is checked
+ * without keeping what was sent. */
+static const unsigned char *udp_payload(uint64_t seq)
+{
+	return pool + (size_t)((seq * 0x9e3779b97f4a7c15ULL) >> 48) % POOL_SPREAD;
+}
+
+static int open_udp_socket(struct loader *ld)
+{
+	int fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int buf = 1 << 20;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ld };
+
+	if (fd < 0)
+		return -1;
+	/* Room for every outstanding datagram's answer; the kernel caps it at rmem_max. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+	if (spread_sources) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+
+		src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(ld->id % opt.sources));
+		if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0)
+			goto fail;
+	}
+	/* Connected: only the target's answers arrive, and an ICMP port unreachable is
+	 * reported (ECONNREFUSED). */
+	if (connect(fd, (struct sockaddr *)&dst, dst_len) < 0 ||
+	    epoll_ctl(ld->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		goto fail;
+	ld->ufd = fd;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void udp_queue(struct loader *ld, struct udp_slot *u, uint64_t now)
+{
+	u->pending = may_start_more(ld, now) && claim_budget();
+}
+
+/* Sends the pending datagrams, UDP_BATCH at a time. A full socket buffer leaves the rest
+ * pending for the next pass; a refusal (ICMP port unreachable) counts as a connect error. */
+static uint64_t udp_send_pending(struct loader *ld, uint64_t now)
+{
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH][2];
+	long idx[UDP_BATCH] = { 0 };
+	long i = 0;
+
+	while (i < ld->nconns) {
+		int n = 0, r;
+
+		for (; i < ld->nconns && n < UDP_BATCH; i++) {
+			struct udp_slot *u = &ld->uslots[i];
+
+			if (!u->pending)
+				continue;
+			iov[n][0] = (struct iovec){ &u->seq, sizeof u->seq };
+			iov[n][1] = (struct iovec){ (void *)udp_payload(u->seq),
+				                    (size_t)opt.size - sizeof u->seq };
+			memset(&m[n], 0, sizeof m[n]);
+			m[n].msg_hdr.msg_iov = iov[n];
+			m[n].msg_hdr.msg_iovlen = 2;
+			idx[n++] = i;
+		}
+		if (n == 0)
+			break;
+		r = sendmmsg(ld->ufd, m, (unsigned)n, 0);
+		if (r < 0 && errno == ECONNREFUSED) {
+			bump(&ld->stats.errors[ERR_CONNECT]);
+			return now + CONNECT_PAUSE_NS; /* the server's port is closed: try again */
+		}
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
+			return now + NS_PER_MS;
+		if (r < 0) {
+			bump(&ld->stats.errors[ERR_OTHER]);
+			return now + CONNECT_PAUSE_NS;
+		}
+		for (int k = 0; k < r; k++) {
+			struct udp_slot *u = &ld->uslots[idx[k]];
+
+			u->pending = false;
+			u->outstanding = true;
+			u->sent_ns = now;
+			ld->stats.sent++;
+		}
+		if (r < n)
+			i = idx[r]; /* the rest of this batch again */
+	}
+	return UINT64_MAX;
+}
+
+/* One answer: its slot's current datagram, byte for byte, or a late answer to an earlier
+ * one (already counted lost), or a mismatch. */
+static void udp_answer(struct loader *ld, const unsigned char *p, size_t len, uint64_t now)
+{
+	uint64_t seq;
+	struct udp_slot *u;
+
+	if (len < sizeof seq) {
+		bump(&ld->stats.errors[ERR_MISMATCH]);
+		return;
+	}
+	memcpy(&seq, p, sizeof seq);
+	u = &ld->uslots[seq % (uint64_t)ld->nconns];
+	if (!u->outstanding || seq != u->seq) {
+		if (seq < u->seq || (!u->outstanding && seq == u->seq))
+			ld->stats.late++;
+		else
+			bump(&ld->stats.errors[ERR_MISMATCH]);
+		return;
+	}
+	u->outstanding = false;
+	if (len != (size_t)opt.size ||
+	    memcmp(p + sizeof seq, udp_payload(seq), len - sizeof seq) != 0) {
+		bump(&ld->stats.errors[ERR_MISMATCH]);
+	} else {
+		record_latency(&ld->stats, now - u->sent_ns);
+		bump(&ld->stats.ok);
+	}
+	u->seq += (uint64_t)ld->nconns;
+	udp_queue(ld, u, now);
+}
+
+static void udp_receive(struct loader *ld, uint64_t now)
+{
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	size_t each = (size_t)opt.size + 1; /* one byte more: a longer answer shows */
+	int batch = RBUF_LEN / each < UDP_BATCH ? (int)(RBUF_LEN / each) : UDP_BATCH;
+
+	for (;;) {
+		int n;
+
+		for (int k = 0; k < batch; k++) {
+			iov[k] = (struct iovec){ ld->rbuf + (size_t)k * each, each };
+			memset(&m[k], 0, sizeof m[k]);
+			m[k].msg_hdr.msg_iov = &iov[k];
+			m[k].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(ld->ufd, m, (unsigned)batch, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == ECONNREFUSED) {
+			bump(&ld->stats.errors[ERR_CONNECT]);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (int k = 0; k < n; k++)
+			udp_answer(ld, ld->rbuf + (size_t)k * each, m[k].msg_len, now);
+	}
+}
+
+/* Outstanding datagrams past --timeout are lost; returns the next deadline. */
+static uint64_t udp_expire(struct loader *ld, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (long i = 0; i < ld->nconns; i++) {
+		struct udp_slot *u = &ld->uslots[i];
+
+		if (!u->outstanding)
+			continue;
+		if (atomic_load_explicit(&stop_level, memory_order_relaxed) >= 2) {
+			u->outstanding = false; /* abandoned, uncounted, as with TCP */
+		} else if (now - u->sent_ns >= timeout_ns) {
+			u->outstanding = false;
+			ld->stats.lost++;
+			u->seq += (uint64_t)ld->nconns;
+			udp_queue(ld, u, now);
+		} else if (u->sent_ns + timeout_ns < next) {
+			next = u->sent_ns + timeout_ns;
+		}
+	}
+	return next;
+}
+
+static bool udp_busy(const struct loader *ld)
+{
+	for (long i = 0; i < ld->nconns; i++)
+		if (ld->uslots[i].outstanding || ld->uslots[i].pending)
+			return true;
+	return false;
+}
+
+static void run_udp_loader(struct loader *ld)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t now = clock_now_ns();
+
+	ld->uslots = calloc((size_t)ld->nconns, sizeof *ld->uslots);
+	ld->ufd = -1;
+	if (!ld->uslots || open_udp_socket(ld) < 0) {
+		fprintf(stderr, "prefork-bench: udp socket for thread %d: %s\n", ld->id,
+		        strerror(errno));
+		atomic_store(&run_failed, true);
+		return;
+	}
+	for (long i = 0; i < ld->nconns; i++) {
+		ld->uslots[i].seq = (uint64_t)i;
+		udp_queue(ld, &ld->uslots[i], now);
+	}
+	for (;;) {
+		uint64_t wake, expiry;
+
+		(void)udp_expire(ld, now); /* lost ones make room for their next datagram */
+		wake = udp_send_pending(ld, now);
+		expiry = udp_expire(ld, now);
+		if (expiry < wake)
+			wake = expiry;
+		if (!udp_busy(ld))
+			break;
+		if (wait_events(ld, evs, wake, now) < 0) {
+			atomic_store(&run_failed, true);
+			break;
+		}
+		now = clock_now_ns();
+		udp_receive(ld, now);
+		/* SIGINT, SIGTERM: what is pending is not sent */
+		if (atomic_load_explicit(&stop_level, memory_order_relaxed) > 0)
+			for (long i = 0; i < ld->nconns; i++)
+				ld->uslots[i].pending = false;
+	}
+	close(ld->ufd);
+}
+
 static void *run_loader(void *arg)
 {
 	struct loader *ld = arg;
 	struct epoll_event evs[MAX_EVENTS];
 	uint64_t now = clock_now_ns();
 
+	if (opt.udp) {
+		run_udp_loader(ld);
+		ld->finished_ns = clock_now_ns();
+		tell_main('D');
+		return NULL;
+	}
 	start_slots(ld, now);
 	for (;;) {
 		int n;
@@ -777,6 +1032,15 @@ static void print_help(void)
 	       "                          over 127.0.0.1..127.0.0.N, 1..254 (default 16): one\n"
 	       "                          address runs out of ephemeral ports under short\n"
 	       "                          connections. Ignored for other targets\n"
+	       "      --udp               datagrams to a udp: listener instead of TCP: each\n"
+	       "                          connection is one datagram outstanding, sent on the\n"
+	       "                          thread's own socket (with --sources, each thread\n"
+	       "                          its own source address). A datagram carries an\n"
+	       "                          8-byte sequence number then the payload (--size\n"
+	       "                          8..65507 in all); its answer must match byte for\n"
+	       "                          byte. One with no answer within --timeout is lost:\n"
+	       "                          counted, and the slot sends the next. Not with\n"
+	       "                          --keepalive or --rate\n"
 	       "      --json              print one JSON object on stdout instead of the table\n"
 	       "  -q, --quiet             no progress line\n"
 	       "  -h, --help              show this help and exit\n"
@@ -801,14 +1065,16 @@ static void print_help(void)
 	       "\n"
 	       "JSON keys: ok, errors.{connect,reset,timeout,short,mismatch,other},\n"
 	       "duration_s, tps, latency_us.{p50,p90,p99,p999,max} (histogram, within 0.4 %%),\n"
-	       "concurrency, threads, size, keepalive, rate (null in closed loop).\n"
+	       "concurrency, threads, size, keepalive, rate (null in closed loop); with --udp\n"
+	       "also udp (true), sent, lost, late (answers that came after their datagram was\n"
+	       "counted lost), loss (lost / sent).\n"
 	       "\n"
 	       "Exit status: 0 the run completed, even with connect, reset or timeout errors;\n"
 	       "1 a mismatch was seen; 2 bad usage, an unresolvable address, a failure to\n"
 	       "start, or a run that broke off (epoll_wait failed).\n");
 }
 
-enum { OPT_CONNECT = 256, OPT_TIMEOUT, OPT_SOURCES, OPT_JSON, OPT_VERSION };
+enum { OPT_CONNECT = 256, OPT_TIMEOUT, OPT_SOURCES, OPT_JSON, OPT_VERSION, OPT_UDP };
 
 static const struct option long_options[] = {
 	{ "connect", required_argument, NULL, OPT_CONNECT },
@@ -822,6 +1088,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "sources", required_argument, NULL, OPT_SOURCES },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "udp", no_argument, NULL, OPT_UDP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -922,6 +1189,9 @@ static int apply_option(int c, const char *arg)
 	case OPT_JSON:
 		opt.json = true;
 		return 0;
+	case OPT_UDP:
+		opt.udp = true;
+		return 0;
 	case 'q':
 		opt.quiet = true;
 		return 0;
@@ -960,6 +1230,15 @@ static int parse_options(int argc, char **argv)
 	/* an empty round trip exchanges nothing, so nothing would ever complete it */
 	if (opt.keepalive && opt.size == 0) {
 		complain("--size: 0 needs short connections, not --keepalive");
+		return 2;
+	}
+	if (opt.udp && (opt.keepalive || opt.rate > 0)) {
+		complain("--udp: %s applies to TCP only", opt.keepalive ? "--keepalive" : "--rate");
+		return 2;
+	}
+	if (opt.udp && (opt.size < UDP_MIN_SIZE || opt.size > UDP_MAX_SIZE)) {
+		complain("--size: with --udp, %d..%d (a datagram opens with its sequence number)",
+		         UDP_MIN_SIZE, UDP_MAX_SIZE);
 		return 2;
 	}
 	if (opt.duration == 0 && opt.requests == 0)
@@ -1212,6 +1491,9 @@ static void merge_results(struct loader **loaders, struct summary *s)
 
 		(void)pthread_join(loaders[i]->tid, NULL); /* fails only for a bad thread */
 		s->ok += atomic_load(&st->ok);
+		s->sent += st->sent;
+		s->lost += st->lost;
+		s->late += st->late;
 		for (int e = 0; e < ERR_KINDS; e++)
 			s->errors[e] += atomic_load(&st->errors[e]);
 		for (unsigned b = 0; b < LAT_BUCKETS; b++)
@@ -1234,6 +1516,12 @@ static double tps_of(const struct summary *s)
 	return s->seconds > 0 ? (double)s->ok / s->seconds : 0;
 }
 
+/* --udp: the share of the datagrams sent that had no answer within --timeout. */
+static double loss_of(const struct summary *s)
+{
+	return s->sent > 0 ? (double)s->lost / (double)s->sent : 0;
+}
+
 static void print_json(const struct summary *s)
 {
 	printf("{\"ok\":%llu,\"errors\":{", (unsigned long long)s->ok);
@@ -1248,22 +1536,33 @@ static void print_json(const struct summary *s)
 	       (unsigned long long)latency_at(s, 0.999), (unsigned long long)s->max_us,
 	       opt.concurrency, opt.threads, opt.size, opt.keepalive ? "true" : "false");
 	if (opt.rate > 0)
-		printf("%.15g}\n", opt.rate);
+		printf("%.15g", opt.rate);
 	else
-		printf("null}\n");
+		printf("null");
+	if (opt.udp)
+		printf(",\"udp\":true,\"sent\":%llu,\"lost\":%llu,\"late\":%llu,\"loss\":%.6f",
+		       (unsigned long long)s->sent, (unsigned long long)s->lost,
+		       (unsigned long long)s->late, loss_of(s));
+	printf("}\n");
 }
 
 static void print_table(const struct summary *s)
 {
 	printf("target        %s, %s, %lld B, concurrency %lld, %lld thread%s, ", opt.target,
-	       opt.keepalive ? "keep-alive" : "short connections", opt.size, opt.concurrency,
-	       opt.threads, opt.threads > 1 ? "s" : "");
+	       opt.udp         ? "udp datagrams"
+	       : opt.keepalive ? "keep-alive"
+	                       : "short connections",
+	       opt.size, opt.concurrency, opt.threads, opt.threads > 1 ? "s" : "");
 	if (opt.rate > 0)
 		printf("open loop at %.15g/s\n", opt.rate);
 	else
 		printf("closed loop\n");
 	printf("duration      %.3f s\n", s->seconds);
 	printf("transactions  %llu ok, %.1f/s\n", (unsigned long long)s->ok, tps_of(s));
+	if (opt.udp)
+		printf("datagrams     %llu sent, %llu lost (%.3f %%), %llu late answers\n",
+		       (unsigned long long)s->sent, (unsigned long long)s->lost, 100 * loss_of(s),
+		       (unsigned long long)s->late);
 	printf("latency (us)  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu\n",
 	       (unsigned long long)latency_at(s, 0.50), (unsigned long long)latency_at(s, 0.90),
 	       (unsigned long long)latency_at(s, 0.99), (unsigned long long)latency_at(s, 0.999),
@@ -1283,6 +1582,7 @@ static void free_loaders(struct loader **loaders)
 		close(loaders[i]->epfd);
 		free(loaders[i]->conns);
 		free(loaders[i]->sendq);
+		free(loaders[i]->uslots);
 		free(loaders[i]->rbuf_block);
 		free(loaders[i]);
 	}

@@ -1,6 +1,7 @@
 /* prefork-client: one request. Connects, writes the message (arguments joined by
  * spaces, or stdin byte for byte), half-closes, copies the reply to stdout until
- * EOF. Exit 0 on success, 1 on a network error or timeout, 2 on bad usage. */
+ * EOF; with --udp, sends the message as one datagram and prints the one reply.
+ * Exit 0 on success, 1 on a network error or timeout, 2 on bad usage. */
 #include "addr.h"
 #include "clock.h"
 #include "net.h"
@@ -17,9 +18,12 @@
 #include <unistd.h>
 
 #define BUF 65536
+/* The largest UDP payload over IPv4 (65535 - 8 - 20). */
+#define DGRAM_MAX 65507
 
 struct client {
 	const char *connect;
+	int udp;
 	double timeout;
 	uint64_t deadline_ns;
 	int fd;
@@ -27,7 +31,8 @@ struct client {
 
 static void usage(void)
 {
-	printf("Usage: prefork-client [--connect HOST:PORT] [--timeout SECONDS] [MESSAGE...]\n"
+	printf("Usage: prefork-client [--connect HOST:PORT] [--udp] [--timeout SECONDS]\n"
+	       "                     [MESSAGE...]\n"
 	       "Send one request to a preforkd server and print the reply.\n"
 	       "\n"
 	       "The MESSAGE words are sent joined by single spaces; with no MESSAGE, standard\n"
@@ -37,8 +42,13 @@ static void usage(void)
 	       "  -c, --connect HOST:PORT  server address (default 127.0.0.1:7777);\n"
 	       "                           IPv6 as [ADDR]:PORT, a Unix socket as\n"
 	       "                           unix:/PATH\n"
+	       "  -u, --udp                send the message as one UDP datagram (at most\n"
+	       "                           65507 bytes) to a udp: listener and print the one\n"
+	       "                           datagram that answers it\n"
 	       "  -t, --timeout SECONDS    give up when the whole exchange takes longer\n"
-	       "                           (default 10)\n"
+	       "                           (default 10; with --udp: no reply by then is a\n"
+	       "                           timeout, as a datagram or its answer may be lost\n"
+	       "                           or refused by the server's defence)\n"
 	       "  -h, --help               show this help and exit\n"
 	       "  -v, --version            show the version and exit\n"
 	       "\n"
@@ -180,11 +190,96 @@ static int exchange(struct client *c, int argc, char **argv)
 	return 0;
 }
 
+/* ---- --udp: one datagram each way ---- */
+
+/* The message in buf: the words joined by spaces, or stdin; -1 when it does not
+ * fit one datagram. */
+static ssize_t datagram_message(int argc, char **argv, char *buf)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		size_t len = strlen(argv[i]);
+
+		if (n + (i > 0) + len > DGRAM_MAX)
+			return -1;
+		if (i > 0)
+			buf[n++] = ' ';
+		memcpy(buf + n, argv[i], len);
+		n += len;
+	}
+	if (argc > 0)
+		return (ssize_t)n;
+	for (;;) {
+		ssize_t r = read(STDIN_FILENO, buf + n, DGRAM_MAX + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "prefork-client: reading stdin: %s\n", strerror(errno));
+			return -2;
+		}
+		if (r == 0)
+			return (ssize_t)n;
+		n += (size_t)r;
+		if (n > DGRAM_MAX)
+			return -1;
+	}
+}
+
+/* A connected socket: only the server's answer is received, and an ICMP port
+ * unreachable comes back as ECONNREFUSED. */
+static int exchange_udp(struct client *c, const struct sockaddr *sa, socklen_t len, int argc,
+                        char **argv)
+{
+	static char buf[DGRAM_MAX + 1];
+	ssize_t n = datagram_message(argc, argv, buf);
+
+	if (n == -2)
+		return 1;
+	if (n < 0) {
+		fprintf(stderr,
+		        "prefork-client: the message is larger than one datagram (%d "
+		        "bytes)\n",
+		        DGRAM_MAX);
+		return 1;
+	}
+	c->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0 || connect(c->fd, sa, len) < 0)
+		return fail_io(c, "cannot connect to");
+	if (send(c->fd, buf, (size_t)n, 0) < 0)
+		return fail_io(c, "sending to");
+	for (;;) {
+		ssize_t r;
+
+		if (wait_fd(c->fd, POLLIN, c->deadline_ns) < 0) {
+			if (errno == ETIMEDOUT) {
+				fprintf(stderr,
+				        "prefork-client: no answer from udp:%s within %g s\n",
+				        c->connect, c->timeout);
+				return 1;
+			}
+			return fail_io(c, "waiting for");
+		}
+		r = recv(c->fd, buf, sizeof buf, MSG_TRUNC);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0)
+			return fail_io(c, "reading from");
+		if (stdout_write(buf, (size_t)r < sizeof buf ? (size_t)r : sizeof buf) < 0) {
+			fprintf(stderr, "prefork-client: writing stdout: %s\n", strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+}
+
 static int parse_args(struct client *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "connect", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "udp", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -194,7 +289,7 @@ static int parse_args(struct client *c, int argc, char **argv)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:c:t:hv", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:c:t:uhv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if (strncmp(optarg, "unix:", 5) == 0) {
@@ -218,6 +313,9 @@ static int parse_args(struct client *c, int argc, char **argv)
 				fprintf(stderr, "prefork-client: %s\n", err);
 				return 2;
 			}
+			break;
+		case 'u':
+			c->udp = 1;
 			break;
 		case 'h':
 			usage();
@@ -259,6 +357,12 @@ int main(int argc, char **argv)
 	           addr_resolve(&hp, 0, &ss, &len, err, sizeof err) < 0) {
 		fprintf(stderr, "prefork-client: %s: %s\n", c.connect, err);
 		return 1;
+	}
+	if (c.udp) {
+		rc = exchange_udp(&c, (struct sockaddr *)&ss, len, argc - optind, argv + optind);
+		if (c.fd >= 0)
+			close(c.fd);
+		return rc;
 	}
 	c.fd = connect_tcp((struct sockaddr *)&ss, len, c.deadline_ns);
 	if (c.fd < 0)

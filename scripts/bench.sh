@@ -3,7 +3,8 @@
 # ../shared/bench when present: a matrix of rates and latencies, then the targets
 # (rate and server CPU per transaction against ref_prefork_echo, one worker's PSS,
 # evenness of the spread, prefork-bench against echobench), the pool under
-# pressure and under a burst of clients. What `make bench` runs.
+# pressure and under a burst of clients, and the UDP echo against a single-process
+# recvfrom/sendto loop (scripts/bench/udp_echo_ref.c). What `make bench` runs.
 # This script starts, loads and stops the servers and collects raw figures;
 # scripts/benchstat.py computes every median, ratio and verdict from them.
 set -euo pipefail
@@ -34,6 +35,13 @@ Benchmarks are not tests: nothing here fails because of a figure.
   --pressure-duration SECONDS  how long normal clients run in section 6, beside
                          the silent and trickling ones (default 60)
   --no-burst             skip the burst section (7)
+  --no-udp               skip the UDP echo section (8): preforkd on a udp:
+                         listener (--udp-rate 0) with each of --udp-workers,
+                         against scripts/bench/udp_echo_ref.c (one process,
+                         recvfrom/sendto), prefork-bench --udp at concurrency
+                         --udp-concurrency
+  --udp-workers "LIST"   worker counts of section 8 (default "1 2 4")
+  --udp-concurrency N    datagrams outstanding in section 8 (default 64)
   --burst-pool MIN..MAX  the pools of section 7: fixed MIN, fixed MAX, and the
                          adaptive --workers MIN..MAX when this preforkd has it
                          (default 4..64)
@@ -74,6 +82,9 @@ quick() {
 do_pressure=1
 pressure_duration=60
 do_burst=1
+do_udp=1
+udp_workers="1 2 4"
+udp_conc=64
 burst_pool=4..64
 burst_phases="1:1 64:5 1:15"
 workers_list="1 2 4 8" conc_list="1 16 64" sizes_list="64 16384" duration=2.5 rounds=15
@@ -116,6 +127,9 @@ while [ $# -gt 0 ]; do
 	--no-pressure) do_pressure=0 ;;
 	--pressure-duration) need_arg "$@"; pressure_duration=$2; shift ;;
 	--no-burst) do_burst=0 ;;
+	--no-udp) do_udp=0 ;;
+	--udp-workers) need_arg "$@"; udp_workers=$2; shift ;;
+	--udp-concurrency) need_arg "$@"; udp_conc=$2; shift ;;
 	--burst-pool) need_arg "$@"; burst_pool=$2; shift ;;
 	--burst-phases) need_arg "$@"; burst_phases=$2; shift ;;
 	--counted-tx) need_arg "$@"; counted_tx=$2; shift ;;
@@ -146,7 +160,7 @@ for ph in $burst_phases; do
 	fi
 done
 [ -n "${burst_phases// /}" ] || die_usage "--burst-phases: expected CLIENTS:SECONDS phases"
-for v in $workers_list $conc_list $sizes_list $sources $counted_tx; do
+for v in $workers_list $conc_list $sizes_list $sources $counted_tx $udp_workers $udp_conc; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die_usage "expected a positive integer, got '$v'"
 done
 [ -x "$PREFORKD" ] || die_usage "no preforkd at $PREFORKD: run make first"
@@ -697,6 +711,66 @@ if [ "$do_burst" -eq 1 ]; then
 		benchstat burst-verdict --fixed-max "$tmp/burst.$burst_max.json" \
 			--min "$burst_min" --max "$burst_max"
 	fi
+fi
+
+# ---- 8. UDP echo ----
+
+# udp_load PORT: prefork-bench --udp for one cell; prints the row's figures.
+udp_load() {
+	local out=$tmp/udp.json
+	if ! "$BENCH" --udp --connect "127.0.0.1:$1" -c "$udp_conc" -t 2 -d "$duration" -s 64 \
+		--timeout 0.5 --json -q </dev/null >"$out" 2>"$tmp/udp.err"; then
+		echo "prefork-bench --udp failed: $(head -1 "$tmp/udp.err")"
+		return 0
+	fi
+	jq -r '"\(.tps | floor)/s  lost \(.lost) of \(.sent) (\(.loss * 100 | . * 1000 | round / 1000) %)  p50 \(.latency_us.p50) us  p99 \(.latency_us.p99) us  mismatch \(.errors.mismatch)"' "$out"
+}
+
+udp_bound() { [ -n "$(ss -Huln "sport = :$1" 2>/dev/null)" ]; }
+
+# start_udp_ref PROGRAM: as start_ref, for a UDP port. Sets SRV_PID, SRV_PORT.
+start_udp_ref() {
+	local try
+	for try in 1 2 3 4 5 6 7 8; do
+		SRV_PORT=$((20000 + RANDOM % 12000))
+		udp_bound "$SRV_PORT" && continue
+		"$1" "$SRV_PORT" </dev/null >/dev/null 2>"$tmp/udp_echo_ref.err" &
+		SRV_PID=$!
+		servers+=("$SRV_PID")
+		if wait_until -q 5 udp_bound "$SRV_PORT" && process_alive "$SRV_PID"; then
+			return 0
+		fi
+		stop_server "$SRV_PID"
+		: "$try"
+	done
+	echo "bench.sh: could not start $1" >&2
+	exit 1
+}
+
+if [ "$do_udp" -eq 1 ]; then
+	heading "8. UDP echo: preforkd (udp:, --udp-rate 0) vs a single-process recvfrom/sendto loop"
+	echo "prefork-bench --udp, $udp_conc datagrams of 64 B outstanding from 2 threads (a socket each),"
+	echo "${duration} s; a datagram with no answer within 0.5 s is lost. Every worker"
+	echo "receives on the one socket; a worker takes up to 16 datagrams per recvmmsg()."
+	if cc -O2 -o "$tmp/udp_echo_ref" "$ROOT/scripts/bench/udp_echo_ref.c"; then
+		start_udp_ref "$tmp/udp_echo_ref"
+		printf '  %-26s %s\n' "udp_echo_ref (1 process)" "$(udp_load "$SRV_PORT")"
+		stop_server "$SRV_PID"
+	else
+		echo "  udp_echo_ref: does not build; no reference"
+	fi
+	for w in $udp_workers; do
+		SRV_LOG=$tmp/preforkd.udp.$w.log
+		: >"$SRV_LOG"
+		"$PREFORKD" --listen udp:127.0.0.1:0 --workers "$w" --udp-rate 0 --log "$SRV_LOG" \
+			--admin "$tmp/preforkd.udp.$w.sock" --grace 2 </dev/null >/dev/null 2>&1 &
+		SRV_PID=$!
+		servers+=("$SRV_PID")
+		wait_until -q 10 log_listening "$SRV_LOG" || { cat "$SRV_LOG" >&2; exit 1; }
+		wait_until -q 10 has_children "$SRV_PID" "$w" || exit 1
+		printf '  %-26s %s\n' "preforkd --workers $w" "$(udp_load "$(listen_port "$SRV_LOG")")"
+		stop_server "$SRV_PID"
+	done
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -58,6 +58,8 @@ enum {
 	OPT_ACCESS_LOG,
 	OPT_UNIX_MODE,
 	OPT_UNIX_OWNER,
+	OPT_UDP_RATE,
+	OPT_UDP_BURST,
 };
 
 static const struct option long_options[] = {
@@ -101,6 +103,8 @@ static const struct option long_options[] = {
 	{ "keepalive-requests", required_argument, NULL, OPT_KEEPALIVE_REQUESTS },
 	{ "request-head-timeout", required_argument, NULL, OPT_REQUEST_HEAD_TIMEOUT },
 	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+	{ "udp-rate", required_argument, NULL, OPT_UDP_RATE },
+	{ "udp-burst", required_argument, NULL, OPT_UDP_BURST },
 	/* The command line only, never in a file: */
 	{ "config", required_argument, NULL, 'c' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -218,6 +222,8 @@ void config_defaults(struct config *cfg)
 	cfg->keepalive_timeout = 2;
 	cfg->keepalive_requests = 100;
 	cfg->request_head_timeout = 10;
+	cfg->udp_rate = 100;
+	cfg->udp_burst = 100;
 }
 
 void config_usage(void)
@@ -338,6 +344,12 @@ void config_usage(void)
 	       "                          (default 100)\n"
 	       "  --request-head-timeout SECONDS  --service http: from a request's first byte\n"
 	       "                          to the end of its head; over it: 408 (default 10)\n"
+	       "  --udp-rate N            udp: listeners: answers per second to one source\n"
+	       "                          address, per worker (the pool answers at most\n"
+	       "                          workers x N); 0 = no limit, for benchmarks and\n"
+	       "                          trusted networks only (default 100)\n"
+	       "  --udp-burst N           udp: listeners: answers a quiet source may have at\n"
+	       "                          once, per worker, 1..1000000 (default 100)\n"
 	       "  -q, --quiet             log warnings and errors only\n"
 	       "      --verbose           log debug detail too\n"
 	       "  -c, --config PATH       read options from PATH first: one 'key value' per\n"
@@ -556,6 +568,10 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		return parse_seconds(name, arg, 0, 86400, &cfg->keepalive_timeout, err, errlen);
 	case OPT_KEEPALIVE_REQUESTS:
 		return parse_long(name, arg, 1, 1000000, &cfg->keepalive_requests, err, errlen);
+	case OPT_UDP_RATE:
+		return parse_long(name, arg, 0, 1000000, &cfg->udp_rate, err, errlen);
+	case OPT_UDP_BURST:
+		return parse_long(name, arg, 1, 1000000, &cfg->udp_burst, err, errlen);
 	case OPT_REQUEST_HEAD_TIMEOUT:
 		return parse_seconds(name, arg, 0.001, 86400, &cfg->request_head_timeout, err,
 		                     errlen);

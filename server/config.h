@@ -71,6 +71,10 @@ struct config {
 	double keepalive_timeout;    /* 0 = no keep-alive */
 	long keepalive_requests;     /* requests per connection */
 	double request_head_timeout; /* first byte of a request to the end of its head */
+	/* udp: listeners (udp_guard.h): answers per second per source and worker, 0 =
+	 * no limit; the answers a quiet source may have at once */
+	long udp_rate;
+	long udp_burst;
 	/* Where it came from, so that a reload can build it again (config_reload.h). */
 	enum config_action action;
 	const char *config_path; /* --config made absolute; NULL without one */

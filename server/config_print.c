@@ -66,6 +66,9 @@ const struct config_key config_keys[] = {
 	{ "request-head-timeout", CONFIG_LIVE, 0 },
 	/* opened by the master at start; SIGUSR1 reopens the same path */
 	{ "access-log", CONFIG_RESTART, 1 },
+	/* udp: listeners: each new worker takes them */
+	{ "udp-rate", CONFIG_LIVE, 0 },
+	{ "udp-burst", CONFIG_LIVE, 0 },
 	{ NULL, CONFIG_LIVE, 0 },
 };
 
@@ -201,6 +204,10 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 		return show_switch(c->http_autoindex, buf, len);
 	if (strcmp(k, "keepalive-requests") == 0)
 		return show_long(c->keepalive_requests, buf, len);
+	if (strcmp(k, "udp-rate") == 0)
+		return show_long(c->udp_rate, buf, len);
+	if (strcmp(k, "udp-burst") == 0)
+		return show_long(c->udp_burst, buf, len);
 	show_seconds(strcmp(k, "idle-timeout") == 0           ? c->idle_timeout
 	             : strcmp(k, "first-byte-timeout") == 0   ? c->first_byte_timeout
 	             : strcmp(k, "grace") == 0                ? c->grace

@@ -53,6 +53,18 @@ enum counter {
 	 * took first (accept4 found EAGAIN): wake-ups per connection, with several
 	 * listeners */
 	C_EMPTY_WAKEUPS,
+	/* udp: listeners (service_echo_dgram.c): datagrams and their bytes received
+	 * and answered; those not answered, by why: a source port below 1024
+	 * (udp_guard.h), the source over --udp-rate, the reply not sent (the socket's
+	 * buffer full, an error), larger than the service's buffer (truncated) */
+	C_DGRAM_IN,
+	C_DGRAM_OUT,
+	C_DGRAM_BYTES_IN,
+	C_DGRAM_BYTES_OUT,
+	C_DGRAM_REFUSED_PORT,
+	C_DGRAM_RATE_LIMITED,
+	C_DGRAM_SEND_DROPPED,
+	C_DGRAM_TRUNCATED,
 	C_COUNT
 };
 

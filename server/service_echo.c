@@ -1,10 +1,12 @@
 /* Echo (RFC 862 over TCP): every byte received is sent back until the client
  * half-closes. Memory is bounded by one buffer: the worker reads only what it has
  * just written back, so a client that sends but never reads fills its own socket
- * buffers and is cut off when a write has waited the idle timeout for room. */
+ * buffers and is cut off when a write has waited the idle timeout for room. Its
+ * datagram form (udp: listeners) is service_echo_dgram.c. */
 #include "net.h"
 #include "scoreboard.h"
 #include "service.h"
+#include "service_echo_dgram.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -71,4 +73,5 @@ const struct service service_echo = {
 	.name = "echo",
 	.summary = "RFC 862 echo: every byte received is sent back until the client half-closes",
 	.serve = serve_echo,
+	.serve_datagram = echo_serve_datagram,
 };
