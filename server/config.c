@@ -26,6 +26,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_FIRST_BYTE_TIMEOUT,
 	OPT_GRACE,
+	OPT_UPGRADE_TIMEOUT,
 	OPT_PIDFILE,
 	OPT_LOG,
 	OPT_LOG_FORMAT,
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "first-byte-timeout", required_argument, NULL, OPT_FIRST_BYTE_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "upgrade-timeout", required_argument, NULL, OPT_UPGRADE_TIMEOUT },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -205,6 +207,7 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout = 30;
 	cfg->first_byte_timeout = 2;
 	cfg->grace = 10;
+	cfg->upgrade_timeout = 30;
 	cfg->worker_timeout = 60;
 	cfg->min_uptime = 1;
 	cfg->defer_accept = 5;
@@ -240,6 +243,9 @@ void config_usage(void)
 	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
 	       "                          connection and the queued ones before they are\n"
 	       "                          killed (default 10)\n"
+	       "  --upgrade-timeout SECONDS  a binary upgrade (SIGUSR2, preforkctl upgrade)\n"
+	       "                          whose new master has not started its workers\n"
+	       "                          within this long is rolled back (default 30)\n"
 	       "  --pidfile PATH          write the master's pid here; removed at exit. A\n"
 	       "                          second instance with the same path is refused\n"
 	       "  --log PATH              append log lines to PATH (default stderr);\n"
@@ -468,6 +474,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		                     errlen);
 	case OPT_GRACE:
 		return parse_seconds(name, arg, 0, 86400, &cfg->grace, err, errlen);
+	case OPT_UPGRADE_TIMEOUT:
+		return parse_seconds(name, arg, 0.1, 3600, &cfg->upgrade_timeout, err, errlen);
 	case OPT_WORKER_TIMEOUT:
 		return parse_seconds(name, arg, 0, 86400, &cfg->worker_timeout, err, errlen);
 	case OPT_MIN_UPTIME:

@@ -5,6 +5,7 @@
 #include "config_check.h"
 #include "config_print.h"
 #include "access_log.h"
+#include "activation.h"
 #include "daemon.h"
 #include "fds.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 #include "privdrop.h"
 #include "proctitle.h"
 #include "strbuf.h"
+#include "upgrade.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,8 +51,17 @@ static int print_config(const struct config *cfg)
 	return rc;
 }
 
+/* Started by an old master for a binary upgrade: it handed over its readiness pipe. */
+static int is_upgrade(const struct activation *act)
+{
+	for (size_t i = 0; i < act->n; i++)
+		if (strcmp(act->fds[i].name, UPGRADE_FD_READY) == 0)
+			return 1;
+	return 0;
+}
+
 /* Everything after the options: the process that runs is the master. */
-static int start(struct config *cfg)
+static int start(struct config *cfg, struct activation *act)
 {
 	char err[1024];
 
@@ -74,22 +85,33 @@ static int start(struct config *cfg)
 		fprintf(stderr, "preforkd: %s\n", err);
 		return 1;
 	}
-	if (daemon_start(cfg) < 0)
+	/* An upgrade under --daemon is detached already: the old master was. */
+	if (is_upgrade(act) ? daemon_continue(cfg) < 0 : daemon_start(cfg) < 0)
 		return 1;
-	return master_run(cfg);
+	return master_run(cfg, act);
 }
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
+	struct activation act;
+	int keep[ACTIVATION_FDS_MAX];
 	char err[1024];
 	int rc = 2;
 
+	/* A copy for a binary upgrade, before the process title overwrites argv. */
+	(void)upgrade_save_argv(argc, argv);
 	/* Before anything keeps a pointer into argv (the options do) or the environment. */
 	proctitle_init(argc, argv);
-	/* Then, before anything of ours is open: every fd >= 3 is the launcher's.
-	 * Nothing is kept yet; socket activation will keep its LISTEN_FDS here. */
-	if (fds_close_inherited(NULL, 0) < 0)
+	/* Then, before anything of ours is open: every fd >= 3 is the launcher's, but
+	 * for those LISTEN_FDS hands us (systemd, or the old master of an upgrade). */
+	if (activation_read(&act, err, sizeof err) < 0) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < act.n; i++)
+		keep[i] = act.fds[i].fd;
+	if (fds_close_inherited(keep, act.n) < 0)
 		fprintf(stderr, "preforkd: closing inherited fds: %s; some stay open\n",
 		        strerror(errno));
 	config_defaults(&cfg);
@@ -111,7 +133,7 @@ int main(int argc, char **argv)
 	case CONFIG_OK:
 		rc = cfg.action == CONFIG_CHECK   ? check_config(&cfg)
 		     : cfg.action == CONFIG_PRINT ? print_config(&cfg)
-		                                  : start(&cfg);
+		                                  : start(&cfg, &act);
 		break;
 	}
 	config_release(&cfg);
