@@ -1489,9 +1489,34 @@ static void run_loop(struct master *m)
 
 /* ---- start-up ---- */
 
+/* TEMP: the first inherited fd under a name no upgrade reserves is the listener
+ * (socket activation, or the old master of a binary upgrade). It is never
+ * drained: it outlives this master. */
+static int adopt_listener(struct master *m, struct activation *act)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	for (size_t i = 0; i < act->n; i++) {
+		if (act->fds[i].taken || activation_name_reserved(act->fds[i].name))
+			continue;
+		m->listen_fd = activation_take(act, act->fds[i].name);
+		if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
+			log_error("getsockname on the inherited listener: %s", strerror(errno));
+			return -1;
+		}
+		addr_format((struct sockaddr *)&ss, m->pool.listen_text,
+		            sizeof m->pool.listen_text);
+		m->pool.listen_addr = ss;
+		m->listener_owned = 0;
+		log_info("listener %s inherited (fd %d)", m->pool.listen_text, m->listen_fd);
+		return 1;
+	}
+	return 0;
+}
+
 static int open_listener(struct master *m, struct activation *act)
 {
-	(void)act;
 	struct listen_opts o = {
 		.backlog = (int)m->pool.cfg->backlog,
 		.recv_timeout = worker_recv_slice(m->pool.cfg),
@@ -1501,7 +1526,12 @@ static int open_listener(struct master *m, struct activation *act)
 	struct host_port hp;
 	socklen_t len = sizeof ss;
 	char err[512];
+	int adopted = adopt_listener(m, act);
 
+	if (adopted < 0)
+		return -1;
+	if (adopted > 0)
+		return 0;
 	if (addr_split(m->pool.cfg->listen, &hp, err, sizeof err) < 0 ||
 	    addr_resolve(&hp, 1, &ss, &len, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: --listen: %s\n", err);
