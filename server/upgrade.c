@@ -192,11 +192,16 @@ static void run_new_master(const char *path, int *fds, size_t n, char *const env
 	/* Relative options (--config, --log, ...) name what they named at start. */
 	if (saved_cwd[0] && chdir(saved_cwd) < 0)
 		child_fail("chdir");
+	/* What it runs as is what it re-executes on its own next upgrade. */
+	saved_argv[0] = (char *)path;
 	execv(path, saved_argv);
 	child_fail(path);
 }
 
 /* ---- the old master's side ---- */
+
+/* After an EOF on the pipe, how long the exit status is waited for. */
+#define UPGRADE_EOF_NS (1000 * NS_PER_MS)
 
 static int build_env(const struct upgrade_fd *fds, size_t n, char *env[3], char *err,
                      size_t errlen)
@@ -358,21 +363,27 @@ enum upgrade_event upgrade_step(struct upgrade *u, const struct pollfd *pfd, uin
 	case UPGRADE_IDLE:
 		return UPGRADE_NONE;
 	case UPGRADE_WAITING:
-		if (pfd->fd >= 0 && pfd->revents) {
+		if (pfd->fd >= 0 && pfd->fd == u->ready_fd && pfd->revents) {
 			r = read_ready(u);
 			if (r > 0) {
 				close_ready(u);
 				return UPGRADE_READY;
 			}
 			if (r < 0) {
+				/* Most often the child is exiting: its exit status, reaped
+				 * in a moment, says more than the EOF. */
+				close_ready(u);
 				if (!u->why[0])
 					snprintf(u->why, sizeof u->why,
 					         "the new master closed its readiness pipe before "
 					         "it was ready");
-				return fail(u, now_ns);
+				if (u->deadline_ns > now_ns + UPGRADE_EOF_NS)
+					u->deadline_ns = now_ns + UPGRADE_EOF_NS;
 			}
 		}
 		if (u->pid == 0) /* reaped: why says how it ended */
+			return fail(u, now_ns);
+		if (u->ready_fd < 0 && now_ns >= u->deadline_ns)
 			return fail(u, now_ns);
 		if (now_ns >= u->deadline_ns) {
 			snprintf(u->why, sizeof u->why,
@@ -414,7 +425,7 @@ int upgrade_reaped(struct upgrade *u, pid_t pid, int status)
 	if (u->pid == 0 || pid != u->pid)
 		return 0;
 	u->pid = 0;
-	if (u->phase == UPGRADE_WAITING || !u->why[0]) {
+	if (u->phase == UPGRADE_WAITING) {
 		if (WIFEXITED(status))
 			snprintf(u->why, sizeof u->why, "the new master exited with status %d",
 			         WEXITSTATUS(status));
