@@ -768,7 +768,7 @@ void admin_hand_over(struct admin *a)
 {
 	if (!a->open)
 		return;
-	a->ep.paused_until_ns = UINT64_MAX; /* never polled again: the successor accepts */
+	endpoint_stop_accepting(&a->ep); /* the successor accepts */
 	a->handed_over = 1;
 }
 

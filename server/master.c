@@ -1076,6 +1076,12 @@ static size_t handover_fds(const struct master *m, struct upgrade_fd *fds)
 	}
 	if (m->pidfile.lock_fd >= 0)
 		fds[n++] = (struct upgrade_fd){ m->pidfile.lock_fd, UPGRADE_FD_PID_LOCK };
+	/* The same --metrics-listen and --agent-listen: the new master could not bind
+	 * them while this one holds them. */
+	if (m->metrics.open)
+		fds[n++] = (struct upgrade_fd){ m->metrics.ep.listen_fd, UPGRADE_FD_METRICS };
+	if (m->agent.open)
+		fds[n++] = (struct upgrade_fd){ m->agent.ep.listen_fd, UPGRADE_FD_AGENT };
 	return n;
 }
 
@@ -1147,6 +1153,12 @@ static void finish_upgrade(struct master *m, uint64_t now)
 	         (long)succ, (double)(now - m->upgrade.started_ns) / NS_PER_SEC);
 	upgrade_release(&m->upgrade);
 	admin_hand_over(&m->admin);
+	/* A stopping master's agent-check says "drain": a load balancer must hear the
+	 * new master instead. */
+	if (m->metrics.open)
+		endpoint_stop_accepting(&m->metrics.ep);
+	if (m->agent.open)
+		endpoint_stop_accepting(&m->agent.ep);
 	if (m->upgrade_client)
 		admin_reply_ok(&m->admin, m->upgrade_token, "ok: upgraded: new master pid %ld",
 		               (long)succ);
@@ -1498,7 +1510,9 @@ static int adopt_listener(struct master *m, struct activation *act)
 	socklen_t len = sizeof ss;
 
 	for (size_t i = 0; i < act->n; i++) {
-		if (act->fds[i].taken || activation_name_reserved(act->fds[i].name))
+		if (act->fds[i].taken || activation_name_reserved(act->fds[i].name) ||
+		    strcmp(act->fds[i].name, UPGRADE_FD_METRICS) == 0 ||
+		    strcmp(act->fds[i].name, UPGRADE_FD_AGENT) == 0)
 			continue;
 		m->listen_fd = activation_take(act, act->fds[i].name);
 		if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
@@ -1577,7 +1591,7 @@ static int open_pidfile(struct master *m, struct activation *act)
 
 static int start_master(struct master *m, struct activation *act)
 {
-	int admin_fd, admin_lock;
+	int admin_fd, admin_lock, metrics_fd, agent_fd;
 	size_t unused;
 
 	m->pool.pid = getpid();
@@ -1590,10 +1604,14 @@ static int start_master(struct master *m, struct activation *act)
 	m->upgrade_ready_fd = activation_take(act, UPGRADE_FD_READY);
 	admin_fd = activation_take(act, UPGRADE_FD_ADMIN);
 	admin_lock = activation_take(act, UPGRADE_FD_ADMIN_LOCK);
+	/* Before the listeners: these two names are not reserved. */
+	metrics_fd = m->pool.cfg->metrics_listen ? activation_take(act, UPGRADE_FD_METRICS) : -1;
+	agent_fd = m->pool.cfg->agent_listen ? activation_take(act, UPGRADE_FD_AGENT) : -1;
 	if (open_pidfile(m, act) < 0 || admin_open(&m->admin, m->pool.cfg, admin_fd, admin_lock) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m, act) < 0 ||
-	    metrics_open(&m->metrics, m->pool.cfg) < 0 || agent_open(&m->agent, m->pool.cfg) < 0)
+	    metrics_open(&m->metrics, m->pool.cfg, metrics_fd) < 0 ||
+	    agent_open(&m->agent, m->pool.cfg, agent_fd) < 0)
 		return -1;
 	unused = activation_close_untaken(act);
 	if (unused > 0)

@@ -18,6 +18,9 @@
 #define UPGRADE_FD_ADMIN_LOCK "admin-lock"
 #define UPGRADE_FD_PID_LOCK "pid-lock"
 #define UPGRADE_FD_READY "upgrade-ready"
+/* Not reserved by activation.h: taken by the master before its listeners are. */
+#define UPGRADE_FD_METRICS "metrics"
+#define UPGRADE_FD_AGENT "agent"
 
 /* After SIGQUIT, how long a new master that is rolled back has to go before
  * SIGKILL (its workers die with it: PR_SET_PDEATHSIG). */

@@ -190,3 +190,74 @@ new_pid() {
 	stop_server
 	rm -rf "$dir"
 }
+
+@test "--metrics-listen and --agent-listen are handed over; the new master answers on them" {
+	start_server --workers 2 --metrics-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
+	local metrics agent pid
+	metrics=$(sed -n 's|.*metrics on http://\([0-9.:]*\)/metrics.*|\1|p' "$SERVER_LOG")
+	agent=$(sed -n 's/.*agent-check on \([0-9.:]*\)$/\1/p' "$SERVER_LOG")
+	[ -n "$metrics" ] && [ -n "$agent" ]
+	run_ok "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/a/preforkd"
+	pid=$(new_pid "$output")
+	started "$pid"
+	wait_until 10 process_gone "$SERVER_PID"
+	log_has "preforkd\[$pid\] info: metrics on http://$metrics/metrics"
+	log_has "preforkd\[$pid\] info: agent-check on $agent"
+	run_ok python3 -c '
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(got.decode())' "$metrics"
+	assert_contains "$output" "preforkd_up"
+	run_ok python3 -c '
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+print(s.recv(4096).decode().strip())' "$agent"
+	assert_match "$output" "^up ready"
+}
+
+@test "under systemd the old master names the new one: MAINPID=, and no STOPPING=1 of its own" {
+	start_notify_listener "$BATS_TEST_TMPDIR/notify.sock"
+	NOTIFY_SOCKET="$BATS_TEST_TMPDIR/notify.sock" start_server --workers 2
+	wait_until 5 notified READY=1
+	run_ok "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/a/preforkd"
+	local pid
+	pid=$(new_pid "$output")
+	started "$pid"
+	wait_until 5 notified "MAINPID=$pid"
+	wait_until 10 process_gone "$SERVER_PID"
+	run ! notified STOPPING=1
+}
+
+@test "under --daemon the new master stays detached and keeps the relative paths' meaning" {
+	cd "$BATS_TEST_TMPDIR"
+	"$BATS_TEST_TMPDIR/a/preforkd" --daemon --listen 127.0.0.1:0 --workers 2 \
+		--pidfile preforkd.pid --log preforkd.log --admin preforkd.sock </dev/null 3>&-
+	SERVER_PIDFILE="$BATS_TEST_TMPDIR/preforkd.pid"
+	SERVER_LOG="$BATS_TEST_TMPDIR/preforkd.log"
+	SERVER_ADMIN="$BATS_TEST_TMPDIR/preforkd.sock"
+	local old pid
+	old=$(pidfile_pid)
+	started "$old"
+	wait_until 10 all_workers_ready
+	run_ok "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/b/preforkd"
+	pid=$(new_pid "$output")
+	started "$pid"
+	wait_until 10 process_gone "$old"
+	assert_eq "$(pidfile_pid)" "$pid"
+	assert_eq "$(readlink "/proc/$pid/cwd")" /
+	# Still its own session's member, not a session leader with a terminal.
+	[ "$(ps -o tty= -p "$pid" | tr -d ' ')" = "?" ]
+	log_has "preforkd\[$pid\] info: upgrade: 2 workers ready"
+	# SIGUSR1 reopens the same log file: --log was made absolute before the upgrade.
+	kill -USR1 "$pid"
+	wait_until 5 log_has "preforkd\[$pid\] info: log file reopened"
+}
