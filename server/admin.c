@@ -335,16 +335,15 @@ static int adopt_socket(struct admin *a, int fd, int lock_fd)
 	int fl;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &(socklen_t){ sizeof listening }) <
-	            0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	               &(socklen_t){ sizeof listening }) < 0 ||
 	    !listening) {
 		fprintf(stderr, "preforkd: the inherited admin socket is not a listening stream "
 		                "socket\n");
 		return -1;
 	}
 	if (lstat(a->path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
-		fprintf(stderr, "preforkd: admin socket %s: not the socket handed over\n",
-		        a->path);
+		fprintf(stderr, "preforkd: admin socket %s: not the socket handed over\n", a->path);
 		return -1;
 	}
 	fl = fcntl(fd, F_GETFL);
@@ -513,10 +512,10 @@ static void queue_request(struct admin_turn *t, struct endpoint_client *c, uint6
 
 /* The server's half of the command table (common/admin_proto.c). */
 static run_fn *const handlers[ADMIN_CMD_COUNT] = {
-	[ADMIN_CMD_STATUS] = run_status,    [ADMIN_CMD_STATS] = run_stats,
-	[ADMIN_CMD_WORKERS] = run_workers,  [ADMIN_CMD_SCALE] = queue_request,
-	[ADMIN_CMD_RELOAD] = queue_request, [ADMIN_CMD_STOP] = queue_request,
-	[ADMIN_CMD_MAINT] = queue_request,  [ADMIN_CMD_HELP] = run_help,
+	[ADMIN_CMD_STATUS] = run_status,     [ADMIN_CMD_STATS] = run_stats,
+	[ADMIN_CMD_WORKERS] = run_workers,   [ADMIN_CMD_SCALE] = queue_request,
+	[ADMIN_CMD_RELOAD] = queue_request,  [ADMIN_CMD_STOP] = queue_request,
+	[ADMIN_CMD_MAINT] = queue_request,   [ADMIN_CMD_HELP] = run_help,
 	[ADMIN_CMD_UPGRADE] = queue_request,
 };
 
@@ -787,9 +786,9 @@ void admin_close(struct admin *a)
 	if (!a->open)
 		return;
 	endpoint_close(&a->ep);
-	if (!a->handed_over && lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == a->dev &&
-	    st.st_ino == a->ino && st.st_uid == geteuid() && st.st_nlink == 1 &&
-	    unlink(a->path) < 0)
+	if (!a->handed_over && lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == a->dev && st.st_ino == a->ino && st.st_uid == geteuid() &&
+	    st.st_nlink == 1 && unlink(a->path) < 0)
 		log_warn("cannot remove admin socket %s: %s", a->path, strerror(errno));
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);

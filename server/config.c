@@ -272,7 +272,7 @@ void config_usage(void)
 	       "  --admin-group GROUP     the admin socket is 0660 with this group (given at\n"
 	       "                          bind(), never chown'ed); its members may use the\n"
 	       "                          commands that only look (status, stats, workers,\n"
-	       "                          help), not scale, reload, stop or maint\n"
+	       "                          help), not scale, reload, stop, maint or upgrade\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -356,7 +356,8 @@ void config_usage(void)
 	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP re-read the\n"
 	       "--config file and roll every worker over to it (settings that cannot change\n"
 	       "live are logged as needing a restart; a bad file changes nothing), TTIN/TTOU\n"
-	       "one worker more/fewer, USR1 reopen the log.\n"
+	       "one worker more/fewer, USR1 reopen the log, USR2 binary upgrade (the binary\n"
+	       "started again with the sockets; rolled back if not ready in time).\n"
 	       "Under systemd (Type=notify), readiness, reloads, stopping and the worker count\n"
 	       "are reported to NOTIFY_SOCKET.\n",
 	       WORKERS_MAX, service_names());

@@ -1362,6 +1362,10 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 			break;
 		}
 	}
+	/* A new master of an upgrade looks for its workers' readiness (tell_old_master)
+	 * on the short tick too: they may all be ready before the first poll. */
+	if (m->upgrade_ready_fd >= 0 && wait > RESIGNAL_NS / 4)
+		wait = RESIGNAL_NS / 4;
 	/* Pressure needs every worker busy: sample on a short tick only then, or while
 	 * it lasts (an idle pool is not woken for it). */
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
@@ -1607,7 +1611,8 @@ static int start_master(struct master *m, struct activation *act)
 	/* Before the listeners: these two names are not reserved. */
 	metrics_fd = m->pool.cfg->metrics_listen ? activation_take(act, UPGRADE_FD_METRICS) : -1;
 	agent_fd = m->pool.cfg->agent_listen ? activation_take(act, UPGRADE_FD_AGENT) : -1;
-	if (open_pidfile(m, act) < 0 || admin_open(&m->admin, m->pool.cfg, admin_fd, admin_lock) < 0)
+	if (open_pidfile(m, act) < 0 ||
+	    admin_open(&m->admin, m->pool.cfg, admin_fd, admin_lock) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m, act) < 0 ||
 	    metrics_open(&m->metrics, m->pool.cfg, metrics_fd) < 0 ||

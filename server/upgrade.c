@@ -61,7 +61,8 @@ static int resolve_binary(const char *arg0, char *out, size_t len)
 		else if (p[0] == '/')
 			n = snprintf(cand, sizeof cand, "%.*s/%s", (int)dlen, p, arg0);
 		else
-			n = snprintf(cand, sizeof cand, "%s/%.*s/%s", saved_cwd, (int)dlen, p, arg0);
+			n = snprintf(cand, sizeof cand, "%s/%.*s/%s", saved_cwd, (int)dlen, p,
+			             arg0);
 		if (n > 0 && (size_t)n < sizeof cand && stat(cand, &st) == 0 &&
 		    S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
 			if ((size_t)n >= len)
@@ -203,10 +204,9 @@ static void run_new_master(const char *path, int *fds, size_t n, char *const env
 /* After an EOF on the pipe, how long the exit status is waited for. */
 #define UPGRADE_EOF_NS (1000 * NS_PER_MS)
 
-static int build_env(const struct upgrade_fd *fds, size_t n, char *env[3], char *err,
-                     size_t errlen)
+static int build_env(const struct upgrade_fd *fds, size_t n, char *env[3], char *err, size_t errlen)
 {
-	size_t len = sizeof "LISTEN_FDNAMES=";
+	size_t len = sizeof "LISTEN_FDNAMES=", off;
 
 	for (size_t i = 0; i < n; i++)
 		len += strlen(fds[i].name) + 1;
@@ -219,12 +219,11 @@ static int build_env(const struct upgrade_fd *fds, size_t n, char *env[3], char 
 	}
 	snprintf(env[0], 32, "LISTEN_FDS=%zu", n);
 	snprintf(env[1], 32, "LISTEN_PID=0");
-	strcpy(env[2], "LISTEN_FDNAMES=");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(env[2], ":");
-		strcat(env[2], fds[i].name);
-	}
+	/* len counts every name and its separator: nothing is cut */
+	off = (size_t)snprintf(env[2], len, "LISTEN_FDNAMES=");
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(env[2] + off, len - off, "%s%s", i > 0 ? ":" : "",
+		                        fds[i].name);
 	return 0;
 }
 

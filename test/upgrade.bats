@@ -27,6 +27,11 @@ pidfile_pid() {
 	cat "$SERVER_PIDFILE"
 }
 
+# pidfile_differs PID: the pidfile names another master now.
+pidfile_differs() {
+	[ "$(pidfile_pid)" != "$1" ]
+}
+
 # bench_bg SECONDS: prefork-bench at c=16 against the server in the background; its
 # JSON summary goes to $BATS_TEST_TMPDIR/bench.json. Sets BENCH_PID.
 bench_bg() {
@@ -151,7 +156,7 @@ new_pid() {
 	run_ok echo_once hello
 	# The new master upgrades again in turn, and leaves the admin socket in place.
 	kill -USR2 "$pid"
-	wait_until 10 eval '[ "$(cat "$SERVER_PIDFILE")" != "$pid" ]'
+	wait_until 10 pidfile_differs "$pid"
 	started "$(pidfile_pid)"
 	wait_until 10 process_gone "$pid"
 	[ -S "$SERVER_ADMIN" ]
