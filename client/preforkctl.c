@@ -704,7 +704,7 @@ int main(int argc, char **argv)
 	if ((rc = check_command(&c, argc, argv)) >= 0)
 		return rc;
 	/* An upgrade's reply waits for the new master (the server's --upgrade-timeout,
-	 * 30 s by default, then up to 5 s for a rollback to end it). */
+	 * 30 s by default, then for a rollback at most its --grace, 10 s, and 5 s). */
 	if (c.timeout < 0)
 		c.timeout = strcmp(argv[0], "upgrade") == 0 ? 120 : 5;
 	if (c.count && strcmp(argv[0], "top") != 0)

@@ -1054,6 +1054,7 @@ static void apply_maint(struct master *m, const struct admin_pending *p)
 /* ---- binary upgrade (upgrade.h) ---- */
 
 #define OLDBIN_SUFFIX ".oldbin"
+#define ROLLBACK_SLACK_NS (5 * NS_PER_SEC)
 
 /* The listeners to hand over, as (fd, name) pairs: every one goes, in order, under
  * a name no reserved one takes. One listener here; a listener set hands over each
@@ -1115,8 +1116,10 @@ static int begin_upgrade(struct master *m, const char *path, char *err, size_t e
 		snprintf(err, errlen, "pidfile: %s", perr);
 		return -1;
 	}
-	if (upgrade_spawn(&m->upgrade, path, fds, n, seconds_to_ns(m->cfg->upgrade_timeout), err,
-	                  errlen) < 0) {
+	/* A rolled-back new master has --grace for its workers' connections, and a
+	 * little more to exit, before SIGKILL. */
+	if (upgrade_spawn(&m->upgrade, path, fds, n, seconds_to_ns(m->cfg->upgrade_timeout),
+	                  seconds_to_ns(m->cfg->grace) + ROLLBACK_SLACK_NS, err, errlen) < 0) {
 		if (pidfile_rename(&m->pidfile, OLDBIN_SUFFIX, perr, sizeof perr) < 0)
 			log_error("upgrade: restoring the pidfile: %s", perr);
 		return -1;

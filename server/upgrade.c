@@ -234,7 +234,7 @@ static void free_env(char *env[3])
 }
 
 int upgrade_spawn(struct upgrade *u, const char *path, const struct upgrade_fd *fds, size_t n,
-                  uint64_t timeout_ns, char *err, size_t errlen)
+                  uint64_t timeout_ns, uint64_t stop_ns, char *err, size_t errlen)
 {
 	struct upgrade_fd all[ACTIVATION_FDS_MAX];
 	int raw[ACTIVATION_FDS_MAX], p[2];
@@ -290,6 +290,7 @@ int upgrade_spawn(struct upgrade *u, const char *path, const struct upgrade_fd *
 	u->ready_fd = p[0];
 	u->started_ns = clock_now_ns();
 	u->deadline_ns = u->started_ns + timeout_ns;
+	u->stop_ns = stop_ns;
 	u->killed = 0;
 	u->why[0] = '\0';
 	snprintf(u->path, sizeof u->path, "%s", path);
@@ -323,15 +324,17 @@ static void close_ready(struct upgrade *u)
 	u->ready_fd = -1;
 }
 
-/* Rollback: the new master stops its own workers on SIGQUIT; SIGKILL after
- * UPGRADE_KILL_NS (its workers then die with it). */
+/* Rollback: a graceful stop, not a fast one: the new master's workers may already
+ * serve connections from the shared queue, and finish them (its listeners are
+ * inherited, so it never drains them). SIGKILL after u->stop_ns: its workers then
+ * die with it (PR_SET_PDEATHSIG). */
 static enum upgrade_event fail(struct upgrade *u, uint64_t now)
 {
 	close_ready(u);
 	u->phase = UPGRADE_STOPPING;
-	u->deadline_ns = now + UPGRADE_KILL_NS;
-	if (u->pid > 0 && kill(u->pid, SIGQUIT) < 0 && errno != ESRCH)
-		log_error("upgrade: kill %ld SIGQUIT: %s", (long)u->pid, strerror(errno));
+	u->deadline_ns = now + u->stop_ns;
+	if (u->pid > 0 && kill(u->pid, SIGTERM) < 0 && errno != ESRCH)
+		log_error("upgrade: kill %ld SIGTERM: %s", (long)u->pid, strerror(errno));
 	return UPGRADE_FAILED;
 }
 
@@ -397,9 +400,9 @@ enum upgrade_event upgrade_step(struct upgrade *u, const struct pollfd *pfd, uin
 			return UPGRADE_GONE;
 		}
 		if (!u->killed && now_ns >= u->deadline_ns) {
-			log_warn("upgrade: new master pid %ld still there %.1f s after SIGQUIT: "
+			log_warn("upgrade: new master pid %ld still there %.1f s after SIGTERM: "
 			         "SIGKILL",
-			         (long)u->pid, (double)UPGRADE_KILL_NS / NS_PER_SEC);
+			         (long)u->pid, (double)u->stop_ns / NS_PER_SEC);
 			if (kill(u->pid, SIGKILL) < 0 && errno != ESRCH)
 				log_error("upgrade: kill %ld SIGKILL: %s", (long)u->pid,
 				          strerror(errno));

@@ -22,10 +22,6 @@
 #define UPGRADE_FD_METRICS "metrics"
 #define UPGRADE_FD_AGENT "agent"
 
-/* After SIGQUIT, how long a new master that is rolled back has to go before
- * SIGKILL (its workers die with it: PR_SET_PDEATHSIG). */
-#define UPGRADE_KILL_NS (5 * 1000000000ull)
-
 /* One fd handed over, under its LISTEN_FDNAMES name: every listener (any name that
  * activation_name_reserved() does not reserve), then the reserved ones. */
 struct upgrade_fd {
@@ -56,6 +52,7 @@ struct upgrade {
 	int ready_fd; /* the readiness pipe's read end; -1 */
 	uint64_t started_ns;
 	uint64_t deadline_ns; /* WAITING: readiness; STOPPING: SIGKILL */
+	uint64_t stop_ns;     /* rolling back: SIGTERM, then SIGKILL after this long */
 	int killed;
 	pid_t handed_pid; /* after the byte: the successor, still our child */
 	char path[4096];
@@ -66,9 +63,10 @@ void upgrade_init(struct upgrade *u);
 /* Forks and execs PATH (NULL: the saved one) with the saved argv and FDS (N of
  * them) at 3.., LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES set, and the readiness
  * pipe's write end last as "upgrade-ready". 0 with u WAITING until TIMEOUT_NS from
- * now; -1 with the reason in ERR (nothing left running). */
+ * now; -1 with the reason in ERR (nothing left running). A rollback sends the new
+ * master SIGTERM, then SIGKILL STOP_NS later. */
 int upgrade_spawn(struct upgrade *u, const char *path, const struct upgrade_fd *fds, size_t n,
-                  uint64_t timeout_ns, char *err, size_t errlen);
+                  uint64_t timeout_ns, uint64_t stop_ns, char *err, size_t errlen);
 
 enum upgrade_event {
 	UPGRADE_NONE,
