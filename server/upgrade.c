@@ -40,6 +40,10 @@ static int resolve_binary(const char *arg0, char *out, size_t len)
 	int n;
 
 	if (strchr(arg0, '/')) {
+		/* "./bin/preforkd" (or ".//bin/..."): the log names DIR/bin/preforkd */
+		while (arg0[0] == '.' && arg0[1] == '/')
+			for (arg0++; arg0[0] == '/';)
+				arg0++;
 		n = arg0[0] == '/' ? snprintf(out, len, "%s", arg0)
 		                   : snprintf(out, len, "%s/%s", saved_cwd, arg0);
 		return n < 0 || (size_t)n >= len ? -1 : 0;

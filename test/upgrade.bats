@@ -266,3 +266,23 @@ print(s.recv(4096).decode().strip())' "$agent"
 	kill -USR1 "$pid"
 	wait_until 5 log_has "preforkd\[$pid\] info: log file reopened"
 }
+
+@test "the binary is found as it was started: a relative path, or a name in PATH" {
+	cd "$BATS_TEST_TMPDIR"
+	PREFORKD=./a/preforkd start_server --workers 1
+	kill -USR2 "$SERVER_PID"
+	wait_until 10 log_has "upgrade: new master pid [0-9]* ready after"
+	log_has "upgrade: started $BATS_TEST_TMPDIR/a/preforkd as pid"
+	started "$(pidfile_pid)"
+	wait_until 10 process_gone "$SERVER_PID"
+	stop_server "$(pidfile_pid)"
+	# A bare name is looked up in PATH, as execvp does, whatever the directory.
+	cd /
+	: >"$SERVER_LOG"
+	PATH="$BATS_TEST_TMPDIR/b:$PATH" PREFORKD=preforkd start_server --workers 1
+	kill -USR2 "$SERVER_PID"
+	wait_until 10 log_has "upgrade: new master pid [0-9]* ready after"
+	log_has "upgrade: started $BATS_TEST_TMPDIR/b/preforkd as pid"
+	started "$(pidfile_pid)"
+	wait_until 10 process_gone "$SERVER_PID"
+}
