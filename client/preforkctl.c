@@ -81,7 +81,8 @@ static void usage(void)
 	       "                         the default rule with its 'pidfile'\n"
 	       "  -j, --json             status, stats, workers: print every statistic as JSON\n"
 	       "  -P, --prometheus       status, stats, workers: print Prometheus text\n"
-	       "  -t, --timeout SECONDS  give up on a reply after this long (default 5)\n"
+	       "  -t, --timeout SECONDS  give up on a reply after this long (default 5;\n"
+	       "                         upgrade: 120)\n"
 	       "  -n, --count N          top: stop after N refreshes (default: until interrupted)\n"
 	       "  -h, --help             show this help and exit\n"
 	       "  -v, --version          show the version and exit\n"
@@ -687,7 +688,7 @@ static int check_command(const struct ctl *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .timeout = 5 };
+	struct ctl c = { .timeout = -1 };
 	char *dflt[] = { "status", NULL };
 	char line[ADMIN_COMMAND_MAX + 1];
 	int rc = parse_options(&c, argc, argv), n;
@@ -702,6 +703,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = check_command(&c, argc, argv)) >= 0)
 		return rc;
+	/* An upgrade's reply waits for the new master (the server's --upgrade-timeout,
+	 * 30 s by default, then for a rollback at most its --grace, 10 s, and 5 s). */
+	if (c.timeout < 0)
+		c.timeout = strcmp(argv[0], "upgrade") == 0 ? 120 : 5;
 	if (c.count && strcmp(argv[0], "top") != 0)
 		return usage_error("%s", "--count applies to top only");
 	if (strcmp(argv[0], "top") == 0)

@@ -66,6 +66,15 @@ const struct admin_command admin_commands[ADMIN_CMD_COUNT] = {
 		.max_args = 1,
 		.changes_state = 1,
 	},
+	[ADMIN_CMD_UPGRADE] = {
+		.name = "upgrade",
+		.args = "[PATH]",
+		.help = "start the binary again (or PATH, absolute) with\nthe same arguments, "
+		        "handing over the sockets;\nthe reply waits for the new master or "
+		        "a rollback",
+		.max_args = 1,
+		.changes_state = 1,
+	},
 	[ADMIN_CMD_HELP] = {
 		.name = "help",
 		.args = "",
@@ -161,6 +170,16 @@ static int parse_args(struct admin_request *req, char **argv, char *err, size_t 
 		admin_quote(arg, quoted, sizeof quoted);
 		snprintf(err, errlen, "maint: expected 'on' or 'off', got '%s'", quoted);
 		return -1;
+	case ADMIN_CMD_UPGRADE:
+		if (!argv[1])
+			return 0;
+		if (arg[0] == '/') {
+			snprintf(req->path, sizeof req->path, "%s", arg);
+			return 0;
+		}
+		admin_quote(arg, quoted, sizeof quoted);
+		snprintf(err, errlen, "upgrade: PATH must be absolute, got '%s'", quoted);
+		return -1;
 	default:
 		return 0;
 	}
@@ -225,6 +244,8 @@ void admin_describe(const struct admin_request *req, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", name, req->maint ? "on" : "off");
 	else if (req->cmd == ADMIN_CMD_STATS)
 		snprintf(buf, len, "%s%s", name, formats[req->format]);
+	else if (req->cmd == ADMIN_CMD_UPGRADE && req->path[0])
+		snprintf(buf, len, "%s %s", name, req->path);
 	else
 		snprintf(buf, len, "%s", name);
 }

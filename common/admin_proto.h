@@ -40,6 +40,7 @@ enum admin_cmd {
 	ADMIN_CMD_RELOAD,
 	ADMIN_CMD_STOP,
 	ADMIN_CMD_MAINT,
+	ADMIN_CMD_UPGRADE,
 	ADMIN_CMD_HELP,
 	ADMIN_CMD_COUNT
 };
@@ -64,10 +65,11 @@ int admin_command_find(const char *name);
 /* A command line, parsed and validated. */
 struct admin_request {
 	enum admin_cmd cmd;
-	enum admin_format format; /* stats */
-	long workers;             /* scale: 1..WORKERS_MAX; MIN of MIN..MAX */
-	long workers_max;         /* scale: MAX (== workers for scale N) */
-	int maint;                /* maint: 1 on, 0 off */
+	enum admin_format format;     /* stats */
+	long workers;                 /* scale: 1..WORKERS_MAX; MIN of MIN..MAX */
+	long workers_max;             /* scale: MAX (== workers for scale N) */
+	int maint;                    /* maint: 1 on, 0 off */
+	char path[ADMIN_COMMAND_MAX]; /* upgrade: the binary, "" for the one started */
 };
 
 /* Parses LINE (LEN bytes, its newline already removed). Returns 0, or -1 with the

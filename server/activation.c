@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const reserved[] = { "admin", "admin-lock", "pid-lock", "upgrade-ready" };
+static const char *const reserved[] = { "admin",         "admin-lock", "pid-lock",
+	                                "upgrade-ready", "metrics",    "agent" };
 
 int activation_name_reserved(const char *name)
 {

@@ -49,8 +49,8 @@ int activation_read(struct activation *a, char *err, size_t errlen);
 int activation_take(struct activation *a, const char *name);
 
 /* Is `name` one of the names an upgrade uses for what is not a listener ("admin",
- * "admin-lock", "pid-lock", "upgrade-ready")? Such fds are never taken for
- * listeners. */
+ * "admin-lock", "pid-lock", "upgrade-ready", and the master's own endpoints
+ * "metrics" and "agent")? Such fds are never taken for listeners. */
 int activation_name_reserved(const char *name);
 
 /* Closes every fd not taken (logged by the caller); returns how many it closed. */

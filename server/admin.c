@@ -24,6 +24,7 @@
 #include "unix_listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -262,6 +263,43 @@ static int lock_instance(struct admin *a)
 	return 0;
 }
 
+/* A binary upgrade hands over the listening socket and the instance lock (the same
+ * open file description, so the flock() is already ours): no stale or live check,
+ * the socket is this instance's. It must still be a listening Unix stream socket
+ * and the path a socket file of ours, which is what is unlinked at exit. */
+static int adopt_socket(struct admin *a, int fd, int lock_fd)
+{
+	struct stat st;
+	int type = 0, listening = 0;
+	socklen_t len = sizeof type;
+	int fl;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	               &(socklen_t){ sizeof listening }) < 0 ||
+	    !listening) {
+		fprintf(stderr, "preforkd: the inherited admin socket is not a listening stream "
+		                "socket\n");
+		return -1;
+	}
+	if (lstat(a->path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+		fprintf(stderr, "preforkd: admin socket %s: not the socket handed over\n", a->path);
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		fprintf(stderr, "preforkd: admin socket: O_NONBLOCK: %s\n", strerror(errno));
+		return -1;
+	}
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	a->lock_fd = lock_fd;
+	/* Until the old master has let go (admin_own_file), a new master that fails or
+	 * is rolled back leaves the file to it. */
+	a->handed_over = 1;
+	return 0;
+}
+
 /* ---- serving: the endpoint's user ---- */
 
 static const char reply_oom[] = "error: out of memory\n";
@@ -414,10 +452,11 @@ static void queue_request(struct admin_turn *t, struct endpoint_client *c, uint6
 
 /* The server's half of the command table (common/admin_proto.c). */
 static run_fn *const handlers[ADMIN_CMD_COUNT] = {
-	[ADMIN_CMD_STATUS] = run_status,    [ADMIN_CMD_STATS] = run_stats,
-	[ADMIN_CMD_WORKERS] = run_workers,  [ADMIN_CMD_SCALE] = queue_request,
-	[ADMIN_CMD_RELOAD] = queue_request, [ADMIN_CMD_STOP] = queue_request,
-	[ADMIN_CMD_MAINT] = queue_request,  [ADMIN_CMD_HELP] = run_help,
+	[ADMIN_CMD_STATUS] = run_status,     [ADMIN_CMD_STATS] = run_stats,
+	[ADMIN_CMD_WORKERS] = run_workers,   [ADMIN_CMD_SCALE] = queue_request,
+	[ADMIN_CMD_RELOAD] = queue_request,  [ADMIN_CMD_STOP] = queue_request,
+	[ADMIN_CMD_MAINT] = queue_request,   [ADMIN_CMD_HELP] = run_help,
+	[ADMIN_CMD_UPGRADE] = queue_request,
 };
 
 /* Who asked for what: a command that changes the server is logged at info, one that
@@ -495,7 +534,7 @@ static const struct endpoint_ops admin_ops = {
 	.closing_reply = "error: the server stopped before answering\n",
 };
 
-int admin_open(struct admin *a, const struct config *cfg)
+int admin_open(struct admin *a, const struct config *cfg, int inherited_fd, int inherited_lock)
 {
 	static const struct endpoint_limits lim = {
 		.request_max = ADMIN_COMMAND_MAX,
@@ -518,16 +557,25 @@ int admin_open(struct admin *a, const struct config *cfg)
 		a->group_set = 1;
 		snprintf(a->group_name, sizeof a->group_name, "%s", cfg->admin_group);
 	}
-	if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
-		return -1;
-	if (remove_stale_socket(a) < 0 || (fd = bind_socket(a)) < 0) {
-		close(a->lock_fd);
-		a->lock_fd = -1;
-		return -1;
+	if (inherited_fd >= 0 && inherited_lock >= 0) {
+		if (resolve_path(a, cfg) < 0 || adopt_socket(a, inherited_fd, inherited_lock) < 0)
+			return -1;
+		fd = inherited_fd;
+	} else {
+		if (resolve_path(a, cfg) < 0 || lock_instance(a) < 0)
+			return -1;
+		if (remove_stale_socket(a) < 0 || (fd = bind_socket(a)) < 0) {
+			close(a->lock_fd);
+			a->lock_fd = -1;
+			return -1;
+		}
 	}
 	endpoint_init(&a->ep, fd, &admin_ops, &lim);
 	a->open = 1;
-	if (a->group_set)
+	a->handed_over = inherited_fd >= 0 && inherited_lock >= 0;
+	if (inherited_fd >= 0 && inherited_lock >= 0)
+		log_info("admin socket %s (handed over by the old master)", a->path);
+	else if (a->group_set)
 		log_info("admin socket %s (mode 0660, group %s, gid %ld: read-only for its "
 		         "members)",
 		         a->path, a->group_name, (long)a->group);
@@ -655,6 +703,19 @@ int admin_fds(const struct admin *a, int *fds)
 	return n;
 }
 
+void admin_hand_over(struct admin *a)
+{
+	if (!a->open)
+		return;
+	endpoint_stop_accepting(&a->ep); /* the successor accepts */
+	a->handed_over = 1;
+}
+
+void admin_own_file(struct admin *a)
+{
+	a->handed_over = 0;
+}
+
 /* The socket file is unlinked only if it is still the one we made (same inode, a
  * socket of our euid, one link); then the instance lock is released, never before:
  * until then no other starter may judge the path. The lock file itself stays. */
@@ -665,9 +726,9 @@ void admin_close(struct admin *a)
 	if (!a->open)
 		return;
 	endpoint_close(&a->ep);
-	if (lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == a->dev &&
-	    st.st_ino == a->ino && st.st_uid == geteuid() && st.st_nlink == 1 &&
-	    unlink(a->path) < 0)
+	if (!a->handed_over && lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == a->dev && st.st_ino == a->ino && st.st_uid == geteuid() &&
+	    st.st_nlink == 1 && unlink(a->path) < 0)
 		log_warn("cannot remove admin socket %s: %s", a->path, strerror(errno));
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);

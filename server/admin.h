@@ -43,6 +43,9 @@ struct admin {
 	char group_name[ADMIN_GROUP_NAME_MAX];
 	dev_t dev; /* the socket file we made: unlinked at exit only if still ours */
 	ino_t ino;
+	/* The file is another master's to remove: handed over to a new binary, or
+	 * inherited from the old one that has not yet let go. */
+	int handed_over;
 	struct endpoint ep; /* the listener and its clients (endpoint.h) */
 	struct admin_slot slots[ENDPOINT_CLIENTS_MAX];
 };
@@ -58,8 +61,17 @@ struct admin_pending {
 
 /* Start-up: replaces a stale socket file, refuses when a live instance answers,
  * resolves --admin-group and makes the socket with its mode and group. Reports on
- * stderr and returns -1 on failure. */
-int admin_open(struct admin *a, const struct config *cfg);
+ * stderr and returns -1 on failure. INHERITED_FD and INHERITED_LOCK (both >= 0, or
+ * -1): the listening socket and its instance lock handed over by the old master
+ * of a binary upgrade, used as they are. */
+int admin_open(struct admin *a, const struct config *cfg, int inherited_fd, int inherited_lock);
+/* A binary upgrade succeeded: the socket is no longer accepted on here (the new
+ * master does), and admin_close() leaves its file in place; replies still being
+ * sent are finished. */
+void admin_hand_over(struct admin *a);
+/* The new master of an upgrade, once the old one has let go: the socket file is
+ * this master's to remove at exit. */
+void admin_own_file(struct admin *a);
 /* --admin-group NAME (a name, or a number the group database knows) as a gid: 0,
  * or -1 with the reason in ERR. -t uses it too. */
 int admin_group_resolve(const char *name, gid_t *gid, char *err, size_t errlen);

@@ -158,7 +158,7 @@ static const struct endpoint_ops agent_ops = {
 
 /* ---- opening ---- */
 
-int agent_open(struct agent *ag, const struct config *cfg)
+int agent_open(struct agent *ag, const struct config *cfg, int inherited)
 {
 	static const struct endpoint_limits lim = {
 		.request_max = AGENT_REQUEST_MAX,
@@ -174,8 +174,8 @@ int agent_open(struct agent *ag, const struct config *cfg)
 	ag->ep.listen_fd = -1;
 	if (!cfg->agent_listen)
 		return 0;
-	fd = endpoint_listen("--agent-listen", cfg->agent_listen, AGENT_BACKLOG, &ss, ag->addr,
-	                     sizeof ag->addr);
+	fd = endpoint_listen("--agent-listen", cfg->agent_listen, AGENT_BACKLOG, inherited, &ss,
+	                     ag->addr, sizeof ag->addr);
 	if (fd < 0)
 		return -1;
 	endpoint_init(&ag->ep, fd, &agent_ops, &lim);

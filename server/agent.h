@@ -49,9 +49,10 @@ struct agent {
 	struct endpoint ep;
 };
 
-/* Start-up: binds and listens on cfg->agent_listen, if given. Reports on stderr and
+/* Start-up: binds and listens on cfg->agent_listen, if given (INHERITED >= 0: the
+ * socket a binary upgrade handed over, under the name "agent"). Reports on stderr and
  * returns -1 on failure; 0 (and stays closed) without the option. */
-int agent_open(struct agent *ag, const struct config *cfg);
+int agent_open(struct agent *ag, const struct config *cfg, int inherited);
 /* Fills AGENT_POLLFDS entries (fd -1 where there is nothing to wait for). */
 void agent_fill_pollfds(const struct agent *ag, struct pollfd *pfd, uint64_t now_ns);
 /* The poll timeout, shortened to the nearest agent deadline. */

@@ -27,6 +27,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_FIRST_BYTE_TIMEOUT,
 	OPT_GRACE,
+	OPT_UPGRADE_TIMEOUT,
 	OPT_PIDFILE,
 	OPT_LOG,
 	OPT_LOG_FORMAT,
@@ -73,6 +74,7 @@ static const struct option long_options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "first-byte-timeout", required_argument, NULL, OPT_FIRST_BYTE_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "upgrade-timeout", required_argument, NULL, OPT_UPGRADE_TIMEOUT },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -214,6 +216,7 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout = 30;
 	cfg->first_byte_timeout = 2;
 	cfg->grace = 10;
+	cfg->upgrade_timeout = 30;
 	cfg->worker_timeout = 60;
 	cfg->min_uptime = 1;
 	cfg->defer_accept = 5;
@@ -258,6 +261,9 @@ void config_usage(void)
 	       "  --grace SECONDS         on SIGTERM, how long workers may finish their\n"
 	       "                          connection and the queued ones before they are\n"
 	       "                          killed (default 10)\n"
+	       "  --upgrade-timeout SECONDS  a binary upgrade (SIGUSR2, preforkctl upgrade)\n"
+	       "                          whose new master has not started its workers\n"
+	       "                          within this long is rolled back (default 30)\n"
 	       "  --pidfile PATH          write the master's pid here; removed at exit. A\n"
 	       "                          second instance with the same path is refused\n"
 	       "  --log PATH              append log lines to PATH (default stderr);\n"
@@ -284,7 +290,7 @@ void config_usage(void)
 	       "  --admin-group GROUP     the admin socket is 0660 with this group (given at\n"
 	       "                          bind(), never chown'ed); its members may use the\n"
 	       "                          commands that only look (status, stats, workers,\n"
-	       "                          help), not scale, reload, stop or maint\n"
+	       "                          help), not scale, reload, stop, maint or upgrade\n"
 	       "  --worker-timeout SECONDS  kill a busy worker that makes no progress for this\n"
 	       "                          long; 0 = never, else more than --idle-timeout and\n"
 	       "                          --first-byte-timeout (default 60)\n"
@@ -374,7 +380,8 @@ void config_usage(void)
 	       "Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP re-read the\n"
 	       "--config file and roll every worker over to it (settings that cannot change\n"
 	       "live are logged as needing a restart; a bad file changes nothing), TTIN/TTOU\n"
-	       "one worker more/fewer, USR1 reopen the log.\n"
+	       "one worker more/fewer, USR1 reopen the log, USR2 binary upgrade (the binary\n"
+	       "started again with the sockets; rolled back if not ready in time).\n"
 	       "Under systemd (Type=notify), readiness, reloads, stopping and the worker count\n"
 	       "are reported to NOTIFY_SOCKET.\n",
 	       LISTENERS_MAX, WORKERS_MAX, service_names());
@@ -542,6 +549,8 @@ static int parse_option(struct config *cfg, int opt, const char *name, const cha
 		                     errlen);
 	case OPT_GRACE:
 		return parse_seconds(name, arg, 0, 86400, &cfg->grace, err, errlen);
+	case OPT_UPGRADE_TIMEOUT:
+		return parse_seconds(name, arg, 0.1, 3600, &cfg->upgrade_timeout, err, errlen);
 	case OPT_WORKER_TIMEOUT:
 		return parse_seconds(name, arg, 0, 86400, &cfg->worker_timeout, err, errlen);
 	case OPT_MIN_UPTIME:

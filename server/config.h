@@ -36,6 +36,7 @@ struct config {
 	double idle_timeout;
 	double first_byte_timeout;
 	double grace;
+	double upgrade_timeout; /* a binary upgrade's new master must be ready within */
 	const char *pidfile;
 	const char *log_path;
 	enum log_format log_format;

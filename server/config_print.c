@@ -27,6 +27,7 @@ const struct config_key config_keys[] = {
 	{ "idle-timeout", CONFIG_LIVE, 0 },
 	{ "first-byte-timeout", CONFIG_LIVE, 0 },
 	{ "grace", CONFIG_LIVE, 0 },
+	{ "upgrade-timeout", CONFIG_LIVE, 0 },
 	{ "pidfile", CONFIG_RESTART, 1 },
 	/* live from one file to another; to or from stderr only with a restart */
 	{ "log", CONFIG_LIVE, 1 },
@@ -211,6 +212,7 @@ int config_key_value(const struct config *c, size_t i, char *buf, size_t len)
 	show_seconds(strcmp(k, "idle-timeout") == 0           ? c->idle_timeout
 	             : strcmp(k, "first-byte-timeout") == 0   ? c->first_byte_timeout
 	             : strcmp(k, "grace") == 0                ? c->grace
+	             : strcmp(k, "upgrade-timeout") == 0      ? c->upgrade_timeout
 	             : strcmp(k, "worker-timeout") == 0       ? c->worker_timeout
 	             : strcmp(k, "pressure-idle") == 0        ? c->pressure_idle
 	             : strcmp(k, "crash-loop-limit") == 0     ? c->crash_loop_limit

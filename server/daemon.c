@@ -190,6 +190,15 @@ int daemon_start(const struct config *cfg)
 	return 0;
 }
 
+int daemon_continue(const struct config *cfg)
+{
+	if (cfg->daemonize && chdir("/") < 0) {
+		fprintf(stderr, "preforkd: chdir /: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 void daemon_ready(void)
 {
 	const char ready = '\0';

@@ -15,6 +15,10 @@ int daemon_prepare(struct config *cfg, char *err, size_t errlen);
  * parent until daemon_ready(). The parent never returns: it relays the daemon's
  * start-up messages and exits 0 on ready, 1 otherwise. -1: could not start. */
 int daemon_start(const struct config *cfg);
+/* Instead of daemon_start() in the new master of a binary upgrade: the old master
+ * was detached (its session, its stdio: inherited), so only the chdir("/") of a
+ * daemon is left to do. */
+int daemon_continue(const struct config *cfg);
 /* Listening, pidfile written: release the parent and point stderr at the log file
  * (or /dev/null). Call before the first worker is forked. No-op without --daemon. */
 void daemon_ready(void);

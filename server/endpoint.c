@@ -31,21 +31,23 @@ static int fail_listen(int fd, const char *option, const char *text, const char 
 	return -1;
 }
 
-int endpoint_listen(const char *option, const char *text, int backlog,
+int endpoint_listen(const char *option, const char *text, int backlog, int inherited,
                     struct sockaddr_storage *bound, char *addr, size_t addrlen)
 {
 	const struct listen_opts o = { .backlog = backlog };
 	socklen_t len = sizeof *bound;
 	struct host_port hp;
 	char err[512];
-	int fd;
+	int fd = inherited; /* handed over by the old master of a binary upgrade */
 
-	if (addr_split(text, &hp, err, sizeof err) < 0 ||
-	    addr_resolve(&hp, 1, bound, &len, err, sizeof err) < 0)
-		return fail_listen(-1, option, text, err);
-	fd = listen_tcp((struct sockaddr *)bound, len, &o, err, sizeof err);
-	if (fd < 0)
-		return fail_listen(-1, option, text, err);
+	if (fd < 0) {
+		if (addr_split(text, &hp, err, sizeof err) < 0 ||
+		    addr_resolve(&hp, 1, bound, &len, err, sizeof err) < 0)
+			return fail_listen(-1, option, text, err);
+		fd = listen_tcp((struct sockaddr *)bound, len, &o, err, sizeof err);
+		if (fd < 0)
+			return fail_listen(-1, option, text, err);
+	}
 	if (set_nonblocking(fd) < 0) {
 		snprintf(err, sizeof err, "fcntl O_NONBLOCK: %s", strerror(errno));
 		return fail_listen(fd, option, text, err);
@@ -57,6 +59,11 @@ int endpoint_listen(const char *option, const char *text, int backlog,
 	}
 	addr_format((struct sockaddr *)bound, addr, addrlen);
 	return fd;
+}
+
+void endpoint_stop_accepting(struct endpoint *e)
+{
+	e->paused_until_ns = UINT64_MAX;
 }
 
 void endpoint_init(struct endpoint *e, int listen_fd, const struct endpoint_ops *ops,

@@ -101,10 +101,14 @@ struct endpoint {
 
 /* Opens the listening socket of OPTION (e.g. "--metrics-listen") at TEXT
  * ("HOST:PORT", a bare port meaning 127.0.0.1), non-blocking, with BACKLOG; the
- * address as bound goes to BOUND and, as text, to ADDR. The fd, or -1 having said
- * why on stderr and in the log. */
-int endpoint_listen(const char *option, const char *text, int backlog,
+ * address as bound goes to BOUND and, as text, to ADDR. INHERITED (>= 0): the
+ * socket a binary upgrade handed over, used instead of a new one. The fd, or -1
+ * having said why on stderr and in the log. */
+int endpoint_listen(const char *option, const char *text, int backlog, int inherited,
                     struct sockaddr_storage *bound, char *addr, size_t addrlen);
+/* The listener is no longer polled (a binary upgrade: the new master accepts);
+ * clients already taken are served to their end. */
+void endpoint_stop_accepting(struct endpoint *e);
 /* Takes LISTEN_FD (non-blocking, listening) to serve with OPS and LIM. */
 void endpoint_init(struct endpoint *e, int listen_fd, const struct endpoint_ops *ops,
                    const struct endpoint_limits *lim);

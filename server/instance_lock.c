@@ -80,3 +80,10 @@ int instance_lock_take(const char *path, const char *what, char *err, size_t err
 	}
 	return fd;
 }
+
+int instance_lock_adopt(int fd)
+{
+	/* The hint is refreshed; a failure leaves the old pid there, nothing worse. */
+	(void)write_pid(fd);
+	return fd;
+}

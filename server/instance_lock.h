@@ -10,4 +10,9 @@
  * instance is reported with that instance's pid. */
 int instance_lock_take(const char *path, const char *what, char *err, size_t errlen);
 
+/* FD, a lock handed over by the old master of a binary upgrade: the same open file
+ * description, so the flock() is held already. Writes our pid into it as the hint;
+ * returns FD. */
+int instance_lock_adopt(int fd);
+
 #endif

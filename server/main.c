@@ -13,6 +13,7 @@
 #include "privdrop.h"
 #include "proctitle.h"
 #include "strbuf.h"
+#include "upgrade.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -50,10 +51,19 @@ static int print_config(const struct config *cfg)
 	return rc;
 }
 
-/* Everything after the options: the process that runs is the master. */
+/* Started by an old master for a binary upgrade: it handed over its readiness pipe. */
+static int is_upgrade(const struct activation *act)
+{
+	for (size_t i = 0; i < act->n; i++)
+		if (strcmp(act->fds[i].name, UPGRADE_FD_READY) == 0)
+			return 1;
+	return 0;
+}
+
 /* LISTEN_FDS as found at start (activation.h); master_run takes them. */
 static struct activation inherited;
 
+/* Everything after the options: the process that runs is the master. */
 static int start(struct config *cfg)
 {
 	char err[1024];
@@ -78,7 +88,8 @@ static int start(struct config *cfg)
 		fprintf(stderr, "preforkd: %s\n", err);
 		return 1;
 	}
-	if (daemon_start(cfg) < 0)
+	/* An upgrade under --daemon is detached already: the old master was. */
+	if (is_upgrade(&inherited) ? daemon_continue(cfg) < 0 : daemon_start(cfg) < 0)
 		return 1;
 	return master_run(cfg, &inherited);
 }
@@ -90,6 +101,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = 2;
 
+	/* A copy for a binary upgrade, before the process title overwrites argv. */
+	(void)upgrade_save_argv(argc, argv);
 	/* Before anything keeps a pointer into argv (the options do) or the environment. */
 	proctitle_init(argc, argv);
 	/* Then, before anything of ours is open: every fd >= 3 is the launcher's, but

@@ -10,13 +10,15 @@
  * metrics and agent (serve their sockets), notify (with the const pool), pressure (the
  * accept queue and the eviction rule), adapt (the adaptive pool's rule),
  * hang_report (with the const pool, before a hung worker is killed), signals,
- * drain, daemon, pidfile, scoreboard, worker (in a new child) and common/. It never
+ * drain, daemon, pidfile, upgrade (the binary upgrade: it starts and watches the
+ * new master, this loop decides), scoreboard, worker (in a new child) and common/. It never
  * calls stats: replies are the admin and metrics modules' business. Other modules
  * see only a const struct pool *; admin.c calls nothing here: it queues requests
  * that this loop takes (admin_next_request), applies and answers. */
 #include "master.h"
 
 #include "access_log.h"
+#include "activation.h"
 #include "adapt.h"
 #include "clock.h"
 #include "config_reload.h"
@@ -31,6 +33,7 @@
 #include "proctitle.h"
 #include "service.h"
 #include "signals.h"
+#include "upgrade.h"
 #include "worker.h"
 #include "worker_fault.h"
 
@@ -69,8 +72,8 @@ static long worker_request_limit(const struct config *cfg)
 struct child_plan {
 	struct worker_args args;
 	/* admin_fds() (at most ADMIN_POLLFDS + 1), metrics_fds(), agent_fds(), the
-	 * pidfile's lock */
-	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 2 + ACTIVATION_FDS_MAX];
+	 * pidfile's lock, the upgrade's pipe (either end), inherited fds unused */
+	int close_fds[ADMIN_POLLFDS + METRICS_POLLFDS + AGENT_POLLFDS + 4 + ACTIVATION_FDS_MAX];
 	int nclose;
 };
 
@@ -95,6 +98,12 @@ static void plan_child(const struct master *m, int slot, long max_requests, stru
 	for (size_t i = 0; i < m->activation.n; i++)
 		if (!m->activation.fds[i].taken)
 			p->close_fds[p->nclose++] = m->activation.fds[i].fd;
+	/* A worker holding the write end would hide its master's death from the old
+	 * master (no EOF). */
+	if (m->upgrade_ready_fd >= 0)
+		p->close_fds[p->nclose++] = m->upgrade_ready_fd;
+	if (m->upgrade.ready_fd >= 0)
+		p->close_fds[p->nclose++] = m->upgrade.ready_fd;
 }
 
 static void run_child(const struct child_plan *p)
@@ -374,6 +383,8 @@ static void reap_children(struct master *m, uint64_t now)
 				return;
 			continue;
 		}
+		if (upgrade_reaped(&m->upgrade, pid, status))
+			continue; /* the new master of a binary upgrade */
 		slot = find_slot_by_pid(m, pid);
 		if (slot < 0) {
 			log_warn("reaped unknown child pid %ld", (long)pid);
@@ -978,7 +989,7 @@ static int master_reload(struct master *m, const char *why, char *msg, size_t ms
  * queues. Inherited listeners are left alone. */
 static void begin_drain(struct master *m)
 {
-	int any = 0;
+	unsigned mask = 0;
 
 	for (size_t i = 0; i < m->listeners.n; i++) {
 		struct listener *l = &m->listeners.l[i];
@@ -992,12 +1003,12 @@ static void begin_drain(struct master *m)
 			if (set_nonblocking(l->fd) < 0)
 				continue;
 		}
-		any = 1;
+		mask |= 1u << i;
 	}
-	if (!any)
+	if (!mask)
 		return;
 	m->pool.draining = 1;
-	atomic_store_explicit(&m->pool.shared->drain, 1, memory_order_release);
+	atomic_store_explicit(&m->pool.shared->drain, mask, memory_order_release);
 }
 
 static void master_stop(struct master *m, int fast, const char *why)
@@ -1097,6 +1108,205 @@ static void apply_maint(struct master *m, const struct admin_pending *p)
  * here, as a step of this loop, and answered. `stop` is answered before it acts, and
  * the loop does not end while that answer is being sent, so the client that asked
  * hears it before the server goes away. */
+/* ---- binary upgrade (upgrade.h) ---- */
+
+#define OLDBIN_SUFFIX ".oldbin"
+#define ROLLBACK_SLACK_NS (5 * NS_PER_SEC)
+
+/* The listeners to hand over, as (fd, name) pairs: every one goes, in order, under
+ * a name no reserved one takes; the new master matches them to its --listen by
+ * address (listeners.c). Returns how many were written to FDS. */
+static size_t handover_listeners(const struct master *m, struct upgrade_fd *fds)
+{
+	for (size_t i = 0; i < m->listeners.n; i++)
+		fds[i] = (struct upgrade_fd){ m->listeners.l[i].fd,
+			                      m->listeners.l[i].inherited
+			                              ? UPGRADE_FD_LISTEN_INHERITED
+			                              : UPGRADE_FD_LISTEN_OWNED };
+	return m->listeners.n;
+}
+
+/* The listeners, then the admin socket and the two instance locks: the new master
+ * holds the same open file descriptions, so the locks stay held across the exec. */
+static size_t handover_fds(const struct master *m, struct upgrade_fd *fds)
+{
+	size_t n = handover_listeners(m, fds);
+
+	if (m->admin.open) {
+		fds[n++] = (struct upgrade_fd){ m->admin.ep.listen_fd, UPGRADE_FD_ADMIN };
+		fds[n++] = (struct upgrade_fd){ m->admin.lock_fd, UPGRADE_FD_ADMIN_LOCK };
+	}
+	if (m->pidfile.lock_fd >= 0)
+		fds[n++] = (struct upgrade_fd){ m->pidfile.lock_fd, UPGRADE_FD_PID_LOCK };
+	/* The same --metrics-listen and --agent-listen: the new master could not bind
+	 * them while this one holds them. */
+	if (m->metrics.open)
+		fds[n++] = (struct upgrade_fd){ m->metrics.ep.listen_fd, UPGRADE_FD_METRICS };
+	if (m->agent.open)
+		fds[n++] = (struct upgrade_fd){ m->agent.ep.listen_fd, UPGRADE_FD_AGENT };
+	return n;
+}
+
+/* SIGUSR2 or `upgrade [PATH]`: the pidfile becomes PIDFILE.oldbin (the new master
+ * writes its own), then the new binary starts with our sockets. 0, or -1 with the
+ * refusal in ERR and nothing changed. */
+static int begin_upgrade(struct master *m, const char *path, char *err, size_t errlen)
+{
+	struct upgrade_fd fds[ACTIVATION_FDS_MAX];
+	size_t n;
+	char perr[512];
+
+	if (m->pool.stopping) {
+		snprintf(err, errlen, "the server is stopping");
+		return -1;
+	}
+	if (m->upgrade.phase != UPGRADE_IDLE) {
+		snprintf(err, errlen,
+		         "an upgrade is already in progress (new master pid %ld, started %.1f s "
+		         "ago)",
+		         (long)m->upgrade.pid,
+		         (double)(clock_now_ns() - m->upgrade.started_ns) / NS_PER_SEC);
+		return -1;
+	}
+	if (!path || !path[0])
+		path = upgrade_default_path();
+	if (upgrade_check_path(path, err, errlen) < 0)
+		return -1;
+	n = handover_fds(m, fds);
+	if (pidfile_rename(&m->pidfile, OLDBIN_SUFFIX, perr, sizeof perr) < 0) {
+		snprintf(err, errlen, "pidfile: %s", perr);
+		return -1;
+	}
+	/* A rolled-back new master has --grace for its workers' connections, and a
+	 * little more to exit, before SIGKILL. */
+	if (upgrade_spawn(&m->upgrade, path, fds, n, seconds_to_ns(m->cfg->upgrade_timeout),
+	                  seconds_to_ns(m->cfg->grace) + ROLLBACK_SLACK_NS, err, errlen) < 0) {
+		if (pidfile_rename(&m->pidfile, OLDBIN_SUFFIX, perr, sizeof perr) < 0)
+			log_error("upgrade: restoring the pidfile: %s", perr);
+		return -1;
+	}
+	log_info("upgrade: started %s as pid %ld with %zu fds; waiting up to %.1f s for its "
+	         "workers",
+	         path, (long)m->upgrade.pid, n + 1, m->cfg->upgrade_timeout);
+	return 0;
+}
+
+static void request_upgrade(struct master *m, const struct admin_pending *p)
+{
+	char err[768];
+
+	if (begin_upgrade(m, p->req.path, err, sizeof err) < 0) {
+		log_warn("upgrade refused: %s", err);
+		admin_reply_error(&m->admin, p->token, "upgrade refused: %s", err);
+		return;
+	}
+	/* Answered with the outcome: the client's wait has no deadline of its own. */
+	m->upgrade_client = 1;
+	m->upgrade_token = p->token;
+}
+
+/* The new master's workers serve. Ours stop as on a graceful stop but without the
+ * drain: the queue is shared with the new workers, so what is queued is theirs to
+ * take, and the listeners live on in the new master. */
+static void finish_upgrade(struct master *m, uint64_t now)
+{
+	pid_t succ = m->upgrade.pid;
+
+	log_info("upgrade: new master pid %ld ready after %.3f s; stopping this master's "
+	         "workers",
+	         (long)succ, (double)(now - m->upgrade.started_ns) / NS_PER_SEC);
+	upgrade_release(&m->upgrade);
+	admin_hand_over(&m->admin);
+	/* A stopping master's agent-check says "drain": a load balancer must hear the
+	 * new master instead. */
+	if (m->metrics.open)
+		endpoint_stop_accepting(&m->metrics.ep);
+	if (m->agent.open)
+		endpoint_stop_accepting(&m->agent.ep);
+	if (m->upgrade_client)
+		admin_reply_ok(&m->admin, m->upgrade_token, "ok: upgraded: new master pid %ld",
+		               (long)succ);
+	m->upgrade_client = 0;
+	notify_main_pid((long)succ);
+	/* Never drained, a Unix socket's file never removed: the new master serves
+	 * them now. */
+	for (size_t i = 0; i < m->listeners.n; i++)
+		m->listeners.l[i].inherited = 1;
+	master_stop(m, 0, "binary upgrade: handed over");
+}
+
+/* No byte: the new master is told to go, the pidfile is ours again, and this
+ * master goes on as if nothing had happened. The admin client hears it once the
+ * new master is gone. */
+static void watch_upgrade(struct master *m, const struct pollfd *pfd, uint64_t now)
+{
+	char err[512];
+	enum upgrade_event ev = m->pool.stopping && m->upgrade.phase == UPGRADE_WAITING
+	                                ? upgrade_abort(&m->upgrade, "this master is stopping", now)
+	                                : upgrade_step(&m->upgrade, pfd, now);
+
+	switch (ev) {
+	case UPGRADE_READY:
+		finish_upgrade(m, now);
+		break;
+	case UPGRADE_FAILED:
+		if (pidfile_rename(&m->pidfile, OLDBIN_SUFFIX, err, sizeof err) < 0)
+			log_error("upgrade: restoring the pidfile: %s", err);
+		log_error("upgrade to %s failed: %s; rolled back, pid %ld serves on",
+		          m->upgrade.path, m->upgrade.why, (long)getpid());
+		break;
+	case UPGRADE_GONE:
+		if (m->upgrade_client)
+			admin_reply_error(&m->admin, m->upgrade_token,
+			                  "upgrade to %s failed, rolled back: %s", m->upgrade.path,
+			                  m->upgrade.why);
+		m->upgrade_client = 0;
+		break;
+	case UPGRADE_NONE:
+		break;
+	}
+}
+
+/* The new master, once the old one has been told: the listeners it made and handed
+ * over are this master's now, to drain at a graceful stop and, for a Unix socket,
+ * to remove at exit (the file as it is now: the one the old master bound). Those
+ * the old master had inherited itself (systemd's) stay inherited. Not before: a
+ * new master rolled back must leave the old one's listeners as they are. */
+static void own_handed_over_listeners(struct master *m)
+{
+	for (size_t i = 0; i < m->listeners.n; i++) {
+		struct listener *l = &m->listeners.l[i];
+
+		for (size_t k = 0; k < m->activation.n; k++) {
+			const struct activation_fd *f = &m->activation.fds[k];
+
+			if (f->fd != l->fd || strcmp(f->name, UPGRADE_FD_LISTEN_OWNED) != 0)
+				continue;
+			l->inherited = 0;
+			if (l->kind == LISTENER_UNIX)
+				l->unix_made = lstat(l->text + 5, &l->unix_st) == 0;
+		}
+	}
+}
+
+/* The new master: once every worker it starts with is at accept(), one byte to the
+ * old master, which then stops its own. */
+static void tell_old_master(struct master *m)
+{
+	struct pool_count c;
+
+	if (m->upgrade_ready_fd < 0)
+		return;
+	c = count_pool(m);
+	if (c.current_ready < m->pool.target)
+		return;
+	log_info("upgrade: %d workers ready; telling the old master", c.current_ready);
+	upgrade_signal_ready(m->upgrade_ready_fd);
+	m->upgrade_ready_fd = -1;
+	admin_own_file(&m->admin); /* the old master leaves it in place now */
+	own_handed_over_listeners(m);
+}
+
 static void apply_request(struct master *m, const struct admin_pending *p)
 {
 	struct admin *a = &m->admin;
@@ -1132,6 +1342,9 @@ static void apply_request(struct master *m, const struct admin_pending *p)
 		break;
 	case ADMIN_CMD_MAINT:
 		apply_maint(m, p);
+		break;
+	case ADMIN_CMD_UPGRADE:
+		request_upgrade(m, p);
 		break;
 	case ADMIN_CMD_STOP:
 		admin_reply_ok(a, p->token, "ok: stopping preforkd (pid %ld)", (long)getpid());
@@ -1214,8 +1427,11 @@ static void handle_signals(struct master *m, const struct signal_counts *sig)
 			log_info("log file reopened (SIGUSR1)");
 		reopen_access_log(m);
 	}
-	if (sig->n[SIGUSR2])
-		log_warn("SIGUSR2 (binary upgrade) is not supported yet: ignored");
+	if (sig->n[SIGUSR2]) {
+		log_info("binary upgrade (SIGUSR2)");
+		if (begin_upgrade(m, NULL, err, sizeof err) < 0)
+			log_warn("SIGUSR2 ignored: upgrade refused: %s", err);
+	}
 }
 
 /* ---- the loop ---- */
@@ -1236,6 +1452,10 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 			break;
 		}
 	}
+	/* A new master of an upgrade looks for its workers' readiness (tell_old_master)
+	 * on the short tick too: they may all be ready before the first poll. */
+	if (m->upgrade_ready_fd >= 0 && wait > RESIGNAL_NS / 4)
+		wait = RESIGNAL_NS / 4;
 	/* Pressure needs every worker busy: sample on a short tick only then, or while
 	 * it lasts (an idle pool is not woken for it). */
 	if (wait > PRESSURE_TICK_NS && !m->pool.stopping &&
@@ -1316,25 +1536,28 @@ static void wait_after_poll_failure(struct pollfd *pfd, int n, int timeout_ms, i
 static void run_loop(struct master *m)
 {
 	for (;;) {
-		struct pollfd pfd[1 + ADMIN_POLLFDS + 1 + METRICS_POLLFDS + AGENT_POLLFDS] = {
+		struct pollfd pfd[1 + ADMIN_POLLFDS + 1 + METRICS_POLLFDS + AGENT_POLLFDS + 1] = {
 			{ .fd = signals_fd(), .events = POLLIN }
 		};
 		struct pollfd *log_pfd = &pfd[1 + ADMIN_POLLFDS];
 		struct pollfd *metrics_pfd = &pfd[1 + ADMIN_POLLFDS + 1];
 		struct pollfd *agent_pfd = metrics_pfd + METRICS_POLLFDS;
+		struct pollfd *upgrade_pfd = agent_pfd + AGENT_POLLFDS;
 		uint64_t now = clock_now_ns();
 		struct signal_counts sigs;
 		int rc, timeout_ms;
 
 		if (m->pool.stopping && pool_live_count(&m->pool) == 0 &&
-		    !admin_answering(&m->admin))
+		    !admin_answering(&m->admin) && m->upgrade.phase == UPGRADE_IDLE)
 			return;
 		notify_tick(&m->pool);
 		admin_fill_pollfds(&m->admin, pfd + 1, now);
 		*log_pfd = (struct pollfd){ .fd = log_pipe_fd(), .events = POLLIN };
 		metrics_fill_pollfds(&m->metrics, metrics_pfd, now);
 		agent_fill_pollfds(&m->agent, agent_pfd, now);
+		upgrade_fill_pollfd(&m->upgrade, upgrade_pfd);
 		timeout_ms = admin_timeout_ms(&m->admin, now, poll_timeout_ms(m, now));
+		timeout_ms = upgrade_timeout_ms(&m->upgrade, now, timeout_ms);
 		timeout_ms = metrics_timeout_ms(&m->metrics, now, timeout_ms);
 		timeout_ms = agent_timeout_ms(&m->agent, now, timeout_ms);
 		rc = poll(pfd, sizeof pfd / sizeof pfd[0], timeout_ms);
@@ -1351,6 +1574,7 @@ static void run_loop(struct master *m)
 		metrics_serve(&m->metrics, &m->pool, metrics_pfd, now);
 		agent_serve(&m->agent, &m->pool, agent_pfd, now);
 		reap_children(m, now);
+		watch_upgrade(m, upgrade_pfd, now);
 		kill_hung_workers(m, now);
 		watch_pressure(m, now);
 		if (m->pool.stopping) {
@@ -1364,6 +1588,7 @@ static void run_loop(struct master *m)
 			continue; /* --crash-loop-exit */
 		adapt_pool(m, now);
 		maintain_pool(m, now);
+		tell_old_master(m);
 		resignal_stopping(m, now);
 	}
 }
@@ -1414,14 +1639,15 @@ static int open_listener(struct master *m)
 	return 0;
 }
 
-static int open_pidfile(struct master *m)
+static int open_pidfile(struct master *m, struct activation *act)
 {
 	char err[512];
+	int lock = activation_take(act, UPGRADE_FD_PID_LOCK);
 
 	pidfile_init(&m->pidfile);
 	if (!m->pool.cfg->pidfile)
 		return 0;
-	if (pidfile_create(&m->pidfile, m->pool.cfg->pidfile, err, sizeof err) < 0) {
+	if (pidfile_create(&m->pidfile, m->pool.cfg->pidfile, lock, err, sizeof err) < 0) {
 		fprintf(stderr, "preforkd: %s\n", err);
 		return -1;
 	}
@@ -1430,6 +1656,10 @@ static int open_pidfile(struct master *m)
 
 static int start_master(struct master *m)
 {
+	struct activation *act = &m->activation;
+	int admin_fd, admin_lock, metrics_fd, agent_fd;
+	size_t unused;
+
 	m->pool.pid = getpid();
 	m->pool.started_ns = clock_now_ns();
 	m->pool.started_wall = time(NULL);
@@ -1437,11 +1667,22 @@ static int start_master(struct master *m)
 	set_bounds(m, m->pool.cfg->workers, m->pool.cfg->workers_max);
 	m->pool.generation = 1;
 	srandom((unsigned)getpid() ^ (unsigned)m->pool.started_ns);
-	if (open_pidfile(m) < 0 || admin_open(&m->admin, m->pool.cfg) < 0)
+	m->upgrade_ready_fd = activation_take(act, UPGRADE_FD_READY);
+	admin_fd = activation_take(act, UPGRADE_FD_ADMIN);
+	admin_lock = activation_take(act, UPGRADE_FD_ADMIN_LOCK);
+	/* Before the listeners: these two names are not reserved. */
+	metrics_fd = m->pool.cfg->metrics_listen ? activation_take(act, UPGRADE_FD_METRICS) : -1;
+	agent_fd = m->pool.cfg->agent_listen ? activation_take(act, UPGRADE_FD_AGENT) : -1;
+	if (open_pidfile(m, act) < 0 ||
+	    admin_open(&m->admin, m->pool.cfg, admin_fd, admin_lock) < 0)
 		return -1;
 	if (signals_install() < 0 || open_listener(m) < 0 ||
-	    metrics_open(&m->metrics, m->pool.cfg) < 0 || agent_open(&m->agent, m->pool.cfg) < 0)
+	    metrics_open(&m->metrics, m->pool.cfg, metrics_fd) < 0 ||
+	    agent_open(&m->agent, m->pool.cfg, agent_fd) < 0)
 		return -1;
+	unused = activation_close_untaken(act);
+	if (unused > 0)
+		log_warn("closed %zu inherited fds that nothing here uses", unused);
 	m->pool.metrics_addr = m->metrics.open ? m->metrics.addr : NULL;
 	m->pool.agent_addr = m->agent.open ? m->agent.addr : NULL;
 	m->pool.slots = scoreboard_create(&m->pool.shared);
@@ -1515,6 +1756,8 @@ int master_run(struct config *cfg, const struct activation *inherited)
 	m->pool.cfg = cfg;
 	m->activation = *inherited;
 	m->pool.admin_path = m->admin.path; /* filled in by admin_open() */
+	m->upgrade_ready_fd = -1;
+	upgrade_init(&m->upgrade);
 	if (start_master(m) < 0) {
 		listeners_close(&m->listeners);
 		metrics_close(&m->metrics);

@@ -13,6 +13,7 @@
 #include "pidfile.h"
 #include "pool.h"
 #include "pressure.h"
+#include "upgrade.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +47,13 @@ struct master {
 	/* what the master last saw of each slot's connection: its stall (pressure.h) */
 	struct progress_seen seen[SLOTS_MAX];
 	uint64_t next_judge_ns; /* under pressure: when the next one may be stalled; 0 none */
+	/* binary upgrade (upgrade.h): as the old master, the one in flight and the admin
+	 * client that waits for its outcome; as the new one, the pipe to tell the old
+	 * master that the workers serve (-1 once told, or not an upgrade) */
+	struct upgrade upgrade;
+	int upgrade_client; /* upgrade_token is a waiting admin client */
+	uint64_t upgrade_token;
+	int upgrade_ready_fd;
 };
 
 /* The master's exit status after --crash-loop-exit stopped it: sysexits.h's

@@ -155,7 +155,7 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-int metrics_open(struct metrics *mx, const struct config *cfg)
+int metrics_open(struct metrics *mx, const struct config *cfg, int inherited)
 {
 	static const struct endpoint_limits lim = {
 		.request_max = METRICS_HTTP_HEAD_MAX,
@@ -171,8 +171,8 @@ int metrics_open(struct metrics *mx, const struct config *cfg)
 	mx->ep.listen_fd = -1;
 	if (!cfg->metrics_listen)
 		return 0;
-	fd = endpoint_listen("--metrics-listen", cfg->metrics_listen, METRICS_BACKLOG, &ss,
-	                     mx->addr, sizeof mx->addr);
+	fd = endpoint_listen("--metrics-listen", cfg->metrics_listen, METRICS_BACKLOG, inherited,
+	                     &ss, mx->addr, sizeof mx->addr);
 	if (fd < 0)
 		return -1;
 	endpoint_init(&mx->ep, fd, &metrics_ops, &lim);

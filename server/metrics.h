@@ -24,9 +24,10 @@ struct metrics {
 	struct endpoint ep;
 };
 
-/* Start-up: binds and listens on cfg->metrics_listen, if given. Reports on stderr
+/* Start-up: binds and listens on cfg->metrics_listen, if given (INHERITED >= 0: the
+ * socket a binary upgrade handed over, under the name "metrics"). Reports on stderr
  * and returns -1 on failure; 0 (and stays closed) without the option. */
-int metrics_open(struct metrics *mx, const struct config *cfg);
+int metrics_open(struct metrics *mx, const struct config *cfg, int inherited);
 /* Fills METRICS_POLLFDS entries (fd -1 where there is nothing to wait for). */
 void metrics_fill_pollfds(const struct metrics *mx, struct pollfd *pfd, uint64_t now_ns);
 /* The poll timeout, shortened to the nearest metrics deadline. */

@@ -179,3 +179,17 @@ void notify_stopping(void)
 	stopping = 1;
 	send_message("STOPPING=1");
 }
+
+/* With NotifyAccess=main only the main pid may speak: the old master names its
+ * successor before it goes, and says nothing after (its STOPPING=1 would be
+ * refused, and must not stop the service if it were not). */
+void notify_main_pid(long pid)
+{
+	char msg[64];
+
+	if (!notify_enabled())
+		return;
+	snprintf(msg, sizeof msg, "MAINPID=%ld", pid);
+	send_message(msg);
+	state = NOTIFY_OFF;
+}

@@ -13,4 +13,8 @@ void notify_reloading(void);
 /* A stop began: STOPPING=1. */
 void notify_stopping(void);
 
+/* A binary upgrade succeeded: MAINPID=PID (the new master), then nothing more from
+ * this process. */
+void notify_main_pid(long pid);
+
 #endif

@@ -31,13 +31,15 @@ static int write_pid(int fd, pid_t pid)
 	return ftruncate(fd, n);
 }
 
-int pidfile_create(struct pidfile *pf, const char *path, char *err, size_t errlen)
+int pidfile_create(struct pidfile *pf, const char *path, int inherited_lock, char *err,
+                   size_t errlen)
 {
 	int fd;
 
 	if (safe_path_resolve(path, pf->path, sizeof pf->path, err, errlen) < 0)
 		return -1;
-	pf->lock_fd = instance_lock_take(path, "pidfile", err, errlen);
+	pf->lock_fd = inherited_lock >= 0 ? instance_lock_adopt(inherited_lock)
+	                                  : instance_lock_take(path, "pidfile", err, errlen);
 	if (pf->lock_fd < 0)
 		return -1;
 	fd = safe_open(path, O_WRONLY | O_CREAT, 0644, &pf->st, err, errlen);
@@ -63,4 +65,32 @@ void pidfile_remove(struct pidfile *pf)
 	if (pf->lock_fd >= 0)
 		close(pf->lock_fd);
 	pf->lock_fd = -1;
+}
+
+/* rename() within the pidfile's own directory, which safe_path_resolve checked at
+ * start: nobody else can change it. The file stays the one we wrote (same inode),
+ * so pidfile_remove() still knows it. */
+int pidfile_rename(struct pidfile *pf, const char *suffix, char *err, size_t errlen)
+{
+	char to[PATH_MAX];
+	size_t len = strlen(pf->path), slen = strlen(suffix);
+	const char *from = pf->path;
+	char base[PATH_MAX];
+
+	if (!pf->written)
+		return 0;
+	/* Either way round: PATH to PATH.oldbin, or back. */
+	if (len > slen && strcmp(pf->path + len - slen, suffix) == 0) {
+		snprintf(to, sizeof to, "%.*s", (int)(len - slen), pf->path);
+	} else if (snprintf(to, sizeof to, "%s%s", pf->path, suffix) >= (int)sizeof to) {
+		snprintf(err, errlen, "pidfile %s: path too long", pf->path);
+		return -1;
+	}
+	snprintf(base, sizeof base, "%s", from);
+	if (rename(base, to) < 0) {
+		snprintf(err, errlen, "rename %s to %s: %s", base, to, strerror(errno));
+		return -1;
+	}
+	memcpy(pf->path, to, strlen(to) + 1);
+	return 0;
 }

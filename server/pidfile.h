@@ -17,8 +17,13 @@ struct pidfile {
 };
 
 void pidfile_init(struct pidfile *pf);
-/* Takes the instance lock for path, then writes our pid to path. */
-int pidfile_create(struct pidfile *pf, const char *path, char *err, size_t errlen);
+/* Takes the instance lock for path (or uses INHERITED_LOCK, >= 0: the lock a binary
+ * upgrade handed over), then writes our pid to path. */
+int pidfile_create(struct pidfile *pf, const char *path, int inherited_lock, char *err,
+                   size_t errlen);
+/* A binary upgrade: PATH becomes PATH`suffix` (".oldbin"), or back again when the
+ * path already ends in it. 0 (nothing to do without a pidfile), or -1 with ERR. */
+int pidfile_rename(struct pidfile *pf, const char *suffix, char *err, size_t errlen);
 /* Removes the file only if it is still the one we wrote; releases the lock after. */
 void pidfile_remove(struct pidfile *pf);
 

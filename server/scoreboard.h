@@ -153,10 +153,13 @@ const char *worker_op_name(enum worker_op op);
  * a plain load (no syscall on the hot path). */
 struct sb_header {
 	_Atomic int pressure; /* connections wait in the queue and no worker is idle */
-	/* A graceful stop: set by the master before its SIGTERMs; a worker told to stop
-	 * then empties the queues of the listeners this master made (never read from a
-	 * listener's blocking state, which other holders share and may change). */
-	_Atomic int drain;
+	/* A graceful stop: set by the master before its SIGTERMs, one bit per listener
+	 * (its index in the set) whose queue a worker told to stop then empties: the
+	 * ones this master owns. Never read from a listener's blocking state, which
+	 * other holders share and may change; and a bit, not the worker's copy of the
+	 * set, because a new master of an upgrade takes the listeners it was handed as
+	 * its own only after its workers started. */
+	_Atomic unsigned drain;
 } __attribute__((aligned(64)));
 
 /* Plain counters folded from workers that are gone. */

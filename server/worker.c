@@ -472,16 +472,17 @@ static void sample_tick(const struct worker_args *a, uint64_t now, long served)
  * when the listener closes. */
 #define DRAIN_SETTLE_MS 100
 
-/* The stream listeners this master made: the ones a graceful stop drains (the
- * master filtered them and made them non-blocking before its SIGTERM). */
+/* The stream listeners the master drains (its own: it filtered them and made them
+ * non-blocking before its SIGTERM, and set their bits in the shared header). */
 static size_t drained_listeners(const struct worker_args *a, struct pollfd *p, size_t *idx)
 {
+	unsigned mask = atomic_load_explicit(&a->shared->drain, memory_order_acquire);
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->listeners.n; i++) {
 		const struct listener *l = &a->listeners.l[i];
 
-		if (l->inherited || l->kind == LISTENER_UDP)
+		if (!(mask & (1u << i)) || l->kind == LISTENER_UDP)
 			continue;
 		p[n] = (struct pollfd){ .fd = l->fd, .events = POLLIN, .revents = 0 };
 		idx[n++] = i;

@@ -7,6 +7,13 @@
 
 load helpers
 
+# A copy of the binary that run_and_stop removes: SIGUSR2 (a binary upgrade) is then
+# refused with a warning, the master's line these tests look for.
+setup() {
+	cp "$PREFORKD" "$BATS_TEST_TMPDIR/preforkd"
+	PREFORKD="$BATS_TEST_TMPDIR/preforkd"
+}
+
 JOURNAL_LINE='^<[3467]>\[[0-9]+\] (error|warn|info|debug): '
 TIMESTAMP='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}'
 
@@ -38,11 +45,12 @@ dev_inode() {
 	stat -c '%d:%i' "$1"
 }
 
-# run_and_stop: a warning from the master (SIGUSR2 is not supported yet), then a
-# graceful stop, at which every worker logs a debug line of its own.
+# run_and_stop: a warning from the master (SIGUSR2 refused: its binary is gone), then
+# a graceful stop, at which every worker logs a debug line of its own.
 run_and_stop() {
 	WORKERS=$(worker_pids)
 	[ -n "$WORKERS" ]
+	rm -f "$PREFORKD"
 	kill -USR2 "$SERVER_PID"
 	wait_until 10 log_has "SIGUSR2"
 	stop_server
@@ -162,6 +170,7 @@ journal() { journalctl -D /run/log/journal -t preforkd-test --no-pager "$@"; }
 poll test -s "$dir/p.pid" || exit 4
 master=$(cat "$dir/p.pid")
 poll eval "journal -o cat | grep -c \"worker spawned\" | grep -qx 2" || exit 4
+rm -f "$preforkd"
 kill -USR2 "$master"
 kill -TERM "$master"
 wait "$cat_pid"

@@ -149,7 +149,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/a.sock", dir);
 	config_defaults(&cfg);
 	cfg.admin_path = path;
-	if (admin_open(&adm, &cfg) < 0)
+	if (admin_open(&adm, &cfg, -1, -1) < 0)
 		return 1;
 	test_answer_later(t0);
 	test_refusal_and_order(t0 + 20 * NS_PER_SEC);

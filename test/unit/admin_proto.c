@@ -29,11 +29,12 @@ static void test_table(void)
 	CHECK(admin_command_find("top") < 0 && admin_command_find("") < 0 &&
 	              admin_command_find("STATUS") < 0,
 	      "unknown names are not found");
-	CHECK(changing == 4 && admin_commands[ADMIN_CMD_SCALE].changes_state &&
+	CHECK(changing == 5 && admin_commands[ADMIN_CMD_SCALE].changes_state &&
 	              admin_commands[ADMIN_CMD_RELOAD].changes_state &&
 	              admin_commands[ADMIN_CMD_STOP].changes_state &&
-	              admin_commands[ADMIN_CMD_MAINT].changes_state,
-	      "scale, reload, stop and maint, and only they, change the server");
+	              admin_commands[ADMIN_CMD_MAINT].changes_state &&
+	              admin_commands[ADMIN_CMD_UPGRADE].changes_state,
+	      "scale, reload, stop, maint and upgrade, and only they, change the server");
 }
 
 static void test_help(void)
@@ -91,6 +92,11 @@ static void test_parse_valid(void)
 	CHECK(parses("stop", &r) && r.cmd == ADMIN_CMD_STOP, "stop");
 	CHECK(parses("help", &r) && r.cmd == ADMIN_CMD_HELP, "help");
 	CHECK(parses("maint on", &r) && r.cmd == ADMIN_CMD_MAINT && r.maint == 1, "maint on");
+	CHECK(parses("upgrade", &r) && r.cmd == ADMIN_CMD_UPGRADE && r.path[0] == '\0',
+	      "upgrade: the binary started");
+	CHECK(parses("upgrade /usr/sbin/preforkd", &r) && r.cmd == ADMIN_CMD_UPGRADE &&
+	              strcmp(r.path, "/usr/sbin/preforkd") == 0,
+	      "upgrade PATH");
 	CHECK(parses("maint off", &r) && r.cmd == ADMIN_CMD_MAINT && r.maint == 0, "maint off");
 }
 
@@ -126,6 +132,8 @@ static void test_parse_invalid(void)
 		{ "maint yes", "maint: expected 'on' or 'off', got 'yes'" },
 		{ "maint ON", "maint: expected 'on' or 'off', got 'ON'" },
 		{ "maint on off", "maint: usage: maint on|off" },
+		{ "upgrade bin/preforkd", "upgrade: PATH must be absolute, got 'bin/preforkd'" },
+		{ "upgrade /a /b", "upgrade: usage: upgrade [PATH]" },
 		{ "stats \x1b]0;x\x07", "stats: expected 'json' or 'prometheus', got '?]0;x?'" },
 	};
 	struct admin_request r;
