@@ -50,6 +50,12 @@ start_server() {
 		! process_alive "$SERVER_PID" || ! log_listening "$SERVER_LOG"; then
 		echo "preforkd (pid $SERVER_PID) did not come up within ${START_TIMEOUT:-20}s" \
 			"($(process_alive "$SERVER_PID" && echo running || echo exited)):" >&2
+		# What a live one is: its program and where the kernel holds it.
+		if process_alive "$SERVER_PID"; then
+			echo "  $(cat "/proc/$SERVER_PID/comm" 2>/dev/null), waiting in" \
+				"$(cat "/proc/$SERVER_PID/wchan" 2>/dev/null)" >&2
+			cat "/proc/$SERVER_PID/stack" 2>/dev/null | head -5 >&2 || true
+		fi
 		cat "$SERVER_LOG" >&2
 		return 1
 	fi

@@ -81,7 +81,7 @@ new_pid() {
 	# Its own workers only: nothing of an older master is left.
 	wait_until 10 all_workers_ready
 	assert_eq "$(child_pids "$old" | wc -l)" 4
-	log_has "preforkd\[$old\] info: listener 127.0.0.1:$SERVER_PORT inherited"
+	log_has "preforkd\[$old\] info: --listen 127.0.0.1:0: the inherited socket 127.0.0.1:$SERVER_PORT (not bound again)"
 	log_has "upgrade: new master pid $old ready after"
 }
 
@@ -285,4 +285,65 @@ print(s.recv(4096).decode().strip())' "$agent"
 	log_has "upgrade: started $BATS_TEST_TMPDIR/b/preforkd as pid"
 	started "$(pidfile_pid)"
 	wait_until 10 process_gone "$SERVER_PID"
+}
+
+# connections_at_server N: at least N connections to the server's port, any state.
+connections_at_server() {
+	[ "$(ss -Htn "( sport = :$SERVER_PORT )" | grep -c .)" -ge "$1" ]
+}
+
+@test "after an upgrade the new master owns its listeners: its graceful stop drains the queue" {
+	# --pressure-idle 0: the held client stays until released.
+	start_server --workers 1 --pressure-idle 0 --listen 127.0.0.1:0 \
+		--listen "unix:$BATS_TEST_TMPDIR/u.sock"
+	local old=$SERVER_PID pid i
+	run_ok "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/a/preforkd"
+	pid=$(new_pid "$output")
+	started "$pid"
+	wait_until 15 process_gone "$old"
+	SERVER_PID=$pid
+	wait_until 10 all_workers_ready
+	# Its one worker busy, the next clients queue on the listener it was handed.
+	hold_worker
+	for i in 1 2 3 4; do
+		"$CLIENT" --connect "$SERVER_ADDR" --timeout 30 "queued-$i" \
+			>"$BATS_TEST_TMPDIR/out.$i" 2>&1 {HELD}>&- 3>&- &
+		track $!
+	done
+	wait_until 10 connections_at_server 5
+	kill -TERM "$pid"
+	wait_until 5 log_has "preforkd\[$pid\] info: stopping (SIGTERM)"
+	release_worker
+	wait_until 15 process_gone "$pid"
+	for i in 1 2 3 4; do
+		wait_until 10 test -s "$BATS_TEST_TMPDIR/out.$i"
+		assert_eq "queued-$i" "$(cat "$BATS_TEST_TMPDIR/out.$i")"
+	done
+	# The Unix socket the first master made goes with the last master that owned it.
+	[ ! -e "$BATS_TEST_TMPDIR/u.sock" ]
+}
+
+@test "a new master rolled back after it took the listeners leaves them as they were" {
+	# A real new master whose workers crash at start (test fault, while the file
+	# exists): it adopts the listeners, never becomes ready, and is stopped by the
+	# old master's SIGTERM. Its graceful stop must not drain what it never owned:
+	# no SYN filter on the shared TCP listener, no Unix socket file removed.
+	export PREFORKD_TEST_FAULT=crash-on-start
+	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	PREFORKD="$ROOT/bin/test/preforkd" start_server --workers 2 --upgrade-timeout 2 \
+		--listen 127.0.0.1:0 --listen "unix:$BATS_TEST_TMPDIR/u.sock"
+	cp "$ROOT/bin/test/preforkd" "$BATS_TEST_TMPDIR/a/preforkd"
+	touch "$PREFORKD_TEST_FAULT_FILE"
+	run_expect 1 "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/a/preforkd"
+	assert_contains "$output" "not ready within"
+	rm "$PREFORKD_TEST_FAULT_FILE"
+	wait_until 10 log_has "stopping (SIGTERM)"
+	# Every new master's process is gone: only the old master's workers are its children.
+	wait_until 10 eval '[ "$(child_pids "$SERVER_PID" | wc -l)" -eq 2 ]'
+	[ -S "$BATS_TEST_TMPDIR/u.sock" ]
+	run echo_once "after tcp"
+	assert_eq "after tcp" "$output"
+	run "$CLIENT" --connect "unix:$BATS_TEST_TMPDIR/u.sock" --timeout 5 "after unix"
+	assert_eq "after unix" "$output"
+	assert_eq "$(pidfile_pid)" "$SERVER_PID"
 }
