@@ -54,7 +54,7 @@ start_server() {
 		if process_alive "$SERVER_PID"; then
 			echo "  $(cat "/proc/$SERVER_PID/comm" 2>/dev/null), waiting in" \
 				"$(cat "/proc/$SERVER_PID/wchan" 2>/dev/null)" >&2
-			cat "/proc/$SERVER_PID/stack" 2>/dev/null | head -5 >&2 || true
+			head -5 "/proc/$SERVER_PID/stack" >&2 2>/dev/null || true
 		fi
 		cat "$SERVER_LOG" >&2
 		return 1

@@ -287,6 +287,11 @@ print(s.recv(4096).decode().strip())' "$agent"
 	wait_until 10 process_gone "$SERVER_PID"
 }
 
+# children_are N: the server has exactly N children (its workers, no new master).
+children_are() {
+	[ "$(child_pids "$SERVER_PID" | wc -l)" -eq "$1" ]
+}
+
 # connections_at_server N: at least N connections to the server's port, any state.
 connections_at_server() {
 	[ "$(ss -Htn "( sport = :$SERVER_PORT )" | grep -c .)" -ge "$1" ]
@@ -339,7 +344,7 @@ connections_at_server() {
 	rm "$PREFORKD_TEST_FAULT_FILE"
 	wait_until 10 log_has "stopping (SIGTERM)"
 	# Every new master's process is gone: only the old master's workers are its children.
-	wait_until 10 eval '[ "$(child_pids "$SERVER_PID" | wc -l)" -eq 2 ]'
+	wait_until 10 children_are 2
 	[ -S "$BATS_TEST_TMPDIR/u.sock" ]
 	run echo_once "after tcp"
 	assert_eq "after tcp" "$output"
