@@ -40,6 +40,8 @@ Benchmarks are not tests: nothing here fails because of a figure.
                          against scripts/bench/udp_echo_ref.c (one process,
                          recvfrom/sendto), prefork-bench --udp at concurrency
                          --udp-concurrency
+  --no-listeners         skip section 9: one listener (blocking accept4) against
+                         two (each worker in epoll with EPOLLEXCLUSIVE)
   --udp-workers "LIST"   worker counts of section 8 (default "1 2 4")
   --udp-concurrency N    datagrams outstanding in section 8 (default 64)
   --burst-pool MIN..MAX  the pools of section 7: fixed MIN, fixed MAX, and the
@@ -83,6 +85,8 @@ do_pressure=1
 pressure_duration=60
 do_burst=1
 do_udp=1
+do_listeners=1
+listener_rounds=6
 udp_workers="1 2 4"
 udp_conc=64
 burst_pool=4..64
@@ -128,6 +132,7 @@ while [ $# -gt 0 ]; do
 	--pressure-duration) need_arg "$@"; pressure_duration=$2; shift ;;
 	--no-burst) do_burst=0 ;;
 	--no-udp) do_udp=0 ;;
+	--no-listeners) do_listeners=0 ;;
 	--udp-workers) need_arg "$@"; udp_workers=$2; shift ;;
 	--udp-concurrency) need_arg "$@"; udp_conc=$2; shift ;;
 	--burst-pool) need_arg "$@"; burst_pool=$2; shift ;;
@@ -771,6 +776,52 @@ if [ "$do_udp" -eq 1 ]; then
 		printf '  %-26s %s\n' "preforkd --workers $w" "$(udp_load "$(listen_port "$SRV_LOG")")"
 		stop_server "$SRV_PID"
 	done
+fi
+
+# ---- 9. several listeners: the epoll path against the single-listener accept4 ----
+
+# wakeups_per_conn: (accepted + empty wake-ups) / accepted, from the admin socket.
+wakeups_per_conn() {
+	"$CTL" -s "$SRV_ADMIN" stats --json 2>/dev/null |
+		jq -r '(.totals.accepted // 0) as $a | (.empty_wakeups // .totals.empty_wakeups // 0) as $e
+			| if $a > 0 then (($a + $e) / $a * 1000 | round / 1000) else "n/a" end'
+}
+
+if [ "$do_listeners" -eq 1 ]; then
+	heading "9. several listeners: epoll (EPOLLEXCLUSIVE) vs one listener's blocking accept4"
+	echo "preforkd --workers 4, prefork-bench -c 16, 64 B short connections to the first"
+	echo "listener, $listener_rounds rounds of ${round_duration} s alternating the two"
+	echo "servers; tx/s and cpu (machine busy time per transaction) as medians; wake-ups"
+	echo "per connection = (accepted + empty wake-ups) / accepted over the whole run."
+	start_preforkd 4
+	one_pid=$SRV_PID one_port=$SRV_PORT one_admin=$SRV_ADMIN
+	start_preforkd 4 --listen 127.0.0.1:0
+	two_pid=$SRV_PID two_port=$SRV_PORT two_admin=$SRV_ADMIN
+	: >"$tmp/listener.rounds"
+	cell=$round_duration
+	for ((i = 0; i < listener_rounds; i++)); do
+		for who in one two; do
+			[ $((i % 2)) -eq 0 ] || who=$([ "$who" = one ] && echo two || echo one)
+			port_var=${who}_port pid_var=${who}_pid
+			read -r _ tps _ _ _ cpu _ _ \
+				< <(load prefork-bench "${!port_var}" "${!pid_var}" 16 short 64)
+			echo "$who $tps $cpu" >>"$tmp/listener.rounds"
+		done
+	done
+	unset cell
+	for who in one two; do
+		admin_var=${who}_admin
+		SRV_ADMIN=${!admin_var}
+		printf '  %-22s tx/s %8s  cpu %8s  wake-ups/conn %s\n' \
+			"$([ "$who" = one ] && echo "1 listener (accept4)" || echo "2 listeners (epoll)")" \
+			"$(awk -v w="$who" '$1 == w { print $2 }' "$tmp/listener.rounds" | sort -n |
+				awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "n/a" }')" \
+			"$(awk -v w="$who" '$1 == w { print $3 }' "$tmp/listener.rounds" | sort -n |
+				awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "n/a" }')" \
+			"$(wakeups_per_conn)"
+	done
+	stop_server "$one_pid"
+	stop_server "$two_pid"
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
