@@ -793,25 +793,24 @@ if [ "$do_listeners" -eq 1 ]; then
 	echo "listener, $listener_rounds rounds of ${round_duration} s alternating the two"
 	echo "servers; tx/s and cpu (machine busy time per transaction) as medians; wake-ups"
 	echo "per connection = (accepted + empty wake-ups) / accepted over the whole run."
+	declare -A lport lpid ladmin
 	start_preforkd 4
-	one_pid=$SRV_PID one_port=$SRV_PORT one_admin=$SRV_ADMIN
+	lpid[one]=$SRV_PID lport[one]=$SRV_PORT ladmin[one]=$SRV_ADMIN
 	start_preforkd 4 --listen 127.0.0.1:0
-	two_pid=$SRV_PID two_port=$SRV_PORT two_admin=$SRV_ADMIN
+	lpid[two]=$SRV_PID lport[two]=$SRV_PORT ladmin[two]=$SRV_ADMIN
 	: >"$tmp/listener.rounds"
 	cell=$round_duration
 	for ((i = 0; i < listener_rounds; i++)); do
 		for who in one two; do
 			[ $((i % 2)) -eq 0 ] || who=$([ "$who" = one ] && echo two || echo one)
-			port_var=${who}_port pid_var=${who}_pid
 			read -r _ tps _ _ _ cpu _ _ \
-				< <(load prefork-bench "${!port_var}" "${!pid_var}" 16 short 64)
+				< <(load prefork-bench "${lport[$who]}" "${lpid[$who]}" 16 short 64)
 			echo "$who $tps $cpu" >>"$tmp/listener.rounds"
 		done
 	done
 	unset cell
 	for who in one two; do
-		admin_var=${who}_admin
-		SRV_ADMIN=${!admin_var}
+		SRV_ADMIN=${ladmin[$who]}
 		printf '  %-22s tx/s %8s  cpu %8s  wake-ups/conn %s\n' \
 			"$([ "$who" = one ] && echo "1 listener (accept4)" || echo "2 listeners (epoll)")" \
 			"$(awk -v w="$who" '$1 == w { print $2 }' "$tmp/listener.rounds" | sort -n |
@@ -820,8 +819,8 @@ if [ "$do_listeners" -eq 1 ]; then
 				awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "n/a" }')" \
 			"$(wakeups_per_conn)"
 	done
-	stop_server "$one_pid"
-	stop_server "$two_pid"
+	stop_server "${lpid[one]}"
+	stop_server "${lpid[two]}"
 fi
 
 heading "done (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
