@@ -153,6 +153,24 @@ static int resolve_owner(const char *spec, uid_t *uid, gid_t *gid, char *err, si
 	return 0;
 }
 
+/* The worker's read slice as the listener's SO_RCVTIMEO: its accept4() wakes once a
+ * slice when idle (the single-listener path), and accepted TCP sockets inherit it as
+ * their recv() slice. Set on every stream listener, inherited ones too: a socket
+ * systemd made has none, and without it a worker would wait on its connections'
+ * recv() for ever. Unix connections do not inherit it (worker.c sets theirs). */
+static void set_slice(const struct listener *l, double seconds)
+{
+	struct timeval tv;
+
+	if (seconds <= 0 || l->kind == LISTENER_UDP)
+		return;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	if (setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+		log_warn("setsockopt SO_RCVTIMEO on %s: %s; its connections set their own", l->text,
+		         strerror(errno));
+}
+
 static int open_unix(struct listener *l, const char *path, const struct listen_params *p, char *err,
                      size_t errlen)
 {
@@ -177,13 +195,6 @@ static int open_unix(struct listener *l, const char *path, const struct listen_p
 	if (l->fd < 0)
 		return -1;
 	l->unix_made = 1;
-	if (p->recv_timeout > 0) {
-		struct timeval tv = { .tv_sec = (time_t)p->recv_timeout,
-			              .tv_usec = (suseconds_t)((p->recv_timeout -
-			                                        (double)(time_t)p->recv_timeout) *
-			                                       1e6) };
-		(void)setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	}
 	return 0;
 }
 
@@ -234,46 +245,58 @@ static void count(struct listener_set *s)
 	}
 }
 
-/* One spec: matched to an inherited listener in inh[0..n_inh-1] (which moves to the
- * set), else opened. */
-static int open_spec(struct listener_set *s, const char *spec, struct listener *inh, int *used,
-                     size_t n_inh, const struct listen_params *p, char *err, size_t errlen)
-{
-	struct listener *l = &s->l[s->n];
-	enum listen_spec_kind sk;
-	const char *rest;
+/* One --listen, parsed: its kind, and its resolved address or its Unix path as
+ * bound (the directory's real path: what an inherited socket's address shows). */
+struct spec_target {
+	enum listener_kind kind;
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
+	socklen_t len;
+	const char *rest; /* after the "unix:" or "udp:" prefix */
+	char path[sizeof((struct sockaddr_un *)0)->sun_path + 1];
+};
+
+static int spec_target(const char *spec, struct spec_target *t, char *err, size_t errlen)
+{
+	enum listen_spec_kind sk;
 	struct host_port hp;
 	char why[512];
 
-	memset(&ss, 0, sizeof ss);
-	memset(l, 0, sizeof *l);
-	l->fd = -1;
-	if (listen_spec_parse(spec, &sk, &rest, why, sizeof why) < 0) {
+	memset(t, 0, sizeof *t);
+	t->len = sizeof t->ss;
+	if (listen_spec_parse(spec, &sk, &t->rest, why, sizeof why) < 0) {
 		snprintf(err, errlen, "--listen %s: %s", spec, why);
 		return -1;
 	}
-	l->kind = sk == LISTEN_SPEC_UNIX  ? LISTENER_UNIX
+	t->kind = sk == LISTEN_SPEC_UNIX  ? LISTENER_UNIX
 	          : sk == LISTEN_SPEC_UDP ? LISTENER_UDP
 	                                  : LISTENER_TCP;
-	if (sk != LISTEN_SPEC_UNIX && (addr_split(rest, &hp, why, sizeof why) < 0 ||
-	                               addr_resolve(&hp, 1, &ss, &len, why, sizeof why) < 0)) {
+	if (t->kind == LISTENER_UNIX) {
+		/* Unresolvable (a directory missing): no inherited socket can be it, and
+		 * opening it says why. */
+		if (safe_path_resolve(t->rest, t->path, sizeof t->path, why, sizeof why) < 0)
+			snprintf(t->path, sizeof t->path, "%s", t->rest);
+		return 0;
+	}
+	if (addr_split(t->rest, &hp, why, sizeof why) < 0 ||
+	    addr_resolve(&hp, 1, &t->ss, &t->len, why, sizeof why) < 0) {
 		snprintf(err, errlen, "--listen %s: %s", spec, why);
 		return -1;
 	}
-	for (size_t i = 0; i < n_inh; i++) {
-		if (!used[i] && matches(&inh[i], l->kind, &ss, rest)) {
-			used[i] = 1;
-			*l = inh[i];
-			s->n++;
-			log_info("--listen %s: the inherited socket %s (not bound again)", spec,
-			         l->text);
-			return 0;
-		}
-	}
-	if ((sk == LISTEN_SPEC_UNIX ? open_unix(l, rest, p, why, sizeof why)
-	                            : open_inet(l, &ss, len, p, why, sizeof why)) < 0) {
+	return 0;
+}
+
+/* One spec not matched to an inherited socket: opened. */
+static int open_spec(struct listener_set *s, const char *spec, const struct spec_target *t,
+                     const struct listen_params *p, char *err, size_t errlen)
+{
+	struct listener *l = &s->l[s->n];
+	char why[512];
+
+	memset(l, 0, sizeof *l);
+	l->fd = -1;
+	l->kind = t->kind;
+	if ((t->kind == LISTENER_UNIX ? open_unix(l, t->rest, p, why, sizeof why)
+	                              : open_inet(l, &t->ss, t->len, p, why, sizeof why)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", spec, why);
 		return -1;
 	}
@@ -282,7 +305,33 @@ static int open_spec(struct listener_set *s, const char *spec, struct listener *
 		snprintf(err, errlen, "--listen %s: %s", spec, why);
 		return -1;
 	}
+	if (l->kind == LISTENER_UNIX)
+		set_slice(l, p->recv_timeout);
 	return 0;
+}
+
+/* Which inherited socket each spec takes: first the specs that name a port (or a
+ * path), then those of port 0, which take any port of their kind, family and host,
+ * so that `--listen 127.0.0.1:0 --listen 127.0.0.1:8080` never gives 8080's socket
+ * to the first. */
+static void match_specs(const struct spec_target *t, size_t n, const struct listener *inh,
+                        int *used, size_t n_inh, int *match)
+{
+	for (int any_port = 0; any_port <= 1; any_port++) {
+		for (size_t i = 0; i < n; i++) {
+			int wildcard = t[i].kind != LISTENER_UNIX && port_of(&t[i].ss) == 0;
+
+			if (match[i] >= 0 || wildcard != any_port)
+				continue;
+			for (size_t k = 0; k < n_inh; k++) {
+				if (!used[k] && matches(&inh[k], t[i].kind, &t[i].ss, t[i].path)) {
+					used[k] = 1;
+					match[i] = (int)k;
+					break;
+				}
+			}
+		}
+	}
 }
 
 int listeners_open(struct listener_set *s, const struct listen_params *p, struct activation *act,
@@ -290,6 +339,8 @@ int listeners_open(struct listener_set *s, const struct listen_params *p, struct
 {
 	struct listener inh[LISTENERS_MAX];
 	int used[LISTENERS_MAX] = { 0 };
+	struct spec_target t[LISTENERS_MAX];
+	int match[LISTENERS_MAX];
 	size_t n_inh = 0;
 
 	memset(s, 0, sizeof *s);
@@ -310,9 +361,24 @@ int listeners_open(struct listener_set *s, const struct listen_params *p, struct
 		}
 		n_inh++;
 	}
-	for (size_t i = 0; i < p->n_specs; i++)
-		if (open_spec(s, p->specs[i], inh, used, n_inh, p, err, errlen) < 0)
+	for (size_t i = 0; i < n_inh; i++)
+		set_slice(&inh[i], p->recv_timeout);
+	for (size_t i = 0; i < p->n_specs; i++) {
+		match[i] = -1;
+		if (spec_target(p->specs[i], &t[i], err, errlen) < 0)
 			goto fail;
+	}
+	match_specs(t, p->n_specs, inh, used, n_inh, match);
+	for (size_t i = 0; i < p->n_specs; i++) {
+		if (match[i] < 0) {
+			if (open_spec(s, p->specs[i], &t[i], p, err, errlen) < 0)
+				goto fail;
+			continue;
+		}
+		s->l[s->n++] = inh[match[i]];
+		log_info("--listen %s: the inherited socket %s (not bound again)", p->specs[i],
+		         inh[match[i]].text);
+	}
 	for (size_t i = 0; i < n_inh; i++) {
 		if (used[i])
 			continue;
@@ -325,7 +391,9 @@ int listeners_open(struct listener_set *s, const struct listen_params *p, struct
 		used[i] = 1;
 		log_info("using the inherited socket %s (no --listen names it)", inh[i].text);
 	}
-	if (s->n == 0 && p->fallback && open_spec(s, p->fallback, inh, used, 0, p, err, errlen) < 0)
+	if (s->n == 0 && p->fallback &&
+	    (spec_target(p->fallback, &t[0], err, errlen) < 0 ||
+	     open_spec(s, p->fallback, &t[0], p, err, errlen) < 0))
 		goto fail;
 	count(s);
 	return 0;

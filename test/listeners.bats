@@ -223,6 +223,53 @@ EOF
 	assert_eq bound "$output"
 }
 
+@test "activation: a port-0 --listen never takes the socket another --listen names" {
+	# Two inherited sockets on 127.0.0.1; the second --listen names the second's
+	# port. Matched in the order given, the port-0 spec would take it first and the
+	# named one would then fail to bind its own port.
+	local second
+	second=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# The named port's socket comes first, where a port-0 spec matched in order
+	# would find it.
+	start_activated "tcp:127.0.0.1:$second" tcp:127.0.0.1:0 -- \
+		--listen 127.0.0.1:0 --listen "127.0.0.1:$second"
+	assert_eq 2 "$(stat_json '.listeners | length')"
+	assert_eq "127.0.0.1:$second" "$(stat_json '.listeners[1].address')"
+	assert_eq true "$(stat_json '.listeners[1].inherited')"
+	assert_eq true "$(stat_json '.listeners[0].inherited')"
+	log_has "--listen 127.0.0.1:$second: the inherited socket 127.0.0.1:$second"
+}
+
+@test "activation: a silent client of an inherited socket is cut at --first-byte-timeout" {
+	# The socket systemd made has no receive timeout of ours; a client that never
+	# writes must not hold the worker for ever. A listener of its own comes first:
+	# the workers judge the slice by the first one.
+	start_activated tcp:127.0.0.1:0 -- --workers 1 --first-byte-timeout 0.5 \
+		--idle-timeout 5 --pressure-idle 0 --listen "unix:$BATS_TEST_TMPDIR/own.sock"
+	local tcp
+	tcp=$(sed -n 1p "$ACTIVATE_ADDRS")
+	run timeout 10 "$PYTHON" - "${tcp%:*}" "${tcp##*:}" <<'EOF'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+t = time.monotonic()
+s.settimeout(8)
+print("eof" if s.recv(10) == b"" else "data", round(time.monotonic() - t, 1))
+EOF
+	assert_eq 0 "$status"
+	[[ $output == "eof 0."* || $output == "eof 1."* ]] || fail "not cut in time: $output"
+}
+
+@test "activation: a unix: --listen through a symlinked directory matches its socket" {
+	mkdir "$BATS_TEST_TMPDIR/real"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/link"
+	start_activated unix:"$BATS_TEST_TMPDIR/real/s.sock" -- \
+		--listen "unix:$BATS_TEST_TMPDIR/link/s.sock"
+	assert_eq 1 "$(stat_json '.listeners | length')"
+	assert_eq true "$(stat_json '.listeners[0].inherited')"
+	run "$CLIENT" --connect "unix:$BATS_TEST_TMPDIR/link/s.sock" --timeout 5 linked
+	assert_eq linked "$output"
+}
+
 @test "activation: a regular file or a socket that does not listen is refused" {
 	echo x >"$BATS_TEST_TMPDIR/plain"
 	run_expect 1 "$PYTHON" "$ACTIVATE" file:"$BATS_TEST_TMPDIR/plain" -- "$PREFORKD" \
