@@ -1011,12 +1011,16 @@ static void begin_drain(struct master *m)
 	atomic_store_explicit(&m->pool.shared->drain, mask, memory_order_release);
 }
 
+static void take_over_when_old_gone(struct master *m);
+
 static void master_stop(struct master *m, int fast, const char *why)
 {
 	uint64_t now = clock_now_ns();
 
 	if (m->pool.stopping && !fast)
 		return;
+	/* Whose listeners to drain: the old master may have gone since the last tick. */
+	take_over_when_old_gone(m);
 	log_info("stopping (%s)%s", why, fast ? ": killing workers now" : "");
 	if (!m->pool.stopping) {
 		m->pool.stopping = 1;
@@ -1158,6 +1162,13 @@ static int begin_upgrade(struct master *m, const char *path, char *err, size_t e
 
 	if (m->pool.stopping) {
 		snprintf(err, errlen, "the server is stopping");
+		return -1;
+	}
+	if (m->upgrade_ready_fd >= 0 || m->takeover_pending) {
+		snprintf(err, errlen,
+		         "this master's own upgrade is not over: the old master (pid %ld) is "
+		         "still there",
+		         (long)m->old_master);
 		return -1;
 	}
 	if (m->upgrade.phase != UPGRADE_IDLE) {
@@ -1303,8 +1314,22 @@ static void tell_old_master(struct master *m)
 	log_info("upgrade: %d workers ready; telling the old master", c.current_ready);
 	upgrade_signal_ready(m->upgrade_ready_fd);
 	m->upgrade_ready_fd = -1;
-	admin_own_file(&m->admin); /* the old master leaves it in place now */
+	m->takeover_pending = 1;
+}
+
+/* The new master, once the old one (its parent until then) is gone: the admin
+ * socket's file and the listeners it made are this master's now. Not when the byte
+ * is written: an old master whose deadline passed before it read the byte rolls
+ * back, and this master's stop must then leave them as they are. */
+static void take_over_when_old_gone(struct master *m)
+{
+	if (!m->takeover_pending || getppid() == m->old_master)
+		return;
+	m->takeover_pending = 0;
+	admin_own_file(&m->admin);
 	own_handed_over_listeners(m);
+	log_info("upgrade: the old master (pid %ld) is gone; its listeners are this master's",
+	         (long)m->old_master);
 }
 
 static void apply_request(struct master *m, const struct admin_pending *p)
@@ -1453,8 +1478,9 @@ static int poll_timeout_ms(const struct master *m, uint64_t now)
 		}
 	}
 	/* A new master of an upgrade looks for its workers' readiness (tell_old_master)
-	 * on the short tick too: they may all be ready before the first poll. */
-	if (m->upgrade_ready_fd >= 0 && wait > RESIGNAL_NS / 4)
+	 * on the short tick too: they may all be ready before the first poll; and then
+	 * for the old master's exit (take_over_when_old_gone), which nothing signals. */
+	if ((m->upgrade_ready_fd >= 0 || m->takeover_pending) && wait > RESIGNAL_NS / 4)
 		wait = RESIGNAL_NS / 4;
 	/* Pressure needs every worker busy: sample on a short tick only then, or while
 	 * it lasts (an idle pool is not woken for it). */
@@ -1589,6 +1615,7 @@ static void run_loop(struct master *m)
 		adapt_pool(m, now);
 		maintain_pool(m, now);
 		tell_old_master(m);
+		take_over_when_old_gone(m);
 		resignal_stopping(m, now);
 	}
 }
@@ -1668,6 +1695,7 @@ static int start_master(struct master *m)
 	m->pool.generation = 1;
 	srandom((unsigned)getpid() ^ (unsigned)m->pool.started_ns);
 	m->upgrade_ready_fd = activation_take(act, UPGRADE_FD_READY);
+	m->old_master = m->upgrade_ready_fd >= 0 ? getppid() : 0;
 	admin_fd = activation_take(act, UPGRADE_FD_ADMIN);
 	admin_lock = activation_take(act, UPGRADE_FD_ADMIN_LOCK);
 	/* Before the listeners: these two names are not reserved. */

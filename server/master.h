@@ -54,6 +54,11 @@ struct master {
 	int upgrade_client; /* upgrade_token is a waiting admin client */
 	uint64_t upgrade_token;
 	int upgrade_ready_fd;
+	/* As the new master, told the old one and waiting for it to go: until then the
+	 * listeners and the admin socket stay the old master's (a rollback that crossed
+	 * the ready byte must find them as they were). old_master: its pid. */
+	int takeover_pending;
+	pid_t old_master;
 };
 
 /* The master's exit status after --crash-loop-exit stopped it: sysexits.h's

@@ -369,8 +369,18 @@ enum upgrade_event upgrade_step(struct upgrade *u, const struct pollfd *pfd, uin
 	case UPGRADE_IDLE:
 		return UPGRADE_NONE;
 	case UPGRADE_WAITING:
-		if (pfd->fd >= 0 && pfd->fd == u->ready_fd && pfd->revents) {
+		/* Read whatever poll() said, at every step: a byte that came after the
+		 * poll returned must count before the deadline is judged, or the new
+		 * master, told nothing, takes over what this one keeps serving. */
+		(void)pfd;
+		if (u->ready_fd >= 0) {
 			r = read_ready(u);
+			if (r > 0 && u->pid == 0) {
+				close_ready(u);
+				snprintf(u->why, sizeof u->why,
+				         "the new master exited right after it said it was ready");
+				return fail(u, now_ns);
+			}
 			if (r > 0) {
 				close_ready(u);
 				return UPGRADE_READY;
