@@ -248,10 +248,10 @@ static void count(struct listener_set *s)
 /* One --listen, parsed: its kind, and its resolved address or its Unix path as
  * bound (the directory's real path: what an inherited socket's address shows). */
 struct spec_target {
-	enum listener_kind kind;
-	struct sockaddr_storage ss;
-	socklen_t len;
 	const char *rest; /* after the "unix:" or "udp:" prefix */
+	struct sockaddr_storage ss;
+	enum listener_kind kind;
+	socklen_t len;
 	char path[sizeof((struct sockaddr_un *)0)->sun_path + 1];
 };
 
