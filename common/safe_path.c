@@ -261,10 +261,13 @@ int safe_open(const char *path, int flags, mode_t mode, struct stat *stp, char *
 	/* O_NONBLOCK: if a FIFO is swapped in after all, open() fails rather than waits. */
 	fd = open(full, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		int e = errno;
+
+		if (e == ELOOP)
 			snprintf(err, errlen, "%s is a symlink; refusing to follow it", path);
 		else
-			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		errno = e; /* for a caller that tells EEXIST apart */
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {

@@ -1318,9 +1318,9 @@ static void tell_old_master(struct master *m)
 }
 
 /* The new master, once the old one (its parent until then) is gone: the admin
- * socket's file and the listeners it made are this master's now. Not when the byte
- * is written: an old master whose deadline passed before it read the byte rolls
- * back, and this master's stop must then leave them as they are. */
+ * socket's file, the listeners it made and the pidfile are this master's now. Not
+ * when the byte is written: an old master whose deadline passed before it read the
+ * byte rolls back, and this master's stop must then leave them as they are. */
 static void take_over_when_old_gone(struct master *m)
 {
 	if (!m->takeover_pending || getppid() == m->old_master)
@@ -1328,6 +1328,7 @@ static void take_over_when_old_gone(struct master *m)
 	m->takeover_pending = 0;
 	admin_own_file(&m->admin);
 	own_handed_over_listeners(m);
+	pidfile_own(&m->pidfile);
 	log_info("upgrade: the old master (pid %ld) is gone; its listeners are this master's",
 	         (long)m->old_master);
 }

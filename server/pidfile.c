@@ -42,10 +42,20 @@ int pidfile_create(struct pidfile *pf, const char *path, int inherited_lock, cha
 	                                  : instance_lock_take(path, "pidfile", err, errlen);
 	if (pf->lock_fd < 0)
 		return -1;
-	fd = safe_open(path, O_WRONLY | O_CREAT, 0644, &pf->st, err, errlen);
-	if (fd < 0)
+	/* A binary upgrade's new master: the old one renamed PATH away, so a file there
+	 * now is the old master's own, taken back because it rolled the upgrade back
+	 * while this master was starting. Never write over it: it is not ours. */
+	fd = safe_open(path, O_WRONLY | O_CREAT | (inherited_lock >= 0 ? O_EXCL : 0), 0644, &pf->st,
+	               err, errlen);
+	if (fd < 0) {
+		if (inherited_lock >= 0 && errno == EEXIST)
+			snprintf(err, errlen,
+			         "pidfile %s exists again: the old master rolled this upgrade back",
+			         path);
 		return -1;
+	}
 	pf->written = 1; /* ours now: removed at exit even if the write fails */
+	pf->owned = inherited_lock < 0;
 	if (write_pid(fd, getpid()) < 0) {
 		snprintf(err, errlen, "cannot write pidfile %s: %s", path, strerror(errno));
 		close(fd);
@@ -59,12 +69,17 @@ void pidfile_remove(struct pidfile *pf)
 {
 	char err[512];
 
-	if (pf->written && safe_remove_ours(pf->path, &pf->st, err, sizeof err) < 0)
+	if (pf->written && pf->owned && safe_remove_ours(pf->path, &pf->st, err, sizeof err) < 0)
 		log_warn("pidfile: %s", err);
 	pf->written = 0;
 	if (pf->lock_fd >= 0)
 		close(pf->lock_fd);
 	pf->lock_fd = -1;
+}
+
+void pidfile_own(struct pidfile *pf)
+{
+	pf->owned = 1;
 }
 
 /* rename() within the pidfile's own directory, which safe_path_resolve checked at

@@ -120,6 +120,31 @@ new_pid() {
 	run_ok echo_once hello
 }
 
+@test "a new master that starts after the rollback leaves the old master's pidfile alone" {
+	# The wrapper ignores the rollback's SIGTERM and waits until the old master has
+	# taken its pidfile back, then starts the real binary: a new master slower than
+	# --upgrade-timeout, on a loaded machine. It must not write its pid over the old
+	# master's file (or remove it at exit); it exits and says why.
+	start_server --workers 1 --upgrade-timeout 1
+	cat >"$BATS_TEST_TMPDIR/late" <<EOF
+#!/bin/sh
+trap '' TERM
+echo \$\$ >"$BATS_TEST_TMPDIR/late.pid"
+i=0
+while [ ! -e "$SERVER_PIDFILE" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+exec "$PREFORKD" "\$@" 2>"$BATS_TEST_TMPDIR/late.err"
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/late"
+	run_expect 1 "$CTL" -s "$SERVER_ADMIN" upgrade "$BATS_TEST_TMPDIR/late"
+	track "$(cat "$BATS_TEST_TMPDIR/late.pid")"
+	assert_match "$output" "failed, rolled back: the new master (was not ready within|exited with status 1)"
+	wait_until 10 grep -qF "preforkd: pidfile $SERVER_PIDFILE exists again: the old master rolled this upgrade back" "$BATS_TEST_TMPDIR/late.err"
+	assert_eq "$(pidfile_pid)" "$SERVER_PID"
+	[ ! -e "$SERVER_PIDFILE.oldbin" ]
+	wait_until 10 children_are 1
+	run_ok echo_once hello
+}
+
 @test "a second upgrade while one is in flight is refused, by admin and by SIGUSR2" {
 	start_server --workers 1 --upgrade-timeout 3
 	printf '#!/bin/sh\nexec sleep 60\n' >"$BATS_TEST_TMPDIR/hangs"
