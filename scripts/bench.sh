@@ -454,7 +454,7 @@ uss_of() { awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' "/pro
 ctl_worker_counts() {
 	[ -x "$CTL" ] || return 1
 	"$CTL" -s "$SRV_ADMIN" stats --json 2>/dev/null |
-		jq -er '[.workers[] | (.connections // .accepted // .counters.accepted)] | select(length > 0) | map(tostring) | join(" ")'
+		jq_in -er '[.workers[] | (.connections // .accepted // .counters.accepted)] | select(length > 0) | map(tostring) | join(" ")'
 }
 
 start_preforkd 4

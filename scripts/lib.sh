@@ -51,6 +51,17 @@ wait_until() {
 	done
 }
 
+# jq_in ARGS...: jq ARGS on stdin, failing when stdin holds nothing but blanks. jq
+# 1.6 exits 0 on empty input even with -e, so a check piped from a preforkctl that
+# could not connect (a server not up yet, or gone) would pass; every -e check on
+# a command's output goes through here.
+jq_in() {
+	local in
+	in=$(cat) || return 1
+	[[ $in == *[![:space:]]* ]] || return 1
+	jq "$@" <<<"$in"
+}
+
 # process_alive PID: PID runs and is not a zombie. One read of /proc/PID/stat, so
 # a zombie reaped between two looks (a daemon's, reaped by init at any moment)
 # reads as gone, never as a state that is "not Z".

@@ -273,7 +273,7 @@ ctl_available() {
 # configured_workers: the server's target worker count (.pool.configured), or fails.
 configured_workers() {
 	ctl_available || return 1
-	"$ctl_bin" -s "$admin" stats --json 2>/dev/null | jq -er '.pool.configured'
+	"$ctl_bin" -s "$admin" stats --json 2>/dev/null | jq_in -er '.pool.configured'
 }
 
 # server_totals: prints "accepted completed errors bytes_in bytes_out busy" from
@@ -281,7 +281,7 @@ configured_workers() {
 server_totals() {
 	local out
 	out=$("$ctl_bin" -s "$admin" stats --json 2>/dev/null) || return 1
-	jq -er '[.totals.accepted, .totals.completed, ([.totals.errors[]] | add),
+	jq_in -er '[.totals.accepted, .totals.completed, ([.totals.errors[]] | add),
 		.totals.bytes_in, .totals.bytes_out, .pool.busy] | map(tostring) | join(" ")' <<<"$out"
 }
 

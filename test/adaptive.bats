@@ -30,7 +30,7 @@ hold() {
 }
 
 json_true() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e "$1" >/dev/null
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
 }
 
 @test "the pool grows at once to cover held connections, then shrinks back to MIN" {
@@ -45,7 +45,7 @@ json_true() {
 	assert_contains "$output" "  Adaptive: 2..8 workers, 1..2 idle kept;"
 	assert_match "$output" "  Decision: grow \+[0-9]+ to [0-9]+: "
 	log_has "adaptive pool: grow"
-	# Released: every worker idle, above HIGH; after the 5 s hold one stops per second.
+	# Released: every worker idle, above HIGH; after the 5 s hold one stops every 100 ms.
 	stop_tracked
 	wait_until 5 json_true '.pool.busy == 0'
 	sleep 3

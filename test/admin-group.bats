@@ -57,8 +57,9 @@ refused_read_only() {
 
 # json_gen_ready G: every configured worker is of generation G and ready.
 json_gen_ready() {
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
 	"$CTL" -s "$SERVER_ADMIN" stats json |
-		jq -e --argjson g "$1" '.pool.configured as $n | [.workers[] |
+		jq_in -e --argjson g "$1" '.pool.configured as $n | [.workers[] |
 			select(.generation == $g and (.state == "idle" or .state == "busy"))] |
 			length == $n' >/dev/null
 }

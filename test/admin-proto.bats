@@ -124,7 +124,8 @@ EOF
 	exchange "stats json" "$BATS_TEST_TMPDIR/json"
 	len=$(is_framed "$BATS_TEST_TMPDIR/json")
 	[ "$len" -gt 100 ]
-	tail -n +2 "$BATS_TEST_TMPDIR/json" | jq -e --argjson pid "$SERVER_PID" '.pid == $pid'
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	tail -n +2 "$BATS_TEST_TMPDIR/json" | jq_in -e --argjson pid "$SERVER_PID" '.pid == $pid'
 	exchange "help" "$BATS_TEST_TMPDIR/help"
 	is_framed "$BATS_TEST_TMPDIR/help"
 	# preforkctl prints the body, nothing of the header.
@@ -150,7 +151,8 @@ EOF
 	echo "# reply of $len bytes, read $(cat "$d/got")" >&3
 	[ "$len" -gt 250000 ]
 	[ "$(cat "$d/got")" -eq "$len" ]
-	jq -e --argjson n "$BIG_POOL" '.workers | length == $n' "$d/body" >/dev/null
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	jq_in -e --argjson n "$BIG_POOL" '.workers | length == $n' <"$d/body" >/dev/null
 	run log_has "cut off the reply"
 	[ "$status" -ne 0 ]
 }

@@ -21,7 +21,7 @@ stat_is() {
 }
 
 json_true() {
-	ctl --json | jq -e "$@" >/dev/null
+	ctl --json | jq_in -e "$@" >/dev/null
 }
 
 # admin_raw FILE: sends FILE's bytes on the admin socket as they are, prints the reply.
@@ -89,9 +89,10 @@ worker_replaced() {
 	[[ "$output" == *$'\n'"pid: $SERVER_PID"$'\n'* ]]
 	[[ "$output" == *$'\n'"listen[0]: $SERVER_ADDR"$'\n'* ]]
 	ctl stats json >"$BATS_TEST_TMPDIR/stats.json"
-	jq -e --argjson pid "$SERVER_PID" '.pid == $pid and .service == "echo" and
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	jq_in -e --argjson pid "$SERVER_PID" '.pid == $pid and .service == "echo" and
 		.pool.running == 2 and (.workers | length) == 2 and .totals.accepted == 1' \
-		"$BATS_TEST_TMPDIR/stats.json"
+		<"$BATS_TEST_TMPDIR/stats.json"
 	json_true '.version and .uptime_seconds >= 0 and .crash_loop.active == false'
 	ctl stats prometheus >"$BATS_TEST_TMPDIR/metrics.txt"
 	promtool check metrics <"$BATS_TEST_TMPDIR/metrics.txt"

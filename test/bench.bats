@@ -260,7 +260,7 @@ timed_bench() {
 
 completed_is() {
 	"$BATS_TEST_DIRNAME/../bin/preforkctl" -s "$SERVER_ADMIN" stats json |
-		jq -e ".totals.completed == $1 and .totals.accepted == $1" >/dev/null
+		jq_in -e ".totals.completed == $1 and .totals.accepted == $1" >/dev/null
 }
 
 @test "preforkd serves prefork-bench with no error and counts the same transactions" {

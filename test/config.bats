@@ -51,7 +51,7 @@ start_conf() {
 }
 
 json_true() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e "$1" >/dev/null
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
 }
 
 # every_worker_of GEN N: N workers run, all of generation GEN, ready.

@@ -164,7 +164,7 @@ last_status_is() {
 
 # json_at_least JQ_PATH N: a number in `stats json` is at least N.
 json_at_least() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e "$1 >= $2" >/dev/null
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1 >= $2" >/dev/null
 }
 
 # kill_all_into_fault: from now on every start fails; the workers there are killed.

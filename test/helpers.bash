@@ -24,11 +24,12 @@ teardown() {
 # ---- starting and stopping preforkd ----
 
 # start_server [OPTIONS...]: starts preforkd in the background on 127.0.0.1:0 (a
-# --listen among OPTIONS replaces it; several are several listeners) with --workers 2 unless OPTIONS say otherwise, and a
-# pidfile, log and admin socket in $BATS_TEST_TMPDIR (a test may choose them by
-# setting SERVER_LOG, SERVER_PIDFILE or SERVER_ADMIN first). BATS's fd 3 is closed
-# for it, so nothing it leaves running can hold up the suite's output. Records its
-# pid for teardown_servers, then waits until the admin socket reports every
+# --listen among OPTIONS replaces it; several are several listeners) with --workers 2
+# unless OPTIONS say otherwise, and a pidfile, log and admin socket in
+# $BATS_TEST_TMPDIR (a test may choose them by setting SERVER_LOG, SERVER_PIDFILE or
+# SERVER_ADMIN first; an --admin among OPTIONS sets SERVER_ADMIN). BATS's fd 3 is
+# closed for it, so nothing it leaves running can hold up the suite's output. Records
+# its pid for teardown_servers, then waits until the admin socket reports every
 # configured worker at accept(); fails at once, with the log, if the server exits.
 # Sets SERVER_PID, SERVER_ADDR (HOST:PORT, as logged) and SERVER_PORT.
 start_server() {
@@ -36,9 +37,13 @@ start_server() {
 	SERVER_PIDFILE="${SERVER_PIDFILE:-$BATS_TEST_TMPDIR/preforkd.pid}"
 	SERVER_ADMIN="${SERVER_ADMIN:-$BATS_TEST_TMPDIR/preforkd.sock}"
 	: >"$SERVER_LOG"
-	local listen=(--listen 127.0.0.1:0) a
+	local listen=(--listen 127.0.0.1:0) a prev=
 	for a in "$@"; do
 		[[ $a == --listen || $a == --listen=* ]] && listen=()
+		# an --admin among OPTIONS wins over the default: wait on that socket
+		[ "$prev" != --admin ] || SERVER_ADMIN=$a
+		[[ $a != --admin=* ]] || SERVER_ADMIN=${a#--admin=}
+		prev=$a
 	done
 	# START_NO_LISTEN: none at all (the sockets come through LISTEN_FDS)
 	[ -z "${START_NO_LISTEN:-}" ] || listen=()
@@ -72,12 +77,12 @@ ready_or_gone() {
 # all_workers_ready: every worker the server is configured for is at accept().
 all_workers_ready() {
 	"$CTL" -s "$SERVER_ADMIN" stats json 2>/dev/null |
-		jq -e '.pool.configured > 0 and .pool.idle + .pool.busy == .pool.configured' >/dev/null
+		jq_in -e '.pool.configured > 0 and .pool.idle + .pool.busy == .pool.configured' >/dev/null
 }
 
 # workers_ready N: N workers have reached accept4(), as the admin socket reports.
 workers_ready() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e ".pool.idle + .pool.busy == $1" >/dev/null
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e ".pool.idle + .pool.busy == $1" >/dev/null
 }
 
 # stop_server [PID]: SIGTERM by pid (SIGKILL after 15 s); then waits up to 5 s for

@@ -150,3 +150,30 @@ load helpers
 	# no wait for a start that cannot come (the limit is 20 s)
 	assert_le $((t1 - t0)) 10000
 }
+
+@test "jq_in: an -e check of empty or blank input fails; of a value, as jq says" {
+	run jq_in -e '.a == 1' </dev/null
+	assert_eq "$status" 1
+	run jq_in -e '.a == 1' <<<$'  \n\t'
+	assert_eq "$status" 1
+	run jq_in -e '.a == 1' <<<'{"a": 1}'
+	assert_eq "$status" 0
+	run jq_in -e '.a == 1' <<<'{"a": 2}'
+	assert_eq "$status" 1
+	run jq_in -r '.a' <<<'{"a": "x"}'
+	assert_eq "$output" x
+}
+
+@test "start_server waits for a server that is slow to start: no answer is not ready" {
+	# A wrapper that starts preforkd only after 1.5 s: until then nothing answers on the
+	# admin socket, and the wait must not count that as every worker ready.
+	cat >"$BATS_TEST_TMPDIR/slow" <<EOF
+#!/bin/sh
+sleep 1.5
+exec "$PREFORKD" "\$@"
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/slow"
+	PREFORKD="$BATS_TEST_TMPDIR/slow" start_server --workers 2
+	workers_ready 2
+	log_listening "$SERVER_LOG"
+}

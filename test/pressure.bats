@@ -147,7 +147,7 @@ print(out.decode())' "$SERVER_PORT"
 	run_ok jq -c '[.trickle.closed, .trickle.quiet_at_close_min]' "$BATS_TEST_TMPDIR/load.json"
 	if [[ $output != '[0,null]' ]]; then
 		assert_match "$output" '^\[[1-9][0-9]*,[0-9.]+\]$'
-		run_ok jq -e '.trickle.quiet_at_close_min >= 0.2' "$BATS_TEST_TMPDIR/load.json"
+		run_ok jq_in -e '.trickle.quiet_at_close_min >= 0.2' <"$BATS_TEST_TMPDIR/load.json"
 		evicted=$((evicted + $(jq '.trickle.closed' "$BATS_TEST_TMPDIR/load.json")))
 	fi
 	# Whatever was left open went away with the load: no more evictions from here.

@@ -48,13 +48,14 @@ workers_json() {
 
 # busy_workers N: N workers are busy.
 busy_workers() {
-	workers_json | jq -e --argjson n "$1" '[.workers[] | select(.state == "busy")] | length == $n' \
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	workers_json | jq_in -e --argjson n "$1" '[.workers[] | select(.state == "busy")] | length == $n' \
 		>/dev/null
 }
 
 # worker_of PORT FILTER: the busy worker whose client port is PORT passes the jq FILTER.
 worker_of() {
-	workers_json | jq -e --argjson p "$1" \
+	workers_json | jq_in -e --argjson p "$1" \
 		"[.workers[] | select(.client_port == \$p)] | length == 1 and (.[0] | $2)" >/dev/null
 }
 
@@ -63,14 +64,15 @@ worker_of() {
 	hold one echo
 	wait_until 30 worker_of "$HELD_PORT" '.state == "busy"'
 	run_ok workers_json
-	echo "$output" | jq -e --argjson p "$HELD_PORT" --argjson sp "$SERVER_PORT" \
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	echo "$output" | jq_in -e --argjson p "$HELD_PORT" --argjson sp "$SERVER_PORT" \
 		'.workers[] | select(.client_port == $p) |
 		 .client_ip == "127.0.0.1" and .server_ip == "127.0.0.1" and .server_port == $sp and
 		 .peer == "127.0.0.1:\($p)" and .tcp_state == "ESTABLISHED" and
 		 (.rtt_us | type == "number") and (.rttvar_us | type == "number") and
 		 .retransmits == 0'
 	# idle workers: nothing known, null rather than zeros
-	echo "$output" | jq -e '[.workers[] | select(.state == "idle")] | length == 1 and
+	echo "$output" | jq_in -e '[.workers[] | select(.state == "idle")] | length == 1 and
 		(.[0] | .client_ip == null and .client_port == null and .server_port == null and
 		 .tcp_state == null and .rtt_us == null and .retransmits == null)'
 	# the tables: a line under the worker table names the same connection
@@ -80,7 +82,8 @@ worker_of() {
 	run_ok "$CTL" -s "$SERVER_ADMIN" status
 	assert_match "$output" " 127\\.0\\.0\\.1:$HELD_PORT +127\\.0\\.0\\.1:$SERVER_PORT +ESTABLISHED "
 	# stats json carries the same fields; Prometheus none of them
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e --argjson p "$HELD_PORT" \
+	# shellcheck disable=SC2016 # jq's $variables, not the shell's
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e --argjson p "$HELD_PORT" \
 		'.workers[] | select(.client_port == $p) | .tcp_state == "ESTABLISHED"'
 	run_ok "$CTL" -s "$SERVER_ADMIN" stats prometheus
 	[[ $output != *rtt* && $output != *tcp_state* ]]

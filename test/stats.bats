@@ -13,7 +13,7 @@ teardown() {
 }
 
 json_is() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq -e "$1" >/dev/null
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
 }
 
 start_busy_server() {

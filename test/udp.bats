@@ -180,7 +180,7 @@ except socket.timeout:
 	run_ok "$ROOT/bin/prefork-bench" --udp --connect "$UDP_ADDR" -c 2 -n 300 --timeout 2 --json -q
 	assert_eq "$(jq -r '[.ok, .sent, .lost, .late, .loss, .udp, .errors.mismatch] | @tsv' <<<"$output")" \
 		"$(printf '300\t300\t0\t0\t0\ttrue\t0')"
-	jq -e '.latency_us.p50 >= 0 and .latency_us.p99 >= .latency_us.p50 and .tps > 0' <<<"$output"
+	jq_in -e '.latency_us.p50 >= 0 and .latency_us.p99 >= .latency_us.p50 and .tps > 0' <<<"$output"
 	wait_until 5 stat_is '.totals.udp.datagrams_out' 300
 }
 
@@ -190,7 +190,7 @@ except socket.timeout:
 	run_ok "$ROOT/bin/prefork-bench" --udp --connect "$UDP_ADDR" -c 2 -n 4 -s 5000 \
 		--timeout 0.2 --json -q
 	assert_eq "$(jq -r '[.ok, .sent, .lost] | @tsv' <<<"$output")" "$(printf '0\t4\t4')"
-	jq -e '.loss == 1' <<<"$output"
+	jq_in -e '.loss == 1' <<<"$output"
 }
 
 @test "prefork-client --udp with nobody answering: exit 1 and says so" {
