@@ -565,22 +565,27 @@ open(sys.argv[2], "w").write("%s %d\n" % (rest, time.monotonic() - t < 20))' "$1
 	assert_eq "$(stat_json .totals.errors.evicted)" 0
 }
 
-@test "a yield answers a request sent back to back and announces the close in it" {
-	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
-		--keepalive-requests 1000000
-	# A client that sends each request as soon as the previous answer is in (as wrk
-	# does) has its next request on the wire when the master asks for the worker: it
-	# must get an answer saying Connection: close, never a bare close.
+# paced_client PORT OUT PAUSE: sends a request as soon as the previous answer is in
+# (as wrk does), after PAUSE seconds (a client's turnaround on a busy machine), for up
+# to 25 s; writes to OUT "announced" when an answer says Connection: close, "lost after
+# N" when the connection closed under a request, or "timeout".
+paced_client() {
 	python3 -c '
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(30)
+pause = float(sys.argv[3])
 buf, n, verdict = b"", 0, "timeout"
 end = time.monotonic() + 25
 while time.monotonic() < end:
+    if pause:
+        time.sleep(pause)
     s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
     while b"\r\n\r\n" not in buf:
         got = s.recv(4096)
+        # ACK at once, as wrk'"'"'s reads do: a delayed ACK would stretch the round
+        # trip the server measures, and the grace that follows it, to the pause.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         if not got:
             break
         buf += got
@@ -596,13 +601,34 @@ while time.monotonic() < end:
     if b"connection: close" in head.lower():
         verdict = "announced"
         break
-open(sys.argv[2], "w").write(verdict + "\n")' "$SERVER_PORT" "$BATS_TEST_TMPDIR/busy" 3>&- &
-	track $!
+open(sys.argv[2], "w").write(verdict + "\n")' "$@"
+}
+
+@test "a yield answers a request sent back to back and announces the close in it" {
+	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
+		--keepalive-requests 1000000
+	# A client with its next request on the wire when the master asks for the
+	# worker must get an answer saying Connection: close, never a bare close.
+	spawn paced_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/busy" 0
 	wait_until 10 stat_at_least .totals.http.requests 100
 	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
 	assert_eq "$output" "hello"
 	wait_until 30 test -s "$BATS_TEST_TMPDIR/busy"
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/busy")" "announced"
+	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
+}
+
+@test "a yield waits out a client that takes 15 ms to send its next request" {
+	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
+		--keepalive-requests 1000000
+	# A client on a busy machine is slow to turn around: its next request comes
+	# 15 ms after each answer. The grace (50 ms at least) still answers it.
+	spawn paced_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/slow" 0.015
+	wait_until 10 stat_at_least .totals.http.requests 20
+	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
+	assert_eq "$output" "hello"
+	wait_until 30 test -s "$BATS_TEST_TMPDIR/slow"
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/slow")" "announced"
 	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
 }
 
