@@ -29,10 +29,6 @@ hold() {
 	wait_until 15 grep -q "held $1" "$BATS_TEST_TMPDIR/held"
 }
 
-json_true() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
-}
-
 @test "the pool grows at once to cover held connections, then shrinks back to MIN" {
 	start_server --workers 2..8 --spare 1..2
 	json_true '.pool.adaptive and .pool.min == 2 and .pool.max == 8 and .pool.configured == 2'

@@ -71,6 +71,19 @@ PY
 	assert_eq "$output" 'up ready 25% maxconn:4\n'
 }
 
+@test "an adaptive pool counts its room to grow as free: maxconn is MAX" {
+	start_agent --workers 2..8 --spare 1..2 --idle-timeout 30
+	run_ok agent_line "$AGENT_PORT"
+	assert_eq "$output" 'up ready 100% maxconn:8\n'
+	# Two workers busy of at most 8: 6 free, whether idle now or still to be started.
+	hold 2
+	wait_until 10 says "$AGENT_PORT" 'up ready 75% maxconn:8\n'
+	hold 4
+	wait_until 10 says "$AGENT_PORT" 'up ready 25% maxconn:8\n'
+	# the pool grew for them, up to its spare idle
+	wait_until 10 json_true '.pool.busy == 6 and .pool.configured >= 7'
+}
+
 @test "a full pool says the 1 % floor, never 0 % (which HAProxy takes as drain)" {
 	start_agent --workers 2 --idle-timeout 30 --pressure-idle 0
 	hold 2

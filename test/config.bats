@@ -50,10 +50,6 @@ start_conf() {
 	wait_until 5 workers_ready "${WORKERS:-2}"
 }
 
-json_true() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
-}
-
 # every_worker_of GEN N: N workers run, all of generation GEN, ready.
 every_worker_of() {
 	json_true ".generation == $1 and .pool.running == $2 and .pool.idle + .pool.busy == $2 and

@@ -309,6 +309,11 @@ stat_json() {
 	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
 }
 
+# json_true FILTER: the server's `stats json` passes the jq FILTER (for wait_until).
+json_true() {
+	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
+}
+
 # hold_worker: one worker becomes busy with a client this shell keeps open, on the
 # fd in $HELD (release_worker closes it; teardown_servers closes a $HELD left open).
 hold_worker() {
