@@ -273,16 +273,18 @@ established_to_server() {
 	[ "$(ss -Htn state established "( sport = :$SERVER_PORT )" | grep -c .)" -ge "$1" ]
 }
 
-# start_hung_once: a server of one worker that hangs mid-request on its first
+# start_hung_once [OPTIONS...]: a server of one worker that hangs mid-request on its first
 # connection (test fault hang-after:0), for --worker-timeout 1 to kill; only the
 # worker started while the fault file existed hangs, its replacement is healthy.
 # HUNG_PID: the hanging worker's pid. Needs the test build ($ROOT/bin/test/preforkd).
+# OPTIONS are more preforkd options; HUNG_FAULT_DIR, if set, holds the fault file (a
+# directory that workers of another user can search).
 start_hung_once() {
 	export PREFORKD_TEST_FAULT=hang-after:0
-	export PREFORKD_TEST_FAULT_FILE="$BATS_TEST_TMPDIR/fault"
+	export PREFORKD_TEST_FAULT_FILE="${HUNG_FAULT_DIR:-$BATS_TEST_TMPDIR}/fault"
 	touch "$PREFORKD_TEST_FAULT_FILE"
 	start_server --workers 1 --worker-timeout 1 --idle-timeout 0.5 --first-byte-timeout 0.5 \
-		--pressure-idle 0
+		--pressure-idle 0 "$@"
 	HUNG_PID=$(worker_pids "$SERVER_PID")
 	rm "$PREFORKD_TEST_FAULT_FILE"
 }

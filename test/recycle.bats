@@ -25,6 +25,11 @@ echo_until_rss_exit() {
 	return 1
 }
 
+teardown() {
+	teardown_servers
+	[ ! -f "$BATS_TEST_TMPDIR/fault-dir" ] || rm -rf "$(cat "$BATS_TEST_TMPDIR/fault-dir")"
+}
+
 @test "a worker publishes its RSS, CPU time and operation in stats, status and Prometheus" {
 	start_server --workers 1
 	run echo_once "hello"
@@ -164,5 +169,36 @@ echo_until_rss_exit() {
 		# The test fault blocks in pause().
 		assert_match "$kernel" "syscall pause \(nr 34\)"
 	fi
+	[ "$(stat_json .restarts.timeout)" -eq 1 ]
+}
+
+@test "without ptrace and admin capabilities the hang report says what it could not read" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (workers as nobody, capabilities dropped)"
+	# As under the shipped unit: workers of another user, a master whose bounding set
+	# has neither CAP_SYS_PTRACE nor CAP_SYS_ADMIN. The first line comes from the
+	# slot and is whole; the kernel line names each file it could not read, and why.
+	cat >"$BATS_TEST_TMPDIR/capless" <<EOF
+#!/bin/sh
+exec setpriv --bounding-set -sys_ptrace,-sys_admin "$PREFORKD" "\$@"
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/capless"
+	# The fault file where a worker running as nobody can see it (the suite's own
+	# temp dir is root's alone); removed by teardown.
+	HUNG_FAULT_DIR=$(mktemp -d)
+	echo "$HUNG_FAULT_DIR" >"$BATS_TEST_TMPDIR/fault-dir"
+	chmod 711 "$HUNG_FAULT_DIR"
+	PREFORKD="$BATS_TEST_TMPDIR/capless" start_hung_once --user nobody
+	local victim=$HUNG_PID
+	[ "$(stat -c %u "/proc/$victim")" -eq 65534 ]
+	"$CLIENT" --connect "$SERVER_ADDR" --timeout 10 "stuck" >/dev/null 2>&1 3>&- &
+	local client=$!
+	wait_until 10 log_has "pid $victim cause timeout"
+	wait "$client" || true
+	log_has "worker hung: slot 0 pid $victim made no progress for .*: peer 127\.0\.0\.1:[0-9]*, busy"
+	local kernel
+	kernel=$(grep "worker hung: slot 0 pid $victim, kernel: " "$SERVER_LOG")
+	assert_match "$kernel" "wchan 0 \(running, or not shown without ptrace access\); "
+	assert_match "$kernel" "syscall unreadable \((EPERM|EACCES): the worker runs as another user, is not dumpable, or the master lacks the capability\); "
+	assert_match "$kernel" "stack unreadable \(EACCES: "
 	[ "$(stat_json .restarts.timeout)" -eq 1 ]
 }
