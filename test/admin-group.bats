@@ -26,9 +26,11 @@ setup() {
 }
 
 teardown() {
-	teardown_servers
+	local rc=0
+	teardown_servers || rc=$?
 	[ -z "${DIR:-}" ] || rm -rf "$DIR"
 	[ -z "${OWN:-}" ] || rm -rf "$OWN"
+	return "$rc"
 }
 
 # as_nobody GID GROUPS COMMAND...: COMMAND as uid 65534, primary group GID, and the

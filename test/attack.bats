@@ -26,9 +26,11 @@ setup() {
 }
 
 teardown() {
-	teardown_servers
+	local rc=0
+	teardown_servers || rc=$?
 	rm -rf "${ATTACK:-/nonexistent}" "${SAFE:-/nonexistent}" "${STICKY:-/nonexistent}" \
 		"${XDG:-/nonexistent}"
+	return "$rc"
 }
 
 attacker() {

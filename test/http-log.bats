@@ -22,8 +22,10 @@ setup() {
 }
 
 teardown() {
-	teardown_servers
+	local rc=0
+	teardown_servers || rc=$?
 	rm -rf "${ATTACK:-/nonexistent}" "${PUBLIC:-/nonexistent}"
+	return "$rc"
 }
 
 start_http() {

@@ -7,8 +7,10 @@
 load helpers
 
 teardown() {
-	teardown_servers
+	local rc=0
+	teardown_servers || rc=$?
 	if [ -n "${LOG_DIR:-}" ]; then rm -rf "$LOG_DIR"; fi
+	return "$rc"
 }
 
 # rotate_and_stop [OPTIONS...]: start 3 verbose workers logging into a fresh
