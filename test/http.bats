@@ -568,7 +568,8 @@ open(sys.argv[2], "w").write("%s %d\n" % (rest, time.monotonic() - t < 20))' "$1
 # paced_client PORT OUT PAUSE: sends a request as soon as the previous answer is in
 # (as wrk does), after PAUSE seconds (a client's turnaround on a busy machine), for up
 # to 25 s; writes to OUT "announced" when an answer says Connection: close, "lost after
-# N" when the connection closed under a request, or "timeout".
+# N (sent T ms after the last answer)" when the connection closed under a request, or
+# "timeout".
 paced_client() {
 	python3 -c '
 import socket, sys, time
@@ -577,9 +578,11 @@ s.settimeout(30)
 pause = float(sys.argv[3])
 buf, n, verdict = b"", 0, "timeout"
 end = time.monotonic() + 25
+answered = time.monotonic()
 while time.monotonic() < end:
     if pause:
         time.sleep(pause)
+    turnaround = time.monotonic() - answered
     s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
     while b"\r\n\r\n" not in buf:
         got = s.recv(4096)
@@ -590,13 +593,14 @@ while time.monotonic() < end:
             break
         buf += got
     if b"\r\n\r\n" not in buf:
-        verdict = "lost after %d" % n
+        verdict = "lost after %d (sent %.0f ms after the last answer)" % (n, turnaround * 1000)
         break
     head, buf = buf.split(b"\r\n\r\n", 1)
     length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
     while len(buf) < length:
         buf += s.recv(4096)
     buf = buf[length:]
+    answered = time.monotonic()
     n += 1
     if b"connection: close" in head.lower():
         verdict = "announced"
