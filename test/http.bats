@@ -608,32 +608,31 @@ while time.monotonic() < end:
 open(sys.argv[2], "w").write(verdict + "\n")' "$@"
 }
 
-@test "a yield answers a request sent back to back and announces the close in it" {
+# yield_to_paced PAUSE REQUESTS: one worker serves paced_client (PAUSE seconds from
+# each answer to the next request); once REQUESTS are served a new client queues, the
+# master asks the worker to yield, and the paced client's last answer must say
+# Connection: close, never be a bare close.
+yield_to_paced() {
 	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
 		--keepalive-requests 1000000
-	# A client with its next request on the wire when the master asks for the
-	# worker must get an answer saying Connection: close, never a bare close.
-	spawn paced_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/busy" 0
-	wait_until 10 stat_at_least .totals.http.requests 100
+	spawn paced_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/paced" "$1"
+	wait_until 10 stat_at_least .totals.http.requests "$2"
 	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
 	assert_eq "$output" "hello"
-	wait_until 30 test -s "$BATS_TEST_TMPDIR/busy"
-	assert_eq "$(cat "$BATS_TEST_TMPDIR/busy")" "announced"
+	wait_until 30 test -s "$BATS_TEST_TMPDIR/paced"
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/paced")" "announced"
 	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
 }
 
+@test "a yield answers a request sent back to back and announces the close in it" {
+	# the next request is on the wire when the master asks for the worker
+	yield_to_paced 0 100
+}
+
 @test "a yield waits out a client that takes 15 ms to send its next request" {
-	start_http --keepalive-timeout 60 --worker-timeout 120 --workers 1 \
-		--keepalive-requests 1000000
-	# A client on a busy machine is slow to turn around: its next request comes
-	# 15 ms after each answer. The grace (50 ms at least) still answers it.
-	spawn paced_client "$SERVER_PORT" "$BATS_TEST_TMPDIR/slow" 0.015
-	wait_until 10 stat_at_least .totals.http.requests 20
-	run_ok timeout 30 curl -sS --max-time 25 "http://$SERVER_ADDR/"
-	assert_eq "$output" "hello"
-	wait_until 30 test -s "$BATS_TEST_TMPDIR/slow"
-	assert_eq "$(cat "$BATS_TEST_TMPDIR/slow")" "announced"
-	assert_eq "$(stat_json .totals.http.keepalive_yields)" 1
+	# A client on a busy machine is slow to turn around: the grace (50 ms at least)
+	# still answers its next request.
+	yield_to_paced 0.015 20
 }
 
 @test "without pressure an idle keep-alive connection keeps its worker" {
