@@ -25,12 +25,9 @@ setup() {
 	SERVER_ADMIN="$DIR/preforkd.sock"
 }
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	[ -z "${DIR:-}" ] || rm -rf "$DIR"
 	[ -z "${OWN:-}" ] || rm -rf "$OWN"
-	return "$rc"
 }
 
 # as_nobody GID GROUPS COMMAND...: COMMAND as uid 65534, primary group GID, and the

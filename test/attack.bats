@@ -25,12 +25,9 @@ setup() {
 	chmod 0644 "$SAFE/precious"
 }
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	rm -rf "${ATTACK:-/nonexistent}" "${SAFE:-/nonexistent}" "${STICKY:-/nonexistent}" \
 		"${XDG:-/nonexistent}"
-	return "$rc"
 }
 
 attacker() {

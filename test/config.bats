@@ -6,12 +6,9 @@
 
 load helpers
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	[ -z "${HOLDER_PID:-}" ] || { kill "$HOLDER_PID" 2>/dev/null || true; wait "$HOLDER_PID" 2>/dev/null || true; }
 	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
-	return "$rc"
 }
 
 # conf NAME LINE...: writes the lines to $BATS_TEST_TMPDIR/NAME; prints its path.

@@ -16,9 +16,15 @@ BENCHSTAT="$ROOT/scripts/benchstat.py"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-# The default teardown; a suite that needs more defines its own and calls this.
+# The default teardown: stops what the test started, then runs the suite's
+# suite_cleanup if it has one (temp dirs outside $BATS_TEST_TMPDIR, its own helper
+# processes); fails when a process was left behind, whatever the cleanup returns. A
+# suite that must act before the servers stop defines its own and calls this.
 teardown() {
-	teardown_servers
+	local rc=0
+	teardown_servers || rc=$?
+	if declare -F suite_cleanup >/dev/null; then suite_cleanup || true; fi
+	return "$rc"
 }
 
 # ---- starting and stopping preforkd ----

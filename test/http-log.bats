@@ -21,11 +21,8 @@ setup() {
 	ACCESS="$BATS_TEST_TMPDIR/access.log"
 }
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	rm -rf "${ATTACK:-/nonexistent}" "${PUBLIC:-/nonexistent}"
-	return "$rc"
 }
 
 start_http() {

@@ -6,11 +6,8 @@
 
 load helpers
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	if [ -n "${LOG_DIR:-}" ]; then rm -rf "$LOG_DIR"; fi
-	return "$rc"
 }
 
 # rotate_and_stop [OPTIONS...]: start 3 verbose workers logging into a fresh

@@ -25,11 +25,8 @@ echo_until_rss_exit() {
 	return 1
 }
 
-teardown() {
-	local rc=0
-	teardown_servers || rc=$?
+suite_cleanup() {
 	[ -z "${HUNG_FAULT_DIR:-}" ] || rm -rf "$HUNG_FAULT_DIR"
-	return "$rc"
 }
 
 @test "a worker publishes its RSS, CPU time and operation in stats, status and Prometheus" {

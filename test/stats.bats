@@ -12,17 +12,13 @@ teardown() {
 	teardown_servers
 }
 
-json_is() {
-	"$CTL" -s "$SERVER_ADMIN" stats json | jq_in -e "$1" >/dev/null
-}
-
 start_busy_server() {
 	start_server --workers 2
 	[ "$(echo_once "one")" = one ]
 	kill -KILL "$(worker_pids | head -1)"
-	wait_until 5 json_is '.restarts.signal == 1 and .pool.idle == 2'
+	wait_until 5 json_true '.restarts.signal == 1 and .pool.idle == 2'
 	hold_worker
-	wait_until 5 json_is '.pool.busy == 1 and .pool.idle == 1'
+	wait_until 5 json_true '.pool.busy == 1 and .pool.idle == 1'
 }
 
 @test "stats and stats json name the same fields in the same order; no JSON key twice" {
@@ -75,7 +71,7 @@ prom_series() {
 }
 
 recycled_and_ready() {
-	json_is ".restarts.recycled >= $1 and .pool.idle == .pool.configured"
+	json_true ".restarts.recycled >= $1 and .pool.idle == .pool.configured"
 }
 
 @test "Prometheus keys per-worker series by slot: recycled workers make no new series" {
@@ -105,7 +101,7 @@ recycled_and_ready() {
 	total=$(awk '/^preforkd_connections_accepted_total / { print $2 }' "$metrics.after")
 	assert_eq "$total" 16
 	assert_eq "$slots" "$total" "the slots add up to the total"
-	json_is '[.workers[] | .pid > 0 and .accepted < 4] | all'
+	json_true '[.workers[] | .pid > 0 and .accepted < 4] | all'
 }
 
 @test "Prometheus buckets start below 100 us, are cumulative and end at _count; worker latency in JSON only" {
@@ -137,6 +133,6 @@ if counts != sorted(counts) or counts[-1] != count or count < 10:
 PY
 	run grep -E 'preforkd_worker_service_time|quantile=|^# TYPE .* summary' "$metrics"
 	assert_eq "$status" 1
-	json_is '[.workers[] | .service_time_us.count >= 0 and .service_time_us.p99 >= 0] | all'
-	json_is '.service_time_us.count == 10'
+	json_true '[.workers[] | .service_time_us.count >= 0 and .service_time_us.p99 >= 0] | all'
+	json_true '.service_time_us.count == 10'
 }
