@@ -82,6 +82,11 @@ child_pids() {
 	{ ps -o pid= --ppid "$1" 2>/dev/null || true; } | tr -d ' ' | sort -n
 }
 
+# has_child PID: PID has at least one child (a zombie counts).
+has_child() {
+	[ -n "$(child_pids "$1")" ]
+}
+
 # child_count PID: how many children PID has, zombies too.
 child_count() {
 	child_pids "$1" | grep -c . || true

@@ -149,6 +149,13 @@ check_shell() {
 	done < <(shell_files)
 	[ ${#other[@]} -eq 0 ] || shellcheck -x "${other[@]}" || rc=1
 	[ ${#bats[@]} -eq 0 ] || shellcheck -x -e SC2030,SC2031 "${bats[@]}" || rc=1
+	# A command substitution in wait_until's arguments runs once, before the first
+	# try: `wait_until SECONDS test "$(stat)" -ge 1` tests one old value until time is up.
+	# The condition belongs in a function that wait_until calls.
+	if grep -nE 'wait_until( -q)? [0-9.]+ (test|\[) .*(\$\([^(]|`)' "${bats[@]}" "${other[@]}"; then
+		echo "wait_until with test or [ on a command substitution: it is read only once"
+		rc=1
+	fi
 	return "$rc"
 }
 

@@ -299,6 +299,11 @@ log_has() {
 	grep -q -- "$1" "$SERVER_LOG"
 }
 
+# log_has_n PATTERN N: at least N lines of the server's log match PATTERN.
+log_has_n() {
+	[ "$(grep -c -- "$1" "$SERVER_LOG")" -ge "$2" ]
+}
+
 # log_times_ms MARK PATTERN: milliseconds since midnight (UTC) of each log line after
 # line MARK that matches PATTERN, by the server's own timestamps.
 log_times_ms() {
@@ -316,6 +321,11 @@ echo_once() {
 stat_json() {
 	"$CTL" -s "$SERVER_ADMIN" stats json | jq -r "$1"
 }
+
+# stat_is JQ_PATH VALUE, stat_at_least JQ_PATH N: conditions on one field of
+# `stats json` for wait_until, which reads the field again on each try.
+stat_is() { [ "$(stat_json "$1")" = "$2" ]; }
+stat_at_least() { [ "$(stat_json "$1")" -ge "$2" ]; }
 
 # json_true FILTER: the server's `stats json` passes the jq FILTER (for wait_until).
 json_true() {

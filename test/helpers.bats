@@ -38,12 +38,15 @@ load helpers
 }
 
 @test "process_alive: a running process yes; a zombie, a bad pid and none at all no" {
-	# A child that its parent never reaps stays a zombie (bash would reap its own).
-	bash -c 'sleep 0 & exec sleep 60' 3>&- &
+	# A child that its parent never reaps stays a zombie. The child exits only once
+	# its parent has become `sleep`: bash, had it still been there, would reap it.
+	# shellcheck disable=SC2016 # $$ is the inner bash's pid
+	bash -c '(until grep -qx sleep "/proc/$$/comm"; do sleep 0.01; done) &
+		exec sleep 60' 3>&- &
 	local parent=$! zombie
 	track "$parent"
 	process_alive "$parent"
-	wait_until 5 test -n "$(child_pids "$parent")"
+	wait_until 5 has_child "$parent"
 	zombie=$(child_pids "$parent")
 	wait_until 5 grep -q ') Z ' "/proc/$zombie/stat"
 	process_gone "$zombie"
@@ -131,7 +134,7 @@ load helpers
 	# A parent that dies on SIGTERM and leaves its child running.
 	spawn bash -c 'sleep 60 & wait'
 	local parent=$SPAWNED kid
-	wait_until 5 test -n "$(child_pids "$parent")"
+	wait_until 5 has_child "$parent"
 	kid=$(child_pids "$parent")
 	run teardown_servers
 	assert_eq "$status" 1

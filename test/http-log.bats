@@ -96,7 +96,7 @@ EOF
 	# A SIGUSR1 that finds the same file restarts nothing.
 	gen=$(stat_json .generation)
 	kill -USR1 "$SERVER_PID"
-	wait_until 10 [ "$(grep -c 'log file reopened (SIGUSR1)' "$SERVER_LOG")" -ge 2 ]
+	wait_until 10 log_has_n 'log file reopened (SIGUSR1)' 2
 	assert_eq "$(stat_json .generation)" "$gen"
 }
 
@@ -166,7 +166,7 @@ EOF
 	run_ok curl -sS -o /dev/null -o /dev/null -o /dev/null "$URL/k.bin" "$URL/big.bin" "$URL/index.html"
 	run_ok curl -sS -o /dev/null -I "$URL/big.bin"
 	run_ok curl -sS -o /dev/null -r 0-9 "$URL/big.bin"
-	wait_until 10 [ "$(stat_json .totals.http.requests)" -eq 5 ]
+	wait_until 10 stat_is .totals.http.requests 5
 	assert_eq "$(stat_json .totals.http.body_bytes)" $((1000 + 70000 + 6 + 10))
 	assert_eq "$(stat_json .http.request_time_us.count)" 5
 	assert_eq "$(stat_json '[.workers[].http_request_time_us.count] | add')" 5

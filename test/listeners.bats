@@ -169,7 +169,7 @@ EOF
 	start_server --workers 1 --listen "unix:$sock" --first-byte-timeout 0.5 \
 		--idle-timeout 5 --pressure-idle 0
 	cut_while_silent "unix:$sock"
-	wait_until 5 test "$(stat_json '.totals.errors.timeout')" -ge 1
+	wait_until 5 stat_at_least .totals.errors.timeout 1
 }
 
 @test "a reload with changed listeners says they need a restart and keeps serving" {
@@ -320,6 +320,11 @@ unix_queued() {
 	[ "$(ss -Hxl src "$1" | awk '{ print $3 }')" -ge "$2" ]
 }
 
+# tcp_queued PORT N: N connections wait in the queue of the TCP listener on PORT.
+tcp_queued() {
+	[ "$(ss -Htl "( sport = :$1 )" | awk '{ print $2 }')" -ge "$2" ]
+}
+
 @test "graceful stop with connections queued on two listeners loses none" {
 	local sock="$BATS_TEST_TMPDIR/q.sock"
 	start_server --workers 1 --pressure-idle 0 --listen 127.0.0.1:0 --listen "unix:$sock"
@@ -334,7 +339,7 @@ unix_queued() {
 		track $!
 	done
 	wait_until 10 unix_queued "$sock" 3
-	wait_until 10 test "$(ss -Htn "( sport = :$SERVER_PORT )" | grep -c .)" -ge 4
+	wait_until 10 tcp_queued "$SERVER_PORT" 3
 	kill -TERM "$SERVER_PID"
 	wait_until 5 log_has "stopping (SIGTERM)"
 	# New connects to the Unix listener fail at once: its file is gone.

@@ -34,8 +34,6 @@ load_stop() {
 	wait_until 20 load_gone
 }
 
-stat_is() { [ "$(stat_json "$1")" = "$2" ]; }
-stat_at_least() { [ "$(stat_json "$1")" -ge "$2" ]; }
 
 # client_bg OUT MESSAGE: one echo client in the background, output in OUT.
 client_bg() {

@@ -8,10 +8,6 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-stat_is() {
-	[ "$(stat_json "$1")" = "$2" ]
-}
-
 # echo_until_rss_exit: echo round trips, each answered in full, until a worker has
 # left for --max-rss (it samples its RSS about once a second).
 echo_until_rss_exit() {

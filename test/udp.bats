@@ -15,9 +15,7 @@ start_udp() {
 	[ -n "$UDP_PORT" ]
 }
 
-# stat_is JQ_PATH VALUE, stat_above JQ_PATH N: conditions for wait_until, which
-# then reads the stat again on each try.
-stat_is() { [ "$(stat_json "$1")" = "$2" ]; }
+# stat_above JQ_PATH N: a condition for wait_until, which reads the stat on each try.
 stat_above() { [ "$(stat_json "$1")" -gt "$2" ]; }
 
 # udp_py SCRIPT [ARGS...]: a python3 client; the script sees PORT and ARGS in sys.argv.
