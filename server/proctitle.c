@@ -11,6 +11,7 @@
  * only in proctitle_init, before anything else reads them. */
 #include "proctitle.h"
 
+#include "fixbuf.h"
 #include "log.h"
 
 #include <errno.h>
@@ -89,9 +90,17 @@ void proctitle_init(int argc, char **argv)
 /* What follows the title, up to the end of what any title or the old command line
  * used, is zeroed: ps (procps) drops trailing NULs, and no piece of an old argument
  * stays readable in cmdline. */
+static void clear_after_title(void)
+{
+	char *after = title_start + strlen(title_start) + 1;
+
+	if (after > dirty_end)
+		dirty_end = title_end; /* into the environment: clear all of it */
+	memset(after - 1, 0, (size_t)(dirty_end - (after - 1)));
+}
+
 __attribute__((format(printf, 1, 2))) static void set_title(const char *fmt, ...)
 {
-	char *after;
 	va_list ap;
 
 	if (!title_start || title_end <= title_start)
@@ -99,10 +108,21 @@ __attribute__((format(printf, 1, 2))) static void set_title(const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(title_start, (size_t)(title_end - title_start), fmt, ap);
 	va_end(ap);
-	after = title_start + strlen(title_start) + 1;
-	if (after > dirty_end)
-		dirty_end = title_end; /* into the environment: clear all of it */
-	memset(after - 1, 0, (size_t)(dirty_end - (after - 1)));
+	clear_after_title();
+}
+
+/* set_title without printf, for a worker. */
+static void put_title(const char *title)
+{
+	size_t n = strlen(title);
+
+	if (!title_start || title_end <= title_start)
+		return;
+	if (n >= (size_t)(title_end - title_start))
+		n = (size_t)(title_end - title_start) - 1;
+	memcpy(title_start, title, n);
+	title_start[n] = '\0';
+	clear_after_title();
 }
 
 void proctitle_set_master(const char *listen_text)
@@ -114,11 +134,20 @@ void proctitle_set_master(const char *listen_text)
 
 void proctitle_set_worker(int slot, unsigned generation)
 {
-	char comm[16];
+	/* Without printf: a worker that never formats with it keeps vfprintf's pages
+	 * of libc unmapped (docs/benchmarks.md, worker memory). */
+	char title[64], comm[16];
+	struct fixbuf t = fixbuf_on(title, sizeof title), n = fixbuf_on(comm, sizeof comm);
 
-	set_title("preforkd: worker %d (gen %u)", slot, generation);
+	fixbuf_str(&t, "preforkd: worker ");
+	fixbuf_i64(&t, slot);
+	fixbuf_str(&t, " (gen ");
+	fixbuf_u64(&t, generation);
+	fixbuf_mem(&t, ")", 1);
+	put_title(fixbuf_cstr(&t));
 	/* At most 15 bytes: slots stay below 2048, so "preforkd-w2047" fits. */
-	snprintf(comm, sizeof comm, "preforkd-w%d", slot);
-	if (prctl(PR_SET_NAME, comm) < 0)
+	fixbuf_str(&n, "preforkd-w");
+	fixbuf_i64(&n, slot);
+	if (prctl(PR_SET_NAME, fixbuf_cstr(&n)) < 0)
 		log_warn("prctl PR_SET_NAME %s: %s", comm, strerror(errno));
 }

@@ -10,6 +10,8 @@
 #include "access_log.h"
 #include "clock.h"
 #include "config.h"
+#include "fixbuf.h"
+#include "http_date.h"
 #include "http_parse.h"
 #include "http_path.h"
 #include "log.h"
@@ -92,22 +94,14 @@ struct conn {
 static const char *http_date_now(void)
 {
 	static time_t last = -1;
-	static char buf[40];
+	static char buf[HTTP_DATE_LEN + 1];
 	time_t now = time(NULL);
-	struct tm tm;
 
-	if (now != last && gmtime_r(&now, &tm) &&
-	    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+	if (now != last) {
+		http_date_format(now, buf);
 		last = now;
+	}
 	return buf;
-}
-
-static void format_http_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
-		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 /* The three HTTP-date forms a recipient must accept (RFC 9110 5.6.7): IMF-fixdate,
@@ -387,54 +381,76 @@ static void count_status(struct conn *c, int status)
 }
 
 /* The status line and the fields every response has. keep: the connection stays
- * open; HTTP/1.0 clients are told so, HTTP/1.1 ones are told when it does not. */
-static size_t head_start(char *b, size_t cap, int status, int keep, int minor)
+ * open; HTTP/1.0 clients are told so, HTTP/1.1 ones are told when it does not.
+ * Written without printf, as is the rest of a response head (fixbuf.h). */
+static struct fixbuf head_start(int status, int keep, int minor)
 {
-	int n = snprintf(b, cap, "HTTP/1.1 %d %s\r\nServer: preforkd\r\nDate: %s\r\n%s", status,
-	                 reason(status), http_date_now(),
-	                 !keep        ? "Connection: close\r\n"
-	                 : minor == 0 ? "Connection: keep-alive\r\n"
-	                              : "");
+	struct fixbuf b = fixbuf_on(out, sizeof out);
 
-	return n < 0 ? 0 : (size_t)n;
+	fixbuf_str(&b, "HTTP/1.1 ");
+	fixbuf_u64(&b, (unsigned)status);
+	fixbuf_mem(&b, " ", 1);
+	fixbuf_str(&b, reason(status));
+	fixbuf_str(&b, "\r\nServer: preforkd\r\nDate: ");
+	fixbuf_mem(&b, http_date_now(), HTTP_DATE_LEN);
+	fixbuf_mem(&b, "\r\n", 2);
+	if (!keep)
+		fixbuf_str(&b, "Connection: close\r\n");
+	else if (minor == 0)
+		fixbuf_str(&b, "Connection: keep-alive\r\n");
+	return b;
 }
 
-static size_t append(char *b, size_t at, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t append(char *b, size_t at, size_t cap, const char *fmt, ...)
+/* Content-Length: N and the blank line that ends the head. */
+static void head_end(struct fixbuf *b, uint64_t length)
 {
-	va_list ap;
-	int n;
+	fixbuf_str(b, "Content-Length: ");
+	fixbuf_u64(b, length);
+	fixbuf_mem(b, "\r\n\r\n", 4);
+}
 
-	if (at >= cap)
-		return at;
-	va_start(ap, fmt);
-	n = vsnprintf(b + at, cap - at, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= cap - at ? cap : at + (size_t)n;
+/* Sends a head built in out; one that did not fit (which the field sizes rule
+ * out) is a server error, never a truncated head. */
+static int send_head(struct conn *c, const struct fixbuf *b, int more)
+{
+	if (b->over) {
+		log_error("http: a response head longer than %zu bytes; connection closed",
+		          sizeof out);
+		return -1;
+	}
+	return send_all(c, b->p, b->len, more);
 }
 
 /* A short HTML page for an error or a redirect; extra: more header lines. */
 static int send_status(struct conn *c, int status, int keep, int minor, int head_only,
                        const char *extra)
 {
-	char body[256];
-	int blen = snprintf(body, sizeof body,
-	                    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
-	                    "</body></html>\n",
-	                    status, reason(status), status, reason(status));
-	size_t n = head_start(out, sizeof out, status, keep, minor);
+	char page[256];
+	struct fixbuf body = fixbuf_on(page, sizeof page), b;
+	const char *why = reason(status);
+	int rc;
 
-	n = append(out, n, sizeof out,
-	           "%sContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
-	           extra ? extra : "", blen, head_only ? "" : body);
+	fixbuf_str(&body, "<html><head><title>");
+	fixbuf_u64(&body, (unsigned)status);
+	fixbuf_mem(&body, " ", 1);
+	fixbuf_str(&body, why);
+	fixbuf_str(&body, "</title></head><body><h1>");
+	fixbuf_u64(&body, (unsigned)status);
+	fixbuf_mem(&body, " ", 1);
+	fixbuf_str(&body, why);
+	fixbuf_str(&body, "</h1></body></html>\n");
+	b = head_start(status, keep, minor);
+	if (extra)
+		fixbuf_str(&b, extra);
+	fixbuf_str(&b, "Content-Type: text/html; charset=utf-8\r\n");
+	head_end(&b, body.len);
+	if (!head_only)
+		fixbuf_mem(&b, body.p, body.len);
 	count_status(c, status);
-	if (send_all(c, out, n, 0) < 0)
-		return -1;
-	if (!head_only && blen > 0)
-		body_sent(c, (size_t)blen);
-	return 0;
+	rc = send_head(c, &b, 0);
+	if (rc == 0 && !head_only)
+		body_sent(c, body.len);
+	return rc;
 }
 
 /* ---- content types ---- */
@@ -628,16 +644,24 @@ static int parse_range(struct http_span v, off_t size, off_t *start, off_t *end)
 static int send_file_response(struct conn *c, const struct http_request *r, int fd,
                               const struct stat *st, const char *path, int keep)
 {
-	char etag[80], lastmod[40], extra[160] = "";
+	char etag_buf[64], lastmod[HTTP_DATE_LEN + 1], range_buf[96];
+	struct fixbuf tag = fixbuf_on(etag_buf, sizeof etag_buf);
+	struct fixbuf range = fixbuf_on(range_buf, sizeof range_buf);
+	struct fixbuf b;
+	const char *etag;
 	off_t start = 0, end = st->st_size - 1;
 	int status = 200, head_only = r->method == HTTP_HEAD;
-	size_t n;
 
-	snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
-	         (unsigned long long)st->st_size,
-	         (unsigned long long)st->st_mtim.tv_sec * 1000000000ULL +
-	                 (unsigned long long)st->st_mtim.tv_nsec);
-	format_http_date(st->st_mtim.tv_sec, lastmod, sizeof lastmod);
+	/* "INODE-SIZE-MTIME_NS" in hex: 3 x 16 digits, 2 dashes and quotes fit. */
+	fixbuf_mem(&tag, "\"", 1);
+	fixbuf_hex(&tag, (uint64_t)st->st_ino);
+	fixbuf_mem(&tag, "-", 1);
+	fixbuf_hex(&tag, (uint64_t)st->st_size);
+	fixbuf_mem(&tag, "-", 1);
+	fixbuf_hex(&tag, (uint64_t)st->st_mtim.tv_sec * 1000000000ULL + (uint64_t)st->st_mtim.tv_nsec);
+	fixbuf_mem(&tag, "\"", 1);
+	etag = fixbuf_cstr(&tag);
+	http_date_format(st->st_mtim.tv_sec, lastmod);
 	/* If-None-Match takes precedence; If-Modified-Since counts only without it
 	 * (RFC 9110 13.2.2). */
 	if (r->if_none_match.p
@@ -645,11 +669,14 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	            : r->if_modified_since.p &&
 	                      parse_http_date(r->if_modified_since) >= st->st_mtim.tv_sec &&
 	                      parse_http_date(r->if_modified_since) != -1) {
-		n = head_start(out, sizeof out, 304, keep, r->version_minor);
-		n = append(out, n, sizeof out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n", etag,
-		           lastmod);
+		b = head_start(304, keep, r->version_minor);
+		fixbuf_str(&b, "ETag: ");
+		fixbuf_str(&b, etag);
+		fixbuf_str(&b, "\r\nLast-Modified: ");
+		fixbuf_mem(&b, lastmod, HTTP_DATE_LEN);
+		fixbuf_mem(&b, "\r\n\r\n", 4);
 		count_status(c, 304);
-		return send_all(c, out, n, 0);
+		return send_head(c, &b, 0);
 	}
 	/* A Range with an If-Range that names another version is ignored: the client
 	 * gets the whole current file. Validators compare octet by octet (RFC 9110
@@ -658,30 +685,41 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	    (!r->if_range.p ||
 	     (r->if_range.len == strlen(etag) &&
 	      memcmp(r->if_range.p, etag, r->if_range.len) == 0) ||
-	     (r->if_range.len == strlen(lastmod) &&
+	     (r->if_range.len == HTTP_DATE_LEN &&
 	      memcmp(r->if_range.p, lastmod, r->if_range.len) == 0))) {
 		int k = parse_range(r->range, st->st_size, &start, &end);
 
 		if (k < 0) {
-			snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n",
-			         (long long)st->st_size);
-			return send_status(c, 416, keep, r->version_minor, 0, extra);
+			fixbuf_str(&range, "Content-Range: bytes */");
+			fixbuf_i64(&range, st->st_size);
+			fixbuf_mem(&range, "\r\n", 2);
+			return send_status(c, 416, keep, r->version_minor, 0, fixbuf_cstr(&range));
 		}
 		if (k > 0) {
 			status = 206;
-			snprintf(extra, sizeof extra, "Content-Range: bytes %lld-%lld/%lld\r\n",
-			         (long long)start, (long long)end, (long long)st->st_size);
+			fixbuf_str(&range, "Content-Range: bytes ");
+			fixbuf_i64(&range, start);
+			fixbuf_mem(&range, "-", 1);
+			fixbuf_i64(&range, end);
+			fixbuf_mem(&range, "/", 1);
+			fixbuf_i64(&range, st->st_size);
+			fixbuf_mem(&range, "\r\n", 2);
 		}
 	}
-	n = head_start(out, sizeof out, status, keep, r->version_minor);
-	n = append(out, n, sizeof out,
-	           "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n"
-	           "%sContent-Length: %lld\r\n\r\n",
-	           content_type(path), lastmod, etag, extra, (long long)end - (long long)start + 1);
+	b = head_start(status, keep, r->version_minor);
+	fixbuf_str(&b, "Content-Type: ");
+	fixbuf_str(&b, content_type(path));
+	fixbuf_str(&b, "\r\nLast-Modified: ");
+	fixbuf_mem(&b, lastmod, HTTP_DATE_LEN);
+	fixbuf_str(&b, "\r\nETag: ");
+	fixbuf_str(&b, etag);
+	fixbuf_str(&b, "\r\nAccept-Ranges: bytes\r\n");
+	fixbuf_mem(&b, range.p, range.len);
+	head_end(&b, (uint64_t)(end - start + 1));
 	count_status(c, status);
 	if (head_only || end < start)
-		return send_all(c, out, n, 0);
-	if (send_all(c, out, n, 1) < 0)
+		return send_head(c, &b, 0);
+	if (send_head(c, &b, 1) < 0)
 		return -1;
 	return send_file(c, fd, start, end - start + 1);
 }
@@ -743,6 +781,7 @@ static int send_listing(struct conn *c, const struct http_request *r, int dirfd,
 {
 	DIR *d = fdopendir(dirfd);
 	struct strbuf body = { 0 }, href = { 0 };
+	struct fixbuf head;
 	char **names = NULL;
 	size_t count = 0, n;
 	struct dirent *e;
@@ -797,12 +836,11 @@ static int send_listing(struct conn *c, const struct http_request *r, int dirfd,
 		strbuf_free(&body);
 		return send_status(c, 500, keep, r->version_minor, r->method == HTTP_HEAD, NULL);
 	}
-	n = head_start(out, sizeof out, 200, keep, r->version_minor);
-	n = append(out, n, sizeof out,
-	           "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
-	           body.len);
+	head = head_start(200, keep, r->version_minor);
+	fixbuf_str(&head, "Content-Type: text/html; charset=utf-8\r\n");
+	head_end(&head, body.len);
 	count_status(c, 200);
-	rc = send_all(c, out, n, r->method != HTTP_HEAD);
+	rc = send_head(c, &head, r->method != HTTP_HEAD);
 	if (rc == 0 && r->method != HTTP_HEAD) {
 		rc = send_all(c, body.data, body.len, 0);
 		if (rc == 0)
