@@ -658,7 +658,8 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	fixbuf_mem(&tag, "-", 1);
 	fixbuf_hex(&tag, (uint64_t)st->st_size);
 	fixbuf_mem(&tag, "-", 1);
-	fixbuf_hex(&tag, (uint64_t)st->st_mtim.tv_sec * 1000000000ULL + (uint64_t)st->st_mtim.tv_nsec);
+	fixbuf_hex(&tag,
+	           (uint64_t)st->st_mtim.tv_sec * 1000000000ULL + (uint64_t)st->st_mtim.tv_nsec);
 	fixbuf_mem(&tag, "\"", 1);
 	etag = fixbuf_cstr(&tag);
 	http_date_format(st->st_mtim.tv_sec, lastmod);

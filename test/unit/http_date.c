@@ -38,9 +38,23 @@ static uint64_t next(uint64_t *s)
 static void check_dates(void)
 {
 	static const int64_t fixed[] = {
-		0, -1, 1, 86399, 86400, -86400, -86401, 784111777, 951782400, 951868800,
-		4107542400LL, 1700000000, 2147483647LL, 2147483648LL, 4102444800LL,
-		YEAR_1000, YEAR_10000 - 1,
+		0,
+		-1,
+		1,
+		86399,
+		86400,
+		-86400,
+		-86401,
+		784111777,
+		951782400,
+		951868800,
+		4107542400LL,
+		1700000000,
+		2147483647LL,
+		2147483648LL,
+		4102444800LL,
+		YEAR_1000,
+		YEAR_10000 - 1,
 	};
 	char got[HTTP_DATE_LEN + 1], want[64];
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -56,8 +70,9 @@ static void check_dates(void)
 		if (!same_as_libc(t, got, want) && bad++ == 0)
 			first_bad = t;
 	}
-	CHECK(bad == 0, "2000000 random times from year 1000 to 9999 as libc writes them "
-	                "(%d differ, the first %" PRId64 ")",
+	CHECK(bad == 0,
+	      "2000000 random times from year 1000 to 9999 as libc writes them "
+	      "(%d differ, the first %" PRId64 ")",
 	      bad, first_bad);
 	/* Every day from 1900 to 2100, at its last second. */
 	bad = 0;
@@ -75,17 +90,25 @@ static void check_dates(void)
 	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "year 10000 is the epoch: %s",
 	      got);
 	http_date_format(INT64_MIN, got);
-	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "INT64_MIN is the epoch: %s",
-	      got);
+	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "INT64_MIN is the epoch: %s", got);
 	http_date_format(INT64_MAX, got);
-	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "INT64_MAX is the epoch: %s",
-	      got);
+	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "INT64_MAX is the epoch: %s", got);
 }
 
 static void check_fixbuf(void)
 {
-	static const uint64_t nums[] = { 0, 1, 9, 10, 15, 16, 255, 4096, 1000000007ULL,
-		                         UINT32_MAX, (uint64_t)INT64_MAX, UINT64_MAX };
+	static const uint64_t nums[] = { 0,
+		                         1,
+		                         9,
+		                         10,
+		                         15,
+		                         16,
+		                         255,
+		                         4096,
+		                         1000000007ULL,
+		                         UINT32_MAX,
+		                         (uint64_t)INT64_MAX,
+		                         UINT64_MAX };
 	static const int64_t snums[] = { 0, -1, 1, -10, INT64_MIN, INT64_MAX, -1234567890123LL };
 	char buf[64], want[64];
 	struct fixbuf b;
