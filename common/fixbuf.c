@@ -37,10 +37,12 @@ void fixbuf_hex(struct fixbuf *b, uint64_t v)
 	fixbuf_mem(b, d + i, sizeof d - i);
 }
 
-char *fixbuf_cstr(struct fixbuf *b)
+const char *fixbuf_cstr(struct fixbuf *b)
 {
-	if (b->cap == 0)
-		return b->p;
+	if (b->cap == 0) {
+		b->over = 1;
+		return "";
+	}
 	if (b->over || b->len == b->cap) {
 		b->over = 1;
 		b->p[0] = '\0';

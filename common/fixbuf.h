@@ -46,7 +46,7 @@ void fixbuf_i64(struct fixbuf *b, int64_t v);
 void fixbuf_hex(struct fixbuf *b, uint64_t v);
 
 /* The buffer as a C string: a NUL after the text (one byte is kept for it), or
- * an empty string when it went over. Returns p. */
-char *fixbuf_cstr(struct fixbuf *b);
+ * an empty string when it went over (or has no room for a NUL at all). */
+const char *fixbuf_cstr(struct fixbuf *b);
 
 #endif

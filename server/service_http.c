@@ -93,13 +93,16 @@ struct conn {
 /* The Date header changes once a second: formatted then, not per request. */
 static const char *http_date_now(void)
 {
-	static time_t last = -1;
+	static time_t last;
+	static int formatted;
 	static char buf[HTTP_DATE_LEN + 1];
 	time_t now = time(NULL);
 
-	if (now != last) {
+	/* time() cannot fail on Linux, but a -1 (or any time) is still a date. */
+	if (!formatted || now != last) {
 		http_date_format(now, buf);
 		last = now;
+		formatted = 1;
 	}
 	return buf;
 }
@@ -446,6 +449,7 @@ static int send_status(struct conn *c, int status, int keep, int minor, int head
 	head_end(&b, body.len);
 	if (!head_only)
 		fixbuf_mem(&b, body.p, body.len);
+	b.over |= body.over; /* the one check, in send_head, covers the parts too */
 	count_status(c, status);
 	rc = send_head(c, &b, 0);
 	if (rc == 0 && !head_only)
@@ -671,6 +675,7 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	                      parse_http_date(r->if_modified_since) >= st->st_mtim.tv_sec &&
 	                      parse_http_date(r->if_modified_since) != -1) {
 		b = head_start(304, keep, r->version_minor);
+		b.over |= tag.over;
 		fixbuf_str(&b, "ETag: ");
 		fixbuf_str(&b, etag);
 		fixbuf_str(&b, "\r\nLast-Modified: ");
@@ -694,6 +699,8 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 			fixbuf_str(&range, "Content-Range: bytes */");
 			fixbuf_i64(&range, st->st_size);
 			fixbuf_mem(&range, "\r\n", 2);
+			if (range.over)
+				return -1; /* 96 bytes hold any Content-Range: never here */
 			return send_status(c, 416, keep, r->version_minor, 0, fixbuf_cstr(&range));
 		}
 		if (k > 0) {
@@ -716,6 +723,7 @@ static int send_file_response(struct conn *c, const struct http_request *r, int 
 	fixbuf_str(&b, etag);
 	fixbuf_str(&b, "\r\nAccept-Ranges: bytes\r\n");
 	fixbuf_mem(&b, range.p, range.len);
+	b.over |= tag.over | range.over;
 	head_end(&b, (uint64_t)(end - start + 1));
 	count_status(c, status);
 	if (head_only || end < start)

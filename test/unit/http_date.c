@@ -10,7 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-/* 1000-01-01 and 10000-01-01 from the epoch: where glibc's %Y has four digits. */
+/* 0000-01-01, 1000-01-01 and 10000-01-01 from the epoch. */
+#define YEAR_0 (-62167219200LL)
 #define YEAR_1000 (-30610224000LL)
 #define YEAR_10000 253402300800LL
 
@@ -20,9 +21,19 @@ static int same_as_libc(int64_t t, char *got, char *want)
 	struct tm tm;
 
 	http_date_format(t, got);
-	if (!gmtime_r(&tt, &tm) ||
-	    strftime(want, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm) != HTTP_DATE_LEN)
+	if (!gmtime_r(&tt, &tm))
 		return 0;
+	/* glibc's %Y has no leading zeros: years 0..999 are written from the fields. */
+	if (tm.tm_year + 1900 < 1000) {
+		char wday[8], mon[8];
+
+		strftime(wday, sizeof wday, "%a", &tm);
+		strftime(mon, sizeof mon, "%b", &tm);
+		snprintf(want, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday, tm.tm_mday, mon,
+		         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	} else if (strftime(want, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm) != HTTP_DATE_LEN) {
+		return 0;
+	}
 	return strcmp(got, want) == 0;
 }
 
@@ -74,6 +85,17 @@ static void check_dates(void)
 	      "2000000 random times from year 1000 to 9999 as libc writes them "
 	      "(%d differ, the first %" PRId64 ")",
 	      bad, first_bad);
+	bad = 0;
+	for (int i = 0; i < 200000; i++) {
+		int64_t t = YEAR_0 + (int64_t)(next(&seed) % (uint64_t)(YEAR_1000 - YEAR_0));
+
+		if (!same_as_libc(t, got, want) && bad++ == 0)
+			first_bad = t;
+	}
+	CHECK(bad == 0,
+	      "200000 random times of years 0000..0999, with leading zeros "
+	      "(%d differ, the first %" PRId64 ")",
+	      bad, first_bad);
 	/* Every day from 1900 to 2100, at its last second. */
 	bad = 0;
 	for (int64_t t = -2208988800LL + 86399; t < 4102444800LL; t += 86400)
@@ -83,9 +105,12 @@ static void check_dates(void)
 	      first_bad);
 	http_date_format(784111777, got);
 	CHECK(strcmp(got, "Sun, 06 Nov 1994 08:49:37 GMT") == 0, "RFC 9110's example: %s", got);
-	http_date_format(-62167219200LL, got);
+	http_date_format(YEAR_0, got);
 	CHECK(strcmp(got, "Sat, 01 Jan 0000 00:00:00 GMT") == 0, "year 0000 has four digits: %s",
 	      got);
+	http_date_format(YEAR_0 - 1, got);
+	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0,
+	      "a second before 0000 is the epoch: %s", got);
 	http_date_format(YEAR_10000, got);
 	CHECK(strcmp(got, "Thu, 01 Jan 1970 00:00:00 GMT") == 0, "year 10000 is the epoch: %s",
 	      got);
@@ -149,6 +174,9 @@ static void check_fixbuf(void)
 	b = fixbuf_on(buf, 4);
 	fixbuf_u64(&b, 12345);
 	CHECK(b.over && b.len == 0, "a number that does not fit: over, nothing written");
+	b = fixbuf_on(buf, 0);
+	CHECK(strcmp(fixbuf_cstr(&b), "") == 0 && b.over,
+	      "a buffer of no bytes: an empty string, and over");
 }
 
 int main(void)
