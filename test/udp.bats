@@ -166,8 +166,10 @@ except socket.timeout:
 	local ok out
 	ok=$(jq -r .ok "$BATS_TEST_TMPDIR/bench.json")
 	out=$(stat_json '.totals.udp.datagrams_out')
-	# every answer the client received was counted by a worker, the dead one's too
-	assert_ge "$out" "$ok"
+	# Every answer the client received was counted by a worker, the dead one's too,
+	# but for one batch (16): SIGKILL takes effect as a call returns, so the killed
+	# worker may have sent a batch with sendmmsg and not counted it.
+	assert_ge $((out + 16)) "$ok"
 	assert_ge "$(stat_json '.totals.udp.datagrams_in')" "$out"
 	run_ok "$CLIENT" --udp --connect "$UDP_ADDR" --timeout 5 after
 	assert_eq "$output" after
