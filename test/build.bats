@@ -41,3 +41,27 @@ load helpers
 	[ -n "$ld_text" ]
 	[ "$ld_text" -eq 0 ]
 }
+
+@test "the code a worker runs is linked together, before the master's alone" {
+	command -v nm >/dev/null || skip "nm (binutils) is not installed"
+	local side
+	# The Makefile's WORKER_SIDE list, as source files.
+	side=$(sed -n '/^WORKER_SIDE :=/,/[^\\]$/p' "$ROOT/Makefile" |
+		sed 's/^WORKER_SIDE :=//; s/\\$//' | tr ' \t' '\n\n' | grep . | sed 's/$/.c/')
+	[ "$(wc -l <<<"$side")" -ge 10 ]
+	# Each function's source file, in address order (nm -l reads the debug info).
+	# The cold parts GCC splits off (NAME.cold, in .text.unlikely) and a sanitizer
+	# build's constructors (_sub_I_*, _sub_D_*) form groups of their own, in the
+	# same order: left out here.
+	nm -l -n --defined-only "$PREFORKD" |
+		awk '$2 ~ /^[tT]$/ && NF == 4 && $3 !~ /\.cold$|^_sub_[ID]_/ { print $4 }' |
+		sed -E 's#^.*/((server|common)/[a-z_]+\.c):[0-9]+$#\1#; t; d' >"$BATS_TEST_TMPDIR/order"
+	[ -s "$BATS_TEST_TMPDIR/order" ]
+	awk -v side="$side" '
+		BEGIN { n = split(side, s, "\n"); for (i = 1; i <= n; i++) w[s[i]] = 1 }
+		$0 == "server/main.c" { next }
+		$0 in w { if (other) { print "worker-side " $0 " after " other; bad = 1 }; last = $0; next }
+		!other { other = $0 }
+		END { if (!last) { print "no worker-side function found"; bad = 1 }; exit bad }
+	' "$BATS_TEST_TMPDIR/order"
+}
