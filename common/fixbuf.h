@@ -1,6 +1,6 @@
 /* Text appended to a fixed buffer without printf: what a worker writes on its hot
  * path (an HTTP response head) is a few strings and numbers, and vfprintf costs
- * both time per call and libc pages in every worker (docs/benchmarks.md). */
+ * both time per call and libc pages in every worker (README, "Worker memory"). */
 #ifndef PREFORKD_FIXBUF_H
 #define PREFORKD_FIXBUF_H
 

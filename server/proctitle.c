@@ -135,7 +135,7 @@ void proctitle_set_master(const char *listen_text)
 void proctitle_set_worker(int slot, unsigned generation)
 {
 	/* Without printf: a worker that never formats with it keeps vfprintf's pages
-	 * of libc unmapped (docs/benchmarks.md, worker memory). */
+	 * of libc unmapped (README, "Worker memory"). */
 	char title[64], comm[16];
 	struct fixbuf t = fixbuf_on(title, sizeof title), n = fixbuf_on(comm, sizeof comm);
 
