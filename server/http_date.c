@@ -40,11 +40,12 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN + 1])
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y = (int64_t)yoe + era * 400 + (m <= 2);
 
-	memcpy(out, wdays + 3 * wday, 3);
-	memcpy(out + 3, ", ", 2);
+	memcpy(out, wdays + (size_t)wday * 3, 3);
+	out[3] = ',';
+	out[4] = ' ';
 	two(out + 5, d);
 	out[7] = ' ';
-	memcpy(out + 8, months + 3 * (m - 1), 3);
+	memcpy(out + 8, months + (size_t)(m - 1) * 3, 3);
 	out[11] = ' ';
 	two(out + 12, (unsigned)(y / 100));
 	two(out + 14, (unsigned)(y % 100));

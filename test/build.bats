@@ -47,7 +47,7 @@ load helpers
 	local side
 	# The Makefile's WORKER_SIDE list, as source files.
 	side=$(sed -n '/^WORKER_SIDE :=/,/[^\\]$/p' "$ROOT/Makefile" |
-		sed 's/^WORKER_SIDE :=//; s/\\$//' | tr ' \t' '\n\n' | grep . | sed 's/$/.c/')
+		sed 's/^WORKER_SIDE :=//; s/\\$//' | tr -s '[:blank:]' '\n' | grep . | sed 's/$/.c/')
 	[ "$(wc -l <<<"$side")" -ge 10 ]
 	# Each function's source file, in address order (nm -l reads the debug info).
 	# The cold parts GCC splits off (NAME.cold, in .text.unlikely) and a sanitizer

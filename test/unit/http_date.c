@@ -27,10 +27,11 @@ static int same_as_libc(int64_t t, char *got, char *want)
 	if (tm.tm_year + 1900 < 1000) {
 		char wday[8], mon[8];
 
-		strftime(wday, sizeof wday, "%a", &tm);
-		strftime(mon, sizeof mon, "%b", &tm);
-		snprintf(want, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday, tm.tm_mday, mon,
-		         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (strftime(wday, sizeof wday, "%a", &tm) == 0 ||
+		    strftime(mon, sizeof mon, "%b", &tm) == 0)
+			return 0;
+		(void)snprintf(want, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday, tm.tm_mday,
+		               mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	} else if (strftime(want, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm) != HTTP_DATE_LEN) {
 		return 0;
 	}
