@@ -150,9 +150,10 @@ check_shell() {
 	[ ${#other[@]} -eq 0 ] || shellcheck -x "${other[@]}" || rc=1
 	[ ${#bats[@]} -eq 0 ] || shellcheck -x -e SC2030,SC2031 "${bats[@]}" || rc=1
 	# A command substitution in wait_until's arguments runs once, before the first
-	# try: `wait_until SECONDS test "$(stat)" -ge 1` tests one old value until time is up.
-	# The condition belongs in a function that wait_until calls.
-	if grep -nE 'wait_until( -q)? [0-9.]+ (test|\[) .*(\$\([^(]|`)' "${bats[@]}" "${other[@]}"; then
+	# try: a `test "$(stat)" -ge 1` given to wait_until tests one old value until time
+	# is up. The condition belongs in a function that wait_until calls.
+	if grep -nE 'wait_until([[:space:]]+-q)?[[:space:]]+[^[:space:]]+[[:space:]]+(test|\[)[[:space:]].*(\$\([^(]|`)' \
+		"${bats[@]}" "${other[@]}"; then
 		echo "wait_until with test or [ on a command substitution: it is read only once"
 		rc=1
 	fi

@@ -16,11 +16,13 @@ stat_value() {
 	ctl stats | sed -n "s/^$1: //p"
 }
 
-stat_is() {
+# stat_text_is KEY VALUE: the `stats` text reply says VALUE for KEY.
+stat_text_is() {
 	[ "$(stat_value "$1")" = "$2" ]
 }
 
-json_true() {
+# status_json_true FILTER: `preforkctl --json` (the status) passes the jq FILTER.
+status_json_true() {
 	ctl --json | jq_in -e "$@" >/dev/null
 }
 
@@ -93,7 +95,7 @@ worker_replaced() {
 	jq_in -e --argjson pid "$SERVER_PID" '.pid == $pid and .service == "echo" and
 		.pool.running == 2 and (.workers | length) == 2 and .totals.accepted == 1' \
 		<"$BATS_TEST_TMPDIR/stats.json"
-	json_true '.version and .uptime_seconds >= 0 and .crash_loop.active == false'
+	status_json_true '.version and .uptime_seconds >= 0 and .crash_loop.active == false'
 	ctl stats prometheus >"$BATS_TEST_TMPDIR/metrics.txt"
 	promtool check metrics <"$BATS_TEST_TMPDIR/metrics.txt"
 	grep -qx 'preforkd_connections_accepted_total 1' "$BATS_TEST_TMPDIR/metrics.txt"
@@ -121,33 +123,33 @@ worker_replaced() {
 	done
 	# A worker counts a connection complete right after close(): the client may
 	# see EOF a moment before the counter moves.
-	wait_until 5 stat_is totals.completed "$m"
-	stat_is totals.accepted "$m"
-	stat_is totals.bytes_in "$bytes"
-	stat_is totals.bytes_out "$bytes"
-	stat_is totals.errors.other 0
-	json_true "([.workers[].accepted] | add) == $m and .service_time_us.count == $m"
+	wait_until 5 stat_text_is totals.completed "$m"
+	stat_text_is totals.accepted "$m"
+	stat_text_is totals.bytes_in "$bytes"
+	stat_text_is totals.bytes_out "$bytes"
+	stat_text_is totals.errors.other 0
+	status_json_true "([.workers[].accepted] | add) == $m and .service_time_us.count == $m"
 }
 
 @test "the K connections of a killed worker stay in the totals" {
 	start_server --workers 1
 	local k=5 victim i
 	for i in $(seq "$k"); do echo_once "x$i" >/dev/null; done
-	wait_until 5 stat_is totals.completed "$k"
-	json_true ".workers[0].accepted == $k"
+	wait_until 5 stat_text_is totals.completed "$k"
+	status_json_true ".workers[0].accepted == $k"
 	victim=$(worker_pids)
 	kill -KILL "$victim"
 	wait_until 5 worker_replaced "$victim" 1
-	wait_until 5 json_true ".workers[0].pid != $victim and .restarts.signal == 1"
-	stat_is totals.accepted "$k"
-	stat_is totals.completed "$k"
+	wait_until 5 status_json_true ".workers[0].pid != $victim and .restarts.signal == 1"
+	stat_text_is totals.accepted "$k"
+	stat_text_is totals.completed "$k"
 	# shellcheck disable=SC2016 # jq variables, not shell ones
-	json_true --argjson v "$victim" --argjson k "$k" '.restarts.total == 1 and
+	status_json_true --argjson v "$victim" --argjson k "$k" '.restarts.total == 1 and
 		.workers[0].accepted == 0 and .workers[0].last_exit.pid == $v and
 		.workers[0].last_exit.cause == "signal" and .workers[0].last_exit.connections == $k and
 		.last_exits[0].slot == 0 and .last_exits[0].detail == "signal 9 (Killed)"'
 	echo_once "after" >/dev/null
-	wait_until 5 stat_is totals.completed $((k + 1))
+	wait_until 5 stat_text_is totals.completed $((k + 1))
 }
 
 @test "scale N changes the live worker count; an out-of-range N is an error, exit 1" {
@@ -156,12 +158,12 @@ worker_replaced() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok: scaling from 2 to 4 workers" ]
 	wait_until 5 has_workers 4
-	wait_until 5 stat_is pool.running 4
-	stat_is pool.configured 4
+	wait_until 5 stat_text_is pool.running 4
+	stat_text_is pool.configured 4
 	run ctl scale 1
 	[ "$status" -eq 0 ]
 	wait_until 5 has_workers 1
-	wait_until 5 stat_is pool.running 1
+	wait_until 5 stat_text_is pool.running 1
 	for bad in 0 1025 abc 2.5; do
 		run ctl scale "$bad"
 		[ "$status" -eq 1 ]
@@ -171,7 +173,7 @@ worker_replaced() {
 	[ "$status" -eq 1 ]
 	run ctl scale
 	[ "$status" -eq 2 ]
-	stat_is pool.configured 1
+	stat_text_is pool.configured 1
 	has_workers 1
 }
 
@@ -224,7 +226,7 @@ worker_replaced() {
 	[ "$output" = "error: status: usage: status" ]
 	run echo_once "still serving"
 	[ "$output" = "still serving" ]
-	stat_is pool.running 2
+	stat_text_is pool.running 2
 }
 
 @test "silent admin clients time out after 1 s; 100 of them do not delay replacing a killed worker" {
@@ -242,7 +244,7 @@ worker_replaced() {
 	stop_tracked
 	run echo_once "still serving"
 	[ "$output" = "still serving" ]
-	wait_until 5 stat_is restarts.signal 1
+	wait_until 5 stat_text_is restarts.signal 1
 	log_has "pid $victim cause signal 9"
 }
 
@@ -332,7 +334,7 @@ worker_replaced() {
 	[ "$output" = "ok: reloading: rolling restart to generation 2" ]
 	for w in $before; do wait_until 5 process_gone "$w"; done
 	wait_until 5 has_workers 2
-	wait_until 5 json_true '.generation == 2 and .pool.running == 2 and
+	wait_until 5 status_json_true '.generation == 2 and .pool.running == 2 and
 		all(.workers[]; .generation == 2) and .stopped_on_request == 2'
 	log_has "reloading (admin reload)"
 	run echo_once "new generation"

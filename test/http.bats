@@ -19,11 +19,6 @@ setup() {
 	printf 'top secret\n' >"$BATS_TEST_TMPDIR/secret"
 }
 
-# stat_at_least PATH N: the stats JSON value at PATH is N or more (for wait_until).
-stat_at_least() {
-	[ "$(stat_json "$1")" -ge "$2" ]
-}
-
 start_http() {
 	start_server --service http --root "$WWW" "$@"
 	URL="http://$SERVER_ADDR"

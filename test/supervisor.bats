@@ -7,16 +7,8 @@ bats_require_minimum_version 1.5.0
 PREFORKD="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/test/preforkd"
 load helpers
 
-stat_at_least() {
-	[ "$(stat_json "$1")" -ge "$2" ]
-}
-
 log_count() {
 	grep -c -- "$1" "$SERVER_LOG" || true
-}
-
-log_count_at_least() {
-	[ "$(log_count "$1")" -ge "$2" ]
 }
 
 # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat;
@@ -38,7 +30,7 @@ cpu_ticks() {
 	# The killed workers were ready: replaced at once, not failed starts. Both
 	# replacements crash (one failed batch: one step, 0.1 s), then one probe at a
 	# time: back-off 0.2, 0.4 s between the probes.
-	wait_until 10 log_count_at_least "crash loop: slot" 5
+	wait_until 10 log_has_n "crash loop: slot" 5
 	mapfile -t t < <(log_times_ms "$mark" "worker spawned")
 	[ "${#t[@]}" -ge 5 ]
 	local g1=$((t[3] - t[2])) g2=$((t[4] - t[3]))
